@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+mod fernet;
+pub mod hazmat;
+pub mod insecure;
+mod kdf;
+mod key;
+mod params;
+
+pub use error::{Error, RandomError};
+pub use kdf::{derive_key, derive_key_from_bytes};
+pub use key::{FernetKey, KEY_LEN};
+pub use params::{KdfAlgorithm, KdfParams, SALT_LEN, Salt};
+
+pub use secrecy;
+pub use zeroize;

@@ -1,0 +1,73 @@
+//! Loading the shared vector files that sit beside the repository.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+
+/// `../shared` beside the repository root, found from this crate's manifest directory.
+pub fn shared_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        dir.is_dir(),
+        "the shared vectors folder is missing: expected it at {} (the `shared` folder must sit \
+         beside the repository checkout)",
+        dir.display()
+    );
+    dir
+}
+
+/// Reads and parses one JSON file under `../shared`.
+pub fn load_json<T: serde::de::DeserializeOwned>(relative: &str) -> T {
+    let path = shared_dir().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("cannot parse vector file {}: {e}", path.display()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+/// Unix seconds of an RFC 3339 time with a numeric offset, as the Fernet spec files use
+/// (e.g. `1985-10-26T01:20:00-07:00`).
+pub fn rfc3339_to_unix(text: &str) -> u64 {
+    let (date, rest) = text.split_once('T').expect("date and time");
+    let mut d = date.split('-').map(|p| p.parse::<i64>().expect("date field"));
+    let (y, m, day) = (d.next().unwrap(), d.next().unwrap(), d.next().unwrap());
+    let (time, sign, offset) = if let Some(t) = rest.strip_suffix('Z') {
+        (t, 1, "00:00")
+    } else {
+        let at = rest.rfind(['+', '-']).expect("offset");
+        let sign = if &rest[at..=at] == "-" { -1 } else { 1 };
+        (&rest[..at], sign, &rest[at + 1..])
+    };
+    let mut t = time.split(':').map(|p| p.parse::<i64>().expect("time field"));
+    let (hh, mm, ss) = (t.next().unwrap(), t.next().unwrap(), t.next().unwrap());
+    let mut o = offset.split(':').map(|p| p.parse::<i64>().expect("offset field"));
+    let off = sign * (o.next().unwrap() * 3600 + o.next().unwrap() * 60);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss - off).expect("after 1970")
+}
+
+#[test]
+fn rfc3339_example_from_the_spec_source_note() {
+    // shared/vectors/fernet/SOURCE.md: 1985-10-26T01:20:00-07:00 is 499162800.
+    assert_eq!(rfc3339_to_unix("1985-10-26T01:20:00-07:00"), 499_162_800);
+    assert_eq!(rfc3339_to_unix("1970-01-01T00:00:00Z"), 0);
+}

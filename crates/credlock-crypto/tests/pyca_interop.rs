@@ -1,0 +1,145 @@
+//! Every entry of `../shared/vectors/interop/python-cryptography.json`, made by Python's
+//! `cryptography`: PBKDF2 keys (480,000 iterations), tokens byte for byte, every
+//! `checks[]` expectation, and the RFC 7914 PBKDF2-HMAC-SHA256 vectors.
+
+mod common;
+
+use common::{hex, load_json, unhex};
+use credlock_crypto::{Error, FernetKey, KdfParams, Salt, derive_key, hazmat, insecure};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Vectors {
+    pbkdf2_sha256: Vec<Kdf>,
+    fernet_tokens: Vec<Token>,
+    rfc7914_pbkdf2_sha256: Vec<Rfc>,
+}
+
+#[derive(Deserialize)]
+struct Kdf {
+    id: String,
+    passphrase: String,
+    passphrase_utf8_hex: String,
+    passphrase_chars: usize,
+    passphrase_utf8_bytes: usize,
+    salt_hex: String,
+    iterations: u64,
+    dklen: usize,
+    derived_key_hex: String,
+    fernet_key: String,
+}
+
+#[derive(Deserialize)]
+struct Token {
+    id: String,
+    fernet_key: String,
+    timestamp: u64,
+    iv_hex: String,
+    plaintext_hex: String,
+    token: String,
+    checks: Vec<Check>,
+}
+
+#[derive(Deserialize)]
+struct Check {
+    desc: String,
+    ttl: Option<u64>,
+    current_time: Option<u64>,
+    fernet_key: Option<String>,
+    token: Option<String>,
+    expect: String,
+}
+
+#[derive(Deserialize)]
+struct Rfc {
+    password: String,
+    salt: String,
+    iterations: u32,
+    dklen: usize,
+    derived_key_hex: String,
+}
+
+fn vectors() -> Vectors {
+    load_json("vectors/interop/python-cryptography.json")
+}
+
+#[test]
+fn pbkdf2_entries_match_python_at_full_cost() {
+    let v = vectors();
+    assert_eq!(v.pbkdf2_sha256.len(), 5);
+    for e in &v.pbkdf2_sha256 {
+        assert_eq!(hex(e.passphrase.as_bytes()), e.passphrase_utf8_hex, "{}", e.id);
+        assert_eq!(e.passphrase.chars().count(), e.passphrase_chars, "{}", e.id);
+        assert_eq!(e.passphrase.len(), e.passphrase_utf8_bytes, "{}", e.id);
+        assert_eq!(e.dklen, 32, "{}", e.id);
+        let params = KdfParams::new(e.iterations, Salt::from_slice(&unhex(&e.salt_hex)).unwrap())
+            .unwrap();
+        let key = derive_key(&e.passphrase, &params).unwrap();
+        assert_eq!(hex(key.expose_secret_bytes()), e.derived_key_hex, "{}", e.id);
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&key.to_base64url()),
+            e.fernet_key,
+            "{}",
+            e.id
+        );
+    }
+    eprintln!("pyca KDF entries: {}", v.pbkdf2_sha256.len());
+}
+
+#[test]
+fn nfc_and_nfd_spellings_give_different_keys_as_in_python() {
+    let v = vectors();
+    let get = |id: &str| v.pbkdf2_sha256.iter().find(|e| e.id == id).unwrap();
+    let (nfc, nfd) = (get("kdf-non-ascii-nfc"), get("kdf-non-ascii-nfd"));
+    assert_eq!(nfc.salt_hex, nfd.salt_hex);
+    assert_ne!(nfc.passphrase, nfd.passphrase);
+    assert_ne!(nfc.derived_key_hex, nfd.derived_key_hex);
+}
+
+#[test]
+fn tokens_are_byte_exact_and_every_check_matches_python() {
+    let v = vectors();
+    let mut checks = 0;
+    for t in &v.fernet_tokens {
+        let key = FernetKey::from_base64url(&t.fernet_key).unwrap();
+        let iv: [u8; 16] = unhex(&t.iv_hex).try_into().unwrap();
+        let plaintext = unhex(&t.plaintext_hex);
+        let sealed = insecure::seal_with_time_and_iv(&key, &plaintext, t.timestamp, &iv);
+        assert_eq!(sealed, t.token, "{}", t.id);
+        for c in &t.checks {
+            let key = match &c.fernet_key {
+                Some(k) => FernetKey::from_base64url(k).unwrap(),
+                None => FernetKey::from_base64url(&t.fernet_key).unwrap(),
+            };
+            let token = c.token.as_deref().unwrap_or(&t.token);
+            let result = match c.ttl {
+                None => key.open(token),
+                Some(ttl) => insecure::open_at_time(&key, token, Some(ttl), c.current_time.unwrap()),
+            };
+            match c.expect.as_str() {
+                "ok" => assert_eq!(result.unwrap().as_slice(), plaintext, "{}: {}", t.id, c.desc),
+                "invalid" => assert!(
+                    matches!(result, Err(Error::InvalidToken)),
+                    "{}: {} should be invalid",
+                    t.id,
+                    c.desc
+                ),
+                other => panic!("unknown expectation {other:?}"),
+            }
+            checks += 1;
+        }
+    }
+    assert_eq!(v.fernet_tokens.len(), 8);
+    eprintln!("pyca tokens: {}, checks: {checks}", v.fernet_tokens.len());
+}
+
+#[test]
+fn rfc7914_vectors() {
+    let v = vectors();
+    assert_eq!(v.rfc7914_pbkdf2_sha256.len(), 2);
+    for r in &v.rfc7914_pbkdf2_sha256 {
+        let mut out = vec![0u8; r.dklen];
+        hazmat::pbkdf2_hmac_sha256(r.password.as_bytes(), r.salt.as_bytes(), r.iterations, &mut out);
+        assert_eq!(hex(&out), r.derived_key_hex, "{} / {}", r.password, r.salt);
+    }
+}
