@@ -40,7 +40,9 @@ pub enum Error {
     MalformedKey,
     /// A token did not open: wrong key, tampered or truncated token, bad encoding, or (when a
     /// TTL was asked for) an expired token or one from too far in the future.
-    #[error("the token is invalid: wrong key, or a tampered, truncated, malformed or expired token")]
+    #[error(
+        "the token is invalid: wrong key, or a tampered, truncated, malformed or expired token"
+    )]
     InvalidToken,
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]

@@ -1,5 +1,7 @@
 //! Each kind of bad input gets its typed error, never a panic, and no secret in the message.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
 use aes::cipher::{BlockModeEncrypt as _, KeyIvInit as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -97,10 +99,16 @@ fn wrong_key_is_rejected() {
     let token = key().seal(b"secret").unwrap();
     let mut other = KEY;
     other[31] ^= 1;
-    assert!(matches!(FernetKey::from_bytes(&other).open(&token), Err(Error::InvalidToken)));
+    assert!(matches!(
+        FernetKey::from_bytes(&other).open(&token),
+        Err(Error::InvalidToken)
+    ));
     other = KEY;
     other[0] ^= 1;
-    assert!(matches!(FernetKey::from_bytes(&other).open(&token), Err(Error::InvalidToken)));
+    assert!(matches!(
+        FernetKey::from_bytes(&other).open(&token),
+        Err(Error::InvalidToken)
+    ));
 }
 
 #[test]
@@ -128,13 +136,28 @@ fn absurd_iteration_counts_are_refused() {
         );
     }
     for n in [0, 10_000_001, u64::MAX] {
-        assert!(KdfParams::insecure_low_cost(n, salt).is_err(), "{n} accepted");
+        assert!(
+            KdfParams::insecure_low_cost(n, salt).is_err(),
+            "{n} accepted"
+        );
     }
-    assert_eq!(KdfParams::new(100_000, salt).unwrap().iterations(), KdfParams::MIN_ITERATIONS);
-    assert_eq!(KdfParams::new(10_000_000, salt).unwrap().iterations(), KdfParams::MAX_ITERATIONS);
-    assert_eq!(KdfParams::insecure_low_cost(1, salt).unwrap().iterations(), 1);
+    assert_eq!(
+        KdfParams::new(100_000, salt).unwrap().iterations(),
+        KdfParams::MIN_ITERATIONS
+    );
+    assert_eq!(
+        KdfParams::new(10_000_000, salt).unwrap().iterations(),
+        KdfParams::MAX_ITERATIONS
+    );
+    assert_eq!(
+        KdfParams::insecure_low_cost(1, salt).unwrap().iterations(),
+        1
+    );
     let p = KdfParams::recommended(salt);
-    assert_eq!((p.iterations(), p.algorithm()), (480_000, KdfAlgorithm::Pbkdf2HmacSha256));
+    assert_eq!(
+        (p.iterations(), p.algorithm()),
+        (480_000, KdfAlgorithm::Pbkdf2HmacSha256)
+    );
 }
 
 #[test]
@@ -150,8 +173,14 @@ fn bad_salt_lengths_are_refused() {
 #[test]
 fn empty_passphrase_is_refused() {
     let params = KdfParams::insecure_low_cost(1, Salt::from_bytes([0; 16])).unwrap();
-    assert!(matches!(derive_key("", &params), Err(Error::EmptyPassphrase)));
-    assert!(matches!(derive_key_from_bytes(b"", &params), Err(Error::EmptyPassphrase)));
+    assert!(matches!(
+        derive_key("", &params),
+        Err(Error::EmptyPassphrase)
+    ));
+    assert!(matches!(
+        derive_key_from_bytes(b"", &params),
+        Err(Error::EmptyPassphrase)
+    ));
 }
 
 #[test]
@@ -159,12 +188,15 @@ fn malformed_keys_are_refused() {
     for text in [
         "",
         "short",
-        "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4",   // no padding
-        "cw/0x689RpI+jtRR7oE8h/eQsKImvJapLeSbXpwF4e4=",  // standard alphabet
+        "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4", // no padding
+        "cw/0x689RpI+jtRR7oE8h/eQsKImvJapLeSbXpwF4e4=", // standard alphabet
         "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=A", // too long
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // 36 bytes
     ] {
-        assert!(matches!(FernetKey::from_base64url(text), Err(Error::MalformedKey)), "{text}");
+        assert!(
+            matches!(FernetKey::from_base64url(text), Err(Error::MalformedKey)),
+            "{text}"
+        );
     }
 }
 
@@ -191,12 +223,16 @@ fn keys_compare_by_value() {
     assert_eq!(key(), FernetKey::from_bytes(&KEY));
     assert_ne!(key(), FernetKey::from_bytes(&[0; 32]));
     let text = key().to_base64url();
-    assert_eq!(FernetKey::from_base64url(secrecy::ExposeSecret::expose_secret(&text)).unwrap(), key());
+    assert_eq!(
+        FernetKey::from_base64url(secrecy::ExposeSecret::expose_secret(&text)).unwrap(),
+        key()
+    );
 }
 
 fn aes_cbc_raw(blocks: &[u8]) -> Vec<u8> {
     let mut buf = blocks.to_vec();
-    let enc = cbc::Encryptor::<aes::Aes128>::new((&KEY[16..]).try_into().unwrap(), (&[0u8; 16]).into());
+    let enc =
+        cbc::Encryptor::<aes::Aes128>::new((&KEY[16..]).try_into().unwrap(), (&[0u8; 16]).into());
     enc.encrypt_padded::<aes::cipher::block_padding::NoPadding>(&mut buf, blocks.len())
         .unwrap()
         .to_vec()

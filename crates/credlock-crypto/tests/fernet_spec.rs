@@ -60,7 +60,10 @@ fn verify_vectors_open_with_their_ttl_and_without() {
         let now = rfc3339_to_unix(&case.now);
         let opened = insecure::open_at_time(&key, &case.token, Some(case.ttl_sec), now).unwrap();
         assert_eq!(opened.as_slice(), case.src.as_bytes());
-        assert_eq!(key.open(&case.token).unwrap().as_slice(), case.src.as_bytes());
+        assert_eq!(
+            key.open(&case.token).unwrap().as_slice(),
+            case.src.as_bytes()
+        );
     }
     eprintln!("fernet spec verify: {} cases", cases.len());
 }

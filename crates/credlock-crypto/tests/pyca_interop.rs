@@ -68,14 +68,24 @@ fn pbkdf2_entries_match_python_at_full_cost() {
     let v = vectors();
     assert_eq!(v.pbkdf2_sha256.len(), 5);
     for e in &v.pbkdf2_sha256 {
-        assert_eq!(hex(e.passphrase.as_bytes()), e.passphrase_utf8_hex, "{}", e.id);
+        assert_eq!(
+            hex(e.passphrase.as_bytes()),
+            e.passphrase_utf8_hex,
+            "{}",
+            e.id
+        );
         assert_eq!(e.passphrase.chars().count(), e.passphrase_chars, "{}", e.id);
         assert_eq!(e.passphrase.len(), e.passphrase_utf8_bytes, "{}", e.id);
         assert_eq!(e.dklen, 32, "{}", e.id);
-        let params = KdfParams::new(e.iterations, Salt::from_slice(&unhex(&e.salt_hex)).unwrap())
-            .unwrap();
+        let params =
+            KdfParams::new(e.iterations, Salt::from_slice(&unhex(&e.salt_hex)).unwrap()).unwrap();
         let key = derive_key(&e.passphrase, &params).unwrap();
-        assert_eq!(hex(key.expose_secret_bytes()), e.derived_key_hex, "{}", e.id);
+        assert_eq!(
+            hex(key.expose_secret_bytes()),
+            e.derived_key_hex,
+            "{}",
+            e.id
+        );
         assert_eq!(
             secrecy::ExposeSecret::expose_secret(&key.to_base64url()),
             e.fernet_key,
@@ -114,10 +124,18 @@ fn tokens_are_byte_exact_and_every_check_matches_python() {
             let token = c.token.as_deref().unwrap_or(&t.token);
             let result = match c.ttl {
                 None => key.open(token),
-                Some(ttl) => insecure::open_at_time(&key, token, Some(ttl), c.current_time.unwrap()),
+                Some(ttl) => {
+                    insecure::open_at_time(&key, token, Some(ttl), c.current_time.unwrap())
+                }
             };
             match c.expect.as_str() {
-                "ok" => assert_eq!(result.unwrap().as_slice(), plaintext, "{}: {}", t.id, c.desc),
+                "ok" => assert_eq!(
+                    result.unwrap().as_slice(),
+                    plaintext,
+                    "{}: {}",
+                    t.id,
+                    c.desc
+                ),
                 "invalid" => assert!(
                     matches!(result, Err(Error::InvalidToken)),
                     "{}: {} should be invalid",
@@ -139,7 +157,12 @@ fn rfc7914_vectors() {
     assert_eq!(v.rfc7914_pbkdf2_sha256.len(), 2);
     for r in &v.rfc7914_pbkdf2_sha256 {
         let mut out = vec![0u8; r.dklen];
-        hazmat::pbkdf2_hmac_sha256(r.password.as_bytes(), r.salt.as_bytes(), r.iterations, &mut out);
+        hazmat::pbkdf2_hmac_sha256(
+            r.password.as_bytes(),
+            r.salt.as_bytes(),
+            r.iterations,
+            &mut out,
+        );
         assert_eq!(hex(&out), r.derived_key_hex, "{} / {}", r.password, r.salt);
     }
 }

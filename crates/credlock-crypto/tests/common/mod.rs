@@ -1,6 +1,6 @@
 //! Loading the shared vector files that sit beside the repository.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
@@ -41,7 +41,9 @@ pub fn unhex(text: &str) -> Vec<u8> {
 /// (e.g. `1985-10-26T01:20:00-07:00`).
 pub fn rfc3339_to_unix(text: &str) -> u64 {
     let (date, rest) = text.split_once('T').expect("date and time");
-    let mut d = date.split('-').map(|p| p.parse::<i64>().expect("date field"));
+    let mut d = date
+        .split('-')
+        .map(|p| p.parse::<i64>().expect("date field"));
     let (y, m, day) = (d.next().unwrap(), d.next().unwrap(), d.next().unwrap());
     let (time, sign, offset) = if let Some(t) = rest.strip_suffix('Z') {
         (t, 1, "00:00")
@@ -50,9 +52,13 @@ pub fn rfc3339_to_unix(text: &str) -> u64 {
         let sign = if &rest[at..=at] == "-" { -1 } else { 1 };
         (&rest[..at], sign, &rest[at + 1..])
     };
-    let mut t = time.split(':').map(|p| p.parse::<i64>().expect("time field"));
+    let mut t = time
+        .split(':')
+        .map(|p| p.parse::<i64>().expect("time field"));
     let (hh, mm, ss) = (t.next().unwrap(), t.next().unwrap(), t.next().unwrap());
-    let mut o = offset.split(':').map(|p| p.parse::<i64>().expect("offset field"));
+    let mut o = offset
+        .split(':')
+        .map(|p| p.parse::<i64>().expect("offset field"));
     let off = sign * (o.next().unwrap() * 3600 + o.next().unwrap() * 60);
     // Days from civil (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
