@@ -1,45 +1,97 @@
-//! The quickstart: derive a vault key from a passphrase, seal a credential record, open it.
+//! The quickstart: a credential vault's whole life on a temporary directory.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart`. It creates a vault with sample credentials,
+//! shows the 0600 file, locks it, fails an unlock with a wrong passphrase, unlocks it, prints
+//! the security report and the unlock time, and logs out.
 
 #![allow(clippy::print_stdout, reason = "an example prints what it does")]
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::time::Instant;
 
-use credlock_crypto::{KdfParams, derive_key};
+use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::{Credentials, Policy, Vault};
 
-fn main() -> Result<(), credlock_crypto::Error> {
-    let params = KdfParams::generate()?;
-    println!(
-        "KDF: {} with {} iterations and a fresh random 16-byte salt",
-        params.algorithm(),
-        params.iterations()
-    );
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("vault.json");
+    println!("credlock quickstart (vault in a temporary directory)\n");
 
+    // 1. A passphrase must pass the policy before it can seal anything.
+    let weak = Policy::default().check(SecretString::from("Password1234!"));
+    if let Err(violations) = weak {
+        println!("1. \"Password1234!\" is refused: {violations}");
+    }
+    let passphrase = "Tangerine-Rocket-42!";
+    let valid = Policy::default().check(SecretString::from(passphrase))?;
+    println!("   \"{passphrase}\" is accepted.\n");
+
+    // 2. Seal sample credentials into a new vault.
+    let creds = Credentials::new("alice@example.com", SecretString::from("monarch-pw-123"))
+        .with_mfa_secret(SecretString::from("JBSWY3DPEHPK3PXP"));
     let started = Instant::now();
-    let key = derive_key("Correct-Horse-9-Battery!", &params)?;
+    let mut vault = Vault::create(&path, creds, valid)?;
+    let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
     println!(
-        "derived the vault key in {:.0?}: {key:?}",
-        started.elapsed()
-    );
-
-    let record = br#"{"email":"alice@example.com","password":"monarch-pw-123"}"#;
-    let started = Instant::now();
-    let token = key.seal(record)?;
-    println!(
-        "sealed a {}-byte record in {:.0?}",
-        record.len(),
-        started.elapsed()
-    );
-    println!("token: {}...", &token[..24]);
-
-    let started = Instant::now();
-    let opened = key.open(&token)?;
-    println!(
-        "opened it again in {:.0?}: {} bytes, identical: {}",
+        "2. Created {} in {:.0?}: mode {mode:04o}, {} bytes, status {}.",
+        path.display(),
         started.elapsed(),
-        opened.len(),
-        opened.as_slice() == record
+        std::fs::metadata(&path)?.len(),
+        vault.status()
+    );
+    let text = std::fs::read_to_string(&path)?;
+    println!(
+        "   On disk (no secret in clear):\n   {}\n",
+        text.trim_end().replace('\n', "\n   ")
+    );
+
+    // 3. Lock: the key and the credentials leave memory.
+    vault.lock();
+    println!(
+        "3. Locked: status {}; credentials() says: {}\n",
+        vault.status(),
+        vault.credentials().unwrap_err()
+    );
+
+    // 4. A wrong passphrase is refused; the vault stays locked and the failure is counted.
+    let started = Instant::now();
+    let err = vault
+        .unlock(&SecretString::from("Tangerine-Rocket-43!"))
+        .unwrap_err();
+    println!(
+        "4. Wrong passphrase ({:.0?}): {err}; status {}.\n",
+        started.elapsed(),
+        vault.status()
+    );
+
+    // 5. The right one unlocks it.
+    let started = Instant::now();
+    vault.unlock(&SecretString::from(passphrase))?;
+    let unlock_time = started.elapsed();
+    let creds = vault.credentials()?;
+    println!(
+        "5. Unlocked in {unlock_time:.0?}: email {}, password {} characters, MFA secret {}.\n",
+        creds.email(),
+        creds.password().expose_secret().chars().count(),
+        if creds.mfa_secret().is_some() {
+            "present"
+        } else {
+            "absent"
+        }
+    );
+
+    // 6. What the application can show on its security page.
+    println!(
+        "6. Security status:\n{}\n",
+        serde_json::to_string_pretty(&vault.security_status())?
+    );
+
+    // 7. Logout deletes the file and forgets the key.
+    vault.logout()?;
+    println!(
+        "7. Logged out: status {}, file exists: {}.",
+        vault.status(),
+        path.exists()
     );
     Ok(())
 }

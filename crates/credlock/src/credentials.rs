@@ -1,0 +1,109 @@
+//! The credentials a vault keeps.
+
+use core::fmt;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::{Zeroize as _, ZeroizeOnDrop};
+
+/// A user's third-party credentials: an account email, a password and an optional TOTP/MFA
+/// secret.
+///
+/// The password and the MFA secret are [`SecretString`]s, zeroized on drop; the email is
+/// zeroized on drop too. `Debug` shows the email but never the secrets.
+///
+/// ```
+/// use credlock::Credentials;
+/// use credlock::secrecy::{ExposeSecret, SecretString};
+///
+/// let creds = Credentials::new("alice@example.com", SecretString::from("monarch-pw-123"))
+///     .with_mfa_secret(SecretString::from("JBSWY3DPEHPK3PXP"));
+/// assert_eq!(creds.password().expose_secret(), "monarch-pw-123");
+/// assert!(!format!("{creds:?}").contains("monarch-pw-123"));
+/// ```
+pub struct Credentials {
+    email: String,
+    password: SecretString,
+    mfa_secret: Option<SecretString>,
+}
+
+impl Credentials {
+    /// Credentials without an MFA secret.
+    #[must_use]
+    pub fn new(email: impl Into<String>, password: SecretString) -> Self {
+        Self {
+            email: email.into(),
+            password,
+            mfa_secret: None,
+        }
+    }
+
+    /// The same credentials with a TOTP/MFA secret.
+    #[must_use]
+    pub fn with_mfa_secret(mut self, mfa_secret: SecretString) -> Self {
+        self.mfa_secret = Some(mfa_secret);
+        self
+    }
+
+    /// The account email.
+    #[must_use]
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// The account password.
+    #[must_use]
+    pub fn password(&self) -> &SecretString {
+        &self.password
+    }
+
+    /// The TOTP/MFA secret, if one is stored.
+    #[must_use]
+    pub fn mfa_secret(&self) -> Option<&SecretString> {
+        self.mfa_secret.as_ref()
+    }
+
+    /// A copy with its own secret buffers (each zeroized on drop).
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        Self {
+            email: self.email.clone(),
+            password: copy_secret(&self.password),
+            mfa_secret: self.mfa_secret.as_ref().map(copy_secret),
+        }
+    }
+}
+
+fn copy_secret(s: &SecretString) -> SecretString {
+    SecretString::from(s.expose_secret().to_owned())
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        // The secrets zeroize themselves; the email is personal data, so it goes too.
+        self.email.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Credentials {}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &"[REDACTED]")
+            .field(
+                "mfa_secret",
+                &self.mfa_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
+}
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.email == other.email
+            && self.password.expose_secret() == other.password.expose_secret()
+            && self.mfa_secret.as_ref().map(|s| s.expose_secret())
+                == other.mfa_secret.as_ref().map(|s| s.expose_secret())
+    }
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod credentials;
+pub mod eclosion;
+mod error;
+pub mod format;
+mod options;
+mod record;
+mod status;
+mod vault;
+
+pub use credentials::Credentials;
+pub use error::{CryptoError, Error, StorageError};
+pub use options::VaultBuilder;
+pub use status::{CipherStatus, FileStatus, KdfStatus, LockoutStatus, SecurityStatus};
+pub use vault::Vault;
+
+pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};
+pub use credlock_session::{LockoutPolicy, SessionOptions, SessionState};
+pub use credlock_store::{MemoryStore, Store};
+pub use secrecy;
