@@ -47,22 +47,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. Lock: the key and the credentials leave memory.
     vault.lock();
-    println!(
-        "3. Locked: status {}; credentials() says: {}\n",
-        vault.status(),
-        vault.credentials().unwrap_err()
-    );
+    if let Err(e) = vault.credentials() {
+        println!(
+            "3. Locked: status {}; reading the credentials now fails: {e}.\n",
+            vault.status()
+        );
+    }
 
     // 4. A wrong passphrase is refused; the vault stays locked and the failure is counted.
     let started = Instant::now();
-    let err = vault
-        .unlock(&SecretString::from("Tangerine-Rocket-43!"))
-        .unwrap_err();
-    println!(
-        "4. Wrong passphrase ({:.0?}): {err}; status {}.\n",
-        started.elapsed(),
-        vault.status()
-    );
+    if let Err(e) = vault.unlock(&SecretString::from("Tangerine-Rocket-43!")) {
+        println!(
+            "4. Wrong passphrase refused after {:.0?}: {e}; status {}.\n",
+            started.elapsed(),
+            vault.status()
+        );
+    }
 
     // 5. The right one unlocks it.
     let started = Instant::now();
@@ -80,10 +80,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     );
 
-    // 6. What the application can show on its security page.
+    // 6. What the application can show on its security page (all of it serialises to JSON).
+    let status = vault.security_status();
+    if let (Some(kdf), Some(file)) = (&status.kdf, &status.file) {
+        println!(
+            "6. Security status: {} with {} iterations (read from the file), file mode {}, \
+             {} failed attempt(s) so far, lockout after {} failures, idle lock after {:?}.",
+            kdf.algorithm,
+            kdf.iterations,
+            file.mode.as_deref().unwrap_or("?"),
+            status.failed_attempts,
+            status.lockout.as_ref().map_or(0, |l| l.max_attempts),
+            status.idle_timeout.unwrap_or_default(),
+        );
+    }
     println!(
-        "6. Security status:\n{}\n",
-        serde_json::to_string_pretty(&vault.security_status())?
+        "   Policy rules: {:?}",
+        status
+            .policy
+            .rules
+            .iter()
+            .map(|r| r.code)
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "   As JSON: {} bytes, e.g. \"state\": {}\n",
+        serde_json::to_string(&status)?.len(),
+        serde_json::to_value(&status)?["state"]
     );
 
     // 7. Logout deletes the file and forgets the key.

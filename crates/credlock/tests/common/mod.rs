@@ -1,0 +1,86 @@
+//! Helpers shared by the facade's integration tests.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use credlock::secrecy::SecretString;
+use credlock::{Credentials, LockoutPolicy, ValidPassphrase, Vault, VaultBuilder};
+
+/// A cheap KDF cost so that tests do not spend 480,000 iterations per operation.
+pub const TEST_ITERATIONS: u32 = 1_000;
+pub const PASS: &str = "Tangerine-Rocket-42!";
+pub const OTHER_PASS: &str = "Marmalade-Comet-17?";
+
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+pub fn valid(s: &str) -> ValidPassphrase {
+    credlock::Policy::default().check(secret(s)).unwrap()
+}
+
+pub fn creds() -> Credentials {
+    Credentials::new("alice@example.com", secret("monarch-pw-123"))
+        .with_mfa_secret(secret("JBSWY3DPEHPK3PXP"))
+}
+
+pub fn builder(path: &Path) -> VaultBuilder {
+    Vault::builder(path).insecure_kdf_iterations(TEST_ITERATIONS)
+}
+
+/// A vault that never locks out (for tests that fail many unlocks on purpose).
+pub fn open(path: &Path) -> Vault {
+    builder(path)
+        .lockout(
+            LockoutPolicy::new(
+                1_000,
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(1),
+            )
+            .unwrap(),
+        )
+        .open()
+        .unwrap()
+}
+
+/// A fresh directory and a vault path inside it.
+pub fn temp_vault() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.json");
+    (dir, path)
+}
+
+/// A stored, locked vault.
+pub fn stored(path: &Path) -> Vault {
+    let mut v = open(path);
+    v.store(creds(), valid(PASS)).unwrap();
+    v.lock();
+    v
+}
+
+/// `../shared` beside the repository, found from this crate's manifest directory.
+pub fn shared_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        dir.is_dir(),
+        "the shared fixtures folder is missing: expected it at {} (it must sit beside the \
+         repository checkout)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
