@@ -6,6 +6,9 @@ mod credentials;
 pub mod eclosion;
 mod error;
 pub mod format;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod options;
 mod record;
 mod status;

@@ -27,4 +27,6 @@ mod legacy;
 #[cfg(feature = "eclosion-sqlite")]
 mod sqlite;
 
+#[cfg(fuzzing)]
+pub(crate) use legacy::parse_json as parse_legacy_json;
 pub use legacy::{ImportOptions, ImportReport};
