@@ -1,0 +1,469 @@
+//! The crate's error type.
+//!
+//! Every variant names the path involved and, in its message, what to do about it. No variant
+//! ever carries file contents. Failures of the operating system keep their [`io::Error`] as
+//! [`source`](std::error::Error::source); [`Error::io_kind`] gives its [`io::ErrorKind`].
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What went wrong while loading, saving, deleting or locking stored bytes.
+///
+/// The message of each variant says what is wrong and how to fix it. Every variant that can
+/// come from a failed save means the previous file was left as it was, except
+/// [`Operation::SyncDirectory`] failures, which happen after the new file is in place (see
+/// [`manual`](crate::manual)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The path cannot name a store file.
+    #[error("invalid store path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: InvalidPathReason,
+    },
+
+    /// The directory that should hold the file does not exist.
+    #[error(
+        "directory {path:?} does not exist; create it with `mkdir -m 700 -p {path:?}` or let \
+         FileStore::open create it"
+    )]
+    DirectoryNotFound {
+        /// The missing directory.
+        path: PathBuf,
+    },
+
+    /// The path of the directory (or one of its ancestors) names something that is not a
+    /// directory.
+    #[error("{path:?} is not a directory; choose a store path inside a directory")]
+    NotADirectory {
+        /// The path that should have been a directory.
+        path: PathBuf,
+    },
+
+    /// The directory holding the file can be written by the group or by others, who could then
+    /// replace or remove the file.
+    #[error(
+        "directory {path:?} has mode {mode:04o}, writable by group or others, who could replace \
+         the file; run `chmod go-w {path:?}` (or `chmod 700 {path:?}`)"
+    )]
+    DirectoryInsecure {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+
+    /// The directory holding the file belongs to another user (neither the current user nor
+    /// root).
+    #[error(
+        "directory {path:?} is owned by uid {owner}, not by the current user (uid {expected}) \
+         or root; use a directory you own, or run `chown {expected} {path:?}`"
+    )]
+    DirectoryWrongOwner {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The effective uid of this process.
+        expected: u32,
+    },
+
+    /// There is no file at the path (only [`read_checked`](crate::read_checked) reports this;
+    /// [`Store::load`](crate::Store::load) returns `Ok(None)` instead).
+    #[error("file {path:?} does not exist; check the path")]
+    NotFound {
+        /// The missing file.
+        path: PathBuf,
+    },
+
+    /// The path names a directory, not a file.
+    #[error("{path:?} is a directory, not a file; choose the path of a file")]
+    IsADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+
+    /// The path is a symbolic link, which is never followed.
+    #[error(
+        "{path:?} is a symbolic link; it is never followed, so that nobody can redirect the \
+         file elsewhere; remove the link (`rm {path:?}`) and, if it pointed at your file, move \
+         that file here"
+    )]
+    Symlink {
+        /// The path of the link.
+        path: PathBuf,
+    },
+
+    /// The path is neither a regular file, a directory nor a symbolic link.
+    #[error("{path:?} is a {kind}, not a regular file; remove it or choose another path")]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: "FIFO", "socket", "character device", "block device" or "special file".
+        kind: &'static str,
+    },
+
+    /// The file belongs to another user.
+    #[error(
+        "file {path:?} is owned by uid {owner}, not by the current user (uid {expected}); \
+         if it is yours, run `chown {expected} {path:?}`, otherwise do not use it"
+    )]
+    WrongOwner {
+        /// The file.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The effective uid of this process.
+        expected: u32,
+    },
+
+    /// The file can be read or written by the group or by others (as OpenSSH's `StrictModes`
+    /// refuses private keys).
+    #[error(
+        "file {path:?} has mode {mode:04o}, so group or others may read it; run \
+         `chmod 600 {path:?}`, and consider your credentials exposed if others could read them"
+    )]
+    InsecureMode {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+
+    /// A new file created with mode 0600 came out with group or other bits, so the file system
+    /// does not keep Unix permissions (vfat, some network shares).
+    #[error(
+        "the file system holding {path:?} does not keep Unix permissions (a new 0600 file got \
+         mode {mode:04o}); keep the store on a local Unix file system"
+    )]
+    UnsupportedFilesystem {
+        /// The target path.
+        path: PathBuf,
+        /// The mode the new file was given.
+        mode: u32,
+    },
+
+    /// The file is empty, which a store never writes (a truncated copy, or a placeholder).
+    #[error(
+        "file {path:?} is empty (0 bytes), so it holds no credentials; restore it from a backup, \
+         or delete it and log in again"
+    )]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The file is larger than the size cap, so it is not read.
+    #[error(
+        "file {path:?} is {len} bytes, over the limit of {max} bytes, so it was not read; it is \
+         not a credential file: move it away"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (at least `max + 1` if it grew while being read).
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+
+    /// The data to save is empty; use [`Store::delete`](crate::Store::delete) to remove a file.
+    #[error("refusing to save 0 bytes to {path:?}; nothing was written (to remove it, delete it)")]
+    EmptyData {
+        /// The target path.
+        path: PathBuf,
+    },
+
+    /// The data to save is larger than the size cap, so it would not be readable again.
+    #[error(
+        "refusing to save {len} bytes to {path:?}: over the limit of {max} bytes; nothing was \
+         written"
+    )]
+    DataTooLarge {
+        /// The target path.
+        path: PathBuf,
+        /// The length of the data.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// The operating system refused access (`EACCES` or `EPERM`).
+    #[error(
+        "permission denied while {op} {path:?}: {source}; check the owner and mode of the file \
+         and its directory"
+    )]
+    PermissionDenied {
+        /// The target path.
+        path: PathBuf,
+        /// What was being done.
+        op: Operation,
+        /// The error from the operating system.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file system is full or the user's quota is used up (`ENOSPC`, `EDQUOT`).
+    #[error(
+        "no space left while {op} {path:?}: {source}; the previous file (if any) was left \
+         unchanged; free some disk space and retry"
+    )]
+    StorageFull {
+        /// The target path.
+        path: PathBuf,
+        /// What was being done.
+        op: Operation,
+        /// The error from the operating system.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file system is mounted read-only (`EROFS`).
+    #[error(
+        "the file system holding {path:?} is read-only ({op}): {source}; the previous file (if \
+         any) was left unchanged; remount it read-write or choose another path"
+    )]
+    ReadOnlyFilesystem {
+        /// The target path.
+        path: PathBuf,
+        /// What was being done.
+        op: Operation,
+        /// The error from the operating system.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Any other failure of the operating system, such as an I/O error (`EIO`).
+    #[error("{op} {path:?} failed: {source}; {hint}", hint = op.hint())]
+    Io {
+        /// The target path.
+        path: PathBuf,
+        /// What was being done.
+        op: Operation,
+        /// The error from the operating system.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Another holder kept the lock for longer than the lock timeout.
+    #[error(
+        "another process holds the lock {path:?} (waited {waited:?}); wait for it to finish and \
+         retry, or close the other program using this store"
+    )]
+    LockTimeout {
+        /// The lock file (for a memory store, a placeholder name).
+        path: PathBuf,
+        /// How long this call waited.
+        waited: Duration,
+    },
+}
+
+impl Error {
+    /// The kind of the operating-system error behind this error, if there is one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStore, Store};
+    ///
+    /// let err = MemoryStore::new().save(b"").unwrap_err();
+    /// assert_eq!(err.io_kind(), None);
+    /// ```
+    #[must_use]
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Self::PermissionDenied { source, .. }
+            | Self::StorageFull { source, .. }
+            | Self::ReadOnlyFilesystem { source, .. }
+            | Self::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// The path this error is about.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStore, Store};
+    ///
+    /// let err = MemoryStore::new().save(b"").unwrap_err();
+    /// assert_eq!(err.path(), std::path::Path::new(MemoryStore::PATH));
+    /// ```
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::InvalidPath { path, .. }
+            | Self::DirectoryNotFound { path }
+            | Self::NotADirectory { path }
+            | Self::DirectoryInsecure { path, .. }
+            | Self::DirectoryWrongOwner { path, .. }
+            | Self::NotFound { path }
+            | Self::IsADirectory { path }
+            | Self::Symlink { path }
+            | Self::NotRegularFile { path, .. }
+            | Self::WrongOwner { path, .. }
+            | Self::InsecureMode { path, .. }
+            | Self::UnsupportedFilesystem { path, .. }
+            | Self::Empty { path }
+            | Self::TooLarge { path, .. }
+            | Self::EmptyData { path }
+            | Self::DataTooLarge { path, .. }
+            | Self::PermissionDenied { path, .. }
+            | Self::StorageFull { path, .. }
+            | Self::ReadOnlyFilesystem { path, .. }
+            | Self::Io { path, .. }
+            | Self::LockTimeout { path, .. } => path,
+        }
+    }
+
+    /// Classifies an operating-system error by its errno.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn from_io(path: &Path, op: Operation, source: io::Error) -> Self {
+        let path = path.to_path_buf();
+        match classify(&source) {
+            Class::Denied => Self::PermissionDenied { path, op, source },
+            Class::Full => Self::StorageFull { path, op, source },
+            Class::ReadOnly => Self::ReadOnlyFilesystem { path, op, source },
+            Class::Other => Self::Io { path, op, source },
+        }
+    }
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+enum Class {
+    Denied,
+    Full,
+    ReadOnly,
+    Other,
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+fn classify(err: &io::Error) -> Class {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied => return Class::Denied,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => return Class::Full,
+        io::ErrorKind::ReadOnlyFilesystem => return Class::ReadOnly,
+        _ => {}
+    }
+    #[cfg(unix)]
+    {
+        use rustix::io::Errno;
+        if let Some(raw) = err.raw_os_error() {
+            let errno = Errno::from_raw_os_error(raw);
+            if errno == Errno::ACCESS || errno == Errno::PERM {
+                return Class::Denied;
+            }
+            if errno == Errno::NOSPC || errno == Errno::DQUOT {
+                return Class::Full;
+            }
+            if errno == Errno::ROFS {
+                return Class::ReadOnly;
+            }
+        }
+    }
+    Class::Other
+}
+
+/// Why a path cannot name a store file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidPathReason {
+    /// The path contains a NUL byte, which no Unix path can hold.
+    NulByte,
+    /// The path has no file name (it is empty, or ends in `/`, `.` or `..`).
+    NoFileName,
+    /// The file name is one the store uses for its own temporary or lock files
+    /// (`.<name>.tmp-<hex>` or `.<name>.lock`), or is too long to derive them from.
+    ReservedName,
+}
+
+impl fmt::Display for InvalidPathReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NulByte => "it contains a NUL byte; remove it from the path",
+            Self::NoFileName => {
+                "it has no file name (empty, or ends in `/`, `.` or `..`); add a file name"
+            }
+            Self::ReservedName => {
+                "its file name looks like one of the store's own temporary or lock files, or is \
+                 too long; choose another name"
+            }
+        })
+    }
+}
+
+/// The step that failed, as reported by [`Error::PermissionDenied`], [`Error::StorageFull`],
+/// [`Error::ReadOnlyFilesystem`] and [`Error::Io`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Creating the directory that holds the file.
+    CreateDirectory,
+    /// Opening or inspecting the directory that holds the file.
+    OpenDirectory,
+    /// Listing the directory (to clean up stale temporary files).
+    ReadDirectory,
+    /// Opening the file for reading.
+    Open,
+    /// Reading the file's metadata.
+    Stat,
+    /// Reading the file.
+    Read,
+    /// Creating the temporary file of a save.
+    CreateTemp,
+    /// Writing the temporary file.
+    Write,
+    /// Flushing the temporary file to stable storage (`fsync`).
+    SyncFile,
+    /// Renaming the temporary file over the target.
+    Rename,
+    /// Flushing the directory after a rename or removal (`fsync`).
+    SyncDirectory,
+    /// Removing the file.
+    Remove,
+    /// Opening or locking the lock file.
+    Lock,
+}
+
+impl Operation {
+    fn hint(self) -> &'static str {
+        match self {
+            Self::CreateTemp | Self::Write | Self::SyncFile | Self::Rename => {
+                "nothing was replaced: the previous file (if any) is unchanged; check the disk \
+                 and retry"
+            }
+            Self::SyncDirectory => {
+                "the new file is in place, but the directory could not be flushed, so the change \
+                 may not survive a power loss; check the disk and save again"
+            }
+            Self::Remove => "the file may still exist; check the disk and retry",
+            _ => "check the disk and the path, then retry",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CreateDirectory => "creating the directory for",
+            Self::OpenDirectory => "opening the directory of",
+            Self::ReadDirectory => "listing the directory of",
+            Self::Open => "opening",
+            Self::Stat => "inspecting",
+            Self::Read => "reading",
+            Self::CreateTemp => "creating the temporary file for",
+            Self::Write => "writing the temporary file for",
+            Self::SyncFile => "flushing (fsync) the temporary file for",
+            Self::Rename => "renaming the temporary file over",
+            Self::SyncDirectory => "flushing (fsync) the directory of",
+            Self::Remove => "removing",
+            Self::Lock => "locking",
+        })
+    }
+}

@@ -1,0 +1,536 @@
+//! Fault injection through the [`Syscalls`] seam, and other white-box tests.
+//!
+//! These are the authoritative fault tests: they run everywhere, as root too (where permission
+//! bits cannot make a write fail). `tests/faults.rs` repeats the full-disk and read-only cases
+//! on a real tmpfs when one can be mounted.
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::replace::Syscalls;
+use super::*;
+
+const OLD: &[u8] = b"old sealed bytes, which must survive every failed save";
+
+/// A seam that fails the chosen step once, and records what it saw.
+#[derive(Default)]
+struct Faulty {
+    /// Fail `create_temp` with this errno (every time) / the first `n` times with EEXIST.
+    create_errno: Option<Errno>,
+    exist_first: usize,
+    /// After this many bytes were written, fail `write` with `write_errno`.
+    write_fail_after: Option<usize>,
+    write_errno: Option<Errno>,
+    /// Accept at most this many bytes per `write` call.
+    max_chunk: Option<usize>,
+    /// Return Ok(0) from `write`.
+    write_zero: bool,
+    /// Return EINTR from the first `write`.
+    interrupt_once: bool,
+    sync_errno: Option<Errno>,
+    rename_errno: Option<Errno>,
+    sync_dir_errno: Option<Errno>,
+
+    written: usize,
+    create_calls: usize,
+    write_calls: usize,
+    sync_calls: usize,
+    /// Mode of the temporary file, as `stat` by name sees it at the first write.
+    temp_mode_at_first_write: Option<u32>,
+    temp_names: Vec<PathBuf>,
+    dir: PathBuf,
+}
+
+impl Faulty {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            ..Self::default()
+        }
+    }
+}
+
+fn io_err(errno: Errno) -> io::Error {
+    io::Error::from_raw_os_error(errno.raw_os_error())
+}
+
+impl Syscalls for Faulty {
+    fn create_temp(&mut self, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
+        self.create_calls += 1;
+        if let Some(errno) = self.create_errno {
+            return Err(io_err(errno));
+        }
+        if self.create_calls <= self.exist_first {
+            return Err(io_err(Errno::EXIST));
+        }
+        self.temp_names.push(self.dir.join(name));
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(rustix::fs::openat(
+            dir,
+            name,
+            flags,
+            Mode::from_raw_mode(0o600),
+        )?)
+    }
+
+    fn write(&mut self, fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+        self.write_calls += 1;
+        if self.temp_mode_at_first_write.is_none() {
+            let temp = self.temp_names.last().expect("a temp file was created");
+            let meta = std::fs::symlink_metadata(temp).expect("the temp file exists by name");
+            self.temp_mode_at_first_write = Some(meta.permissions().mode() & 0o7777);
+        }
+        if self.interrupt_once && self.write_calls == 1 {
+            return Err(io_err(Errno::INTR));
+        }
+        if self.write_zero {
+            return Ok(0);
+        }
+        let mut take = buf.len();
+        if let Some(max) = self.max_chunk {
+            take = take.min(max);
+        }
+        if let Some(limit) = self.write_fail_after {
+            if self.written >= limit {
+                return Err(io_err(self.write_errno.unwrap_or(Errno::IO)));
+            }
+            take = take.min(limit - self.written);
+        }
+        let n = rustix::io::write(fd, &buf[..take])?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn sync_file(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.sync_calls += 1;
+        match self.sync_errno {
+            Some(errno) => Err(io_err(errno)),
+            None => Ok(rustix::fs::fsync(fd)?),
+        }
+    }
+
+    fn rename(&mut self, dir: BorrowedFd<'_>, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        match self.rename_errno {
+            Some(errno) => Err(io_err(errno)),
+            None => Ok(rustix::fs::renameat(dir, from, dir, to)?),
+        }
+    }
+
+    fn sync_dir(&mut self, dir: BorrowedFd<'_>) -> io::Result<()> {
+        match self.sync_dir_errno {
+            Some(errno) => Err(io_err(errno)),
+            None => Ok(rustix::fs::fsync(dir)?),
+        }
+    }
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    path: PathBuf,
+    store: FileStore,
+}
+
+fn fixture(with_old: bool) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let path = dir.join("vault");
+    let store = FileStore::open(&path).unwrap();
+    if with_old {
+        store.save(OLD).unwrap();
+    }
+    Fixture {
+        _tmp: tmp,
+        dir,
+        path,
+        store,
+    }
+}
+
+/// Everything in the directory except the store file and its lock file.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "vault" && n != ".vault.lock")
+        .collect()
+}
+
+fn new_bytes() -> Vec<u8> {
+    (0..20_000u32).map(|i| (i % 251) as u8).collect()
+}
+
+/// Saves through `faulty`, expects an error, and checks the target and the directory.
+fn failed_save(fx: &Fixture, faulty: &mut Faulty) -> Error {
+    let err = fx.store.save_with(&new_bytes(), faulty).unwrap_err();
+    assert_eq!(
+        std::fs::read(&fx.path).unwrap(),
+        OLD,
+        "target changed after: {err}"
+    );
+    assert_eq!(
+        leftovers(&fx.dir),
+        Vec::<String>::new(),
+        "temp file left after: {err}"
+    );
+    for temp in &faulty.temp_names {
+        assert!(!temp.exists(), "{temp:?}");
+    }
+    err
+}
+
+#[test]
+fn full_disk_mid_write_keeps_target_and_says_so() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.write_fail_after = Some(4096);
+    faulty.write_errno = Some(Errno::NOSPC);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::StorageFull {
+                op: Operation::Write,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.io_kind(), Some(io::ErrorKind::StorageFull));
+    assert_eq!(
+        faulty.written, 4096,
+        "the failure came part way through the data"
+    );
+    assert_eq!(faulty.sync_calls, 0);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no space left") && msg.contains("unchanged"),
+        "{msg}"
+    );
+    assert!(msg.contains(&*fx.path.to_string_lossy()), "{msg}");
+}
+
+#[test]
+fn quota_exceeded_is_storage_full() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.write_fail_after = Some(10);
+    faulty.write_errno = Some(Errno::DQUOT);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(matches!(err, Error::StorageFull { .. }), "{err:?}");
+}
+
+#[test]
+fn io_error_mid_write_keeps_target() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.write_fail_after = Some(7000);
+    faulty.write_errno = Some(Errno::IO);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::Write,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("Input/output error"), "{msg}");
+    assert!(msg.contains("writing the temporary file"), "{msg}");
+    assert!(msg.contains("unchanged"), "{msg}");
+}
+
+#[test]
+fn failed_fsync_is_an_error_and_not_retried() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.sync_errno = Some(Errno::IO);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::SyncFile,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(faulty.sync_calls, 1, "fsync must not be retried");
+    assert!(err.to_string().contains("fsync"), "{err}");
+}
+
+#[test]
+fn full_disk_at_fsync_keeps_target() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.sync_errno = Some(Errno::NOSPC);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::StorageFull {
+                op: Operation::SyncFile,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn read_only_file_system_refuses_temp_file() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.create_errno = Some(Errno::ROFS);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::ReadOnlyFilesystem {
+                op: Operation::CreateTemp,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.io_kind(), Some(io::ErrorKind::ReadOnlyFilesystem));
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
+
+#[test]
+fn permission_denied_on_create_is_reported() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.create_errno = Some(Errno::ACCESS);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                op: Operation::CreateTemp,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn failed_rename_removes_temp_and_keeps_target() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.rename_errno = Some(Errno::IO);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::Rename,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        faulty.sync_calls, 1,
+        "the data was flushed before the rename"
+    );
+}
+
+#[test]
+fn failed_directory_fsync_is_an_error_not_a_false_success() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.sync_dir_errno = Some(Errno::IO);
+    let err = fx.store.save_with(&new_bytes(), &mut faulty).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::SyncDirectory,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("may not survive a power loss"),
+        "{err}"
+    );
+    // The rename had happened: the new file is complete and in place, and no temp remains.
+    assert_eq!(std::fs::read(&fx.path).unwrap(), new_bytes());
+    assert_eq!(leftovers(&fx.dir), Vec::<String>::new());
+}
+
+#[test]
+fn failure_without_a_previous_file_leaves_nothing() {
+    let fx = fixture(false);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.write_fail_after = Some(100);
+    faulty.write_errno = Some(Errno::NOSPC);
+    assert!(fx.store.save_with(&new_bytes(), &mut faulty).is_err());
+    assert!(!fx.path.exists());
+    assert_eq!(leftovers(&fx.dir), Vec::<String>::new());
+    assert_eq!(fx.store.load().unwrap(), None);
+}
+
+#[test]
+fn short_and_interrupted_writes_still_write_everything() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.max_chunk = Some(777);
+    faulty.interrupt_once = true;
+    fx.store.save_with(&new_bytes(), &mut faulty).unwrap();
+    assert_eq!(fx.store.load().unwrap().unwrap(), new_bytes());
+    assert!(faulty.write_calls > 20);
+}
+
+#[test]
+fn write_accepting_nothing_is_an_error_not_a_hang() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.write_zero = true;
+    let err = failed_save(&fx, &mut faulty);
+    assert_eq!(err.io_kind(), Some(io::ErrorKind::WriteZero), "{err:?}");
+}
+
+#[test]
+fn temp_name_collisions_are_retried_then_reported() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.exist_first = 3;
+    fx.store.save_with(&new_bytes(), &mut faulty).unwrap();
+    assert_eq!(faulty.create_calls, 4);
+
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.create_errno = Some(Errno::EXIST);
+    let err = fx.store.save_with(OLD, &mut faulty).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::CreateTemp,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(faulty.create_calls, 16);
+}
+
+#[test]
+fn temp_file_is_0600_in_the_same_directory_from_its_first_instant() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    fx.store.save_with(&new_bytes(), &mut faulty).unwrap();
+    assert_eq!(faulty.temp_mode_at_first_write, Some(0o600));
+    let temp = &faulty.temp_names[0];
+    assert_eq!(temp.parent(), Some(fx.dir.as_path()));
+    let name = temp.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(".vault.tmp-") && name.len() == ".vault.tmp-".len() + 16,
+        "{name}"
+    );
+    assert_eq!(fx.store.file_mode(), Some(0o600));
+}
+
+#[test]
+fn stale_temp_files_are_removed_but_live_and_foreign_ones_kept() {
+    let fx = fixture(true);
+    let stale = fx.dir.join(".vault.tmp-00000000deadbeef");
+    let live = fx.dir.join(".vault.tmp-0123456789abcdef");
+    let foreign = [
+        ".vault2.tmp-0123456789abcdef",
+        ".vault.tmp-0123",
+        "vault.tmp-0123456789abcdef",
+        "notes.txt",
+    ];
+    std::fs::write(&stale, b"half a file").unwrap();
+    std::fs::write(&live, b"being written").unwrap();
+    for name in foreign {
+        std::fs::write(fx.dir.join(name), b"not ours").unwrap();
+    }
+    // A live writer holds an flock on its temporary file.
+    let held = rustix::fs::open(&live, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+    rustix::fs::flock(&held, FlockOperation::LockExclusive).unwrap();
+
+    let _reopened = FileStore::open(&fx.path).unwrap();
+    assert!(!stale.exists(), "a stale temp file survived a reopen");
+    assert!(live.exists(), "a live writer's temp file was removed");
+    for name in foreign {
+        assert!(fx.dir.join(name).exists(), "{name} was removed");
+    }
+    drop(held);
+    fx.store.delete().unwrap();
+    assert!(!live.exists(), "delete left a stale temp file");
+    assert!(!fx.path.exists());
+}
+
+#[test]
+fn lock_times_out_with_a_clear_error_and_is_freed_on_drop() {
+    let fx = fixture(false);
+    let other = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::from_millis(150))
+        .open()
+        .unwrap();
+    let guard = fx.store.lock().unwrap();
+    let start = Instant::now();
+    let err = other.lock().unwrap_err();
+    let waited = start.elapsed();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err:?}");
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    assert_eq!(err.path(), fx.dir.join(".vault.lock"));
+    assert!(
+        err.to_string().contains("another process holds the lock"),
+        "{err}"
+    );
+
+    let try_once = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::ZERO)
+        .open()
+        .unwrap();
+    assert!(matches!(try_once.lock(), Err(Error::LockTimeout { .. })));
+    drop(guard);
+    let _again = try_once.lock().unwrap();
+    // The lock file is private, stable, and survives a save and a delete.
+    let lock_mode = std::fs::metadata(fx.store.lock_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(lock_mode & 0o777, 0o600);
+    fx.store.save(OLD).unwrap();
+    fx.store.delete().unwrap();
+    assert!(fx.store.lock_path().exists());
+}
+
+#[test]
+fn errno_classification() {
+    let p = Path::new("/x");
+    let e = |errno: Errno| Error::from_io(p, Operation::Open, io_err(errno));
+    assert!(matches!(e(Errno::ACCESS), Error::PermissionDenied { .. }));
+    assert!(matches!(e(Errno::PERM), Error::PermissionDenied { .. }));
+    assert!(matches!(e(Errno::NOSPC), Error::StorageFull { .. }));
+    assert!(matches!(e(Errno::DQUOT), Error::StorageFull { .. }));
+    assert!(matches!(e(Errno::ROFS), Error::ReadOnlyFilesystem { .. }));
+    assert!(matches!(e(Errno::IO), Error::Io { .. }));
+    let denied = e(Errno::ACCESS).to_string();
+    assert!(
+        denied.contains("permission denied while opening"),
+        "{denied}"
+    );
+}

@@ -1,0 +1,346 @@
+//! [`MemoryStore`]: a [`Store`] in process memory, for tests of upper layers.
+
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, check_data_len};
+use crate::{Error, Operation, Store, StoreInfo, StoreKind, StoreLock};
+
+/// A [`Store`] that keeps the bytes in memory, for tests of the layers above.
+///
+/// Clones share the same bytes and the same lock, so a test can keep one clone to inspect or
+/// tamper with what the code under test saved. It applies the same rules to data as
+/// [`FileStore`](crate::FileStore) (no empty data, a size cap, an exclusive lock with a
+/// timeout), and can be told to fail saves, to test error paths. Errors name the placeholder
+/// path [`MemoryStore::PATH`].
+///
+/// # Example
+///
+/// ```
+/// use credlock_store::{MemoryStore, Store};
+///
+/// # fn main() -> Result<(), credlock_store::Error> {
+/// let store = MemoryStore::new();
+/// let inspector = store.clone();
+/// store.save(b"sealed")?;
+/// assert_eq!(inspector.contents().as_deref(), Some(&b"sealed"[..]));
+/// inspector.set_contents(Some(b"tampered".to_vec()));
+/// assert_eq!(store.load()?.as_deref(), Some(&b"tampered"[..]));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    lock_released: Condvar,
+}
+
+#[derive(Debug)]
+struct State {
+    bytes: Option<Vec<u8>>,
+    locked: bool,
+    fail_saves: Option<io::ErrorKind>,
+    max_len: usize,
+    lock_timeout: Duration,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            bytes: None,
+            locked: false,
+            fail_saves: None,
+            max_len: DEFAULT_MAX_LEN,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+}
+
+impl MemoryStore {
+    /// The placeholder path that errors from a memory store name.
+    pub const PATH: &'static str = "<memory>";
+
+    /// An empty store.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStore, Store};
+    ///
+    /// assert_eq!(MemoryStore::new().load().unwrap(), None);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stored bytes, without any check.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(credlock_store::MemoryStore::new().contents(), None);
+    /// ```
+    #[must_use]
+    pub fn contents(&self) -> Option<Vec<u8>> {
+        self.state().bytes.clone()
+    }
+
+    /// Replaces the stored bytes without any check (to plant empty, oversized or tampered
+    /// data).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{Error, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.set_contents(Some(Vec::new()));
+    /// assert!(matches!(store.load(), Err(Error::Empty { .. })));
+    /// ```
+    pub fn set_contents(&self, bytes: Option<Vec<u8>>) {
+        self.state().bytes = bytes;
+    }
+
+    /// Makes every following [`save`](Store::save) fail with [`Error::Io`] (or the variant
+    /// matching `kind`, e.g. [`Error::StorageFull`]) and keep the old bytes; `None` ends that.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{Error, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.fail_saves(Some(std::io::ErrorKind::StorageFull));
+    /// assert!(matches!(store.save(b"x"), Err(Error::StorageFull { .. })));
+    /// store.fail_saves(None);
+    /// assert!(store.save(b"x").is_ok());
+    /// ```
+    pub fn fail_saves(&self, kind: Option<io::ErrorKind>) {
+        self.state().fail_saves = kind;
+    }
+
+    /// Sets the size cap (default [`DEFAULT_MAX_LEN`](crate::DEFAULT_MAX_LEN)) for all clones.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{Error, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.set_max_len(4);
+    /// assert!(matches!(store.save(b"12345"), Err(Error::DataTooLarge { .. })));
+    /// ```
+    pub fn set_max_len(&self, max_len: usize) {
+        self.state().max_len = max_len;
+    }
+
+    /// Sets how long [`lock`](Store::lock) waits (default
+    /// [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT)) for all clones.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use credlock_store::{Error, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.set_lock_timeout(Duration::ZERO);
+    /// let _held = store.lock().unwrap();
+    /// assert!(matches!(store.clone().lock(), Err(Error::LockTimeout { .. })));
+    /// ```
+    pub fn set_lock_timeout(&self, timeout: Duration) {
+        self.state().lock_timeout = timeout;
+    }
+
+    /// Whether the lock is held now (by any clone).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// let guard = store.lock().unwrap();
+    /// assert!(store.is_locked());
+    /// drop(guard);
+    /// assert!(!store.is_locked());
+    /// ```
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        self.state().locked
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // No code path panics while holding the mutex; if a caller's panic poisoned it anyway,
+        // the data is still consistent (every update is a single assignment).
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn path() -> &'static Path {
+        Path::new(Self::PATH)
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self) -> Result<Option<Vec<u8>>, Error> {
+        let state = self.state();
+        match &state.bytes {
+            None => Ok(None),
+            Some(bytes) if bytes.is_empty() => Err(Error::Empty {
+                path: Self::path().to_path_buf(),
+            }),
+            Some(bytes) if bytes.len() > state.max_len => Err(Error::TooLarge {
+                path: Self::path().to_path_buf(),
+                len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+                max: u64::try_from(state.max_len).unwrap_or(u64::MAX),
+            }),
+            Some(bytes) => Ok(Some(bytes.clone())),
+        }
+    }
+
+    fn save(&self, bytes: &[u8]) -> Result<(), Error> {
+        let mut state = self.state();
+        check_data_len(Self::path(), bytes, state.max_len)?;
+        if let Some(kind) = state.fail_saves {
+            return Err(Error::from_io(
+                Self::path(),
+                Operation::Write,
+                io::Error::new(kind, "injected failure (MemoryStore::fail_saves)"),
+            ));
+        }
+        state.bytes = Some(bytes.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self) -> Result<(), Error> {
+        self.state().bytes = None;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<StoreLock, Error> {
+        let start = Instant::now();
+        let mut state = self.state();
+        let timeout = state.lock_timeout;
+        while state.locked {
+            let waited = start.elapsed();
+            let Some(left) = timeout.checked_sub(waited).filter(|d| !d.is_zero()) else {
+                return Err(Error::LockTimeout {
+                    path: Self::path().to_path_buf(),
+                    waited,
+                });
+            };
+            state = self
+                .shared
+                .lock_released
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.locked = true;
+        drop(state);
+        Ok(StoreLock::new(
+            StoreKind::Memory,
+            MemoryGuard {
+                shared: Arc::clone(&self.shared),
+            },
+        ))
+    }
+
+    fn describe(&self) -> StoreInfo {
+        let present = self.state().bytes.is_some();
+        StoreInfo::new(StoreKind::Memory, None, None, present)
+    }
+}
+
+/// Releases the memory lock when dropped.
+#[derive(Debug)]
+struct MemoryGuard {
+    shared: Arc<Shared>,
+}
+
+impl Drop for MemoryGuard {
+    fn drop(&mut self) {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .locked = false;
+        self.shared.lock_released.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn lock_excludes_other_threads_and_loses_no_update() {
+        let store = MemoryStore::new();
+        store.save(b"0").unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                thread::spawn(move || {
+                    for _ in 0..200 {
+                        let _guard = store.lock().unwrap();
+                        let n: u32 = String::from_utf8(store.load().unwrap().unwrap())
+                            .unwrap()
+                            .parse()
+                            .unwrap();
+                        store.save((n + 1).to_string().as_bytes()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(store.load().unwrap().unwrap(), b"800");
+    }
+
+    #[test]
+    fn oversized_contents_are_refused_on_load() {
+        let store = MemoryStore::new();
+        store.set_max_len(3);
+        store.set_contents(Some(b"1234".to_vec()));
+        assert!(matches!(
+            store.load(),
+            Err(Error::TooLarge { len: 4, max: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn failed_save_keeps_old_bytes_and_delete_is_idempotent() {
+        let store = MemoryStore::new();
+        store.save(b"old").unwrap();
+        store.fail_saves(Some(io::ErrorKind::Other));
+        let err = store.save(b"new").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Io {
+                    op: Operation::Write,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.contents().unwrap(), b"old");
+        store.delete().unwrap();
+        store.delete().unwrap();
+        assert_eq!(store.load().unwrap(), None);
+        assert!(!store.describe().present);
+    }
+}

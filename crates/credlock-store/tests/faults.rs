@@ -1,0 +1,181 @@
+//! Real faults on a tiny tmpfs: a full disk and a read-only file system.
+//!
+//! Mounting needs root (`CAP_SYS_ADMIN`). Where it is not allowed, each test says so on stderr
+//! and checks nothing here: the authoritative fault tests inject the same errors through the
+//! writer seam (`src/file/tests.rs`), which works everywhere, as root too.
+#![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    clippy::cast_possible_truncation,
+    reason = "test code: helpers outside #[test] functions, and test data generators"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use credlock_store::{Error, FileStore, Operation, Store};
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn remount_read_only(&self) {
+        let status = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "remount read-only failed");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+fn mount_or_report(test: &str, dir: &Path, size: &str) -> Option<Tmpfs> {
+    match Tmpfs::mount(dir, size) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            eprintln!(
+                "NOT RUN {test}: cannot mount a tmpfs ({e}); the seam-based fault tests \
+                 (src/file/tests.rs) cover this case"
+            );
+            None
+        }
+    }
+}
+
+fn dir_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn full_disk_on_a_real_tmpfs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = mount_or_report("full_disk_on_a_real_tmpfs", &tmp.path().join("mnt"), "64k")
+    else {
+        return;
+    };
+    let path = fs.dir.join("vault");
+    let store = FileStore::open(&path).unwrap();
+    let old = vec![0x5a; 4000];
+    store.save(&old).unwrap();
+
+    // A new version bigger than the whole file system.
+    let err = store.save(&vec![0xa5; 200_000]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::StorageFull {
+                op: Operation::Write | Operation::SyncFile,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no space left"), "{err}");
+    assert_eq!(
+        store.load().unwrap().unwrap(),
+        old,
+        "the old file must be byte-identical"
+    );
+    assert_eq!(
+        dir_names(&fs.dir),
+        ["vault"],
+        "a temporary file was left behind"
+    );
+
+    // Fill the disk with something else, then try a small save.
+    let filler = fs.dir.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 200_000]);
+    let err = store.save(&[1u8; 8192]).unwrap_err();
+    assert!(matches!(err, Error::StorageFull { .. }), "{err:?}");
+    assert_eq!(store.load().unwrap().unwrap(), old);
+    std::fs::remove_file(&filler).unwrap();
+    store.save(b"fits again").unwrap();
+    assert_eq!(store.load().unwrap().unwrap(), b"fits again");
+    drop(fs);
+}
+
+#[test]
+fn read_only_file_system_on_a_real_tmpfs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = mount_or_report(
+        "read_only_file_system_on_a_real_tmpfs",
+        &tmp.path().join("mnt"),
+        "64k",
+    ) else {
+        return;
+    };
+    let path = fs.dir.join("vault");
+    let store = FileStore::open(&path).unwrap();
+    store.save(b"old").unwrap();
+    store.lock().unwrap().release(); // creates the lock file
+    fs.remount_read_only();
+
+    let err = store.save(b"new").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ReadOnlyFilesystem {
+                op: Operation::CreateTemp,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let err = store.delete().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ReadOnlyFilesystem {
+                op: Operation::Remove,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Reading still works, and reopening (which tries to clean up) does not fail.
+    assert_eq!(store.load().unwrap().unwrap(), b"old");
+    assert_eq!(
+        FileStore::open(&path).unwrap().load().unwrap().unwrap(),
+        b"old"
+    );
+    // An existing lock file can still be locked (flock needs no write access).
+    let _guard = store.lock().unwrap();
+    assert_eq!(dir_names(&fs.dir), [".vault.lock", "vault"]);
+    drop(fs);
+}
