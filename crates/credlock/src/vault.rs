@@ -101,12 +101,40 @@ impl Vault {
     }
 
     /// The session state now (an unlocked vault idle past its timeout reports `Locked`).
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// assert_eq!(vault.status(), SessionState::Unlocked);
+    /// vault.lock();
+    /// assert_eq!(vault.status(), SessionState::Locked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn status(&self) -> SessionState {
         self.session.state_at(Instant::now())
     }
 
     /// Checks a new passphrase against this vault's policy.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let violations = vault.check_passphrase(SecretString::from("Password1234!")).unwrap_err();
+    /// assert!(violations.contains("common_passphrase"));
+    /// assert!(vault.check_passphrase(SecretString::from("Marmalade-Comet-17?")).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -134,6 +162,20 @@ impl Vault {
     }
 
     /// Like [`Vault::store`], but replaces any vault already stored, whatever its passphrase.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let other = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    /// vault.replace(Credentials::new("bob@example.com", SecretString::from("pw2")), other)?;
+    /// assert_eq!(vault.credentials()?.email(), "bob@example.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -168,6 +210,24 @@ impl Vault {
 
     /// Unlocks the vault: derives the key from `passphrase` and the parameters in the file,
     /// and opens the record.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// # vault.lock();
+    /// assert!(matches!(
+    ///     vault.unlock(&SecretString::from("wrong")),
+    ///     Err(credlock::Error::WrongPassphrase)
+    /// ));
+    /// vault.unlock(&SecretString::from("Tangerine-Rocket-42!"))?;
+    /// assert_eq!(vault.status(), SessionState::Unlocked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -212,12 +272,40 @@ impl Vault {
 
     /// Locks the vault: the key and the credentials are dropped and zeroized. Does nothing if
     /// the vault is not unlocked.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.lock();
+    /// assert_eq!(vault.status(), SessionState::Locked);
+    /// assert!(vault.credentials().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lock(&mut self) {
         self.transition(Session::lock);
         self.params = None;
     }
 
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.logout()?;
+    /// assert_eq!(vault.status(), SessionState::NoCredentials);
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -240,6 +328,20 @@ impl Vault {
 
     /// The credentials, while unlocked.
     ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let creds = vault.credentials()?;
+    /// assert_eq!(creds.email(), "alice@example.com");
+    /// assert_eq!(creds.password().expose_secret(), "pw");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Locked`] (also after the idle timeout), [`Error::NoCredentials`].
@@ -249,6 +351,21 @@ impl Vault {
 
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
     /// (no passphrase needed).
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let newer = Credentials::new("alice@example.com", SecretString::from("new-pw"))
+    ///     .with_mfa_secret(SecretString::from("JBSWY3DPEHPK3PXP"));
+    /// vault.update_credentials(newer)?;
+    /// assert!(vault.credentials()?.mfa_secret().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -280,6 +397,22 @@ impl Vault {
     /// under `new` with a fresh salt (and the iteration count of the current options).
     /// Afterwards the vault is unlocked with the new key and `old` no longer opens it.
     /// Works whether the vault is locked or unlocked.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let new = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    /// vault.change_passphrase(&SecretString::from("Tangerine-Rocket-42!"), new)?;
+    /// vault.lock();
+    /// assert!(vault.unlock(&SecretString::from("Tangerine-Rocket-42!")).is_err());
+    /// vault.unlock(&SecretString::from("Marmalade-Comet-17?"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -324,6 +457,23 @@ impl Vault {
 
     /// A report of the vault's real security configuration, read from the file on disk and
     /// the options in force; see [`SecurityStatus`].
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let report = vault.security_status();
+    /// assert_eq!(report.kdf.as_ref().map(|k| k.iterations), Some(1_000));
+    /// assert_eq!(report.file.as_ref().and_then(|f| f.mode.as_deref()), Some("0600"));
+    /// assert!(report.problems.is_empty());
+    /// let json = serde_json::to_string(&report)?; // for a status endpoint
+    /// assert!(!json.contains("Tangerine"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn security_status(&self) -> SecurityStatus {
         SecurityStatus::collect(self, Instant::now())

@@ -211,6 +211,28 @@ impl Vault {
     /// report says whether it meets this vault's policy. See the
     /// [module docs](crate::eclosion) for the permission check on the source.
     ///
+    /// ```
+    /// use credlock::eclosion::ImportOptions;
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{SessionState, Vault};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let legacy = dir.path().join("credentials.json");
+    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/eclosion/credentials.json");
+    /// # std::fs::copy(fixture, &legacy)?;
+    /// # std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    /// let mut vault = Vault::open(dir.path().join("vault.json"))?;
+    /// let report = vault.import_eclosion(
+    ///     &legacy,
+    ///     &SecretString::from("Correct-Horse-9-Battery!"),
+    ///     &ImportOptions::new(),
+    /// )?;
+    /// assert_eq!(vault.status(), SessionState::Unlocked);
+    /// assert!(report.had_mfa_secret && !report.original_removed);
+    /// assert!(legacy.exists()); // the original is left alone unless asked
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// - [`Error::VaultExists`] if this vault holds credentials and
