@@ -247,14 +247,7 @@ impl Vault {
         self.transition(|s| s.enforce_idle_timeout(now));
         self.session.check_unlock_allowed(now)?;
         let file = self.read_file()?;
-        let (key, plaintext) = match Self::open_file(&file, passphrase) {
-            Ok(opened) => opened,
-            Err(Error::WrongPassphrase) => {
-                self.session.record_failed_unlock(now);
-                return Err(Error::WrongPassphrase);
-            }
-            Err(e) => return Err(e),
-        };
+        let (key, plaintext) = self.counting_failures(Self::open_file(&file, passphrase))?;
         let credentials = record::from_bytes(&plaintext)?;
         let session = std::mem::take(&mut self.session);
         match session.unlock(key, credentials, now) {
@@ -426,24 +419,13 @@ impl Vault {
     ) -> Result<(), Error> {
         let now = Instant::now();
         self.transition(|s| s.enforce_idle_timeout(now));
-        match self.session.state() {
-            SessionState::NoCredentials => return Err(Error::NoCredentials),
-            _ => {
-                if let Some(retry_after) = self.session.lockout_remaining(now) {
-                    return Err(Error::LockedOut { retry_after });
-                }
-            }
+        if self.session.state() == SessionState::NoCredentials {
+            return Err(Error::NoCredentials);
         }
+        self.ensure_not_locked_out(now)?;
         let _guard = self.store.lock()?;
         let file = self.read_file()?;
-        let (_old_key, plaintext) = match Self::open_file(&file, old) {
-            Ok(opened) => opened,
-            Err(Error::WrongPassphrase) => {
-                self.session.record_failed_unlock(now);
-                return Err(Error::WrongPassphrase);
-            }
-            Err(e) => return Err(e),
-        };
+        let (_old_key, plaintext) = self.counting_failures(Self::open_file(&file, old))?;
         let credentials = record::from_bytes(&plaintext)?;
         let params = self.options.new_kdf_params()?;
         let key = derive_key(new.expose_secret(), &params)?;
@@ -491,8 +473,20 @@ impl Vault {
         &self.session
     }
 
-    pub(crate) fn record_failed_attempt(&mut self) {
-        self.session.record_failed_unlock(Instant::now());
+    /// Passes `result` through; a wrong passphrase in it counts towards the lockout.
+    pub(crate) fn counting_failures<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if matches!(result, Err(Error::WrongPassphrase)) {
+            self.session.record_failed_unlock(Instant::now());
+        }
+        result
+    }
+
+    /// Refuses while failed attempts have locked the vault out.
+    pub(crate) fn ensure_not_locked_out(&self, now: Instant) -> Result<(), Error> {
+        match self.session.lockout_remaining(now) {
+            Some(retry_after) => Err(Error::LockedOut { retry_after }),
+            None => Ok(()),
+        }
     }
 
     /// The KDF parameters of the in-memory key, while unlocked.

@@ -263,10 +263,7 @@ impl Vault {
         if !options.replace_existing && self.status() != SessionState::NoCredentials {
             return Err(Error::VaultExists { path: self.path() });
         }
-        if let Some(retry_after) = self.session().lockout_remaining(Instant::now()) {
-            return Err(Error::LockedOut { retry_after });
-        }
-        Ok(())
+        self.ensure_not_locked_out(Instant::now())
     }
 
     pub(crate) fn import_fields(
@@ -277,14 +274,7 @@ impl Vault {
         passphrase: &SecretString,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
-        let creds = match fields.decrypt(passphrase) {
-            Ok(creds) => creds,
-            Err(Error::WrongPassphrase) => {
-                self.record_failed_attempt();
-                return Err(Error::WrongPassphrase);
-            }
-            Err(e) => return Err(e),
-        };
+        let creds = self.counting_failures(fields.decrypt(passphrase))?;
         let had_mfa_secret = creds.mfa_secret().is_some();
         let copy = || SecretString::from(passphrase.expose_secret().to_owned());
         let policy_violations = match self.check_passphrase(copy()) {
@@ -324,10 +314,12 @@ impl Vault {
         let creds = self.credentials()?.duplicate();
         let params = self.unlocked_params().ok_or(Error::Locked)?;
         let key = derive_key(passphrase.expose_secret(), &params)?;
-        if Some(&key) != self.session().key(now).ok() {
-            self.record_failed_attempt();
-            return Err(Error::WrongPassphrase);
-        }
+        let same = Some(&key) == self.session().key(now).ok();
+        self.counting_failures(if same {
+            Ok(())
+        } else {
+            Err(Error::WrongPassphrase)
+        })?;
         let legacy = if u64::from(params.iterations()) == LEGACY_ITERATIONS {
             (key, *params.salt())
         } else {
