@@ -4,9 +4,18 @@
 //! tests (RFC 7914 uses a 4-byte salt and one iteration) and benchmarks. Applications should
 //! use [`derive_key`](crate::derive_key).
 
+use core::fmt;
+
+use crate::pbkdf2_fast::{self, Engine};
+
 /// PBKDF2-HMAC-SHA256 of `password` and `salt` with `iterations` rounds, filling `out`.
 ///
 /// An iteration count of 0 is treated as 1 (RFC 8018 requires a positive count).
+///
+/// The SHA-256 block function is picked at runtime for the CPU: the x86 SHA extensions
+/// (SHA-NI) where present, AVX2/BMI2 rounds on other x86 CPUs that have them, portable Rust
+/// on the remaining x86 CPUs, and `sha2`'s block function on other architectures (ARMv8
+/// SHA-2 instructions where present). All give the same bytes.
 ///
 /// ```
 /// let mut out = [0u8; 64];
@@ -14,5 +23,161 @@
 /// assert_eq!(&out[..4], &[0x55, 0xac, 0x04, 0x6e]); // RFC 7914 section 11
 /// ```
 pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations.max(1), out);
+    pbkdf2_fast::pbkdf2_hmac_sha256(Engine::detect(), password, salt, iterations, out);
+}
+
+/// A PBKDF2-HMAC-SHA256 implementation to force, for tests and benchmarks only.
+///
+/// **Not for applications**: [`pbkdf2_hmac_sha256`] picks the fastest one for the CPU.
+/// Hidden from the documentation and not covered by semver.
+#[doc(hidden)]
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// What [`pbkdf2_hmac_sha256`] uses: the fastest of the others this CPU runs.
+    Auto,
+    /// The x86 SHA extensions (SHA-NI).
+    ShaNi,
+    /// AVX2/BMI1/BMI2: the message schedule in SSE registers, the rounds with `rorx` and
+    /// `andn`; what x86 CPUs without SHA-NI (e.g. Skylake) get.
+    Avx2Bmi2,
+    /// `sha2`'s block function, whatever it dispatches to (SHA-NI on this CPU if present,
+    /// ARMv8 SHA-2, or its portable code); the default off x86.
+    Sha2,
+    /// The crate's own portable Rust rounds, available everywhere; the default on x86 CPUs
+    /// with neither SHA-NI nor AVX2/BMI2.
+    Portable,
+    /// The RustCrypto `pbkdf2` crate over `sha2`, the reference implementation.
+    Reference,
+}
+
+impl Backend {
+    /// Every backend except [`Backend::Auto`], fastest first.
+    pub const ALL: [Self; 5] = [
+        Self::ShaNi,
+        Self::Avx2Bmi2,
+        Self::Sha2,
+        Self::Portable,
+        Self::Reference,
+    ];
+
+    /// Whether this CPU runs the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Auto | Self::Sha2 | Self::Portable | Self::Reference => true,
+            Self::ShaNi => Engine::sha_ni().is_some(),
+            Self::Avx2Bmi2 => Engine::bmi2().is_some(),
+        }
+    }
+
+    /// The backends this CPU runs, [`Backend::ALL`] order.
+    pub fn available() -> Vec<Self> {
+        Self::ALL.into_iter().filter(|b| b.is_available()).collect()
+    }
+
+    /// The backend [`Backend::Auto`] resolves to on this CPU.
+    pub fn detected() -> Self {
+        match Engine::detect() {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Engine::ShaNi(_) => Self::ShaNi,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Engine::Bmi2(_) => Self::Avx2Bmi2,
+            Engine::Sha2 => Self::Sha2,
+            Engine::Portable => Self::Portable,
+        }
+    }
+
+    /// A short lowercase name, for benchmark labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::ShaNi => "sha-ni",
+            Self::Avx2Bmi2 => "avx2-bmi2",
+            Self::Sha2 => "sha2",
+            Self::Portable => "portable",
+            Self::Reference => "reference",
+        }
+    }
+
+    /// The engine behind the backend (`None` for `Reference`, which is not ours), or the
+    /// error if this CPU lacks it.
+    fn engine(self) -> Result<Option<Engine>, BackendUnavailable> {
+        let engine = match self {
+            Self::Auto => Some(Engine::detect()),
+            Self::ShaNi => Engine::sha_ni(),
+            Self::Avx2Bmi2 => Engine::bmi2(),
+            Self::Sha2 => Some(Engine::Sha2),
+            Self::Portable => Some(Engine::Portable),
+            Self::Reference => return Ok(None),
+        };
+        engine.map(Some).ok_or(BackendUnavailable(self))
+    }
+}
+
+/// The CPU does not have what a forced [`Backend`] needs. Tests and benchmarks only.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackendUnavailable(Backend);
+
+impl BackendUnavailable {
+    /// The backend that was asked for.
+    pub fn backend(&self) -> Backend {
+        self.0
+    }
+}
+
+impl fmt::Display for BackendUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "this CPU cannot run the {} backend", self.0.name())
+    }
+}
+
+impl std::error::Error for BackendUnavailable {}
+
+/// [`pbkdf2_hmac_sha256`] on a forced [`Backend`]. Tests and benchmarks only.
+///
+/// # Errors
+///
+/// [`BackendUnavailable`] if this CPU cannot run `backend`; `out` is then left untouched.
+#[doc(hidden)]
+pub fn pbkdf2_hmac_sha256_with(
+    backend: Backend,
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    out: &mut [u8],
+) -> Result<(), BackendUnavailable> {
+    match backend.engine()? {
+        Some(engine) => pbkdf2_fast::pbkdf2_hmac_sha256(engine, password, salt, iterations, out),
+        None => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations.max(1), out),
+    }
+    Ok(())
+}
+
+/// `count` chained SHA-256 compressions of `block` into `state` on a forced [`Backend`]:
+/// one call of the block function per compression, for measuring the block function alone
+/// (the benchmark's floor). Tests and benchmarks only.
+///
+/// # Errors
+///
+/// [`BackendUnavailable`] if this CPU cannot run `backend`.
+#[doc(hidden)]
+pub fn sha256_compress_with(
+    backend: Backend,
+    state: &mut [u32; 8],
+    block: &[u8; 64],
+    count: u32,
+) -> Result<(), BackendUnavailable> {
+    match backend.engine()? {
+        Some(engine) => {
+            (0..count).for_each(|_| engine.compress(state, core::hint::black_box(block)))
+        }
+        None => (0..count).for_each(|_| {
+            sha2::block_api::compress256(
+                state,
+                core::slice::from_ref(core::hint::black_box(block)),
+            );
+        }),
+    }
+    Ok(())
 }

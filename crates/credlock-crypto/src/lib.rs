@@ -1,5 +1,5 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod error;
@@ -9,6 +9,7 @@ pub mod insecure;
 mod kdf;
 mod key;
 mod params;
+mod pbkdf2_fast;
 
 pub use error::{Error, RandomError};
 pub use kdf::{derive_key, derive_key_from_bytes};

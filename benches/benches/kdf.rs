@@ -1,0 +1,59 @@
+//! Criterion: one PBKDF2-HMAC-SHA256 key derivation (32-byte key) at 480,000 and 600,000
+//! iterations on the auto-detected backend, then 480,000 on every backend this CPU runs
+//! (forced) and the RustCrypto `pbkdf2` reference.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use credlock_benches::{ITERATIONS, compress_floor, derive};
+use credlock_crypto::hazmat::Backend;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+fn headline(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pbkdf2_hmac_sha256");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    for iterations in [ITERATIONS, 600_000] {
+        group.throughput(Throughput::Elements(u64::from(iterations)));
+        group.bench_with_input(
+            BenchmarkId::new("auto", iterations),
+            &iterations,
+            |b, &n| b.iter(|| derive(Backend::Auto, black_box(n))),
+        );
+    }
+    group.finish();
+}
+
+fn backends(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pbkdf2_hmac_sha256_480k_by_backend");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements(u64::from(ITERATIONS)));
+    for backend in Backend::available() {
+        group.bench_function(backend.name(), |b| {
+            b.iter(|| derive(backend, black_box(ITERATIONS)));
+        });
+    }
+    group.finish();
+
+    // The floor: two block-function calls per iteration, nothing else.
+    let mut group = c.benchmark_group("sha256_block_fn_960k");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements(2 * u64::from(ITERATIONS)));
+    for backend in Backend::available() {
+        if backend == Backend::Reference {
+            continue;
+        }
+        group.bench_function(backend.name(), |b| {
+            b.iter(|| compress_floor(backend, black_box(2 * ITERATIONS)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, headline, backends);
+criterion_main!(benches);

@@ -1,0 +1,326 @@
+//! Side-by-side timing of one PBKDF2-HMAC-SHA256 derivation (32-byte key, 480,000
+//! iterations by default): credlock on each backend this CPU runs, RustCrypto `pbkdf2` (the
+//! reference), Python `cryptography` when available, and the floor (two chained calls of a
+//! SHA-256 block function per iteration). All are interleaved round by round so that load
+//! from other processes hits them alike; medians and ratios measured in this one run are
+//! printed, then the throughput of two derivations on two threads against one.
+//!
+//! ```text
+//! cargo run --release -p credlock-benches --bin kdf-compare -- [--rounds N] [--iterations N] [--no-python]
+//! ```
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Barrier;
+use std::time::Duration;
+
+use credlock_benches::{PythonKdf, compress_floor, cpu_line, derive, median, time};
+use credlock_crypto::hazmat::Backend;
+
+struct Options {
+    rounds: usize,
+    iterations: u32,
+    python: bool,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        rounds: 11,
+        iterations: credlock_benches::ITERATIONS,
+        python: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .and_then(|v| v.replace('_', "").parse::<u64>().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--rounds" => options.rounds = usize::try_from(value("--rounds")?.max(1)).unwrap_or(1),
+            "--iterations" => {
+                options.iterations =
+                    u32::try_from(value("--iterations")?.max(1)).map_err(|e| e.to_string())?;
+            }
+            "--no-python" => options.python = false,
+            "-h" | "--help" => {
+                return Err(
+                    "usage: kdf-compare [--rounds N] [--iterations N] [--no-python]".into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(options)
+}
+
+/// What one row of the table measures.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Job {
+    Ours(BackendKey),
+    Reference,
+    Floor(BackendKey),
+    Python(usize),
+}
+
+/// [`Backend`] ordered for use as a map key.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct BackendKey(usize);
+
+impl BackendKey {
+    fn of(backend: Backend) -> Self {
+        Self(Backend::ALL.iter().position(|b| *b == backend).unwrap_or(0))
+    }
+
+    fn backend(self) -> Backend {
+        Backend::ALL[self.0]
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        "-".into()
+    } else {
+        format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let iterations = options.iterations;
+    let engines: Vec<BackendKey> = (0..Backend::ALL.len())
+        .map(BackendKey)
+        .filter(|k| k.backend() != Backend::Reference && k.backend().is_available())
+        .collect();
+    let detected = Backend::detected();
+    let has_sha_ni = Backend::ShaNi.is_available();
+
+    // Python: the default build, and (on a SHA-NI CPU) OpenSSL with SHA-NI masked off so its
+    // AVX2/AVX code runs, the comparison for the non-SHA-NI backends.
+    let mut pythons: Vec<(String, PythonKdf)> = Vec::new();
+    if options.python {
+        let mut variants = vec![("pyca cryptography".to_owned(), vec![])];
+        if has_sha_ni {
+            variants.push((
+                "pyca, OpenSSL without SHA-NI".to_owned(),
+                vec![("OPENSSL_ia32cap", ":~0x20000000")],
+            ));
+        }
+        for (label, env) in variants {
+            match PythonKdf::start(&env) {
+                Ok(worker) => pythons.push((label, worker)),
+                Err(e) => {
+                    println!("Python `cryptography` not available, its rows are skipped ({e})");
+                    break;
+                }
+            }
+        }
+    } else {
+        println!("Python `cryptography` skipped (--no-python)");
+    }
+
+    let expected = derive(Backend::Reference, iterations);
+    // Floors: each engine's block function, except `sha2`'s when SHA-NI is present (the
+    // SHA-NI backend's block function is then that same `sha2` function).
+    let floors: Vec<BackendKey> = engines
+        .iter()
+        .copied()
+        .filter(|k| !(k.backend() == Backend::Sha2 && has_sha_ni))
+        .collect();
+    let floor_of = |k: BackendKey| {
+        if k.backend() == Backend::Sha2 && has_sha_ni {
+            BackendKey::of(Backend::ShaNi)
+        } else {
+            k
+        }
+    };
+    let mut jobs: Vec<Job> = engines.iter().map(|&k| Job::Ours(k)).collect();
+    jobs.push(Job::Reference);
+    jobs.extend(floors.iter().map(|&k| Job::Floor(k)));
+    jobs.extend((0..pythons.len()).map(Job::Python));
+
+    let compressions = iterations.saturating_mul(2);
+    let mut samples: BTreeMap<Job, Vec<Duration>> = BTreeMap::new();
+    println!(
+        "measuring {} jobs × {} rounds at {iterations} iterations …",
+        jobs.len(),
+        options.rounds
+    );
+    // Warm-up round (not recorded), then rounds starting at a different job each time.
+    for round in 0..=options.rounds {
+        for j in 0..jobs.len() {
+            let job = jobs[(j + round) % jobs.len()];
+            let elapsed = match job {
+                Job::Ours(k) => {
+                    let (d, key) = time(|| derive(k.backend(), iterations));
+                    assert_eq!(key, expected, "{} disagrees", k.backend().name());
+                    d
+                }
+                Job::Reference => time(|| derive(Backend::Reference, iterations)).0,
+                Job::Floor(k) => {
+                    let (d, state) = time(|| compress_floor(k.backend(), compressions));
+                    std::hint::black_box(state);
+                    d
+                }
+                Job::Python(i) => match pythons[i].1.derive(iterations) {
+                    Ok((d, key)) => {
+                        assert_eq!(key, expected, "Python disagrees");
+                        d
+                    }
+                    Err(e) => {
+                        eprintln!("Python worker failed: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
+            if round > 0 {
+                samples.entry(job).or_default().push(elapsed);
+            }
+        }
+    }
+    let med = |job: Job| median(samples.get(&job).map_or(&[][..], Vec::as_slice));
+    let best = |job: Job| {
+        samples
+            .get(&job)
+            .and_then(|s| s.iter().min().copied())
+            .unwrap_or_default()
+    };
+
+    let rustc = option_env!("CREDLOCK_RUSTC_VERSION").unwrap_or("rustc (see `rustc -V`)");
+    println!();
+    println!("CPU: {}", cpu_line());
+    println!("{rustc}; auto-detected backend: {}", detected.name());
+    for (label, worker) in &pythons {
+        println!(
+            "{label}: cryptography {} ({})",
+            worker.versions,
+            worker.interpreter.display()
+        );
+    }
+    println!(
+        "PBKDF2-HMAC-SHA256, {iterations} iterations, 32-byte key; medians of {} interleaved rounds",
+        options.rounds
+    );
+    println!();
+
+    let pyca = pythons.first().map(|_| med(Job::Python(0)));
+    let pyca_no_sha = (pythons.len() > 1).then(|| med(Job::Python(1)));
+    let fastest_floor = floors
+        .iter()
+        .map(|&k| med(Job::Floor(k)))
+        .min()
+        .unwrap_or_default();
+    println!(
+        "{:<52} {:>10} {:>10} {:>9} {:>14} {:>10}",
+        "implementation", "median", "best", "÷ pyca", "÷ pyca no-SHA", "÷ floor"
+    );
+    let row = |job: Job, label: String, floor: Option<Duration>| {
+        let d = med(job);
+        println!(
+            "{:<52} {:>10} {:>10} {:>9} {:>14} {:>10}",
+            label,
+            ms(d),
+            ms(best(job)),
+            pyca.map_or("-".into(), |p| ratio(d, p)),
+            pyca_no_sha.map_or("-".into(), |p| ratio(d, p)),
+            floor.map_or("-".into(), |f| ratio(d, f)),
+        );
+    };
+    for &k in &engines {
+        let b = k.backend();
+        let label = if b == detected {
+            format!("credlock {} (auto)", b.name())
+        } else {
+            format!("credlock {} (forced)", b.name())
+        };
+        row(Job::Ours(k), label, Some(med(Job::Floor(floor_of(k)))));
+    }
+    row(
+        Job::Reference,
+        "RustCrypto pbkdf2 0.13 (sha2 0.11)".into(),
+        Some(fastest_floor),
+    );
+    for (i, (label, worker)) in pythons.iter().enumerate() {
+        let openssl = worker.versions.split('|').nth(1).unwrap_or("").trim();
+        let openssl = openssl.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        row(Job::Python(i), format!("{label} ({openssl})"), None);
+    }
+    for &k in &floors {
+        row(
+            Job::Floor(k),
+            match k.backend() {
+                Backend::ShaNi | Backend::Sha2 => {
+                    format!(
+                        "floor: {compressions} × sha2::compress256 ({})",
+                        k.backend().name()
+                    )
+                }
+                b => format!("floor: {compressions} × {} block fn", b.name()),
+            },
+            Some(fastest_floor),
+        );
+    }
+    println!();
+    println!(
+        "÷ floor: against {compressions} calls of the same backend's block function \
+         (RustCrypto and floor rows: against the fastest floor)"
+    );
+
+    // Two derivations on two threads against one, interleaved.
+    let mut scaling = vec![detected];
+    if detected != Backend::Avx2Bmi2 && Backend::Avx2Bmi2.is_available() {
+        scaling.push(Backend::Avx2Bmi2);
+    }
+    for backend in scaling {
+        let (one, two) = two_threads(backend, iterations, options.rounds);
+        println!(
+            "two threads ({}): one derivation {}, two in parallel {}: throughput {:.2}× of one \
+             ({} logical CPUs)",
+            backend.name(),
+            ms(one),
+            ms(two),
+            2.0 * one.as_secs_f64() / two.as_secs_f64(),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Medians of one derivation alone and of two started together on two threads.
+fn two_threads(backend: Backend, iterations: u32, rounds: usize) -> (Duration, Duration) {
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    let barrier = Barrier::new(2);
+    for round in 0..=rounds {
+        let single = time(|| derive(backend, iterations)).0;
+        let pair = time(|| {
+            std::thread::scope(|s| {
+                let a = s.spawn(|| {
+                    barrier.wait();
+                    derive(backend, iterations)
+                });
+                barrier.wait();
+                let b = derive(backend, iterations);
+                (a.join().ok(), b)
+            })
+        })
+        .0;
+        if round > 0 {
+            one.push(single);
+            two.push(pair);
+        }
+    }
+    (median(&one), median(&two))
+}

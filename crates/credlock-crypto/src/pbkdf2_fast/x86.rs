@@ -1,0 +1,427 @@
+//! The x86 block functions, behind runtime CPU detection:
+//!
+//! - **SHA-NI** (`sha`, SSSE3, SSE4.1): the PBKDF2 chain on the SHA extensions' intrinsics,
+//!   the state kept in their `ABEF`/`CDGH` register layout from one compression to the next
+//!   (the output of one hash is the message of the next, so there is no byte swapping, no
+//!   memory round trip and no per-call layout shuffle), and the constant padding words of
+//!   every block folded into the round inputs at compile time.
+//! - **AVX2/BMI2**, for x86 CPUs without SHA-NI (Intel up to Skylake/Cascade Lake): the
+//!   message schedule four words at a time in SSE registers (on the vector ports), the
+//!   rounds in general registers with BMI2 `rorx` and BMI1 `andn`, as OpenSSL's
+//!   `sha256_block_data_order_avx2` does for one block.
+//!
+//! This is the only module of the crate allowed `unsafe`, for two things: calling a
+//! `#[target_feature]` function (only through [`ShaNiToken`] and [`Bmi2Token`], which only
+//! runtime detection makes), and reading a stored vector's lanes as scalars. The intrinsics
+//! themselves are safe inside `#[target_feature]` functions.
+
+#![allow(unsafe_code)]
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::{
+    __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
+    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
+    _mm_unpacklo_epi64, _mm_xor_si128,
+};
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::{
+    __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
+    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
+    _mm_unpacklo_epi64, _mm_xor_si128,
+};
+
+use super::soft::{self, K, PAD32};
+
+/// Proof that this CPU has the SHA extensions and SSE4.1: only [`ShaNiToken::detect`]
+/// makes one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShaNiToken(());
+
+impl ShaNiToken {
+    /// A token if the running CPU has SHA, SSSE3 and SSE4.1 (detection is cached by `std`).
+    pub(super) fn detect() -> Option<Self> {
+        let present = std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1");
+        present.then_some(Self(()))
+    }
+
+    /// The PBKDF2 chain ([`soft::chain`]) on SHA-NI, the state kept in SHA-NI's register
+    /// layout from one compression to the next.
+    #[inline]
+    pub(super) fn chain(
+        self,
+        ipad: &[u32; 8],
+        opad: &[u32; 8],
+        u: &mut [u32; 8],
+        t: &mut [u32; 8],
+        n: u32,
+    ) {
+        // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
+        // the features `chain_sha_ni` is compiled for.
+        unsafe { chain_sha_ni(ipad, opad, u, t, n) }
+    }
+}
+
+/// Proof that this CPU has AVX2, BMI1 and BMI2: only [`Bmi2Token::detect`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bmi2Token(());
+
+impl Bmi2Token {
+    /// A token if the running CPU has AVX2, BMI1 and BMI2 (detection is cached by `std`).
+    pub(super) fn detect() -> Option<Self> {
+        let present = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2");
+        present.then_some(Self(()))
+    }
+
+    /// Compresses one 64-byte block into `state`.
+    #[inline]
+    pub(super) fn compress_block(self, state: &mut [u32; 8], block: &[u8; 64]) {
+        // SAFETY: `self` exists only if `detect` found AVX2, BMI1 and BMI2 on this CPU, the
+        // features `compress_block_bmi2` is compiled for.
+        unsafe { compress_block_bmi2(state, block) }
+    }
+
+    /// `n` further PBKDF2 iterations (as [`soft::chain`]).
+    #[inline]
+    pub(super) fn chain(
+        self,
+        ipad: &[u32; 8],
+        opad: &[u32; 8],
+        u: &mut [u32; 8],
+        t: &mut [u32; 8],
+        n: u32,
+    ) {
+        // SAFETY: `self` exists only if `detect` found AVX2, BMI1 and BMI2 on this CPU, the
+        // features `chain_bmi2` is compiled for.
+        unsafe { chain_bmi2(ipad, opad, u, t, n) }
+    }
+}
+
+// ---- AVX2/BMI2 ------------------------------------------------------------------------
+
+/// One SHA-256 round on the working variables named in rotation; `$wk` is `W[i] + K[i]`.
+macro_rules! round {
+    ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident,
+     $wk:expr, $bxc:ident) => {
+        let sigma1 = $e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25);
+        let t1 = $h
+            .wrapping_add($wk)
+            .wrapping_add(!$e & $g)
+            .wrapping_add($e & $f)
+            .wrapping_add(sigma1);
+        let sigma0 = $a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22);
+        let a_xor_b = $a ^ $b;
+        let maj = $b ^ (a_xor_b & $bxc);
+        $bxc = a_xor_b;
+        $d = $d.wrapping_add(t1);
+        $h = t1.wrapping_add(sigma0.wrapping_add(maj));
+    };
+}
+
+/// Four rounds on the working variables, in the naming of rounds `4 * $q ..` (`$q` even or
+/// odd: eight rounds rotate the names back), with `$wk` the four `W + K` words.
+macro_rules! rounds4 {
+    ([$a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident],
+     $q:literal, $wk:expr, $bxc:ident) => {{
+        let wk = $wk;
+        if $q % 2 == 0 {
+            round!($a, $b, $c, $d, $e, $f, $g, $h, wk[0], $bxc);
+            round!($h, $a, $b, $c, $d, $e, $f, $g, wk[1], $bxc);
+            round!($g, $h, $a, $b, $c, $d, $e, $f, wk[2], $bxc);
+            round!($f, $g, $h, $a, $b, $c, $d, $e, wk[3], $bxc);
+        } else {
+            round!($e, $f, $g, $h, $a, $b, $c, $d, wk[0], $bxc);
+            round!($d, $e, $f, $g, $h, $a, $b, $c, wk[1], $bxc);
+            round!($c, $d, $e, $f, $g, $h, $a, $b, wk[2], $bxc);
+            round!($b, $c, $d, $e, $f, $g, $h, $a, wk[3], $bxc);
+        }
+    }};
+}
+
+/// Sixteen rounds on the message words `$x0..$x3` (`W[16j .. 16j + 16]`) with `$k` the
+/// sixteen round constants; if `$schedule`, each vector is then replaced by the word four
+/// vectors later, computed four rounds ahead of its use.
+macro_rules! rounds16 {
+    ($k:expr, [$x0:ident, $x1:ident, $x2:ident, $x3:ident], $v:tt, $bxc:ident, $schedule:expr) => {{
+        let k: &[u32] = $k;
+        let wk = spill(_mm_add_epi32($x0, load4(k, 0)));
+        if $schedule {
+            $x0 = schedule4($x0, $x1, $x2, $x3);
+        }
+        rounds4!($v, 0, wk, $bxc);
+        let wk = spill(_mm_add_epi32($x1, load4(k, 4)));
+        if $schedule {
+            $x1 = schedule4($x1, $x2, $x3, $x0);
+        }
+        rounds4!($v, 1, wk, $bxc);
+        let wk = spill(_mm_add_epi32($x2, load4(k, 8)));
+        if $schedule {
+            $x2 = schedule4($x2, $x3, $x0, $x1);
+        }
+        rounds4!($v, 0, wk, $bxc);
+        let wk = spill(_mm_add_epi32($x3, load4(k, 12)));
+        if $schedule {
+            $x3 = schedule4($x3, $x0, $x1, $x2);
+        }
+        rounds4!($v, 1, wk, $bxc);
+    }};
+}
+
+/// One compression of the message `$x0..$x3` (four vectors of four big-endian words) into a
+/// copy of `$state`, as an expression: the message schedule four words at a time in SSE
+/// registers, four rounds ahead of its use, the rounds in scalar registers (`rorx`, `andn`).
+///
+/// The 64 rounds are a loop over one sixteen-round body. Keeping the code small matters more
+/// than unrolling: fully unrolled (about 9 KiB), the compression outgrows the decoded-µop
+/// cache and runs at the speed of instruction fetch, measurably slower.
+macro_rules! compress_body {
+    ($state:expr, $x0:expr, $x1:expr, $x2:expr, $x3:expr) => {{
+        let state: &[u32; 8] = $state;
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+        let mut bxc = b ^ c;
+        let (mut x0, mut x1, mut x2, mut x3) = ($x0, $x1, $x2, $x3);
+        for j in 0..4 {
+            rounds16!(
+                &K[16 * j..16 * j + 16],
+                [x0, x1, x2, x3],
+                [a, b, c, d, e, f, g, h],
+                bxc,
+                j < 3
+            );
+        }
+        let _ = bxc;
+        let mut out = *state;
+        for (o, v) in out.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+            *o = o.wrapping_add(v);
+        }
+        out
+    }};
+}
+
+/// Compresses one 64-byte block into `state`.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+fn compress_block_bmi2(state: &mut [u32; 8], block: &[u8; 64]) {
+    let w = soft::block_words(block);
+    *state = compress_vec(
+        state,
+        [load4(&w, 0), load4(&w, 4), load4(&w, 8), load4(&w, 12)],
+    );
+}
+
+/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u`.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+fn chain_bmi2(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32; 8], n: u32) {
+    for _ in 0..n {
+        let inner = compress_padded32(ipad, u);
+        *u = compress_padded32(opad, &inner);
+        for (t, u) in t.iter_mut().zip(u.iter()) {
+            *t ^= *u;
+        }
+    }
+}
+
+/// The hash of a 32-byte message after one 64-byte block (see [`soft::compress_padded32`]):
+/// message words 8..16 are the constant padding. Not inlined, so that the two calls of a
+/// PBKDF2 iteration share one copy of the code.
+#[inline(never)]
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+fn compress_padded32(state: &[u32; 8], msg: &[u32; 8]) -> [u32; 8] {
+    compress_body!(
+        state,
+        load4(msg, 0),
+        load4(msg, 4),
+        load4(&PAD32, 0),
+        load4(&PAD32, 4)
+    )
+}
+
+/// One compression of the message `w` (four vectors of four big-endian words).
+#[inline]
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+fn compress_vec(state: &[u32; 8], w: [__m128i; 4]) -> [u32; 8] {
+    let [x0, x1, x2, x3] = w;
+    compress_body!(state, x0, x1, x2, x3)
+}
+
+/// σ0 on four lanes: `ror7 ^ ror18 ^ shr3` (the rotations as shift pairs, XORed since
+/// their bits do not overlap).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sigma0x4(x: __m128i) -> __m128i {
+    let r = _mm_xor_si128(_mm_srli_epi32::<7>(x), _mm_slli_epi32::<25>(x));
+    let r = _mm_xor_si128(r, _mm_srli_epi32::<18>(x));
+    let r = _mm_xor_si128(r, _mm_slli_epi32::<14>(x));
+    _mm_xor_si128(r, _mm_srli_epi32::<3>(x))
+}
+
+/// σ1 on four lanes: `ror17 ^ ror19 ^ shr10`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sigma1x4(x: __m128i) -> __m128i {
+    let r = _mm_xor_si128(_mm_srli_epi32::<17>(x), _mm_slli_epi32::<15>(x));
+    let r = _mm_xor_si128(r, _mm_srli_epi32::<19>(x));
+    let r = _mm_xor_si128(r, _mm_slli_epi32::<13>(x));
+    _mm_xor_si128(r, _mm_srli_epi32::<10>(x))
+}
+
+/// The next four message words from the previous sixteen (`x0` oldest):
+/// `W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16]`, lanes 0-1 first because lanes
+/// 2-3 need their σ1.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn schedule4(x0: __m128i, x1: __m128i, x2: __m128i, x3: __m128i) -> __m128i {
+    let w15 = _mm_alignr_epi8::<4>(x1, x0); // W[t-15 .. t-11]
+    let w7 = _mm_alignr_epi8::<4>(x3, x2); // W[t-7 .. t-3]
+    let partial = _mm_add_epi32(_mm_add_epi32(x0, w7), sigma0x4(w15));
+    // σ1(W[t-2]), σ1(W[t-1]) into lanes 0-1 (lanes 2-3 get σ1(0) = 0).
+    let low = _mm_add_epi32(partial, sigma1x4(_mm_bsrli_si128::<8>(x3)));
+    // σ1(W[t]), σ1(W[t+1]) into lanes 2-3.
+    _mm_add_epi32(low, sigma1x4(_mm_bslli_si128::<8>(low)))
+}
+
+// ---- SHA-NI -----------------------------------------------------------------------------
+
+/// A state as SHA-NI holds it: `(ABEF, CDGH)`, lane 0 being F and H.
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn to_sha_layout(state: &[u32; 8]) -> (__m128i, __m128i) {
+    let dcba = load4(state, 0);
+    let hgfe = load4(state, 4);
+    let cdab = _mm_shuffle_epi32::<0xB1>(dcba);
+    let efgh = _mm_shuffle_epi32::<0x1B>(hgfe);
+    (
+        _mm_alignr_epi8::<8>(cdab, efgh),
+        _mm_blend_epi16::<0xF0>(efgh, cdab),
+    )
+}
+
+/// The inverse of [`to_sha_layout`].
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn from_sha_layout(abef: __m128i, cdgh: __m128i) -> [u32; 8] {
+    let feba = _mm_shuffle_epi32::<0x1B>(abef);
+    let dchg = _mm_shuffle_epi32::<0xB1>(cdgh);
+    let [a, b, c, d] = spill(_mm_blend_epi16::<0xF0>(feba, dchg));
+    let [e, f, g, h] = spill(_mm_alignr_epi8::<8>(dchg, feba));
+    [a, b, c, d, e, f, g, h]
+}
+
+/// A hash output in SHA-NI layout as the first two message vectors of the next block,
+/// `[A, B, C, D]` and `[E, F, G, H]` (lane 0 first): in PBKDF2 one hash's output is the
+/// next one's message, so no bytes are stored, swapped or loaded between them.
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn sha_layout_to_message(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
+    let badc = _mm_unpackhi_epi64(abef, cdgh);
+    let fehg = _mm_unpacklo_epi64(abef, cdgh);
+    (
+        _mm_shuffle_epi32::<0xB1>(badc),
+        _mm_shuffle_epi32::<0xB1>(fehg),
+    )
+}
+
+/// Four SHA-NI rounds with `wk` the four `W + K` words.
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn sha_rounds4(abef: &mut __m128i, cdgh: &mut __m128i, wk: __m128i) {
+    *cdgh = _mm_sha256rnds2_epu32(*cdgh, *abef, wk);
+    *abef = _mm_sha256rnds2_epu32(*abef, *cdgh, _mm_shuffle_epi32::<0x0E>(wk));
+}
+
+/// One compression on SHA-NI of the message `[m0, m1]` followed by the PBKDF2 padding
+/// words (see [`soft::compress_padded32`]), from and to the SHA-NI layout.
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn sha_compress_padded32(
+    state: (__m128i, __m128i),
+    m0: __m128i,
+    m1: __m128i,
+) -> (__m128i, __m128i) {
+    let (mut abef, mut cdgh) = state;
+    let (mut w0, mut w1) = (m0, m1);
+    let (mut w2, mut w3) = (load4(&PAD32, 0), load4(&PAD32, 4));
+    sha_rounds4(&mut abef, &mut cdgh, _mm_add_epi32(w0, load4(&K, 0)));
+    sha_rounds4(&mut abef, &mut cdgh, _mm_add_epi32(w1, load4(&K, 4)));
+    sha_rounds4(&mut abef, &mut cdgh, _mm_add_epi32(w2, load4(&K, 8)));
+    sha_rounds4(&mut abef, &mut cdgh, _mm_add_epi32(w3, load4(&K, 12)));
+    // Rounds 16..64, each group of four words computed from the previous sixteen.
+    macro_rules! schedule_rounds4 {
+        ($q:literal, $w0:ident, $w1:ident, $w2:ident, $w3:ident) => {
+            let partial = _mm_add_epi32(
+                _mm_sha256msg1_epu32($w0, $w1),
+                _mm_alignr_epi8::<4>($w3, $w2),
+            );
+            $w0 = _mm_sha256msg2_epu32(partial, $w3);
+            sha_rounds4(&mut abef, &mut cdgh, _mm_add_epi32($w0, load4(&K, 4 * $q)));
+        };
+    }
+    schedule_rounds4!(4, w0, w1, w2, w3);
+    schedule_rounds4!(5, w1, w2, w3, w0);
+    schedule_rounds4!(6, w2, w3, w0, w1);
+    schedule_rounds4!(7, w3, w0, w1, w2);
+    schedule_rounds4!(8, w0, w1, w2, w3);
+    schedule_rounds4!(9, w1, w2, w3, w0);
+    schedule_rounds4!(10, w2, w3, w0, w1);
+    schedule_rounds4!(11, w3, w0, w1, w2);
+    schedule_rounds4!(12, w0, w1, w2, w3);
+    schedule_rounds4!(13, w1, w2, w3, w0);
+    schedule_rounds4!(14, w2, w3, w0, w1);
+    schedule_rounds4!(15, w3, w0, w1, w2);
+    (_mm_add_epi32(abef, state.0), _mm_add_epi32(cdgh, state.1))
+}
+
+/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u`, with `u` and `t` kept in SHA-NI
+/// layout throughout.
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn chain_sha_ni(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32; 8], n: u32) {
+    let ipad = to_sha_layout(ipad);
+    let opad = to_sha_layout(opad);
+    let (mut u0, mut u1) = to_sha_layout(u);
+    let (mut t0, mut t1) = to_sha_layout(t);
+    for _ in 0..n {
+        let (m0, m1) = sha_layout_to_message(u0, u1);
+        let (i0, i1) = sha_compress_padded32(ipad, m0, m1);
+        let (m0, m1) = sha_layout_to_message(i0, i1);
+        (u0, u1) = sha_compress_padded32(opad, m0, m1);
+        t0 = _mm_xor_si128(t0, u0);
+        t1 = _mm_xor_si128(t1, u1);
+    }
+    *u = from_sha_layout(u0, u1);
+    *t = from_sha_layout(t0, t1);
+}
+
+// ---- Shared helpers -----------------------------------------------------------------------
+
+/// `words[at..at + 4]` as a vector, lane 0 first.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load4(words: &[u32], at: usize) -> __m128i {
+    #[allow(clippy::cast_possible_wrap)] // bit patterns, not numbers
+    _mm_setr_epi32(
+        words[at] as i32,
+        words[at + 1] as i32,
+        words[at + 2] as i32,
+        words[at + 3] as i32,
+    )
+}
+
+/// The four lanes of a vector (lane 0 first) through memory, so that the rounds add them
+/// with memory operands instead of extracting them to scalar registers one by one.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn spill(v: __m128i) -> [u32; 4] {
+    let mut out = core::mem::MaybeUninit::<[u32; 4]>::uninit();
+    // SAFETY: `out` is 16 writable bytes and `_mm_storeu_si128` has no alignment
+    // requirement; the store initialises all 16 bytes, so the read (of a type for which every
+    // bit pattern is valid) reads initialised memory. The read is volatile so that LLVM keeps
+    // the store instead of turning it back into lane extracts.
+    unsafe {
+        _mm_storeu_si128(out.as_mut_ptr().cast(), v);
+        core::ptr::read_volatile(out.as_ptr())
+    }
+}
