@@ -618,3 +618,18 @@ fn other_vault_token() -> String {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     v["token"].as_str().unwrap().to_owned()
 }
+
+#[test]
+fn a_vault_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vault>();
+    let (_dir, path) = temp_vault();
+    let mut v = stored(&path);
+    let v2 = std::thread::spawn(move || {
+        v.unlock(&secret(PASS)).unwrap();
+        v
+    })
+    .join()
+    .unwrap();
+    assert_eq!(v2.status(), SessionState::Unlocked);
+}
