@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{hex, load_json, unhex};
+use common::interop::vectors;
+use common::{hex, unhex};
 use credlock_crypto::hazmat::{self, Backend, BackendUnavailable};
 use proptest::prelude::*;
-use serde::Deserialize;
 
 /// Our backends this CPU runs (everything but the reference), plus `Auto`.
 fn backends() -> Vec<Backend> {
@@ -160,6 +160,21 @@ fn the_public_function_is_the_auto_backend() {
     assert_eq!(public.to_vec(), reference(b"pw", b"salt", 77, 50));
 }
 
+/// Each available backend gives the `pbkdf2` crate's output.
+fn every_backend_matches(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    len: usize,
+) -> Result<(), TestCaseError> {
+    let expected = hex(&reference(password, salt, iterations, len));
+    for backend in backends() {
+        let got = hex(&ours(backend, password, salt, iterations, len));
+        prop_assert_eq!(&got, &expected, "{:?}", backend);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -170,15 +185,7 @@ proptest! {
         iterations in 1u32..2000,
         len in 1usize..100,
     ) {
-        let expected = reference(&password, &salt, iterations, len);
-        for backend in backends() {
-            prop_assert_eq!(
-                hex(&ours(backend, &password, &salt, iterations, len)),
-                hex(&expected),
-                "{:?}",
-                backend
-            );
-        }
+        every_backend_matches(&password, &salt, iterations, len)?;
     }
 
     #[test]
@@ -188,41 +195,8 @@ proptest! {
         iterations in 0u32..4,
         len in 1usize..300,
     ) {
-        let expected = reference(&password, &salt, iterations, len);
-        for backend in backends() {
-            prop_assert_eq!(
-                hex(&ours(backend, &password, &salt, iterations, len)),
-                hex(&expected),
-                "{:?}",
-                backend
-            );
-        }
+        every_backend_matches(&password, &salt, iterations, len)?;
     }
-}
-
-#[derive(Deserialize)]
-struct Vectors {
-    pbkdf2_sha256: Vec<Kdf>,
-    rfc7914_pbkdf2_sha256: Vec<Rfc>,
-}
-
-#[derive(Deserialize)]
-struct Kdf {
-    id: String,
-    passphrase_utf8_hex: String,
-    salt_hex: String,
-    iterations: u32,
-    dklen: usize,
-    derived_key_hex: String,
-}
-
-#[derive(Deserialize)]
-struct Rfc {
-    password: String,
-    salt: String,
-    iterations: u32,
-    dklen: usize,
-    derived_key_hex: String,
 }
 
 /// Every PBKDF2 vector under `../shared` (Python `cryptography` at 480,000 iterations, and
@@ -231,7 +205,7 @@ fn shared_vectors_on(backend: Backend) {
     if !backend.is_available() {
         return;
     }
-    let v: Vectors = load_json("vectors/interop/python-cryptography.json");
+    let v = vectors();
     assert_eq!(v.pbkdf2_sha256.len(), 5);
     assert_eq!(v.rfc7914_pbkdf2_sha256.len(), 2);
     for e in &v.pbkdf2_sha256 {
@@ -239,7 +213,7 @@ fn shared_vectors_on(backend: Backend) {
             backend,
             &unhex(&e.passphrase_utf8_hex),
             &unhex(&e.salt_hex),
-            e.iterations,
+            u32::try_from(e.iterations).expect("a u32 iteration count"),
             e.dklen,
         );
         assert_eq!(hex(&key), e.derived_key_hex, "{backend:?}: {}", e.id);

@@ -4,64 +4,9 @@
 
 mod common;
 
-use common::{hex, load_json, unhex};
+use common::interop::vectors;
+use common::{hex, unhex};
 use credlock_crypto::{Error, FernetKey, KdfParams, Salt, derive_key, hazmat, insecure};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Vectors {
-    pbkdf2_sha256: Vec<Kdf>,
-    fernet_tokens: Vec<Token>,
-    rfc7914_pbkdf2_sha256: Vec<Rfc>,
-}
-
-#[derive(Deserialize)]
-struct Kdf {
-    id: String,
-    passphrase: String,
-    passphrase_utf8_hex: String,
-    passphrase_chars: usize,
-    passphrase_utf8_bytes: usize,
-    salt_hex: String,
-    iterations: u64,
-    dklen: usize,
-    derived_key_hex: String,
-    fernet_key: String,
-}
-
-#[derive(Deserialize)]
-struct Token {
-    id: String,
-    fernet_key: String,
-    timestamp: u64,
-    iv_hex: String,
-    plaintext_hex: String,
-    token: String,
-    checks: Vec<Check>,
-}
-
-#[derive(Deserialize)]
-struct Check {
-    desc: String,
-    ttl: Option<u64>,
-    current_time: Option<u64>,
-    fernet_key: Option<String>,
-    token: Option<String>,
-    expect: String,
-}
-
-#[derive(Deserialize)]
-struct Rfc {
-    password: String,
-    salt: String,
-    iterations: u32,
-    dklen: usize,
-    derived_key_hex: String,
-}
-
-fn vectors() -> Vectors {
-    load_json("vectors/interop/python-cryptography.json")
-}
 
 #[test]
 fn pbkdf2_entries_match_python_at_full_cost() {

@@ -88,6 +88,16 @@ pub(crate) enum Acceptance {
     InsecureLowCost,
 }
 
+impl Acceptance {
+    /// KDF parameters with an iteration count checked against these bounds.
+    pub(crate) fn params(self, iterations: u64, salt: Salt) -> Result<KdfParams, Error> {
+        Ok(match self {
+            Self::Secure => KdfParams::new(iterations, salt)?,
+            Self::InsecureLowCost => KdfParams::insecure_low_cost(iterations, salt)?,
+        })
+    }
+}
+
 impl VaultFile {
     pub(crate) fn parse(bytes: &[u8], acceptance: Acceptance) -> Result<Self, Error> {
         let probe: Probe = serde_json::from_slice(bytes).map_err(|_| Error::CorruptVault {
@@ -115,14 +125,10 @@ impl VaultFile {
         let file: FileV1 = serde_json::from_slice(bytes).map_err(|_| Error::CorruptVault {
             reason: "fields missing, malformed or unknown for version 1",
         })?;
-        let algorithm = KdfAlgorithm::from_name(&file.kdf.algorithm).ok_or_else(|| {
-            Error::UnsupportedAlgorithm {
-                found: file.kdf.algorithm.chars().take(64).collect(),
-            }
-        })?;
-        if algorithm != KdfAlgorithm::Pbkdf2HmacSha256 {
+        // Only PBKDF2-HMAC-SHA256 exists; the `KdfParams` below are built for it.
+        if KdfAlgorithm::from_name(&file.kdf.algorithm).is_none() {
             return Err(Error::UnsupportedAlgorithm {
-                found: algorithm.name().to_owned(),
+                found: file.kdf.algorithm.chars().take(64).collect(),
             });
         }
         if file.cipher != CIPHER {
@@ -136,10 +142,7 @@ impl VaultFile {
                 reason: "the salt is not padded base64url",
             })?;
         let salt = Salt::from_slice(&salt)?;
-        let params = match acceptance {
-            Acceptance::Secure => KdfParams::new(file.kdf.iterations, salt)?,
-            Acceptance::InsecureLowCost => KdfParams::insecure_low_cost(file.kdf.iterations, salt)?,
-        };
+        let params = acceptance.params(file.kdf.iterations, salt)?;
         if file.token.is_empty() {
             return Err(Error::CorruptVault {
                 reason: "the token is empty",

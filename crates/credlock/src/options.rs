@@ -25,13 +25,8 @@ pub(crate) struct Options {
 impl Options {
     /// Fresh KDF parameters for a new vault or a new passphrase.
     pub(crate) fn new_kdf_params(&self) -> Result<KdfParams, Error> {
-        let salt = Salt::random()?;
-        Ok(match self.acceptance {
-            Acceptance::Secure => KdfParams::new(u64::from(self.iterations), salt)?,
-            Acceptance::InsecureLowCost => {
-                KdfParams::insecure_low_cost(u64::from(self.iterations), salt)?
-            }
-        })
+        self.acceptance
+            .params(u64::from(self.iterations), Salt::random()?)
     }
 }
 
@@ -151,13 +146,15 @@ impl VaultBuilder {
     /// path or its directory is unusable or unsafe (a symlink, a directory, a file readable by
     /// others, a group-writable directory, …), with a message saying how to fix it.
     pub fn open(self) -> Result<Vault, Error> {
-        let (acceptance, iterations) = if self.insecure {
-            let p = KdfParams::insecure_low_cost(self.iterations, Salt::from_bytes([0; 16]))?;
-            (Acceptance::InsecureLowCost, p.iterations())
+        let acceptance = if self.insecure {
+            Acceptance::InsecureLowCost
         } else {
-            let p = KdfParams::new(self.iterations, Salt::from_bytes([0; 16]))?;
-            (Acceptance::Secure, p.iterations())
+            Acceptance::Secure
         };
+        // Checks the count now, so a bad option fails at open rather than at the first store.
+        let iterations = acceptance
+            .params(self.iterations, Salt::from_bytes([0; 16]))?
+            .iterations();
         let store: Box<dyn Store> = match self.target {
             Target::Path(path) => Box::new(FileStore::open(path)?),
             Target::Store(store) => store,

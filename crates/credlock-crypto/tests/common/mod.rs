@@ -25,6 +25,67 @@ pub fn load_json<T: serde::de::DeserializeOwned>(relative: &str) -> T {
         .unwrap_or_else(|e| panic!("cannot parse vector file {}: {e}", path.display()))
 }
 
+/// The schema of `vectors/interop/python-cryptography.json` (see its README).
+pub mod interop {
+    use super::load_json;
+
+    #[derive(serde::Deserialize)]
+    pub struct Vectors {
+        pub pbkdf2_sha256: Vec<Kdf>,
+        pub fernet_tokens: Vec<Token>,
+        pub rfc7914_pbkdf2_sha256: Vec<Rfc>,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct Kdf {
+        pub id: String,
+        pub passphrase: String,
+        pub passphrase_utf8_hex: String,
+        pub passphrase_chars: usize,
+        pub passphrase_utf8_bytes: usize,
+        pub salt_hex: String,
+        pub iterations: u64,
+        pub dklen: usize,
+        pub derived_key_hex: String,
+        pub fernet_key: String,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct Token {
+        pub id: String,
+        pub fernet_key: String,
+        pub timestamp: u64,
+        pub iv_hex: String,
+        pub plaintext_hex: String,
+        pub token: String,
+        pub checks: Vec<Check>,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct Check {
+        pub desc: String,
+        pub ttl: Option<u64>,
+        pub current_time: Option<u64>,
+        pub fernet_key: Option<String>,
+        pub token: Option<String>,
+        pub expect: String,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct Rfc {
+        pub password: String,
+        pub salt: String,
+        pub iterations: u32,
+        pub dklen: usize,
+        pub derived_key_hex: String,
+    }
+
+    /// The parsed `vectors/interop/python-cryptography.json`.
+    pub fn vectors() -> Vectors {
+        load_json("vectors/interop/python-cryptography.json")
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
