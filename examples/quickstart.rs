@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let creds = Credentials::new("alice@example.com", SecretString::from("monarch-pw-123"))
         .with_mfa_secret(SecretString::from("JBSWY3DPEHPK3PXP"));
     let started = Instant::now();
-    let mut vault = Vault::create(&path, creds, valid)?;
+    let vault = Vault::create(&path, creds, valid)?;
     let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
     println!(
         "2. Created {} in {:.0?}: mode {mode:04o}, {} bytes, status {}.",
@@ -85,13 +85,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(kdf), Some(file)) = (&status.kdf, &status.file) {
         println!(
             "6. Security status: {} with {} iterations (read from the file), file mode {}, \
-             {} failed attempt(s) so far, lockout after {} failures, idle lock after {:?}.",
+             {} failed attempt(s) so far, lockout after {} failures, idle lock after {} s.",
             kdf.algorithm,
             kdf.iterations,
             file.mode.as_deref().unwrap_or("?"),
             status.failed_attempts,
             status.lockout.as_ref().map_or(0, |l| l.max_attempts),
-            status.idle_timeout.unwrap_or_default(),
+            status.idle_timeout_secs.unwrap_or_default(),
         );
     }
     println!(

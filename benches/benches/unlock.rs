@@ -15,7 +15,7 @@ fn unlock(c: &mut Criterion) {
     let valid = Policy::default()
         .check(SecretString::from(PASSPHRASE))
         .expect("the benchmark passphrase passes the default policy");
-    let mut vault = VaultBuilder::with_store(MemoryStore::new())
+    let vault = VaultBuilder::with_store(MemoryStore::new())
         .insecure_without_lockout()
         .without_idle_timeout()
         .open()

@@ -28,7 +28,7 @@ fn pass(i: u8) -> SecretString {
 
 fuzz_target!(|ops: Vec<Op>| {
     let store = MemoryStore::new();
-    let Ok(mut vault) = VaultBuilder::with_store(store.clone())
+    let Ok(vault) = VaultBuilder::with_store(store.clone())
         .insecure_kdf_iterations(1)
         .insecure_without_lockout()
         .open()

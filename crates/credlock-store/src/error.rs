@@ -2,7 +2,9 @@
 //!
 //! Every variant names the path involved and, in its message, what to do about it. No variant
 //! ever carries file contents. Failures of the operating system keep their [`io::Error`] as
-//! [`source`](std::error::Error::source); [`Error::io_kind`] gives its [`io::ErrorKind`].
+//! [`source`](std::error::Error::source) and do not repeat it in their own message, so a chain
+//! printer (`{:#}` with anyhow, eyre) shows it once; [`Error::io_kind`] gives its
+//! [`io::ErrorKind`].
 
 use std::fmt;
 use std::io;
@@ -46,11 +48,9 @@ pub enum Error {
     },
 
     /// The directory holding the file can be written by the group or by others, who could then
-    /// replace or remove the file.
-    #[error(
-        "directory {path:?} has mode {mode:04o}, writable by group or others, who could replace \
-         the file; run `chmod go-w {path:?}` (or `chmod 700 {path:?}`)"
-    )]
+    /// replace or remove the file, or plant files beside it. A shared directory with the
+    /// sticky bit (such as `/tmp`) is explained, not "fixed": its mode must not be changed.
+    #[error("{}", directory_insecure_message(path, *mode))]
     DirectoryInsecure {
         /// The directory.
         path: PathBuf,
@@ -195,8 +195,8 @@ pub enum Error {
 
     /// The operating system refused access (`EACCES` or `EPERM`).
     #[error(
-        "permission denied while {op} {path:?}: {source}; check the owner and mode of the file \
-         and its directory"
+        "permission denied while {op} {path:?}; check the owner and mode of the file and its \
+         directory"
     )]
     PermissionDenied {
         /// The target path.
@@ -210,8 +210,8 @@ pub enum Error {
 
     /// The file system is full or the user's quota is used up (`ENOSPC`, `EDQUOT`).
     #[error(
-        "no space left while {op} {path:?}: {source}; the previous file (if any) was left \
-         unchanged; free some disk space and retry"
+        "no space left while {op} {path:?}; the previous file (if any) was left unchanged; free \
+         some disk space and retry"
     )]
     StorageFull {
         /// The target path.
@@ -225,8 +225,8 @@ pub enum Error {
 
     /// The file system is mounted read-only (`EROFS`).
     #[error(
-        "the file system holding {path:?} is read-only ({op}): {source}; the previous file (if \
-         any) was left unchanged; remount it read-write or choose another path"
+        "the file system holding {path:?} is read-only ({op}); the previous file (if any) was \
+         left unchanged; remount it read-write or choose another path"
     )]
     ReadOnlyFilesystem {
         /// The target path.
@@ -239,7 +239,7 @@ pub enum Error {
     },
 
     /// Any other failure of the operating system, such as an I/O error (`EIO`).
-    #[error("{op} {path:?} failed: {source}; {hint}", hint = op.hint())]
+    #[error("{op} {path:?} failed; {hint}", hint = op.hint())]
     Io {
         /// The target path.
         path: PathBuf,
@@ -332,6 +332,27 @@ impl Error {
             Class::ReadOnly => Self::ReadOnlyFilesystem { path, op, source },
             Class::Other => Self::Io { path, op, source },
         }
+    }
+}
+
+/// The message of [`Error::DirectoryInsecure`]: a private directory gets `chmod go-w`; a
+/// shared sticky directory (`/tmp`) is explained, since changing its mode would break it for
+/// everyone else.
+fn directory_insecure_message(path: &Path, mode: u32) -> String {
+    if mode & 0o1000 != 0 {
+        format!(
+            "directory {path:?} has mode {mode:04o}: it is a shared directory (writable by \
+             others, with the sticky bit, like /tmp); others cannot replace a file there, but \
+             they can create files beside it, so a vault does not belong there; keep it in a \
+             private directory instead (for example one made with `mkdir -m 700`), and leave \
+             the mode of {path:?} as it is"
+        )
+    } else {
+        format!(
+            "directory {path:?} has mode {mode:04o}, writable by group or others, who could \
+             replace the file; if the directory is yours and private, run `chmod go-w {path:?}`; \
+             otherwise choose a directory only you can write"
+        )
     }
 }
 

@@ -35,7 +35,7 @@ use crate::Error;
 ///
 /// [`FileStore`]: crate::FileStore
 /// [`MemoryStore`]: crate::MemoryStore
-pub trait Store: fmt::Debug + Send {
+pub trait Store: fmt::Debug + Send + Sync {
     /// Reads the stored bytes; `Ok(None)` if nothing is stored.
     ///
     /// # Errors

@@ -12,15 +12,21 @@ use credlock_policy::PolicyViolations;
 /// No variant holds a passphrase, a key, a token or a credential. A wrong passphrase and a
 /// tampered token are the same [`Error::WrongPassphrase`]: Fernet cannot tell them apart, and
 /// an attacker should not learn which it was.
+///
+/// Each error either prints its cause in its own message or returns it from
+/// [`source`](std::error::Error::source), never both, so `{:#}` (anyhow), eyre and a
+/// hand-written chain print every cause once. Branch on [`Error::kind`] rather than on
+/// messages; the [crate docs](crate#errors-an-app-can-act-on) map each kind to an HTTP status
+/// and an exit code.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The passphrase does not open the vault (or the sealed record was tampered with).
     #[error("the passphrase is wrong, or the vault file has been tampered with")]
     WrongPassphrase,
-    /// A new passphrase does not meet the vault's policy.
-    #[error("the passphrase does not meet the policy: {0}")]
-    Policy(#[from] PolicyViolations),
+    /// A new passphrase does not meet the vault's policy (every unmet rule, with codes).
+    #[error("{0}")]
+    Policy(PolicyViolations),
     /// No credentials are stored.
     #[error("no credentials are stored: store credentials first")]
     NoCredentials,
@@ -30,7 +36,8 @@ pub enum Error {
     /// The vault is already unlocked.
     #[error("the vault is already unlocked: lock it before unlocking again")]
     AlreadyUnlocked,
-    /// Too many failed unlock attempts: wait before trying again.
+    /// Too many failed unlock attempts: wait before trying again. No key derivation was
+    /// attempted. [`Error::retry_after_secs`] gives the wait for a `Retry-After` header.
     #[error("too many failed unlock attempts: try again in {} s", ceil_secs(*retry_after))]
     LockedOut {
         /// How long until the next attempt is allowed.
@@ -59,6 +66,14 @@ pub enum Error {
          written and the vault is now locked: unlock it again"
     )]
     ChangedElsewhere,
+    /// [`Vault::lock`](crate::Vault::lock) or [`Vault::logout`](crate::Vault::logout) was
+    /// called while this operation was deriving its key: the lock wins, and the operation
+    /// did not unlock the vault. Unlock again if that is still wanted.
+    #[error(
+        "the vault was locked while this operation was deriving its key; it stays locked: \
+         unlock it again"
+    )]
+    Interrupted,
     /// The vault file is not a valid credlock vault; it was left untouched.
     #[error("the vault file is not a valid credlock vault ({reason}); it was left untouched")]
     CorruptVault {
@@ -84,14 +99,14 @@ pub enum Error {
     },
     /// The vault file or the options ask for KDF parameters outside the accepted bounds.
     #[error("unacceptable key-derivation parameters: {0}")]
-    KdfParams(#[source] CryptoError),
-    /// Reading or writing the vault's storage failed.
-    #[error("vault storage: {0}")]
-    Storage(#[source] StorageError),
+    KdfParams(CryptoError),
+    /// Reading or writing the vault's storage failed; [`StorageError::kind`] says how.
+    #[error(transparent)]
+    Storage(StorageError),
     /// A cryptographic operation failed for a reason other than a wrong passphrase (the
     /// random source or the clock).
-    #[error("cryptography: {0}")]
-    Crypto(#[source] CryptoError),
+    #[error(transparent)]
+    Crypto(CryptoError),
     /// A legacy (Eclosion) credentials file is not in the expected format.
     #[error("the Eclosion credentials file is not in the expected format ({reason})")]
     LegacyFormat {
@@ -119,7 +134,158 @@ pub enum Error {
     },
 }
 
-fn ceil_secs(d: Duration) -> u64 {
+impl From<PolicyViolations> for Error {
+    fn from(v: PolicyViolations) -> Self {
+        Self::Policy(v)
+    }
+}
+
+/// What kind of failure an [`Error`] is, for branching (HTTP status, exit code, retry).
+///
+/// ```
+/// use credlock::{Error, ErrorKind};
+///
+/// fn http_status(e: &Error) -> u16 {
+///     match e.kind() {
+///         ErrorKind::WrongPassphrase => 401,
+///         ErrorKind::LockedOut => 429,
+///         ErrorKind::Locked => 423,
+///         ErrorKind::NoCredentials => 404,
+///         ErrorKind::Conflict => 409,
+///         ErrorKind::PolicyRejected => 422,
+///         ErrorKind::Storage(credlock::StorageKind::Busy) => 503,
+///         _ => 500,
+///     }
+/// }
+/// assert_eq!(http_status(&Error::WrongPassphrase), 401);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The passphrase does not open the vault ([`Error::WrongPassphrase`]).
+    WrongPassphrase,
+    /// Too many failed attempts: retry after [`Error::retry_after_secs`].
+    LockedOut,
+    /// The vault must be unlocked first ([`Error::Locked`]).
+    Locked,
+    /// No credentials are stored ([`Error::NoCredentials`]).
+    NoCredentials,
+    /// The request conflicts with the vault's state (already unlocked, already exists,
+    /// changed elsewhere, interrupted by a lock, destination exists): not retryable as is.
+    Conflict,
+    /// A new passphrase does not meet the policy ([`Error::Policy`]).
+    PolicyRejected,
+    /// The vault file (or an Eclosion source) is not one this version can open: corrupt, a
+    /// newer format, an unknown algorithm, or KDF parameters out of bounds.
+    InvalidVault,
+    /// The storage failed; the [`StorageKind`] says how.
+    Storage(StorageKind),
+    /// The application passed an invalid option.
+    InvalidOption,
+    /// The random source or the clock failed.
+    Crypto,
+}
+
+/// How a storage operation failed, from [`StorageError::kind`] or [`Error::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageKind {
+    /// The file or its directory does not exist.
+    NotFound,
+    /// The path cannot name a store file (a NUL byte, no file name, a reserved name).
+    InvalidPath,
+    /// Refused as unsafe or not ours: permissions open to others, a foreign owner, a
+    /// symbolic link, not a regular file, a directory writable by others, or the operating
+    /// system denied access.
+    Refused,
+    /// Locked by another process for longer than the lock timeout: retry later.
+    Busy,
+    /// The stored bytes are not a plausible vault (empty, or over the size cap).
+    Corrupt,
+    /// No space left (or a quota exceeded); nothing was changed.
+    NoSpace,
+    /// The file system is read-only; nothing was changed.
+    ReadOnly,
+    /// Any other I/O failure.
+    Other,
+}
+
+impl StorageKind {
+    /// A short stable code: `not_found`, `invalid_path`, `refused`, `busy`, `corrupt`,
+    /// `no_space`, `read_only`, `io`.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::InvalidPath => "invalid_path",
+            Self::Refused => "refused",
+            Self::Busy => "busy",
+            Self::Corrupt => "corrupt",
+            Self::NoSpace => "no_space",
+            Self::ReadOnly => "read_only",
+            Self::Other => "io",
+        }
+    }
+}
+
+impl Error {
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use credlock::{Error, ErrorKind};
+    ///
+    /// let e = Error::LockedOut { retry_after: Duration::from_millis(29_001) };
+    /// assert_eq!(e.kind(), ErrorKind::LockedOut);
+    /// assert_eq!(e.retry_after_secs(), Some(30));
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::WrongPassphrase => ErrorKind::WrongPassphrase,
+            Self::LockedOut { .. } => ErrorKind::LockedOut,
+            Self::Locked => ErrorKind::Locked,
+            Self::NoCredentials => ErrorKind::NoCredentials,
+            Self::AlreadyUnlocked
+            | Self::VaultExists { .. }
+            | Self::ChangedElsewhere
+            | Self::Interrupted
+            | Self::DestinationExists { .. } => ErrorKind::Conflict,
+            Self::VaultMissing { .. } => ErrorKind::Storage(StorageKind::NotFound),
+            Self::Policy(_) => ErrorKind::PolicyRejected,
+            Self::CorruptVault { .. }
+            | Self::UnsupportedVersion { .. }
+            | Self::UnsupportedAlgorithm { .. }
+            | Self::KdfParams(_)
+            | Self::LegacyFormat { .. }
+            | Self::LegacyUnencrypted => ErrorKind::InvalidVault,
+            Self::Storage(e) => ErrorKind::Storage(e.kind()),
+            Self::InvalidOption { .. } => ErrorKind::InvalidOption,
+            Self::Crypto(_) => ErrorKind::Crypto,
+        }
+    }
+
+    /// While locked out: the wait in whole seconds, rounded up (never 0), as an HTTP
+    /// `Retry-After` header wants it. `None` for every other error.
+    #[must_use]
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::LockedOut { retry_after } => Some(ceil_secs(*retry_after).max(1)),
+            _ => None,
+        }
+    }
+
+    /// The storage failure behind this error, if it is one.
+    #[must_use]
+    pub fn storage(&self) -> Option<&StorageError> {
+        match self {
+            Self::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
@@ -148,6 +314,63 @@ impl StorageError {
         })
     }
 
+    /// How the operation failed.
+    #[must_use]
+    pub fn kind(&self) -> StorageKind {
+        use credlock_store::Error as E;
+        match &self.0 {
+            StorageInner::Store(e) => match e {
+                E::DirectoryNotFound { .. } | E::NotFound { .. } => StorageKind::NotFound,
+                E::InvalidPath { .. } => StorageKind::InvalidPath,
+                E::NotADirectory { .. }
+                | E::IsADirectory { .. }
+                | E::DirectoryInsecure { .. }
+                | E::DirectoryWrongOwner { .. }
+                | E::Symlink { .. }
+                | E::NotRegularFile { .. }
+                | E::WrongOwner { .. }
+                | E::InsecureMode { .. }
+                | E::UnsupportedFilesystem { .. }
+                | E::PermissionDenied { .. } => StorageKind::Refused,
+                E::Empty { .. } | E::TooLarge { .. } => StorageKind::Corrupt,
+                E::StorageFull { .. } => StorageKind::NoSpace,
+                E::ReadOnlyFilesystem { .. } => StorageKind::ReadOnly,
+                E::LockTimeout { .. } => StorageKind::Busy,
+                _ => StorageKind::Other,
+            },
+            StorageInner::Io { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => StorageKind::NotFound,
+                io::ErrorKind::PermissionDenied => StorageKind::Refused,
+                _ => StorageKind::Other,
+            },
+        }
+    }
+
+    /// A finer stable code than [`StorageError::kind`], for status reports and logs:
+    /// `insecure_mode`, `wrong_owner`, `symlink`, `not_regular_file`, `directory_insecure`,
+    /// `directory_wrong_owner`, `permission_denied`, `unsupported_filesystem`, or the
+    /// [`StorageKind::code`].
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        use credlock_store::Error as E;
+        match &self.0 {
+            StorageInner::Store(e) => match e {
+                E::InsecureMode { .. } => "insecure_mode",
+                E::WrongOwner { .. } => "wrong_owner",
+                E::Symlink { .. } => "symlink",
+                E::NotRegularFile { .. } | E::IsADirectory { .. } | E::NotADirectory { .. } => {
+                    "not_regular_file"
+                }
+                E::DirectoryInsecure { .. } => "directory_insecure",
+                E::DirectoryWrongOwner { .. } => "directory_wrong_owner",
+                E::PermissionDenied { .. } => "permission_denied",
+                E::UnsupportedFilesystem { .. } => "unsupported_filesystem",
+                _ => self.kind().code(),
+            },
+            StorageInner::Io { .. } => self.kind().code(),
+        }
+    }
+
     /// The I/O error kind behind the failure, where there is one.
     #[must_use]
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
@@ -161,7 +384,7 @@ impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             StorageInner::Store(e) => fmt::Display::fmt(e, f),
-            StorageInner::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            StorageInner::Io { path, .. } => write!(f, "cannot access {}", path.display()),
         }
     }
 }

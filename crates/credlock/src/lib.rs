@@ -3,6 +3,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod credentials;
+mod derivation;
 pub mod eclosion;
 mod error;
 pub mod format;
@@ -11,13 +12,17 @@ pub mod format;
 pub mod fuzzing;
 mod options;
 mod record;
+mod state;
 mod status;
 mod vault;
 
 pub use credentials::Credentials;
-pub use error::{CryptoError, Error, StorageError};
+pub use derivation::{DerivationEvent, DerivationStage};
+pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use options::VaultBuilder;
-pub use status::{CipherStatus, FileStatus, KdfStatus, LockoutStatus, SecurityStatus};
+pub use status::{
+    CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem, SecurityStatus,
+};
 pub use vault::Vault;
 
 pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};

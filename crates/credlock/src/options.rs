@@ -1,6 +1,7 @@
 //! Vault options and their builder.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use credlock_crypto::{KdfParams, Salt};
@@ -8,8 +9,10 @@ use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
 
+use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
+use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
 
 /// The checked options of an open vault.
@@ -20,6 +23,7 @@ pub(crate) struct Options {
     pub(crate) iterations: u32,
     pub(crate) acceptance: Acceptance,
     pub(crate) session: SessionOptions,
+    pub(crate) deriver: Deriver,
 }
 
 impl Options {
@@ -57,12 +61,22 @@ pub struct VaultBuilder {
     iterations: u64,
     insecure: bool,
     session: SessionOptions,
+    deriver: Deriver,
 }
 
 #[derive(Debug)]
 enum Target {
     Path(PathBuf),
     Store(Box<dyn Store>),
+}
+
+impl Target {
+    fn open(self) -> Result<Box<dyn Store>, Error> {
+        Ok(match self {
+            Self::Path(path) => Box::new(FileStore::open(path)?),
+            Self::Store(store) => store,
+        })
+    }
 }
 
 impl VaultBuilder {
@@ -83,6 +97,7 @@ impl VaultBuilder {
             iterations: u64::from(KdfParams::RECOMMENDED_ITERATIONS),
             insecure: false,
             session: SessionOptions::default(),
+            deriver: Deriver::default(),
         }
     }
 
@@ -129,6 +144,44 @@ impl VaultBuilder {
         self
     }
 
+    /// Calls `observer` in the deriving thread just before and just after every key
+    /// derivation (unlock, store, passphrase change, import, export), with the stage and the
+    /// iteration count, never a secret: for metrics (how many derivations, how long), and for
+    /// tests that must know a derivation is running. The observer should return quickly; a
+    /// derivation waits for it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use credlock::{Credentials, DerivationStage, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&started);
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .insecure_kdf_iterations(1_000)
+    ///     .on_key_derivation(move |e| {
+    ///         if e.stage == DerivationStage::Started {
+    ///             counter.fetch_add(1, Ordering::SeqCst);
+    ///         }
+    ///     })
+    ///     .open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.lock();
+    /// let _ = vault.unlock(&SecretString::from("wrong"));
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_key_derivation(
+        mut self,
+        observer: impl Fn(DerivationEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.deriver = Deriver::observed(Arc::new(observer));
+        self
+    }
+
     /// Never lock the vault for idleness.
     pub fn without_idle_timeout(mut self) -> Self {
         self.session = self.session.without_idle_timeout();
@@ -146,6 +199,64 @@ impl VaultBuilder {
     /// path or its directory is unusable or unsafe (a symlink, a directory, a file readable by
     /// others, a group-writable directory, …), with a message saying how to fix it.
     pub fn open(self) -> Result<Vault, Error> {
+        let (options, target) = self.into_options()?;
+        Vault::from_parts(target.open()?, options)
+    }
+
+    /// A [`SecurityStatus`] for the vault these options would open, whether or not it can be
+    /// opened: for a file readable by others, owned by someone else, a symbolic link or a
+    /// corrupt file, the report names the problem (with a stable code) instead of failing.
+    /// Nothing is decrypted or written.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("vault.json");
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    /// assert!(Vault::open(&path).is_err());
+    ///
+    /// let report = Vault::builder(&path).inspect();
+    /// assert_eq!(report.state, None);
+    /// assert_eq!(report.file.as_ref().and_then(|f| f.mode.as_deref()), Some("0644"));
+    /// assert_eq!(report.problems[0].code, "insecure_mode");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn inspect(self) -> SecurityStatus {
+        let fallback = Options {
+            policy: self.policy.clone(),
+            iterations: KdfParams::RECOMMENDED_ITERATIONS,
+            acceptance: Acceptance::Secure,
+            session: self.session,
+            deriver: Deriver::default(),
+        };
+        let report = |options: &Options, store: Option<&dyn Store>, e: &Error| {
+            SecurityStatus::collect(options, store, None, Some(e), ShowPath::No)
+        };
+        let (options, target) = match self.into_options() {
+            Ok(parts) => parts,
+            Err(e) => return report(&fallback, None, &e),
+        };
+        let store = match target.open() {
+            Ok(store) => store,
+            Err(e) => return report(&options, None, &e),
+        };
+        if let Err(e) = store.load() {
+            return report(&options, Some(store.as_ref()), &e.into());
+        }
+        match Vault::from_parts(store, options.clone()) {
+            Ok(vault) => vault.security_status(),
+            Err(e) => report(&options, None, &e),
+        }
+    }
+
+    fn into_options(self) -> Result<(Options, Target), Error> {
         let acceptance = if self.insecure {
             Acceptance::InsecureLowCost
         } else {
@@ -155,16 +266,13 @@ impl VaultBuilder {
         let iterations = acceptance
             .params(self.iterations, Salt::from_bytes([0; 16]))?
             .iterations();
-        let store: Box<dyn Store> = match self.target {
-            Target::Path(path) => Box::new(FileStore::open(path)?),
-            Target::Store(store) => store,
-        };
         let options = Options {
             policy: self.policy,
             iterations,
             acceptance,
             session: self.session,
+            deriver: self.deriver,
         };
-        Vault::from_parts(store, options)
+        Ok((options, self.target))
     }
 }

@@ -5,62 +5,82 @@ use std::time::{Duration, Instant};
 
 use credlock_policy::Requirements;
 use credlock_session::{LockoutPolicy, SessionState};
-use credlock_store::StoreKind;
+use credlock_store::{Store, StoreKind};
 use serde::Serialize;
 
+use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER, FORMAT_VERSION, VaultFile};
-use crate::vault::Vault;
+use crate::options::Options;
+use crate::state::State;
 
-/// What a vault's security actually is, for a status page or an audit log. Computed from the
-/// file on disk and the options in force, never from fixed text; holds no secret.
+/// What a vault's security actually is, for a status page or an audit log: every field is
+/// read from the vault file on disk, the vault's state in memory, or the options in force;
+/// none is fixed text. Holds no secret, and no absolute path unless asked for
+/// ([`Vault::security_status_with_path`](crate::Vault::security_status_with_path)).
 ///
-/// Serialises to JSON with [`serde`].
+/// Also available for a vault that cannot be opened
+/// ([`VaultBuilder::inspect`](crate::VaultBuilder::inspect)): the report then names why in
+/// [`problems`](SecurityStatus::problems).
+///
+/// Serialises to JSON with [`serde`]; durations are whole seconds, with `_secs` in the name.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct SecurityStatus {
-    /// The session state now.
-    pub state: SessionState,
-    /// Whether a derived key is in memory (only while unlocked).
+    /// The session state now (after applying the idle timeout); `None` when no vault could be
+    /// opened (see [`problems`](SecurityStatus::problems)).
+    pub state: Option<SessionState>,
+    /// Whether a derived key is in memory now. An idle-expired key is dropped before the
+    /// report is made, so this is never `true` for a vault that reports itself locked.
     pub key_in_memory: bool,
-    /// Whether the passphrase itself is kept anywhere (it never is).
-    pub passphrase_stored: bool,
-    /// The cipher of the sealed record.
-    pub cipher: CipherStatus,
-    /// The key derivation recorded in the vault file, when a readable file exists.
+    /// The sealed record's cipher, read from the vault file when it can be parsed.
+    pub cipher: Option<CipherStatus>,
+    /// The key derivation recorded in the vault file, when it can be parsed.
     pub kdf: Option<KdfStatus>,
-    /// The iteration count new vaults and passphrase changes will use.
-    pub kdf_iterations_for_new_vaults: u32,
+    /// The key derivation new vaults and passphrase changes will use.
+    pub kdf_for_new_vaults: KdfTarget,
     /// Whether the vault accepts low, insecure KDF costs (a test configuration).
     pub insecure_kdf_allowed: bool,
     /// The vault file as it is on disk, for vaults kept in a file.
     pub file: Option<FileStatus>,
-    /// The vault file format version this build writes.
-    pub format_version: u64,
     /// The passphrase policy in force.
     pub policy: Requirements,
-    /// The failed-unlock lockout, if on.
+    /// The failed-unlock lockout policy, if on.
     pub lockout: Option<LockoutStatus>,
-    /// Consecutive failed unlock attempts.
+    /// Consecutive failed passphrase attempts now.
     pub failed_attempts: u32,
-    /// How long until unlocking is allowed again, while locked out.
-    pub locked_out_for: Option<Duration>,
-    /// The idle timeout after which an unlocked vault locks itself, if on.
-    pub idle_timeout: Option<Duration>,
-    /// Problems found (an unreadable or invalid file, unsafe permissions); empty when all is
-    /// well.
-    pub problems: Vec<String>,
+    /// Seconds until a passphrase attempt is allowed again (rounded up), while locked out.
+    pub locked_out_for_secs: Option<u64>,
+    /// The idle timeout after which an unlocked vault locks itself, in seconds, if on.
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds left before the idle lock, while unlocked with an idle timeout.
+    pub idle_lock_in_secs: Option<u64>,
+    /// Problems found (an unreadable, unsafe or invalid file; a cheap test configuration);
+    /// empty when all is well.
+    pub problems: Vec<Problem>,
 }
 
-/// The cipher.
+/// One problem in a [`SecurityStatus`].
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// A stable code: `insecure_mode`, `wrong_owner`, `symlink`, `not_regular_file`,
+    /// `directory_insecure`, `corrupt`, `unsupported_version`, `insecure_kdf`, … (see
+    /// [`StorageError::code`](crate::StorageError::code) for the storage codes).
+    pub code: &'static str,
+    /// What is wrong and what to do, in words (no secret, no file contents).
+    pub message: String,
+}
+
+/// The cipher of the sealed record.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct CipherStatus {
-    /// `fernet`.
+    /// The cipher named in the file: `fernet`.
     pub name: &'static str,
     /// What it is made of.
     pub construction: &'static str,
-    /// Whether the whole record is one token (it is, in format version 1).
-    pub single_token: bool,
+    /// The file's format version.
+    pub format_version: u64,
 }
 
 /// Key-derivation parameters read from the vault file.
@@ -75,11 +95,21 @@ pub struct KdfStatus {
     pub salt_bytes: usize,
 }
 
+/// The key derivation the vault's options ask for.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct KdfTarget {
+    /// The algorithm's stable name.
+    pub algorithm: &'static str,
+    /// The iteration count.
+    pub iterations: u32,
+}
+
 /// The vault file on disk.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct FileStatus {
-    /// Its path.
+    /// Its path, only when the report was asked to include it.
     pub path: Option<PathBuf>,
     /// Whether it exists.
     pub present: bool,
@@ -95,79 +125,154 @@ pub struct FileStatus {
 pub struct LockoutStatus {
     /// Failures allowed before the first delay.
     pub max_attempts: u32,
-    /// The first delay.
-    pub base_delay: Duration,
-    /// The longest delay.
-    pub max_delay: Duration,
+    /// The first delay, in seconds.
+    pub base_delay_secs: u64,
+    /// The longest delay, in seconds.
+    pub max_delay_secs: u64,
 }
 
 impl From<LockoutPolicy> for LockoutStatus {
     fn from(p: LockoutPolicy) -> Self {
         Self {
             max_attempts: p.max_attempts(),
-            base_delay: p.base_delay(),
-            max_delay: p.max_delay(),
+            base_delay_secs: ceil_secs(p.base_delay()),
+            max_delay_secs: ceil_secs(p.max_delay()),
         }
     }
 }
 
-impl SecurityStatus {
-    pub(crate) fn collect(vault: &Vault, now: Instant) -> Self {
-        let session = vault.session();
-        let options = vault.options();
-        let store = vault.store_ref();
-        let info = store.describe();
-        let mut problems = Vec::new();
+/// Whether the report names the vault's absolute path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShowPath {
+    No,
+    Yes,
+}
 
-        let kdf = match store.load() {
-            Ok(Some(bytes)) => match VaultFile::parse(&bytes, options.acceptance) {
-                Ok(file) => Some(KdfStatus {
-                    algorithm: file.params.algorithm().name(),
-                    iterations: file.params.iterations(),
-                    salt_bytes: file.params.salt().as_bytes().len(),
-                }),
-                Err(e) => {
-                    problems.push(e.to_string());
-                    None
+/// A secret-free snapshot of the in-memory state, taken under the state lock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Snapshot {
+    state: SessionState,
+    failed_attempts: u32,
+    locked_out_for: Option<Duration>,
+    idle_remaining: Option<Duration>,
+}
+
+impl Snapshot {
+    /// Applies the idle timeout (dropping an expired key) and reads the state.
+    pub(crate) fn take(state: &mut State, now: Instant) -> Self {
+        state.expire_idle(now);
+        let status = state.session.status(now);
+        Self {
+            state: status.state,
+            failed_attempts: status.failed_attempts,
+            locked_out_for: status.retry_after,
+            idle_remaining: (status.state == SessionState::Unlocked)
+                .then_some(status.idle_remaining)
+                .flatten(),
+        }
+    }
+}
+
+fn problem(code: &'static str, message: impl Into<String>) -> Problem {
+    Problem {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The problem an error stands for.
+pub(crate) fn problem_of(e: &Error) -> Problem {
+    let code = match e {
+        Error::Storage(s) => s.code(),
+        Error::CorruptVault { .. } => "corrupt",
+        Error::UnsupportedVersion { .. } => "unsupported_version",
+        Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+        Error::KdfParams(_) => "kdf_out_of_bounds",
+        _ => "error",
+    };
+    problem(code, e.to_string())
+}
+
+impl SecurityStatus {
+    /// The report for an open vault (`snapshot`) or for one that could not be opened
+    /// (`snapshot == None`, with `open_error` saying why).
+    pub(crate) fn collect(
+        options: &Options,
+        store: Option<&dyn Store>,
+        snapshot: Option<Snapshot>,
+        open_error: Option<&Error>,
+        show_path: ShowPath,
+    ) -> Self {
+        let mut problems: Vec<Problem> = open_error.map(problem_of).into_iter().collect();
+        let mut kdf = None;
+        let mut cipher = None;
+        if let Some(store) = store {
+            match store.load().map_err(Error::from).and_then(|b| {
+                b.map(|b| VaultFile::parse(&b, options.acceptance))
+                    .transpose()
+            }) {
+                Ok(Some(file)) => {
+                    kdf = Some(KdfStatus {
+                        algorithm: file.params.algorithm().name(),
+                        iterations: file.params.iterations(),
+                        salt_bytes: file.params.salt().as_bytes().len(),
+                    });
+                    cipher = Some(CipherStatus {
+                        name: CIPHER,
+                        construction: "AES-128-CBC + HMAC-SHA256 (encrypt-then-MAC), one token",
+                        format_version: FORMAT_VERSION,
+                    });
                 }
-            },
-            Ok(None) => None,
-            Err(e) => {
-                problems.push(e.to_string());
-                None
+                Ok(None) => {}
+                // The same failure as the one that stopped the vault from opening.
+                Err(e) if open_error.is_some_and(|o| problem_of(o) == problem_of(&e)) => {}
+                Err(e) => problems.push(problem_of(&e)),
             }
-        };
-        let file = (info.kind == StoreKind::File).then(|| FileStatus {
-            path: info.path.clone(),
-            present: info.present,
-            mode: info.mode.map(|m| format!("{m:04o}")),
-            mode_private: info.mode.map(|m| m & 0o077 == 0),
-        });
-        if let Some(mode) = info.mode.filter(|m| m & 0o077 != 0) {
-            problems.push(format!(
-                "the vault file has mode {mode:04o}: others can access it (run chmod 600)"
+        }
+        let file = store
+            .map(|s| s.describe())
+            .filter(|info| info.kind == StoreKind::File)
+            .map(|info| FileStatus {
+                path: info.path.filter(|_| show_path == ShowPath::Yes),
+                present: info.present,
+                mode: info.mode.map(|m| format!("{m:04o}")),
+                mode_private: info.mode.map(|m| m & 0o077 == 0),
+            });
+        let insecure_kdf_allowed = options.acceptance == Acceptance::InsecureLowCost;
+        if insecure_kdf_allowed {
+            problems.push(problem(
+                "insecure_kdf",
+                "the vault accepts insecure low KDF costs (a test configuration): a vault made \
+                 this way is cheap to brute-force",
             ));
         }
-        let state = session.state_at(now);
+        let lockout = options.session.lockout();
+        if lockout.is_none() {
+            problems.push(problem(
+                "no_lockout",
+                "failed passphrase attempts never lock the vault out (a test configuration)",
+            ));
+        }
+        let state = snapshot.map(|s| s.state);
         Self {
             state,
-            key_in_memory: state == SessionState::Unlocked,
-            passphrase_stored: false,
-            cipher: CipherStatus {
-                name: CIPHER,
-                construction: "AES-128-CBC + HMAC-SHA256 (encrypt-then-MAC)",
-                single_token: true,
-            },
+            key_in_memory: state == Some(SessionState::Unlocked),
+            cipher,
             kdf,
-            kdf_iterations_for_new_vaults: options.iterations,
-            insecure_kdf_allowed: options.acceptance == Acceptance::InsecureLowCost,
+            kdf_for_new_vaults: KdfTarget {
+                algorithm: credlock_crypto::KdfAlgorithm::Pbkdf2HmacSha256.name(),
+                iterations: options.iterations,
+            },
+            insecure_kdf_allowed,
             file,
-            format_version: FORMAT_VERSION,
             policy: options.policy.requirements(),
-            lockout: session.options().lockout().map(LockoutStatus::from),
-            failed_attempts: session.failed_attempts(),
-            locked_out_for: session.lockout_remaining(now),
-            idle_timeout: session.options().idle_timeout(),
+            lockout: lockout.map(LockoutStatus::from),
+            failed_attempts: snapshot.map_or(0, |s| s.failed_attempts),
+            locked_out_for_secs: snapshot
+                .and_then(|s| s.locked_out_for)
+                .map(|d| ceil_secs(d).max(1)),
+            idle_timeout_secs: options.session.idle_timeout().map(ceil_secs),
+            idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
         }
     }

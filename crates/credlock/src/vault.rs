@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use credlock_crypto::{FernetKey, KdfParams, derive_key};
+use credlock_crypto::FernetKey;
 use credlock_policy::{PolicyViolations, ValidPassphrase};
-use credlock_session::{Session, SessionState};
+use credlock_session::SessionState;
 use credlock_store::Store;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::format::VaultFile;
 use crate::options::{Options, VaultBuilder};
 use crate::record;
-use crate::status::SecurityStatus;
+use crate::state::{Shared, State};
+use crate::status::{SecurityStatus, ShowPath, Snapshot};
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
 /// unlocked or empty.
@@ -23,6 +24,14 @@ use crate::status::SecurityStatus;
 /// The passphrase is never kept: only the key derived from it, while unlocked, zeroized on
 /// [`lock`](Vault::lock), [`logout`](Vault::logout), idle timeout and drop. A restart is
 /// always locked.
+///
+/// A vault is `Send + Sync` and every method takes `&self`: open it once and share it
+/// (`Arc<Vault>`) between threads or request handlers. Key derivation never holds the
+/// vault's state lock, so [`status`](Vault::status), [`lock`](Vault::lock) and
+/// [`security_status`](Vault::security_status) answer at once while an unlock is deriving,
+/// and a `lock()` that lands during a derivation wins. Operations that test a passphrase take
+/// turns, so parallel callers cannot multiply the guess rate. Methods that derive a key or
+/// write the file **block** (see the [crate docs](crate#what-blocks-and-for-how-long)).
 ///
 /// ```
 /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -35,14 +44,14 @@ use crate::status::SecurityStatus;
 /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
 /// let creds = Credentials::new("alice@example.com", SecretString::from("monarch-pw-123"));
 ///
-/// let mut vault = Vault::open(&path)?;           // no credentials yet
-/// # let mut vault = open(&path)?;
+/// let vault = Vault::open(&path)?;               // no credentials yet
+/// # let vault = open(&path)?;
 /// vault.store(creds, pass)?;                     // sealed, written 0600, unlocked
 /// vault.lock();
 /// assert_eq!(vault.status(), SessionState::Locked);
 ///
-/// let mut vault = Vault::open(&path)?;           // after a restart: locked
-/// # let mut vault = open(&path)?;
+/// let vault = Vault::open(&path)?;               // after a restart: locked
+/// # let vault = open(&path)?;
 /// vault.unlock(&SecretString::from("Tangerine-Rocket-42!"))?;
 /// assert_eq!(vault.credentials()?.password().expose_secret(), "monarch-pw-123");
 /// vault.logout()?;                               // file deleted, key zeroized
@@ -53,9 +62,7 @@ use crate::status::SecurityStatus;
 pub struct Vault {
     store: Box<dyn Store>,
     options: Options,
-    session: Session<FernetKey, Credentials>,
-    /// The KDF parameters of the file the in-memory key belongs to (while unlocked).
-    params: Option<KdfParams>,
+    shared: Shared,
 }
 
 impl Vault {
@@ -85,7 +92,7 @@ impl Vault {
         credentials: Credentials,
         passphrase: ValidPassphrase,
     ) -> Result<Self, Error> {
-        let mut vault = Self::open(path)?;
+        let vault = Self::open(path)?;
         vault.store(credentials, passphrase)?;
         Ok(vault)
     }
@@ -93,10 +100,9 @@ impl Vault {
     pub(crate) fn from_parts(store: Box<dyn Store>, options: Options) -> Result<Self, Error> {
         let stored = store.load()?.is_some();
         Ok(Self {
-            session: Session::with_options(stored, options.session),
+            shared: Shared::new(State::new(stored, options.session)),
             store,
             options,
-            params: None,
         })
     }
 
@@ -107,7 +113,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// assert_eq!(vault.status(), SessionState::Unlocked);
@@ -117,22 +123,29 @@ impl Vault {
     /// ```
     #[must_use]
     pub fn status(&self) -> SessionState {
-        self.session.state_at(Instant::now())
+        let mut state = self.shared.state();
+        state.expire_idle(Instant::now());
+        state.session.state()
     }
 
-    /// Checks a new passphrase against this vault's policy.
+    /// Checks a new passphrase for the account `email` against this vault's policy, with the
+    /// email (and its parts) as context words: the same check [`Vault::store`],
+    /// [`Vault::replace`] and [`Vault::change_passphrase`] apply.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
-    /// let violations = vault.check_passphrase(SecretString::from("Password1234!")).unwrap_err();
+    /// let email = "alice@example.com";
+    /// let violations = vault.check_passphrase(SecretString::from("Password1234!"), email).unwrap_err();
     /// assert!(violations.contains("common_passphrase"));
-    /// assert!(vault.check_passphrase(SecretString::from("Marmalade-Comet-17?")).is_ok());
+    /// let violations = vault.check_passphrase(SecretString::from("Alice@example.com1"), email).unwrap_err();
+    /// assert!(violations.contains("context_word"));
+    /// assert!(vault.check_passphrase(SecretString::from("Marmalade-Comet-17?"), email).is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -142,8 +155,17 @@ impl Vault {
     pub fn check_passphrase(
         &self,
         passphrase: SecretString,
+        email: &str,
     ) -> Result<ValidPassphrase, PolicyViolations> {
-        self.options.policy.check(passphrase)
+        self.options.policy.check_with_context(passphrase, &[email])
+    }
+
+    /// Re-checks a passphrase validated elsewhere against this vault's policy and the
+    /// account's email, as [`Vault::check_passphrase`] does.
+    fn enforce_policy(&self, passphrase: &ValidPassphrase, email: &str) -> Result<(), Error> {
+        let copy = SecretString::from(passphrase.expose_secret().to_owned());
+        self.check_passphrase(copy, email)?;
+        Ok(())
     }
 
     /// Seals `credentials` under `passphrase` into a new vault and leaves it unlocked.
@@ -151,14 +173,17 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::VaultExists`] if credentials are already stored (use [`Vault::replace`] to
-    /// overwrite them on purpose); [`Error::Storage`] if writing fails, in which case nothing
-    /// changed; [`Error::Crypto`] if the random source fails.
+    /// overwrite them on purpose); [`Error::Policy`] if the passphrase does not meet this
+    /// vault's policy for the credentials' email (see [`Vault::check_passphrase`]);
+    /// [`Error::Storage`] if writing fails, in which case nothing changed; [`Error::Crypto`]
+    /// if the random source fails.
     pub fn store(
-        &mut self,
+        &self,
         credentials: Credentials,
         passphrase: ValidPassphrase,
     ) -> Result<(), Error> {
-        self.write_new(credentials, &passphrase, false)
+        self.enforce_policy(&passphrase, credentials.email())?;
+        self.write_sealed(credentials, &passphrase, false)
     }
 
     /// Like [`Vault::store`], but replaces any vault already stored, whatever its passphrase.
@@ -168,7 +193,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let other = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
@@ -181,30 +206,37 @@ impl Vault {
     ///
     /// As [`Vault::store`], without [`Error::VaultExists`].
     pub fn replace(
-        &mut self,
+        &self,
         credentials: Credentials,
         passphrase: ValidPassphrase,
     ) -> Result<(), Error> {
-        self.write_new(credentials, &passphrase, true)
+        self.enforce_policy(&passphrase, credentials.email())?;
+        self.write_sealed(credentials, &passphrase, true)
     }
 
-    pub(crate) fn write_new(
-        &mut self,
+    /// Seals and writes a new vault, and leaves it unlocked (unless a `lock()` landed).
+    pub(crate) fn write_sealed(
+        &self,
         credentials: Credentials,
         passphrase: &ValidPassphrase,
         replace: bool,
     ) -> Result<(), Error> {
         let _guard = self.store.lock()?;
         if !replace && self.store.describe().present {
-            self.refresh_presence(true);
+            self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
         }
+        let epoch = self.shared.state().epoch;
         let params = self.options.new_kdf_params()?;
-        let key = derive_key(passphrase.expose_secret(), &params)?;
+        let key = self
+            .options
+            .deriver
+            .derive(passphrase.expose_secret(), &params)?;
         let token = key.seal(&record::to_bytes(&credentials)?)?;
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
-        self.transition(|s| s.store(key, credentials, Instant::now()));
-        self.params = Some(params);
+        self.shared
+            .state()
+            .install(key, credentials, params, epoch, Instant::now());
         Ok(())
     }
 
@@ -216,7 +248,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// # vault.lock();
@@ -235,6 +267,8 @@ impl Vault {
     ///   the lockout; nothing is written.
     /// - [`Error::LockedOut`]: too many failures; no derivation is attempted.
     /// - [`Error::AlreadyUnlocked`], [`Error::NoCredentials`]: wrong state.
+    /// - [`Error::Interrupted`]: the right passphrase, but [`Vault::lock`] or
+    ///   [`Vault::logout`] was called while the key was being derived; the vault stays locked.
     /// - [`Error::VaultMissing`]: the file was removed behind our back (the vault is now
     ///   empty).
     /// - [`Error::CorruptVault`], [`Error::UnsupportedVersion`],
@@ -242,22 +276,31 @@ impl Vault {
     ///   version can open; it is left untouched and no derivation is attempted for bad
     ///   parameters.
     /// - [`Error::Storage`]: the file could not be read safely.
-    pub fn unlock(&mut self, passphrase: &SecretString) -> Result<(), Error> {
-        let now = Instant::now();
-        self.transition(|s| s.enforce_idle_timeout(now));
-        self.session.check_unlock_allowed(now)?;
+    pub fn unlock(&self, passphrase: &SecretString) -> Result<(), Error> {
+        let _gate = self.shared.gate();
+        let epoch = {
+            let mut state = self.shared.state();
+            state.expire_idle(Instant::now());
+            state.session.check_unlock_allowed(Instant::now())?;
+            state.epoch
+        };
         let file = self.read_file()?;
-        let (key, plaintext) = self.counting_failures(Self::open_file(&file, passphrase))?;
+        let opened = self.open_file(&file, passphrase);
+        let mut state = self.shared.state();
+        let (key, plaintext) = state.count_failure(opened)?;
         let credentials = record::from_bytes(&plaintext)?;
-        let session = std::mem::take(&mut self.session);
-        match session.unlock(key, credentials, now) {
+        if state.epoch != epoch {
+            return Err(Error::Interrupted);
+        }
+        let session = std::mem::take(&mut state.session);
+        match session.unlock(key, credentials, Instant::now()) {
             Ok(s) => {
-                self.session = s;
-                self.params = Some(file.params);
+                state.session = s;
+                state.params = Some(file.params);
                 Ok(())
             }
             Err((s, e)) => {
-                self.session = s;
+                state.session = s;
                 Err(e.into())
             }
         }
@@ -271,7 +314,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// vault.lock();
@@ -279,9 +322,8 @@ impl Vault {
     /// assert!(vault.credentials().is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn lock(&mut self) {
-        self.transition(Session::lock);
-        self.params = None;
+    pub fn lock(&self) {
+        self.shared.state().lock();
     }
 
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key.
@@ -291,7 +333,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// vault.logout()?;
@@ -304,29 +346,30 @@ impl Vault {
     ///
     /// [`Error::Storage`] if the file could not be deleted; the vault is then locked (the key
     /// is gone either way) and the file is still there.
-    pub fn logout(&mut self) -> Result<(), Error> {
+    pub fn logout(&self) -> Result<(), Error> {
         let result = self.store.lock().and_then(|_guard| self.store.delete());
-        self.params = None;
+        let mut state = self.shared.state();
         match result {
             Ok(()) => {
-                self.transition(Session::logout);
+                state.logout();
                 Ok(())
             }
             Err(e) => {
-                self.transition(Session::lock);
+                state.lock();
                 Err(e.into())
             }
         }
     }
 
-    /// The credentials, while unlocked.
+    /// A copy of the credentials, while unlocked. The copy's secrets are zeroized when it is
+    /// dropped; reading counts as activity for the idle timeout.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let creds = vault.credentials()?;
@@ -338,8 +381,13 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::Locked`] (also after the idle timeout), [`Error::NoCredentials`].
-    pub fn credentials(&self) -> Result<&Credentials, Error> {
-        Ok(self.session.record(Instant::now())?)
+    pub fn credentials(&self) -> Result<Credentials, Error> {
+        let now = Instant::now();
+        let mut state = self.shared.state();
+        state.expire_idle(now);
+        let copy = state.session.record(now)?.duplicate();
+        state.session.touch(now);
+        Ok(copy)
     }
 
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
@@ -350,7 +398,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let newer = Credentials::new("alice@example.com", SecretString::from("new-pw"))
@@ -367,22 +415,34 @@ impl Vault {
     /// written, and the vault is locked). [`Error::VaultMissing`]: the file was removed.
     /// [`Error::Storage`]: writing failed; the file and the credentials in memory are
     /// unchanged.
-    pub fn update_credentials(&mut self, credentials: Credentials) -> Result<(), Error> {
-        let now = Instant::now();
-        self.transition(|s| s.enforce_idle_timeout(now));
-        self.session.key(now)?;
+    pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
+        {
+            let mut state = self.shared.state();
+            state.expire_idle(Instant::now());
+            state.session.key(Instant::now())?;
+        }
         let _guard = self.store.lock()?;
         let on_disk = self.read_file()?;
-        let Some(params) = self.params.filter(|p| *p == on_disk.params) else {
-            self.lock();
-            return Err(Error::ChangedElsewhere);
+        let (params, token, epoch) = {
+            let mut state = self.shared.state();
+            let now = Instant::now();
+            state.expire_idle(now);
+            let key = state.session.key(now)?;
+            let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
+                state.lock();
+                return Err(Error::ChangedElsewhere);
+            };
+            (
+                params,
+                key.seal(&record::to_bytes(&credentials)?)?,
+                state.epoch,
+            )
         };
-        let token = self
-            .session
-            .key(now)?
-            .seal(&record::to_bytes(&credentials)?)?;
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
-        self.session.replace_record(credentials, now)?;
+        let mut state = self.shared.state();
+        if state.epoch == epoch {
+            state.session.replace_record(credentials, Instant::now())?;
+        }
         Ok(())
     }
 
@@ -396,7 +456,7 @@ impl Vault {
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
     /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let new = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
@@ -410,89 +470,89 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::WrongPassphrase`] if `old` is wrong (counted towards the lockout; nothing
-    /// written), [`Error::LockedOut`], [`Error::NoCredentials`], [`Error::VaultMissing`], and
-    /// the file and storage errors of [`Vault::unlock`] and [`Vault::store`].
-    pub fn change_passphrase(
-        &mut self,
-        old: &SecretString,
-        new: ValidPassphrase,
-    ) -> Result<(), Error> {
-        let now = Instant::now();
-        self.transition(|s| s.enforce_idle_timeout(now));
-        if self.session.state() == SessionState::NoCredentials {
-            return Err(Error::NoCredentials);
-        }
-        self.ensure_not_locked_out(now)?;
+    /// written), [`Error::LockedOut`], [`Error::NoCredentials`], [`Error::VaultMissing`],
+    /// [`Error::Policy`] if `new` does not meet this vault's policy for the stored email, and
+    /// the file and storage errors of [`Vault::unlock`] and [`Vault::store`]. If
+    /// [`Vault::lock`] lands while this runs, the change is still made but the vault stays
+    /// locked.
+    pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
+        let _gate = self.shared.gate();
+        let epoch = {
+            let mut state = self.shared.state();
+            state.expire_idle(Instant::now());
+            if state.session.state() == SessionState::NoCredentials {
+                return Err(Error::NoCredentials);
+            }
+            state.ensure_not_locked_out(Instant::now())?;
+            state.epoch
+        };
         let _guard = self.store.lock()?;
         let file = self.read_file()?;
-        let (_old_key, plaintext) = self.counting_failures(Self::open_file(&file, old))?;
+        let opened = self.open_file(&file, old);
+        let (_old_key, plaintext) = self.shared.state().count_failure(opened)?;
         let credentials = record::from_bytes(&plaintext)?;
+        self.enforce_policy(&new, credentials.email())?;
         let params = self.options.new_kdf_params()?;
-        let key = derive_key(new.expose_secret(), &params)?;
+        let key = self.options.deriver.derive(new.expose_secret(), &params)?;
         // The record's exact bytes are re-sealed: the credentials do not change.
         let token = key.seal(&plaintext)?;
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
-        self.transition(|s| s.store(key, credentials, now));
-        self.params = Some(params);
+        self.shared
+            .state()
+            .install(key, credentials, params, epoch, Instant::now());
         Ok(())
     }
 
-    /// A report of the vault's real security configuration, read from the file on disk and
-    /// the options in force; see [`SecurityStatus`].
+    /// A report of the vault's real security configuration, read from the file on disk, the
+    /// state in memory and the options in force; see [`SecurityStatus`]. The vault's path is
+    /// left out (use [`Vault::security_status_with_path`] to include it). Applies the idle
+    /// timeout first, so an expired key is dropped, not reported.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
     /// use credlock::secrecy::{ExposeSecret, SecretString};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("vault.json");
-    /// # let mut vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
-    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
-    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let vault = Vault::builder(&path).kdf_iterations(100_000).open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let report = vault.security_status();
-    /// assert_eq!(report.kdf.as_ref().map(|k| k.iterations), Some(1_000));
+    /// assert_eq!(report.kdf.as_ref().map(|k| k.iterations), Some(100_000));
     /// assert_eq!(report.file.as_ref().and_then(|f| f.mode.as_deref()), Some("0600"));
     /// assert!(report.problems.is_empty());
     /// let json = serde_json::to_string(&report)?; // for a status endpoint
-    /// assert!(!json.contains("Tangerine"));
+    /// assert!(!json.contains("Tangerine") && !json.contains(dir.path().to_str().unwrap()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn security_status(&self) -> SecurityStatus {
-        SecurityStatus::collect(self, Instant::now())
+        self.report(ShowPath::No)
     }
 
-    pub(crate) fn store_ref(&self) -> &dyn Store {
-        self.store.as_ref()
+    /// [`Vault::security_status`], with the vault file's absolute path in
+    /// [`FileStatus::path`](crate::FileStatus::path) (for an operator, not for clients).
+    #[must_use]
+    pub fn security_status_with_path(&self) -> SecurityStatus {
+        self.report(ShowPath::Yes)
+    }
+
+    fn report(&self, show_path: ShowPath) -> SecurityStatus {
+        let snapshot = Snapshot::take(&mut self.shared.state(), Instant::now());
+        SecurityStatus::collect(
+            &self.options,
+            Some(self.store.as_ref()),
+            Some(snapshot),
+            None,
+            show_path,
+        )
     }
 
     pub(crate) fn options(&self) -> &Options {
         &self.options
     }
 
-    pub(crate) fn session(&self) -> &Session<FernetKey, Credentials> {
-        &self.session
-    }
-
-    /// Passes `result` through; a wrong passphrase in it counts towards the lockout.
-    pub(crate) fn counting_failures<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
-        if matches!(result, Err(Error::WrongPassphrase)) {
-            self.session.record_failed_unlock(Instant::now());
-        }
-        result
-    }
-
-    /// Refuses while failed attempts have locked the vault out.
-    pub(crate) fn ensure_not_locked_out(&self, now: Instant) -> Result<(), Error> {
-        match self.session.lockout_remaining(now) {
-            Some(retry_after) => Err(Error::LockedOut { retry_after }),
-            None => Ok(()),
-        }
-    }
-
-    /// The KDF parameters of the in-memory key, while unlocked.
-    pub(crate) fn unlocked_params(&self) -> Option<KdfParams> {
-        self.params
-            .filter(|_| self.session.key(Instant::now()).is_ok())
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     pub(crate) fn path(&self) -> Option<PathBuf> {
@@ -500,11 +560,11 @@ impl Vault {
     }
 
     /// Reads and parses the vault file; no derivation.
-    pub(crate) fn read_file(&mut self) -> Result<VaultFile, Error> {
+    pub(crate) fn read_file(&self) -> Result<VaultFile, Error> {
         match self.store.load()? {
             Some(bytes) => VaultFile::parse(&bytes, self.options.acceptance),
             None => {
-                self.refresh_presence(false);
+                self.shared.state().refresh_presence(false);
                 Err(Error::VaultMissing { path: self.path() })
             }
         }
@@ -512,35 +572,15 @@ impl Vault {
 
     /// Derives the key of `file` from `passphrase` and opens its token.
     pub(crate) fn open_file(
+        &self,
         file: &VaultFile,
         passphrase: &SecretString,
     ) -> Result<(FernetKey, Zeroizing<Vec<u8>>), Error> {
-        let key = derive_key(passphrase.expose_secret(), &file.params)?;
+        let key = self
+            .options
+            .deriver
+            .derive(passphrase.expose_secret(), &file.params)?;
         let plaintext = key.open(&file.token)?;
         Ok((key, plaintext))
-    }
-
-    /// Brings the session in line with whether a vault is stored: a file that vanished makes
-    /// the vault empty; one that appeared (written by another process) makes an empty vault
-    /// locked.
-    fn refresh_presence(&mut self, present: bool) {
-        match (present, self.session.state()) {
-            (false, SessionState::Locked | SessionState::Unlocked) => {
-                self.transition(Session::logout);
-                self.params = None;
-            }
-            (true, SessionState::NoCredentials) => {
-                let options = *self.session.options();
-                self.session = Session::with_options(true, options);
-            }
-            _ => {}
-        }
-    }
-
-    fn transition(
-        &mut self,
-        f: impl FnOnce(Session<FernetKey, Credentials>) -> Session<FernetKey, Credentials>,
-    ) {
-        self.session = f(std::mem::take(&mut self.session));
     }
 }

@@ -55,7 +55,7 @@ fn the_fixture_opens_with_its_documented_passphrase_and_migrates_in_one_call() {
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
     let before = std::fs::read(&legacy).unwrap();
-    let mut v = open(&path);
+    let v = open(&path);
     let report = v
         .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap();
@@ -71,7 +71,7 @@ fn the_fixture_opens_with_its_documented_passphrase_and_migrates_in_one_call() {
     assert_eq!(mode(&legacy), 0o600);
     // The new vault is a credlock vault that reopens with the same passphrase.
     drop(v);
-    let mut again = open(&path);
+    let again = open(&path);
     assert_eq!(again.status(), SessionState::Locked);
     again.unlock(&secret(&doc.passphrase)).unwrap();
     assert_eq!(again.credentials().unwrap().email(), doc.email);
@@ -84,7 +84,7 @@ fn remove_original_deletes_the_legacy_file_only_after_success() {
     let doc = documented();
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
-    let mut v = open(&path);
+    let v = open(&path);
     let opts = ImportOptions::new().remove_original(true);
     assert!(matches!(
         v.import_eclosion(&legacy, &secret("Wrong-Passphrase-1!"), &opts),
@@ -105,7 +105,7 @@ fn the_fixture_as_git_checks_it_out_is_refused_unless_allowed() {
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
     set_mode(&legacy, 0o644);
-    let mut v = open(&path);
+    let v = open(&path);
     let err = v
         .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap_err();
@@ -127,7 +127,7 @@ fn import_refuses_to_overwrite_existing_credentials_unless_asked() {
     let doc = documented();
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
-    let mut v = stored(&path);
+    let v = stored(&path);
     assert!(matches!(
         v.import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new()),
         Err(Error::VaultExists { .. })
@@ -204,7 +204,7 @@ fn malformed_and_unencrypted_legacy_files_are_refused() {
         let legacy = dir.path().join("credentials.json");
         std::fs::write(&legacy, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
         set_mode(&legacy, 0o600);
-        let mut v = open(&path);
+        let v = open(&path);
         let err = v
             .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
             .unwrap_err();
@@ -224,7 +224,7 @@ fn an_empty_mfa_secret_imports_as_none() {
     let legacy = dir.path().join("credentials.json");
     std::fs::write(&legacy, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
     set_mode(&legacy, 0o600);
-    let mut v = open(&path);
+    let v = open(&path);
     let report = v
         .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap();
@@ -237,7 +237,7 @@ fn export_writes_eclosions_exact_layout_and_reads_back() {
     let doc = documented();
     let (dir, path) = temp_vault();
     // A vault at the legacy cost reuses its key and salt for the export.
-    let mut v = credlock::Vault::builder(&path).open().unwrap();
+    let v = credlock::Vault::builder(&path).open().unwrap();
     v.import_eclosion(
         private_copy(dir.path()),
         &secret(&doc.passphrase),
@@ -274,7 +274,7 @@ fn export_writes_eclosions_exact_layout_and_reads_back() {
 
     // And it imports again.
     let (_d2, path2) = temp_vault();
-    let mut w = open(&path2);
+    let w = open(&path2);
     w.import_eclosion(&out, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap();
     assert_eq!(
@@ -294,15 +294,15 @@ fn export_writes_eclosions_exact_layout_and_reads_back() {
 #[test]
 fn export_from_a_vault_with_another_cost_draws_a_fresh_legacy_salt() {
     let (dir, path) = temp_vault();
-    let mut v = open(&path);
+    let v = open(&path);
     v.store(creds(), valid(PASS)).unwrap();
     let out = dir.path().join("legacy.json");
     v.export_eclosion(&out, &secret(PASS)).unwrap();
     let (_d2, path2) = temp_vault();
-    let mut w = open(&path2);
+    let w = open(&path2);
     w.import_eclosion(&out, &secret(PASS), &ImportOptions::new())
         .unwrap();
-    assert_eq!(w.credentials().unwrap(), &creds());
+    assert_eq!(w.credentials().unwrap(), creds());
     assert!(matches!(
         v.export_eclosion(dir.path().join("x.json"), &secret("Wrong-Pass-1!")),
         Err(Error::WrongPassphrase)
@@ -356,7 +356,7 @@ mod sqlite {
         let (dir, path) = temp_vault();
         let db = make_db(dir.path(), false);
         let before = std::fs::read(&db).unwrap();
-        let mut v = open(&path);
+        let v = open(&path);
         let report = v
             .import_eclosion_sqlite(&db, &secret(&doc.passphrase), &ImportOptions::new())
             .unwrap();
@@ -382,7 +382,7 @@ mod sqlite {
         let doc = documented();
         let (dir, path) = temp_vault();
         let db = make_db(dir.path(), true);
-        let mut v = open(&path);
+        let v = open(&path);
         v.import_eclosion_sqlite(&db, &secret(&doc.passphrase), &ImportOptions::new())
             .unwrap();
         assert!(v.credentials().unwrap().mfa_secret().is_none());
@@ -393,7 +393,7 @@ mod sqlite {
             .unwrap()
             .execute_batch("CREATE TABLE other (x);")
             .unwrap();
-        let mut w = open(&path2);
+        let w = open(&path2);
         assert!(matches!(
             w.import_eclosion_sqlite(&empty, &secret(&doc.passphrase), &ImportOptions::new()),
             Err(Error::LegacyFormat { .. })

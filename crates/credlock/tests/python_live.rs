@@ -53,7 +53,7 @@ fn python_cryptography_opens_our_eclosion_export() {
         ),
     ] {
         let (dir, path) = temp_vault();
-        let mut v = match cost {
+        let v = match cost {
             Some(n) => credlock::Vault::builder(&path)
                 .insecure_kdf_iterations(n)
                 .open()

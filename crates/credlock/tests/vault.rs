@@ -23,11 +23,11 @@ fn a_new_path_has_no_credentials_and_nothing_is_written() {
 #[test]
 fn store_lock_unlock_logout_round_trip() {
     let (_dir, path) = temp_vault();
-    let mut vault = open(&path);
+    let vault = open(&path);
     vault.store(creds(), valid(PASS)).unwrap();
     assert_eq!(vault.status(), SessionState::Unlocked);
     assert_eq!(mode(&path), 0o600);
-    assert_eq!(vault.credentials().unwrap(), &creds());
+    assert_eq!(vault.credentials().unwrap(), creds());
 
     vault.lock();
     assert_eq!(vault.status(), SessionState::Locked);
@@ -55,13 +55,13 @@ fn store_lock_unlock_logout_round_trip() {
 #[test]
 fn a_restart_is_always_locked() {
     let (_dir, path) = temp_vault();
-    let mut vault = open(&path);
+    let vault = open(&path);
     vault.store(creds(), valid(PASS)).unwrap();
     drop(vault);
-    let mut again = open(&path);
+    let again = open(&path);
     assert_eq!(again.status(), SessionState::Locked);
     again.unlock(&secret(PASS)).unwrap();
-    assert_eq!(again.credentials().unwrap(), &creds());
+    assert_eq!(again.credentials().unwrap(), creds());
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn create_is_the_one_call_path_and_refuses_an_existing_vault() {
 #[test]
 fn wrong_passphrase_keeps_the_vault_locked_and_writes_nothing() {
     let (_dir, path) = temp_vault();
-    let mut vault = stored(&path);
+    let vault = stored(&path);
     let before = std::fs::read(&path).unwrap();
     for (i, wrong) in [
         "Tangerine-Rocket-43!",
@@ -108,7 +108,7 @@ fn wrong_passphrase_keeps_the_vault_locked_and_writes_nothing() {
 #[test]
 fn repeated_failures_lock_the_vault_out_even_for_the_right_passphrase() {
     let (_dir, path) = temp_vault();
-    let mut v = builder(&path)
+    let v = builder(&path)
         .lockout(LockoutPolicy::new(3, Duration::from_secs(60), Duration::from_secs(600)).unwrap())
         .open()
         .unwrap();
@@ -134,14 +134,15 @@ fn repeated_failures_lock_the_vault_out_even_for_the_right_passphrase() {
     ));
     let status = v.security_status();
     assert_eq!(status.failed_attempts, 3);
-    assert!(status.locked_out_for.is_some());
+    let wait = status.locked_out_for_secs.unwrap();
+    assert!((51..=60).contains(&wait), "{wait}");
     assert_eq!(v.status(), SessionState::Locked);
 }
 
 #[test]
 fn wrong_state_calls_are_typed_errors() {
     let (_dir, path) = temp_vault();
-    let mut v = open(&path);
+    let v = open(&path);
     assert!(matches!(v.unlock(&secret(PASS)), Err(Error::NoCredentials)));
     assert!(matches!(
         v.update_credentials(creds()),
@@ -177,7 +178,7 @@ fn wrong_state_calls_are_typed_errors() {
 #[test]
 fn replace_overwrites_on_purpose_and_the_old_passphrase_stops_working() {
     let (_dir, path) = temp_vault();
-    let mut v = stored(&path);
+    let v = stored(&path);
     let other = Credentials::new("bob@example.com", secret("bob-pw"));
     v.replace(other, valid(OTHER_PASS)).unwrap();
     v.lock();
@@ -193,7 +194,7 @@ fn replace_overwrites_on_purpose_and_the_old_passphrase_stops_working() {
 #[test]
 fn update_credentials_reseals_with_the_key_in_memory() {
     let (_dir, path) = temp_vault();
-    let mut v = open(&path);
+    let v = open(&path);
     v.store(creds(), valid(PASS)).unwrap();
     let salt_before = salt_of(&path);
     let updated = Credentials::new("alice@example.com", secret("new-pw-456"));
@@ -204,7 +205,7 @@ fn update_credentials_reseals_with_the_key_in_memory() {
     );
     assert_eq!(salt_of(&path), salt_before);
     drop(v);
-    let mut again = open(&path);
+    let again = open(&path);
     again.unlock(&secret(PASS)).unwrap();
     assert_eq!(
         again.credentials().unwrap().password().expose_secret(),
@@ -216,7 +217,7 @@ fn update_credentials_reseals_with_the_key_in_memory() {
 #[test]
 fn change_passphrase_uses_a_fresh_salt_and_keeps_the_record() {
     let (_dir, path) = temp_vault();
-    let mut v = stored(&path);
+    let v = stored(&path);
     let salt_before = salt_of(&path);
     assert!(matches!(
         v.change_passphrase(&secret("wrong"), valid(OTHER_PASS)),
@@ -229,15 +230,15 @@ fn change_passphrase_uses_a_fresh_salt_and_keeps_the_record() {
         .unwrap();
     assert_eq!(v.status(), SessionState::Unlocked);
     assert_ne!(salt_of(&path), salt_before);
-    assert_eq!(v.credentials().unwrap(), &creds());
+    assert_eq!(v.credentials().unwrap(), creds());
     drop(v);
-    let mut again = open(&path);
+    let again = open(&path);
     assert!(matches!(
         again.unlock(&secret(PASS)),
         Err(Error::WrongPassphrase)
     ));
     again.unlock(&secret(OTHER_PASS)).unwrap();
-    assert_eq!(again.credentials().unwrap(), &creds());
+    assert_eq!(again.credentials().unwrap(), creds());
     // Also from the unlocked state.
     again
         .change_passphrase(&secret(OTHER_PASS), valid(PASS))
@@ -249,9 +250,9 @@ fn change_passphrase_uses_a_fresh_salt_and_keeps_the_record() {
 #[test]
 fn a_change_by_another_process_is_detected_not_overwritten() {
     let (_dir, path) = temp_vault();
-    let mut a = stored(&path);
+    let a = stored(&path);
     a.unlock(&secret(PASS)).unwrap();
-    let mut b = open(&path);
+    let b = open(&path);
     b.change_passphrase(&secret(PASS), valid(OTHER_PASS))
         .unwrap();
     let after_b = std::fs::read(&path).unwrap();
@@ -267,7 +268,7 @@ fn a_change_by_another_process_is_detected_not_overwritten() {
 #[test]
 fn a_file_deleted_behind_our_back_empties_the_vault() {
     let (_dir, path) = temp_vault();
-    let mut v = stored(&path);
+    let v = stored(&path);
     std::fs::remove_file(&path).unwrap();
     assert!(matches!(
         v.unlock(&secret(PASS)),
@@ -275,7 +276,7 @@ fn a_file_deleted_behind_our_back_empties_the_vault() {
     ));
     assert_eq!(v.status(), SessionState::NoCredentials);
 
-    let mut u = open(&path);
+    let u = open(&path);
     u.store(creds(), valid(PASS)).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert!(matches!(
@@ -381,7 +382,7 @@ fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
     ];
     for (name, mutate, check) in cases {
         let (_dir, path) = temp_vault();
-        let mut v = stored(&path);
+        let v = stored(&path);
         let original = std::fs::read_to_string(&path).unwrap();
         let bad = mutate(&original);
         assert_ne!(bad, original, "{name}: the mutation changed nothing");
@@ -405,7 +406,7 @@ fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
 #[test]
 fn an_empty_file_and_an_unsafe_file_are_refused() {
     let (_dir, path) = temp_vault();
-    let mut v = stored(&path);
+    let v = stored(&path);
     std::fs::write(&path, b"").unwrap();
     assert!(matches!(v.unlock(&secret(PASS)), Err(Error::Storage(_))));
 
@@ -415,7 +416,9 @@ fn an_empty_file_and_an_unsafe_file_are_refused() {
     let status = v2.security_status();
     assert_eq!(status.file.as_ref().unwrap().mode.as_deref(), Some("0644"));
     assert_eq!(status.file.as_ref().unwrap().mode_private, Some(false));
-    assert!(status.problems.iter().any(|p| p.contains("chmod")));
+    let codes: Vec<_> = status.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["insecure_mode", "insecure_kdf"]);
+    assert!(status.problems[0].message.contains("chmod 600"));
     let err = Vault::open(&path2).unwrap_err();
     assert!(matches!(err, Error::Storage(_)));
     assert!(err.to_string().contains("chmod 600"), "{err}");
@@ -436,7 +439,7 @@ fn a_symlink_at_the_vault_path_is_refused_and_its_target_untouched() {
 #[test]
 fn idle_timeout_locks_an_unlocked_vault() {
     let (_dir, path) = temp_vault();
-    let mut v = builder(&path)
+    let v = builder(&path)
         .idle_timeout(Duration::from_millis(30))
         .open()
         .unwrap();
@@ -452,7 +455,7 @@ fn idle_timeout_locks_an_unlocked_vault() {
 #[test]
 fn storage_failures_change_nothing() {
     let store = MemoryStore::new();
-    let mut v = VaultBuilder::with_store(store.clone())
+    let v = VaultBuilder::with_store(store.clone())
         .insecure_kdf_iterations(TEST_ITERATIONS)
         .open()
         .unwrap();
@@ -470,7 +473,7 @@ fn storage_failures_change_nothing() {
         v.update_credentials(Credentials::new("x@example.com", secret("x")))
             .is_err()
     );
-    assert_eq!(v.credentials().unwrap(), &creds());
+    assert_eq!(v.credentials().unwrap(), creds());
     assert!(
         v.change_passphrase(&secret(PASS), valid(OTHER_PASS))
             .is_err()
@@ -482,7 +485,7 @@ fn storage_failures_change_nothing() {
 #[test]
 fn a_memory_store_vault_reports_no_file() {
     let store = MemoryStore::new();
-    let mut v = VaultBuilder::with_store(store.clone())
+    let v = VaultBuilder::with_store(store.clone())
         .insecure_kdf_iterations(TEST_ITERATIONS)
         .open()
         .unwrap();
@@ -502,7 +505,7 @@ fn kdf_options_are_checked() {
             Err(Error::KdfParams(_))
         ));
     }
-    let mut v = Vault::builder(&path)
+    let v = Vault::builder(&path)
         .kdf_iterations(100_000)
         .open()
         .unwrap();
@@ -511,7 +514,7 @@ fn kdf_options_are_checked() {
     // A vault made with a test cost is refused by a vault opened with secure options.
     let (_dir2, path2) = temp_vault();
     stored(&path2);
-    let mut secure = Vault::open(&path2).unwrap();
+    let secure = Vault::open(&path2).unwrap();
     assert!(matches!(
         secure.unlock(&secret(PASS)),
         Err(Error::KdfParams(_))
@@ -521,14 +524,14 @@ fn kdf_options_are_checked() {
 #[test]
 fn security_status_reports_what_is_on_disk() {
     let (_dir, path) = temp_vault();
-    let mut v = open(&path);
+    let v = open(&path);
     let empty = v.security_status();
     assert!(empty.kdf.is_none());
     assert!(!empty.file.as_ref().unwrap().present);
     v.store(creds(), valid(PASS)).unwrap();
     let s = v.security_status();
-    assert_eq!(s.state, SessionState::Unlocked);
-    assert!(s.key_in_memory && !s.passphrase_stored);
+    assert_eq!(s.state, Some(SessionState::Unlocked));
+    assert!(s.key_in_memory);
     let kdf = s.kdf.as_ref().unwrap();
     assert_eq!(
         (kdf.algorithm, kdf.iterations, kdf.salt_bytes),
@@ -540,8 +543,29 @@ fn security_status_reports_what_is_on_disk() {
         (Some("0600"), Some(true), true)
     );
     assert_eq!(s.policy.min_length, 12);
-    assert!(s.lockout.is_some() && s.idle_timeout.is_some());
-    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    let lockout = s.lockout.as_ref().unwrap();
+    assert_eq!(
+        (
+            lockout.max_attempts,
+            lockout.base_delay_secs,
+            lockout.max_delay_secs
+        ),
+        (1_000, 1, 1),
+        "the test vault's own lockout policy"
+    );
+    assert_eq!(s.idle_timeout_secs, Some(15 * 60));
+    assert!(s.idle_lock_in_secs.is_some_and(|left| left <= 15 * 60));
+    let codes: Vec<_> = s.problems.iter().map(|p| p.code).collect();
+    assert_eq!(
+        codes,
+        ["insecure_kdf"],
+        "a test vault's cheap KDF is reported"
+    );
+    assert!(s.file.as_ref().unwrap().path.is_none());
+    assert_eq!(
+        v.security_status_with_path().file.unwrap().path.as_deref(),
+        Some(path.as_path())
+    );
     let json = serde_json::to_string(&s).unwrap();
     for secret_text in [PASS, "monarch-pw-123", "JBSWY3DPEHPK3PXP"] {
         assert!(!json.contains(secret_text));
@@ -553,7 +577,7 @@ fn security_status_reports_what_is_on_disk() {
 #[test]
 fn debug_of_every_public_type_shows_no_secret() {
     let (_dir, path) = temp_vault();
-    let mut v = open(&path);
+    let v = open(&path);
     v.store(creds(), valid(PASS)).unwrap();
     let token = std::fs::read_to_string(&path).unwrap();
     let texts = [
@@ -624,7 +648,7 @@ fn a_vault_can_move_between_threads() {
     fn assert_send<T: Send>() {}
     assert_send::<Vault>();
     let (_dir, path) = temp_vault();
-    let mut v = stored(&path);
+    let v = stored(&path);
     let v2 = std::thread::spawn(move || {
         v.unlock(&secret(PASS)).unwrap();
         v

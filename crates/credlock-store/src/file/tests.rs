@@ -246,7 +246,10 @@ fn io_error_mid_write_keeps_target() {
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("Input/output error"), "{msg}");
+    // The OS error is the source, not repeated in the message.
+    assert!(!msg.contains("Input/output error"), "{msg}");
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(source.is_some_and(|s| s.contains("Input/output error")));
     assert!(msg.contains("writing the temporary file"), "{msg}");
     assert!(msg.contains("unchanged"), "{msg}");
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use credlock_crypto::{FernetKey, KdfParams, Salt, derive_key};
+use credlock_crypto::{FernetKey, KdfParams, Salt};
 use credlock_policy::ValidPassphrase;
 use credlock_session::SessionState;
 use credlock_store::{FileStore, ReadOptions, Store as _};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
+use crate::derivation::Deriver;
 use crate::error::Error;
 use crate::vault::Vault;
 
@@ -142,9 +143,9 @@ pub(crate) fn fields(
 
 impl LegacyFields {
     /// Derives the legacy key (480,000 iterations) and opens every field.
-    fn decrypt(&self, passphrase: &SecretString) -> Result<Credentials, Error> {
+    fn decrypt(&self, deriver: &Deriver, passphrase: &SecretString) -> Result<Credentials, Error> {
         let params = KdfParams::new(LEGACY_ITERATIONS, self.salt)?;
-        let key = derive_key(passphrase.expose_secret(), &params)?;
+        let key = deriver.derive(passphrase.expose_secret(), &params)?;
         let email = open_field(&key, &self.email)?;
         let password = open_field(&key, &self.password)?;
         let mfa = open_field(&key, &self.mfa_secret)?;
@@ -221,7 +222,7 @@ impl Vault {
     /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/eclosion/credentials.json");
     /// # std::fs::copy(fixture, &legacy)?;
     /// # std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    /// let mut vault = Vault::open(dir.path().join("vault.json"))?;
+    /// let vault = Vault::open(dir.path().join("vault.json"))?;
     /// let report = vault.import_eclosion(
     ///     &legacy,
     ///     &SecretString::from("Correct-Horse-9-Battery!"),
@@ -245,7 +246,7 @@ impl Vault {
     /// - the storage errors of [`Vault::store`]. The source is never modified, and is removed
     ///   (when asked) only after the new vault is written.
     pub fn import_eclosion(
-        &mut self,
+        &self,
         legacy: impl AsRef<Path>,
         passphrase: &SecretString,
         options: &ImportOptions,
@@ -263,26 +264,35 @@ impl Vault {
         if !options.replace_existing && self.status() != SessionState::NoCredentials {
             return Err(Error::VaultExists { path: self.path() });
         }
-        self.ensure_not_locked_out(Instant::now())
+        self.shared().state().ensure_not_locked_out(Instant::now())
     }
 
     pub(crate) fn import_fields(
-        &mut self,
+        &self,
         fields: &LegacyFields,
         source_mode: Option<u32>,
         source: &Path,
         passphrase: &SecretString,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
-        let creds = self.counting_failures(fields.decrypt(passphrase))?;
+        let creds = {
+            let _gate = self.shared().gate();
+            self.shared()
+                .state()
+                .ensure_not_locked_out(Instant::now())?;
+            let decrypted = fields.decrypt(&self.options().deriver, passphrase);
+            self.shared().state().count_failure(decrypted)?
+        };
         let had_mfa_secret = creds.mfa_secret().is_some();
         let copy = || SecretString::from(passphrase.expose_secret().to_owned());
-        let policy_violations = match self.check_passphrase(copy()) {
+        let policy_violations = match self.check_passphrase(copy(), creds.email()) {
             Ok(_) => Vec::new(),
             Err(v) => v.iter().map(credlock_policy::Violation::code).collect(),
         };
+        // The passphrase stays the user's Eclosion passphrase: the report says whether it
+        // meets the policy, and the import does not refuse it.
         let pass = ValidPassphrase::insecure_unchecked(copy());
-        self.write_new(creds, &pass, options.replace_existing)?;
+        self.write_sealed(creds, &pass, options.replace_existing)?;
         let original_removed = options.remove_original && remove_durably(source)?;
         Ok(ImportReport {
             source_mode: source_mode.map(|m| format!("{m:04o}")),
@@ -305,27 +315,43 @@ impl Vault {
     /// if `passphrase` is not this vault's (counted towards the lockout);
     /// [`Error::DestinationExists`] if `dest` exists; [`Error::Storage`] if writing fails.
     pub fn export_eclosion(
-        &mut self,
+        &self,
         dest: impl AsRef<Path>,
         passphrase: &SecretString,
     ) -> Result<(), Error> {
         let dest = dest.as_ref();
-        let now = Instant::now();
-        let creds = self.credentials()?.duplicate();
-        let params = self.unlocked_params().ok_or(Error::Locked)?;
-        let key = derive_key(passphrase.expose_secret(), &params)?;
-        let same = Some(&key) == self.session().key(now).ok();
-        self.counting_failures(if same {
-            Ok(())
-        } else {
-            Err(Error::WrongPassphrase)
-        })?;
+        let _gate = self.shared().gate();
+        let (creds, params) = {
+            let mut state = self.shared().state();
+            let now = Instant::now();
+            state.expire_idle(now);
+            let creds = state.session.record(now)?.duplicate();
+            let params = state.params.ok_or(Error::Locked)?;
+            state.ensure_not_locked_out(now)?;
+            (creds, params)
+        };
+        let deriver = &self.options().deriver;
+        let key = deriver.derive(passphrase.expose_secret(), &params)?;
+        {
+            let mut state = self.shared().state();
+            // A lock() that landed during the derivation wins; it is not a wrong guess.
+            let current = state
+                .session
+                .key(Instant::now())
+                .map_err(|_| Error::Interrupted)?;
+            let same = &key == current;
+            state.count_failure(if same {
+                Ok(())
+            } else {
+                Err(Error::WrongPassphrase)
+            })?;
+        }
         let legacy = if u64::from(params.iterations()) == LEGACY_ITERATIONS {
             (key, *params.salt())
         } else {
             let params = KdfParams::new(LEGACY_ITERATIONS, Salt::random()?)?;
             (
-                derive_key(passphrase.expose_secret(), &params)?,
+                deriver.derive(passphrase.expose_secret(), &params)?,
                 *params.salt(),
             )
         };

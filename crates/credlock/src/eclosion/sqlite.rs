@@ -23,7 +23,7 @@ impl Vault {
     /// As [`Vault::import_eclosion`]; [`Error::LegacyFormat`] if the database has no
     /// `credentials` row 1 with the expected columns, or `remove_original` was asked for.
     pub fn import_eclosion_sqlite(
-        &mut self,
+        &self,
         database: impl AsRef<Path>,
         passphrase: &SecretString,
         options: &ImportOptions,

@@ -53,7 +53,7 @@ pub fn temp_vault() -> (tempfile::TempDir, PathBuf) {
 
 /// A stored, locked vault.
 pub fn stored(path: &Path) -> Vault {
-    let mut v = open(path);
+    let v = open(path);
     v.store(creds(), valid(PASS)).unwrap();
     v.lock();
     v

@@ -1,0 +1,70 @@
+//! Key derivation, the one slow step, with an observer for metrics and tests.
+
+use core::fmt;
+use std::sync::Arc;
+
+use credlock_crypto::{FernetKey, KdfParams, derive_key};
+
+use crate::error::Error;
+
+/// Where a key derivation is, as reported to an observer set with
+/// [`VaultBuilder::on_key_derivation`](crate::VaultBuilder::on_key_derivation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DerivationStage {
+    /// A derivation is about to start, in the calling thread.
+    Started,
+    /// It has finished (successfully or not).
+    Finished,
+}
+
+/// One report to a key-derivation observer. It holds no secret: only the stage and the cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DerivationEvent {
+    /// Started or finished.
+    pub stage: DerivationStage,
+    /// The PBKDF2 iteration count of this derivation.
+    pub iterations: u32,
+}
+
+/// An observer of key derivations.
+pub(crate) type Observer = Arc<dyn Fn(DerivationEvent) + Send + Sync>;
+
+/// Derives keys, telling the observer (if any) before and after each derivation.
+#[derive(Clone, Default)]
+pub(crate) struct Deriver {
+    observer: Option<Observer>,
+}
+
+impl fmt::Debug for Deriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deriver")
+            .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl Deriver {
+    pub(crate) fn observed(observer: Observer) -> Self {
+        Self {
+            observer: Some(observer),
+        }
+    }
+
+    /// Derives the Fernet key of `passphrase` under `params`.
+    pub(crate) fn derive(&self, passphrase: &str, params: &KdfParams) -> Result<FernetKey, Error> {
+        let report = |stage| {
+            if let Some(observer) = &self.observer {
+                observer(DerivationEvent {
+                    stage,
+                    iterations: params.iterations(),
+                });
+            }
+        };
+        report(DerivationStage::Started);
+        let key = derive_key(passphrase, params);
+        report(DerivationStage::Finished);
+        Ok(key?)
+    }
+}

@@ -1,0 +1,154 @@
+//! The vault's in-memory state and the locks around it.
+//!
+//! A [`Vault`](crate::Vault) is shared (`&self` methods, `Arc<Vault>` in apps), so its state
+//! sits behind two locks with a fixed order:
+//!
+//! 1. the **passphrase gate** ([`Shared::gate`]): held for the whole of every operation that
+//!    tests a caller-supplied passphrase, so that parallel callers take turns and cannot
+//!    multiply the guess rate; the lockout is checked after it is taken;
+//! 2. the store's cross-process lock, where an operation writes;
+//! 3. the **state lock** ([`Shared::state`]): the session, held only for microseconds and
+//!    never across a key derivation, a read or a write, so that `status()`, `lock()` and
+//!    `security_status()` answer at once while an unlock is deriving.
+//!
+//! A slow operation notes the state's [`epoch`](State::epoch) before it derives and checks it
+//! after: `lock()`, `logout()` and every new key bump it, so a `lock()` that lands during a
+//! derivation wins over the unlock that finishes after it.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use credlock_crypto::{FernetKey, KdfParams};
+use credlock_session::{Session, SessionOptions, SessionState};
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+
+/// The session and what goes with it.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) session: Session<FernetKey, Credentials>,
+    /// The KDF parameters of the file the in-memory key belongs to (while unlocked).
+    pub(crate) params: Option<KdfParams>,
+    /// Bumped by every change that must win over a derivation running concurrently.
+    pub(crate) epoch: u64,
+}
+
+impl State {
+    pub(crate) fn new(stored: bool, options: SessionOptions) -> Self {
+        Self {
+            session: Session::with_options(stored, options),
+            params: None,
+            epoch: 0,
+        }
+    }
+
+    /// Applies the idle timeout: an expired session is locked and its key dropped now.
+    pub(crate) fn expire_idle(&mut self, now: Instant) {
+        self.transition(|s| s.enforce_idle_timeout(now));
+        if self.session.state() != SessionState::Unlocked {
+            self.params = None;
+        }
+    }
+
+    /// Drops the key and the credentials; wins over any derivation running now.
+    pub(crate) fn lock(&mut self) {
+        self.transition(Session::lock);
+        self.params = None;
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    /// Forgets everything: the record was deleted.
+    pub(crate) fn logout(&mut self) {
+        self.transition(Session::logout);
+        self.params = None;
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    /// Installs a new key and record after a write (store, replace, passphrase change) that
+    /// began at `epoch`. If a `lock()` or `logout()` landed in the meantime, the write stands
+    /// but the vault stays locked.
+    pub(crate) fn install(
+        &mut self,
+        key: FernetKey,
+        credentials: Credentials,
+        params: KdfParams,
+        epoch: u64,
+        now: Instant,
+    ) {
+        let interrupted = self.epoch != epoch;
+        self.transition(|s| s.store(key, credentials, now));
+        self.params = Some(params);
+        self.epoch = self.epoch.wrapping_add(1);
+        if interrupted {
+            self.lock();
+        }
+    }
+
+    /// Passes `result` through; a wrong passphrase in it counts towards the lockout.
+    pub(crate) fn count_failure<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if matches!(result, Err(Error::WrongPassphrase)) {
+            self.session.record_failed_unlock(Instant::now());
+        }
+        result
+    }
+
+    /// Refuses while failed attempts have locked the vault out.
+    pub(crate) fn ensure_not_locked_out(&self, now: Instant) -> Result<(), Error> {
+        match self.session.lockout_remaining(now) {
+            Some(retry_after) => Err(Error::LockedOut { retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    /// Brings the session in line with whether a vault is stored: a file that vanished makes
+    /// the vault empty; one that appeared (written by another process) makes an empty vault
+    /// locked.
+    pub(crate) fn refresh_presence(&mut self, present: bool) {
+        match (present, self.session.state()) {
+            (false, SessionState::Locked | SessionState::Unlocked) => self.logout(),
+            (true, SessionState::NoCredentials) => {
+                let options = *self.session.options();
+                self.session = Session::with_options(true, options);
+            }
+            _ => {}
+        }
+    }
+
+    fn transition(
+        &mut self,
+        f: impl FnOnce(Session<FernetKey, Credentials>) -> Session<FernetKey, Credentials>,
+    ) {
+        self.session = f(std::mem::take(&mut self.session));
+    }
+}
+
+/// The state lock and the passphrase gate.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    gate: Mutex<()>,
+}
+
+impl Shared {
+    pub(crate) fn new(state: State) -> Self {
+        Self {
+            state: Mutex::new(state),
+            gate: Mutex::new(()),
+        }
+    }
+
+    /// The state, for a few microseconds: never hold it across a derivation or I/O.
+    ///
+    /// A panic while it was held leaves a consistent session (every transition replaces the
+    /// whole session), so a poisoned lock is taken over rather than propagated.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The passphrase gate: hold it for the whole of an operation that tests a passphrase,
+    /// and take it before the store lock and the state lock.
+    pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
