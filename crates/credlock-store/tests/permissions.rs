@@ -221,7 +221,10 @@ fn group_or_other_writable_directory_is_refused() {
         } else {
             // A shared sticky directory (like /tmp) is explained; its mode is not to be touched.
             assert!(!msg.contains("chmod"), "{msg}");
-            assert!(msg.contains("sticky") && msg.contains("private directory"), "{msg}");
+            assert!(
+                msg.contains("sticky") && msg.contains("private directory"),
+                "{msg}"
+            );
         }
         // An already open store re-checks on every operation.
         assert!(matches!(store.load(), Err(Error::DirectoryInsecure { .. })));
