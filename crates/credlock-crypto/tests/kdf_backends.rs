@@ -1,6 +1,7 @@
 //! The fast PBKDF2-HMAC-SHA256 on every backend this CPU runs, forced one by one through
 //! the hidden `hazmat::pbkdf2_hmac_sha256_with` switch: differential property tests against
-//! the RustCrypto `pbkdf2` crate, edge cases, and every PBKDF2 vector under `../shared`.
+//! the RustCrypto `pbkdf2` crate, edge cases, and every PBKDF2 vector in
+//! `testdata/pyca-interop/`.
 
 mod common;
 
@@ -199,8 +200,8 @@ proptest! {
     }
 }
 
-/// Every PBKDF2 vector under `../shared` (Python `cryptography` at 480,000 iterations, and
-/// RFC 7914 section 11) on one backend.
+/// Every PBKDF2 vector in `testdata/pyca-interop/` (Python `cryptography` at 480,000
+/// iterations, and RFC 7914 section 11) on one backend.
 fn shared_vectors_on(backend: Backend) {
     if !backend.is_available() {
         return;
