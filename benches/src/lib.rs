@@ -32,6 +32,14 @@ pub fn derive(backend: Backend, iterations: u32) -> [u8; 32] {
     key
 }
 
+/// The same derivation on the RustCrypto `pbkdf2` crate over `sha2`: the reference every
+/// backend must match.
+pub fn derive_reference(iterations: u32) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(PASSWORD, &SALT, iterations.max(1), &mut key);
+    key
+}
+
 /// `count` chained calls of `backend`'s SHA-256 block function: the floor a PBKDF2 of
 /// `count / 2` iterations cannot go below with that block function.
 ///

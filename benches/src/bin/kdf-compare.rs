@@ -16,7 +16,9 @@ use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::Duration;
 
-use credlock_benches::{PythonKdf, compress_floor, cpu_line, derive, median, time};
+use credlock_benches::{
+    PythonKdf, compress_floor, cpu_line, derive, derive_reference, median, time,
+};
 use credlock_crypto::hazmat::Backend;
 
 struct Options {
@@ -102,7 +104,7 @@ fn main() -> ExitCode {
     let iterations = options.iterations;
     let engines: Vec<BackendKey> = (0..Backend::ALL.len())
         .map(BackendKey)
-        .filter(|k| k.backend() != Backend::Reference && k.backend().is_available())
+        .filter(|k| k.backend().is_available())
         .collect();
     let detected = Backend::detected();
     let has_sha_ni = Backend::ShaNi.is_available();
@@ -131,7 +133,7 @@ fn main() -> ExitCode {
         println!("Python `cryptography` skipped (--no-python)");
     }
 
-    let expected = derive(Backend::Reference, iterations);
+    let expected = derive_reference(iterations);
     // Floors: each engine's block function, except `sha2`'s when SHA-NI is present (the
     // SHA-NI backend's block function is then that same `sha2` function).
     let floors: Vec<BackendKey> = engines
@@ -168,7 +170,7 @@ fn main() -> ExitCode {
                     assert_eq!(key, expected, "{} disagrees", k.backend().name());
                     d
                 }
-                Job::Reference => time(|| derive(Backend::Reference, iterations)).0,
+                Job::Reference => time(|| derive_reference(iterations)).0,
                 Job::Floor(k) => {
                     let (d, state) = time(|| compress_floor(k.backend(), compressions));
                     std::hint::black_box(state);

@@ -1,4 +1,4 @@
-//! Every case of the official Fernet spec vectors in `../shared/vectors/fernet/`.
+//! Every case of the official Fernet spec vectors in `testdata/fernet-spec/`.
 
 mod common;
 
@@ -35,7 +35,7 @@ struct Invalid {
 
 #[test]
 fn generate_vectors_are_byte_exact() {
-    let cases: Vec<Generate> = load_json("vectors/fernet/generate.json");
+    let cases: Vec<Generate> = load_json("fernet-spec/generate.json");
     assert!(!cases.is_empty());
     for case in &cases {
         let key = FernetKey::from_base64url(&case.secret).unwrap();
@@ -53,7 +53,7 @@ fn generate_vectors_are_byte_exact() {
 
 #[test]
 fn verify_vectors_open_with_their_ttl_and_without() {
-    let cases: Vec<Verify> = load_json("vectors/fernet/verify.json");
+    let cases: Vec<Verify> = load_json("fernet-spec/verify.json");
     assert!(!cases.is_empty());
     for case in &cases {
         let key = FernetKey::from_base64url(&case.secret).unwrap();
@@ -70,7 +70,7 @@ fn verify_vectors_open_with_their_ttl_and_without() {
 
 #[test]
 fn invalid_vectors_are_all_rejected_with_the_one_opaque_error() {
-    let cases: Vec<Invalid> = load_json("vectors/fernet/invalid.json");
+    let cases: Vec<Invalid> = load_json("fernet-spec/invalid.json");
     assert!(!cases.is_empty());
     for case in &cases {
         let key = FernetKey::from_base64url(&case.secret).unwrap();

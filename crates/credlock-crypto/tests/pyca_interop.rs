@@ -1,4 +1,4 @@
-//! Every entry of `../shared/vectors/interop/python-cryptography.json`, made by Python's
+//! Every entry of `testdata/pyca-interop/python-cryptography.json`, made by Python's
 //! `cryptography`: PBKDF2 keys (480,000 iterations), tokens byte for byte, every
 //! `checks[]` expectation, and the RFC 7914 PBKDF2-HMAC-SHA256 vectors.
 

@@ -2,15 +2,18 @@
 //!
 //! Mounting needs root (`CAP_SYS_ADMIN`). Where it is not allowed, each test says so on stderr
 //! and checks nothing here: the authoritative fault tests inject the same errors through the
-//! writer seam (`src/file/tests.rs`), which works everywhere, as root too.
+//! writer seam (`src/file/tests.rs`), which works everywhere, as root too. With
+//! `CREDLOCK_REQUIRE_TMPFS=1` (set by `.ci/run`: CI runs as root) a tmpfs that cannot be
+//! mounted fails the test instead.
 #![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
-    clippy::print_stderr,
+    clippy::panic,
     clippy::cast_possible_truncation,
     reason = "test code: helpers outside #[test] functions, and test data generators"
 )]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -59,13 +62,36 @@ impl Drop for Tmpfs {
     }
 }
 
+/// The variable that turns a tmpfs that cannot be mounted into a test failure.
+const REQUIRE_TMPFS: &str = "CREDLOCK_REQUIRE_TMPFS";
+
+/// Whether [`REQUIRE_TMPFS`] is set to `1` (unset, empty or `0`: not required).
+fn tmpfs_required() -> bool {
+    match std::env::var(REQUIRE_TMPFS).as_deref() {
+        Ok("1") => true,
+        Ok("" | "0") | Err(std::env::VarError::NotPresent) => false,
+        Ok(other) => panic!("{REQUIRE_TMPFS}={other:?}: expected 1 or 0"),
+        Err(e) => panic!("{REQUIRE_TMPFS}: {e}"),
+    }
+}
+
+/// A tmpfs for `test`, or `None` after saying on stderr that the test was not run; with
+/// `CREDLOCK_REQUIRE_TMPFS=1`, a tmpfs that cannot be mounted fails the test.
 fn mount_or_report(test: &str, dir: &Path, size: &str) -> Option<Tmpfs> {
     match Tmpfs::mount(dir, size) {
         Ok(m) => Some(m),
+        Err(e) if tmpfs_required() => panic!(
+            "{test}: cannot mount a tmpfs ({e}), and {REQUIRE_TMPFS}=1 requires it (run as \
+             root, or with CAP_SYS_ADMIN, or unset {REQUIRE_TMPFS})"
+        ),
         Err(e) => {
-            eprintln!(
-                "NOT RUN {test}: cannot mount a tmpfs ({e}); the seam-based fault tests \
-                 (src/file/tests.rs) cover this case"
+            // Straight to the process's stderr, past the test harness's output capture, so
+            // that a passing run still shows the test checked nothing.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nNOT RUN {test}: cannot mount a tmpfs ({e}); the seam-based fault tests \
+                 (src/file/tests.rs) cover this case. Set {REQUIRE_TMPFS}=1 to make this a \
+                 failure."
             );
             None
         }

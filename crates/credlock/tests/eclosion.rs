@@ -1,4 +1,4 @@
-//! Eclosion compatibility: the fixture in `../shared/fixtures/eclosion` opens and migrates;
+//! Eclosion compatibility: the fixture in `testdata/eclosion/` opens and migrates;
 //! exports are in Eclosion's exact layout and read back; the SQLite store imports.
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
@@ -21,7 +21,7 @@ struct Documented {
 }
 
 fn documented() -> Documented {
-    let readme = std::fs::read_to_string(shared_dir().join("fixtures/eclosion/README.md")).unwrap();
+    let readme = std::fs::read_to_string(testdata("eclosion/README.md")).unwrap();
     let value = |label: &str| -> String {
         let line = readme
             .lines()
@@ -38,10 +38,12 @@ fn documented() -> Documented {
 }
 
 fn fixture() -> PathBuf {
-    shared_dir().join("fixtures/eclosion/credentials.json")
+    testdata("eclosion/credentials.json")
 }
 
 /// A private (0600) copy of the fixture in its own directory, as a real install has it.
+/// Git checks the fixture out 0644 (it stores no other modes), so the tests never import
+/// the checked-out file in place.
 fn private_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("credentials.json");
     std::fs::copy(fixture(), &copy).unwrap();

@@ -1,31 +1,36 @@
-//! Loading the shared vector files that sit beside the repository.
+//! Loading the reference vectors checked in under `testdata/` at the repository root.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// `../shared` beside the repository root, found from this crate's manifest directory.
-pub fn shared_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+/// The path of one file under the repository's `testdata/` folder (`../../testdata` from
+/// this crate's manifest directory). Panics, naming the full path, if the file is missing:
+/// the data is part of the repository, so a test never skips for want of it.
+pub fn testdata(relative: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the crate sits at crates/<name> in the repository");
+    let path = root.join("testdata").join(relative);
     assert!(
-        dir.is_dir(),
-        "the shared vectors folder is missing: expected it at {} (the `shared` folder must sit \
-         beside the repository checkout)",
-        dir.display()
+        path.is_file(),
+        "test data file missing: {} (it is checked in under testdata/; see testdata/README.md)",
+        path.display()
     );
-    dir
+    path
 }
 
-/// Reads and parses one JSON file under `../shared`.
+/// Reads and parses one JSON file under `testdata/`.
 pub fn load_json<T: serde::de::DeserializeOwned>(relative: &str) -> T {
-    let path = shared_dir().join(relative);
+    let path = testdata(relative);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("cannot parse vector file {}: {e}", path.display()))
 }
 
-/// The schema of `vectors/interop/python-cryptography.json` (see its README).
+/// The schema of `testdata/pyca-interop/python-cryptography.json` (see its README).
 pub mod interop {
     use super::load_json;
 
@@ -80,9 +85,9 @@ pub mod interop {
         pub derived_key_hex: String,
     }
 
-    /// The parsed `vectors/interop/python-cryptography.json`.
+    /// The parsed `testdata/pyca-interop/python-cryptography.json`.
     pub fn vectors() -> Vectors {
-        load_json("vectors/interop/python-cryptography.json")
+        load_json("pyca-interop/python-cryptography.json")
     }
 }
 
@@ -134,7 +139,7 @@ pub fn rfc3339_to_unix(text: &str) -> u64 {
 
 #[test]
 fn rfc3339_example_from_the_spec_source_note() {
-    // shared/vectors/fernet/SOURCE.md: 1985-10-26T01:20:00-07:00 is 499162800.
+    // testdata/fernet-spec/SOURCE.md: 1985-10-26T01:20:00-07:00 is 499162800.
     assert_eq!(rfc3339_to_unix("1985-10-26T01:20:00-07:00"), 499_162_800);
     assert_eq!(rfc3339_to_unix("1970-01-01T00:00:00Z"), 0);
 }

@@ -219,8 +219,8 @@ impl Vault {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let legacy = dir.path().join("credentials.json");
-    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/eclosion/credentials.json");
-    /// # std::fs::copy(fixture, &legacy)?;
+    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/credentials.json");
+    /// # std::fs::copy(fixture, &legacy).map_err(|e| format!("test data file {fixture}: {e}"))?;
     /// # std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     /// let vault = Vault::open(dir.path().join("vault.json"))?;
     /// let report = vault.import_eclosion(

@@ -59,16 +59,21 @@ pub fn stored(path: &Path) -> Vault {
     v
 }
 
-/// `../shared` beside the repository, found from this crate's manifest directory.
-pub fn shared_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+/// The path of one file under the repository's `testdata/` folder (`../../testdata` from
+/// this crate's manifest directory). Panics, naming the full path, if the file is missing:
+/// the data is part of the repository, so a test never skips for want of it.
+pub fn testdata(relative: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the crate sits at crates/<name> in the repository");
+    let path = root.join("testdata").join(relative);
     assert!(
-        dir.is_dir(),
-        "the shared fixtures folder is missing: expected it at {} (it must sit beside the \
-         repository checkout)",
-        dir.display()
+        path.is_file(),
+        "test data file missing: {} (it is checked in under testdata/; see testdata/README.md)",
+        path.display()
     );
-    dir
+    path
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
