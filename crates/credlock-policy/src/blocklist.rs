@@ -1,15 +1,16 @@
 //! The embedded blocklist of common and breached passphrases, and how it is matched.
-
-use std::collections::HashSet;
-use std::sync::LazyLock;
+//!
+//! The table is built at compile time: `build.rs` reads `data/common-passwords.txt`
+//! (30,000 common passwords) and `data/common-names.txt` (2,983 common first names and
+//! surnames not already among the passwords), one entry per line, lower case, and
+//! writes them sorted and deduplicated as a static slice. A lookup is a binary search
+//! in that slice, so the first check costs what every later one does: nothing is
+//! parsed, allocated or hashed at run time.
 
 use zeroize::Zeroizing;
 
-/// 30,000 common passwords, one per line, lower case. Source and licence in
-/// `data/README.md` and the crate docs.
-const PASSWORDS: &str = include_str!("../data/common-passwords.txt");
-/// 2,983 common first names and surnames (not already in `PASSWORDS`), one per line.
-const NAMES: &str = include_str!("../data/common-names.txt");
+// `static ENTRIES: &[&str]`, sorted in byte order, no duplicates.
+include!(concat!(env!("OUT_DIR"), "/blocklist.rs"));
 
 /// Number of entries in the embedded blocklist (30,000 passwords and 2,983 names).
 ///
@@ -20,20 +21,28 @@ const NAMES: &str = include_str!("../data/common-names.txt");
 /// ```
 pub const BLOCKLIST_LEN: usize = 32_983;
 
-static SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    PASSWORDS
-        .lines()
-        .chain(NAMES.lines())
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
-});
+// The documented count is the count of the table; a change to the data files that
+// changes it fails the build until the docs are updated.
+const _: () = assert!(
+    ENTRIES.len() == BLOCKLIST_LEN,
+    "the blocklist table does not have BLOCKLIST_LEN entries: update the docs"
+);
+
+/// Whether `candidate` is an entry of the table, exactly (no normalisation).
+fn contains(candidate: &str) -> bool {
+    ENTRIES.binary_search(&candidate).is_ok()
+}
 
 /// Whether `passphrase` is on the blocklist, matched as described in the crate docs:
 /// case-insensitively, as a whole, after stripping trailing (and then leading) digits,
 /// punctuation, symbols and spaces, and after undoing common letter-for-digit
 /// substitutions (`p@ssw0rd` → `password`).
 pub(crate) fn is_blocked(passphrase: &str) -> bool {
+    is_blocked_by(passphrase, contains)
+}
+
+/// [`is_blocked`] with `contains` as the exact lookup of a candidate in the list.
+fn is_blocked_by(passphrase: &str, contains: impl Fn(&str) -> bool) -> bool {
     let lower = Zeroizing::new(passphrase.to_lowercase());
     let not_alnum = |c: char| !c.is_alphanumeric();
     let not_alpha = |c: char| !c.is_alphabetic();
@@ -50,9 +59,9 @@ pub(crate) fn is_blocked(passphrase: &str) -> bool {
     ];
     candidates.iter().any(|c| {
         !c.is_empty()
-            && (SET.contains(c)
-                || SET.contains(unleet(c, 'i').as_str())
-                || SET.contains(unleet(c, 'l').as_str()))
+            && (contains(c)
+                || contains(unleet(c, 'i').as_str())
+                || contains(unleet(c, 'l').as_str()))
     })
 }
 
@@ -76,15 +85,137 @@ fn unleet(s: &str, one: char) -> Zeroizing<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
+    /// The entries of the data files in file order, parsed at run time as the crate
+    /// did before the table was built at compile time.
+    fn reference_lines() -> Vec<&'static str> {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .chain(include_str!("../data/common-names.txt").lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// The reference for the differential tests: the set the crate used to build.
+    fn reference() -> HashSet<&'static str> {
+        reference_lines().into_iter().collect()
+    }
+
     #[test]
-    fn list_size_and_shape() {
-        assert_eq!(SET.len(), BLOCKLIST_LEN);
-        assert!(
-            SET.iter()
-                .all(|e| *e == e.to_lowercase() && !e.contains(char::is_whitespace))
-        );
+    fn table_is_sorted_without_duplicates_and_has_the_documented_length() {
+        assert!(ENTRIES.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(ENTRIES.len(), BLOCKLIST_LEN);
+        assert_eq!(BLOCKLIST_LEN, 32_983);
+    }
+
+    #[test]
+    fn entries_are_lower_case_without_whitespace() {
+        // The lookup lower-cases the passphrase, so an entry with an upper-case letter
+        // could never match; whitespace would be trimmed or stripped before matching.
+        for e in ENTRIES {
+            assert_eq!(*e, e.to_lowercase(), "{e:?}");
+            assert!(!e.contains(char::is_whitespace), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn table_agrees_with_a_runtime_parse_of_the_data_files() {
+        let reference = reference();
+        assert_eq!(reference.len(), ENTRIES.len());
+        for e in &reference {
+            assert!(contains(e), "{e:?} is in the data files but not found");
+        }
+        for e in ENTRIES {
+            assert!(reference.contains(e), "{e:?} is not in the data files");
+        }
+        // Near misses of every entry: one character more at either end, one less, and
+        // upper case. Each is looked up both ways, so that the binary search is tested
+        // between every pair of neighbours, not only on hits.
+        let mut near_misses = 0;
+        for e in &reference {
+            let mut shorter = e.chars();
+            shorter.next_back();
+            for probe in [
+                format!("{e}~"),
+                format!("{e}\u{0}"),
+                format!("0{e}"),
+                shorter.as_str().to_owned(),
+                e.to_uppercase(),
+            ] {
+                let expected = reference.contains(probe.as_str());
+                assert_eq!(contains(&probe), expected, "{probe:?}");
+                near_misses += usize::from(!expected);
+            }
+        }
+        assert!(near_misses > 4 * BLOCKLIST_LEN, "{near_misses}");
+        for absent in [
+            "",
+            " ",
+            "Password",
+            "password ",
+            "correct-horse-9-battery!",
+            "zzzzzzzzzz",
+            "\u{10ffff}",
+        ] {
+            assert!(!reference.contains(absent), "{absent:?}");
+            assert!(!contains(absent), "{absent:?}");
+        }
+        // The first and last entries in byte order, and every 1,000th entry of each file.
+        assert!(contains(ENTRIES[0]) && contains(ENTRIES[ENTRIES.len() - 1]));
+        for text in [
+            include_str!("../data/common-passwords.txt"),
+            include_str!("../data/common-names.txt"),
+        ] {
+            for line in text.lines().step_by(1000) {
+                assert!(contains(line), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn matching_agrees_with_the_runtime_parse() {
+        // The full matching rules (lower-casing, stripping, substitutions) give the
+        // same answer on the table as on the reference set, for every entry decorated
+        // in the ways the rules undo, and for the same strings with a letter added.
+        let reference = reference();
+        let by_reference = |p: &str| is_blocked_by(p, |c| reference.contains(c));
+        let (mut probes, mut blocked) = (0, 0);
+        for (i, e) in reference_lines().into_iter().enumerate().step_by(7) {
+            let mut capitalised = e.chars();
+            let first = capitalised
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>());
+            let capitalised = format!("{}{}", first.unwrap_or_default(), capitalised.as_str());
+            let leet: String = e
+                .chars()
+                .map(|c| match c {
+                    'o' => '0',
+                    'e' => '3',
+                    'a' => '@',
+                    's' => '$',
+                    other => other,
+                })
+                .collect();
+            for p in [
+                format!("{capitalised}{i}!"),
+                format!("!!{e}2024"),
+                format!("{leet}#1"),
+                format!("{e}q{i}!"),
+            ] {
+                let expected = by_reference(&p);
+                assert_eq!(is_blocked(&p), expected, "{p:?}");
+                probes += 1;
+                blocked += usize::from(expected);
+            }
+        }
+        // Both answers occur often: most decorated entries are blocked, most of those
+        // with a letter added are not.
+        assert!(blocked > probes / 2, "{blocked} of {probes}");
+        assert!(blocked < probes * 7 / 8, "{blocked} of {probes}");
     }
 
     #[test]
