@@ -3,13 +3,19 @@
 //! The table is built at compile time: `build.rs` reads `data/common-passwords.txt`
 //! (30,000 common passwords) and `data/common-names.txt` (2,983 common first names and
 //! surnames not already among the passwords), one entry per line, lower case, and
-//! writes them sorted and deduplicated as a static slice. A lookup is a binary search
-//! in that slice, so the first check costs what every later one does: nothing is
-//! parsed, allocated or hashed at run time.
+//! writes them sorted and deduplicated as one static string with a static table of
+//! offsets. A lookup is a binary search in that table, so the first check costs what
+//! every later one does: nothing is parsed, allocated or hashed at run time. The table
+//! holds no pointers, so loading a program that contains it costs no relocations
+//! either.
+
+use std::cmp::Ordering;
 
 use zeroize::Zeroizing;
 
-// `static ENTRIES: &[&str]`, sorted in byte order, no duplicates.
+// `static TEXT: &str`, the entries sorted in byte order, deduplicated and concatenated,
+// and `static OFFSETS: [u32; BLOCKLIST_LEN + 1]`, where entry `i` is
+// `TEXT[OFFSETS[i]..OFFSETS[i + 1]]`.
 include!(concat!(env!("OUT_DIR"), "/blocklist.rs"));
 
 /// Number of entries in the embedded blocklist (30,000 passwords and 2,983 names).
@@ -24,13 +30,28 @@ pub const BLOCKLIST_LEN: usize = 32_983;
 // The documented count is the count of the table; a change to the data files that
 // changes it fails the build until the docs are updated.
 const _: () = assert!(
-    ENTRIES.len() == BLOCKLIST_LEN,
+    OFFSETS.len() == BLOCKLIST_LEN + 1,
     "the blocklist table does not have BLOCKLIST_LEN entries: update the docs"
 );
 
-/// Whether `candidate` is an entry of the table, exactly (no normalisation).
+/// Entry `i` of the table, for `i < BLOCKLIST_LEN`.
+fn entry(i: usize) -> &'static str {
+    &TEXT[OFFSETS[i] as usize..OFFSETS[i + 1] as usize]
+}
+
+/// Whether `candidate` is an entry of the table, exactly (no normalisation): a binary
+/// search, as the entries are sorted in byte order, `str`'s order.
 fn contains(candidate: &str) -> bool {
-    ENTRIES.binary_search(&candidate).is_ok()
+    let (mut low, mut high) = (0, BLOCKLIST_LEN);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        match entry(mid).cmp(candidate) {
+            Ordering::Less => low = mid + 1,
+            Ordering::Greater => high = mid,
+            Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// Whether `passphrase` is on the blocklist, matched as described in the crate docs:
@@ -144,19 +165,31 @@ mod tests {
         })
     }
 
+    /// The entries of the table, in table order.
+    fn entries() -> Vec<&'static str> {
+        (0..BLOCKLIST_LEN).map(entry).collect()
+    }
+
     #[test]
     fn table_is_sorted_without_duplicates_and_has_the_documented_length() {
-        assert!(ENTRIES.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ENTRIES.len(), BLOCKLIST_LEN);
+        // The offsets cover all of `TEXT`, in order, with no empty entry, and there are
+        // exactly `BLOCKLIST_LEN` entries.
+        assert_eq!(OFFSETS.len(), BLOCKLIST_LEN + 1);
         assert_eq!(BLOCKLIST_LEN, 32_983);
+        assert_eq!(OFFSETS[0], 0);
+        assert_eq!(OFFSETS[BLOCKLIST_LEN] as usize, TEXT.len());
+        assert!(OFFSETS.windows(2).all(|w| w[0] < w[1]));
+        let entries = entries();
+        assert!(entries.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(entries.concat(), TEXT);
     }
 
     #[test]
     fn entries_are_lower_case_without_whitespace() {
         // The lookup lower-cases the passphrase, so an entry with an upper-case letter
         // could never match; whitespace would be trimmed or stripped before matching.
-        for e in ENTRIES {
-            assert_eq!(*e, e.to_lowercase(), "{e:?}");
+        for e in entries() {
+            assert_eq!(e, e.to_lowercase(), "{e:?}");
             assert!(!e.contains(char::is_whitespace), "{e:?}");
         }
     }
@@ -164,11 +197,12 @@ mod tests {
     #[test]
     fn table_agrees_with_a_runtime_parse_of_the_data_files() {
         let reference = reference();
-        assert_eq!(reference.len(), ENTRIES.len());
+        let entries = entries();
+        assert_eq!(reference.len(), entries.len());
         for e in &reference {
             assert!(contains(e), "{e:?} is in the data files but not found");
         }
-        for e in ENTRIES {
+        for e in &entries {
             assert!(reference.contains(e), "{e:?} is not in the data files");
         }
         // Near misses of every entry: one character more at either end, one less, and
@@ -204,7 +238,7 @@ mod tests {
             assert!(!contains(absent), "{absent:?}");
         }
         // The first and last entries in byte order, and every 1,000th entry of each file.
-        assert!(contains(ENTRIES[0]) && contains(ENTRIES[ENTRIES.len() - 1]));
+        assert!(contains(entry(0)) && contains(entry(BLOCKLIST_LEN - 1)));
         for text in [
             include_str!("../data/common-passwords.txt"),
             include_str!("../data/common-names.txt"),
