@@ -206,11 +206,13 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// use credlock_policy::{Policy, Violation};
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::default().check(SecretString::from("")).unwrap_err();
-    /// assert!(err.as_slice().len() > 1);
+    /// let slice: &[Violation] = err.as_slice();
+    /// assert_eq!(slice.len(), 6); // too short, blank, and each of the four classes missing
+    /// assert_eq!(slice[..2], [Violation::TooShort { min: 12 }, Violation::Blank]);
     /// ```
     #[must_use]
     pub fn as_slice(&self) -> &[Violation] {
@@ -239,12 +241,12 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// use credlock_policy::{Policy, Violation};
     /// use secrecy::SecretString;
     ///
-    /// let err = Policy::default().check(SecretString::from("x")).unwrap_err();
-    /// let all: Vec<_> = err.into_vec();
-    /// assert!(!all.is_empty());
+    /// let err = Policy::nist_800_63b().check(SecretString::from("x")).unwrap_err();
+    /// let all: Vec<Violation> = err.into_vec();
+    /// assert_eq!(all, [Violation::TooShort { min: 15 }]);
     /// ```
     #[must_use]
     pub fn into_vec(self) -> Vec<Violation> {

@@ -154,10 +154,14 @@ impl Policy {
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default().min_length(21);
-    /// let err = policy.check(SecretString::from("Correct-Horse-9-Bat!")).unwrap_err(); // 20
-    /// assert!(err.contains("too_short"));
-    /// assert!(policy.check(SecretString::from("Correct-Horse-9-Bats!")).is_ok()); // 21
-    /// assert!(err.contains("too_short"));
+    /// // 20 characters: too short, and nothing else is wrong with it.
+    /// let err = policy.check(SecretString::from("Correct-Horse-9-Bat!")).unwrap_err();
+    /// assert_eq!(err.iter().map(|v| v.code()).collect::<Vec<_>>(), ["too_short"]);
+    /// assert_eq!(err.to_string(), "passphrase does not meet the policy: At least 21 characters");
+    /// // Exactly 21 characters: long enough.
+    /// assert!(policy.check(SecretString::from("Correct-Horse-9-Bats!")).is_ok());
+    /// // With the default minimum of 12 the same 20 characters pass.
+    /// assert!(Policy::default().check(SecretString::from("Correct-Horse-9-Bat!")).is_ok());
     /// ```
     #[must_use]
     pub const fn min_length(mut self, min: usize) -> Self {
