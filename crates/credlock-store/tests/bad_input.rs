@@ -254,18 +254,14 @@ fn special_files_are_refused_without_opening() {
     let tmp = tempfile::tempdir().unwrap();
     // A FIFO would block a plain open for reading; it must be refused, not hang.
     let fifo = tmp.path().join("fifo");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status();
-    if status.is_ok_and(|s| s.success()) {
-        let err = read_checked(&fifo, &strict()).unwrap_err();
-        assert!(
-            matches!(err, Error::NotRegularFile { kind: "FIFO", .. }),
-            "{err:?}"
-        );
-        let err = FileStore::open(&fifo).unwrap_err();
-        assert!(matches!(err, Error::NotRegularFile { .. }), "{err:?}");
-    } else {
-        eprintln!("SKIPPED FIFO check: mkfifo unavailable");
-    }
+    mkfifo(&fifo);
+    let err = read_checked(&fifo, &strict()).unwrap_err();
+    assert!(
+        matches!(err, Error::NotRegularFile { kind: "FIFO", .. }),
+        "{err:?}"
+    );
+    let err = FileStore::open(&fifo).unwrap_err();
+    assert!(matches!(err, Error::NotRegularFile { .. }), "{err:?}");
     let sock = tmp.path().join("sock");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let err = read_checked(&sock, &strict()).unwrap_err();
@@ -284,6 +280,35 @@ fn special_files_are_refused_without_opening() {
         ),
         "{err:?}"
     );
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo(1) (coreutils) is needed for the FIFO cases");
+    assert!(status.success(), "mkfifo {} failed", path.display());
+}
+
+#[test]
+fn a_fifo_planted_at_the_lock_path_is_refused_not_waited_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FileStore::open(tmp.path().join("vault")).unwrap();
+    store.save(b"sealed").unwrap();
+    mkfifo(&store.lock_path());
+    // On another thread, so that a regression hangs only that thread and fails the test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s = store.clone();
+    std::thread::spawn(move || tx.send(s.lock().map(drop)).unwrap());
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("taking the lock hung on a FIFO");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::NotRegularFile { kind: "FIFO", .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.load().unwrap().as_deref(), Some(&b"sealed"[..]));
 }
 
 #[test]

@@ -57,8 +57,14 @@ pub(crate) fn acquire(
 
 fn open_lock_file(dir: BorrowedFd<'_>, names: &Names, lock_path: &Path) -> Result<OwnedFd, Error> {
     // Read-only is enough for flock, and keeps an existing lock file usable on a read-only mount.
-    let flags =
-        OFlags::RDONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    // NONBLOCK: opening a FIFO planted at the lock path would otherwise wait forever for a
+    // writer; this way the open returns and the type check below refuses it.
+    let flags = OFlags::RDONLY
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::CLOEXEC
+        | OFlags::NOCTTY;
     let fd = sys::retry(|| {
         rustix::fs::openat(dir, &names.lock_name, flags, Mode::from_raw_mode(FILE_MODE))
     })
