@@ -172,6 +172,17 @@ pub enum Error {
         max: u64,
     },
 
+    /// The stored lockout state cannot be parsed: someone edited or truncated it. Passphrase
+    /// attempts should be refused until an operator clears it.
+    #[error(
+        "the lockout state {path:?} is not in the expected format; passphrase attempts are \
+         refused until an operator clears the lockout"
+    )]
+    LockoutCorrupt {
+        /// The lockout state's path (or the memory store's placeholder).
+        path: PathBuf,
+    },
+
     /// The data to save is empty; use [`Store::delete`](crate::Store::delete) to remove a file.
     #[error("refusing to save 0 bytes to {path:?}; nothing was written (to remove it, delete it)")]
     EmptyData {
@@ -311,6 +322,7 @@ impl Error {
             | Self::InsecureMode { path, .. }
             | Self::UnsupportedFilesystem { path, .. }
             | Self::Empty { path }
+            | Self::LockoutCorrupt { path }
             | Self::TooLarge { path, .. }
             | Self::EmptyData { path }
             | Self::DataTooLarge { path, .. }

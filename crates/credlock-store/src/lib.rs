@@ -4,6 +4,7 @@
 
 mod error;
 mod limits;
+mod lockout;
 mod memory;
 mod store;
 
@@ -14,6 +15,7 @@ pub mod manual;
 
 pub use error::{Error, InvalidPathReason, Operation};
 pub use limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN};
+pub use lockout::LockoutRecord;
 pub use memory::MemoryStore;
 pub use store::{Store, StoreInfo, StoreKind, StoreLock};
 

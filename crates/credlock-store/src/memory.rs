@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, check_data_len};
-use crate::{Error, Operation, Store, StoreInfo, StoreKind, StoreLock};
+use crate::{Error, LockoutRecord, Operation, Store, StoreInfo, StoreKind, StoreLock};
 
 /// A [`Store`] that keeps the bytes in memory, for tests of the layers above.
 ///
@@ -45,6 +45,7 @@ struct Shared {
 #[derive(Debug)]
 struct State {
     bytes: Option<Vec<u8>>,
+    lockout: LockoutRecord,
     locked: bool,
     fail_saves: Option<io::ErrorKind>,
     max_len: usize,
@@ -55,6 +56,7 @@ impl Default for State {
     fn default() -> Self {
         Self {
             bytes: None,
+            lockout: LockoutRecord::default(),
             locked: false,
             fail_saves: None,
             max_len: DEFAULT_MAX_LEN,
@@ -224,7 +226,9 @@ impl Store for MemoryStore {
     }
 
     fn delete(&self) -> Result<(), Error> {
-        self.state().bytes = None;
+        let mut state = self.state();
+        state.bytes = None;
+        state.lockout = LockoutRecord::default();
         Ok(())
     }
 
@@ -255,6 +259,23 @@ impl Store for MemoryStore {
                 shared: Arc::clone(&self.shared),
             },
         ))
+    }
+
+    fn load_lockout(&self) -> Result<LockoutRecord, Error> {
+        Ok(self.state().lockout)
+    }
+
+    fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error> {
+        let mut state = self.state();
+        if let Some(kind) = state.fail_saves {
+            return Err(Error::from_io(
+                Self::path(),
+                Operation::Write,
+                io::Error::new(kind, "injected failure (MemoryStore::fail_saves)"),
+            ));
+        }
+        state.lockout = *record;
+        Ok(())
     }
 
     fn describe(&self) -> StoreInfo {

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use crate::{Error, LockoutRecord};
 
 /// Somewhere to keep one blob of opaque sealed bytes.
 ///
@@ -79,6 +79,28 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Non-secret facts about the store, for a status report. Never fails; what cannot be
     /// found out is `None`.
     fn describe(&self) -> StoreInfo;
+
+    /// Reads the failed-passphrase state kept beside the sealed bytes; the default record
+    /// (no failures) if none is stored.
+    ///
+    /// Part of the store contract: every backend keeps this state durably (it must survive
+    /// a restart and be shared by every process using the store), apart from the sealed
+    /// bytes, and never by rewriting them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LockoutCorrupt`] if the stored state cannot be parsed (callers should refuse
+    /// passphrase attempts then, not reset it), and the read errors of [`Store::load`].
+    fn load_lockout(&self) -> Result<LockoutRecord, Error>;
+
+    /// Replaces the failed-passphrase state atomically (a reader sees the old record or the
+    /// new one). Hold [`lock`](Store::lock) around a read-modify-write, so that concurrent
+    /// increments from several threads or processes are never lost.
+    ///
+    /// # Errors
+    ///
+    /// The write errors of [`Store::save`].
+    fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error>;
 }
 
 /// Which kind of [`Store`] a [`StoreInfo`] describes.

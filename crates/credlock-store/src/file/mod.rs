@@ -23,9 +23,13 @@ pub use read::{ReadOptions, read_checked};
 
 use crate::limits::check_data_len;
 use crate::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, Operation, Store, StoreInfo, StoreKind, StoreLock,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, LockoutRecord, Operation, Store, StoreInfo,
+    StoreKind, StoreLock,
 };
 use paths::Names;
+
+/// The lockout state is a few dozen bytes; anything much larger is not ours.
+const LOCKOUT_MAX_LEN: usize = 4096;
 use replace::{RealSyscalls, Syscalls};
 
 /// A [`Store`] kept in one file, replaced atomically and readable only by its owner.
@@ -63,6 +67,8 @@ use replace::{RealSyscalls, Syscalls};
 #[derive(Debug, Clone)]
 pub struct FileStore {
     names: Names,
+    /// The lockout state's file, `.<name>.lockout` beside the store file.
+    lockout_names: Names,
     max_len: usize,
     lock_timeout: Duration,
 }
@@ -166,9 +172,13 @@ impl FileStoreBuilder {
             dir::open_checked(&names.dir)?
         };
         check_target(&dir, &names)?;
+        let lockout_names = names.lockout()?;
+        check_target(&dir, &lockout_names)?;
         cleanup::remove_stale_temps(dir.as_fd(), &names)?;
+        cleanup::remove_stale_temps(dir.as_fd(), &lockout_names)?;
         Ok(FileStore {
             names,
+            lockout_names,
             max_len: self.max_len,
             lock_timeout: self.lock_timeout,
         })
@@ -324,6 +334,17 @@ impl Store for FileStore {
 
     fn delete(&self) -> Result<(), Error> {
         let dir = self.dir()?;
+        // The lockout state belongs to the record: it goes with it.
+        match rustix::fs::unlinkat(&dir, &self.lockout_names.name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => {
+                return Err(Error::from_io(
+                    &self.lockout_names.path,
+                    Operation::Remove,
+                    e.into(),
+                ));
+            }
+        }
         let path = &self.names.path;
         match rustix::fs::statat(&dir, &self.names.name, AtFlags::SYMLINK_NOFOLLOW) {
             Err(Errno::NOENT) => {}
@@ -346,6 +367,29 @@ impl Store for FileStore {
         let dir = self.dir()?;
         let guard = lock::acquire(dir.as_fd(), &self.names, self.lock_timeout)?;
         Ok(StoreLock::new(StoreKind::File, guard))
+    }
+
+    fn load_lockout(&self) -> Result<LockoutRecord, Error> {
+        let dir = self.dir()?;
+        let options = ReadOptions::new().max_len(LOCKOUT_MAX_LEN);
+        let names = &self.lockout_names;
+        match read::read_at(dir.as_fd(), Path::new(&names.name), &names.path, &options)? {
+            None => Ok(LockoutRecord::default()),
+            Some(bytes) => LockoutRecord::decode(&bytes).ok_or_else(|| Error::LockoutCorrupt {
+                path: names.path.clone(),
+            }),
+        }
+    }
+
+    fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error> {
+        let dir = self.dir()?;
+        check_target(&dir, &self.lockout_names)?;
+        replace::replace(
+            dir.as_fd(),
+            &self.lockout_names,
+            &record.encode(),
+            &mut RealSyscalls,
+        )
     }
 
     fn describe(&self) -> StoreInfo {

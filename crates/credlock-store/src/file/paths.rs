@@ -15,6 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::{Error, InvalidPathReason};
 
 const TEMP_MARK: &[u8] = b".tmp-";
+/// The lockout state's file: `.<name>.lockout`.
+const LOCKOUT_SUFFIX: &[u8] = b".lockout";
 const TEMP_HEX_LEN: usize = 16;
 const LOCK_SUFFIX: &[u8] = b".lock";
 /// Longest file name most Unix file systems accept (`NAME_MAX`).
@@ -88,6 +90,25 @@ impl Names {
         })
     }
 
+    /// The names of the lockout state's file, `.<name>.lockout`, in the same directory.
+    pub(crate) fn lockout(&self) -> Result<Self, Error> {
+        let mut name = Vec::with_capacity(self.name.len() + 1 + LOCKOUT_SUFFIX.len());
+        name.push(b'.');
+        name.extend_from_slice(self.name.as_bytes());
+        name.extend_from_slice(LOCKOUT_SUFFIX);
+        let name = OsString::from_vec(name);
+        if name.len() + 1 + TEMP_MARK.len() + TEMP_HEX_LEN > NAME_MAX {
+            return Err(invalid(&self.path, InvalidPathReason::ReservedName));
+        }
+        Ok(Self {
+            path: self.dir.join(&name),
+            dir: self.dir.clone(),
+            name,
+            // Never taken: the store file's own lock guards its lockout state too.
+            lock_name: self.lock_name.clone(),
+        })
+    }
+
     /// The lock file, absolute.
     pub(crate) fn lock_path(&self) -> PathBuf {
         self.dir.join(&self.lock_name)
@@ -128,7 +149,7 @@ fn is_reserved(name: &[u8]) -> bool {
     if !name.starts_with(b".") {
         return false;
     }
-    if name.ends_with(LOCK_SUFFIX) {
+    if name.ends_with(LOCK_SUFFIX) || name.ends_with(LOCKOUT_SUFFIX) {
         return true;
     }
     let Some(head_len) = name.len().checked_sub(TEMP_HEX_LEN) else {
