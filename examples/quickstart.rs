@@ -1,8 +1,9 @@
 //! The quickstart: a credential vault's whole life on a temporary directory.
 //!
 //! Run with `cargo run --example quickstart`. It creates a vault with sample credentials,
-//! shows the 0600 file, locks it, fails an unlock with a wrong passphrase, unlocks it, prints
-//! the security report and the unlock time, and logs out.
+//! shows the 0600 file, locks it, fails unlocks with wrong passphrases until it is locked out,
+//! clears the lockout as an operator would, unlocks it, prints the security report and the
+//! unlock time, and logs out.
 
 #![allow(clippy::print_stdout, reason = "an example prints what it does")]
 
@@ -54,15 +55,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // 4. A wrong passphrase is refused; the vault stays locked and the failure is counted.
-    let started = Instant::now();
-    if let Err(e) = vault.unlock(&SecretString::from("Tangerine-Rocket-43!")) {
-        println!(
-            "4. Wrong passphrase refused after {:.0?}: {e}; status {}.\n",
-            started.elapsed(),
-            vault.status()
-        );
+    // 4. A wrong passphrase is refused; the vault stays locked and the failure is counted,
+    //    beside the vault file, so a restart or a second process sees it too. After 5
+    //    failures the vault is locked out: attempts are refused without a key derivation.
+    for guess in 1..=6 {
+        let started = Instant::now();
+        match vault.unlock(&SecretString::from(format!("Tangerine-Rocket-4{guess}?"))) {
+            Err(e) if e.retry_after_secs().is_some() => println!(
+                "4. Guess {guess} refused in {:.0?} with no derivation: {e} \
+                 (Retry-After: {} s).",
+                started.elapsed(),
+                e.retry_after_secs().unwrap_or_default()
+            ),
+            Err(e) => println!(
+                "4. Guess {guess} refused after {:.0?}: {e}; failures so far: {}.",
+                started.elapsed(),
+                vault.lockout_state()?.failures
+            ),
+            Ok(()) => println!("4. Guess {guess} unlocked the vault?!"),
+        }
     }
+    // An operator (the user's admin, say) clears the lockout; no passphrase needed.
+    vault.clear_lockout()?;
+    println!(
+        "   The operator cleared the lockout: {} failures.\n",
+        vault.lockout_state()?.failures
+    );
 
     // 5. The right one unlocks it.
     let started = Instant::now();

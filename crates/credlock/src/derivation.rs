@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use credlock_crypto::{FernetKey, KdfParams, derive_key};
 
+use credlock_policy::ValidPassphrase;
+use secrecy::{ExposeSecret as _, SecretString};
+
 use crate::error::Error;
+use crate::gate::Counted;
 
 /// Where a key derivation is, as reported to an observer set with
 /// [`VaultBuilder::on_key_derivation`](crate::VaultBuilder::on_key_derivation).
@@ -52,8 +56,29 @@ impl Deriver {
         }
     }
 
-    /// Derives the Fernet key of `passphrase` under `params`.
-    pub(crate) fn derive(&self, passphrase: &str, params: &KdfParams) -> Result<FernetKey, Error> {
+    /// Derives the key of a new passphrase (one that passed the policy), for a new vault or
+    /// a passphrase change: no guess is being tested.
+    pub(crate) fn derive_new(
+        &self,
+        passphrase: &ValidPassphrase,
+        params: &KdfParams,
+    ) -> Result<FernetKey, Error> {
+        self.derive(passphrase.expose_secret(), params)
+    }
+
+    /// Derives the key of a caller-supplied passphrase that is being tested. Only the
+    /// passphrase gate can call this: it alone makes the [`Counted`] proof that the attempt
+    /// passed the lockout and was counted first.
+    pub(crate) fn derive_attempt(
+        &self,
+        _counted: &Counted,
+        passphrase: &SecretString,
+        params: &KdfParams,
+    ) -> Result<FernetKey, Error> {
+        self.derive(passphrase.expose_secret(), params)
+    }
+
+    fn derive(&self, passphrase: &str, params: &KdfParams) -> Result<FernetKey, Error> {
         let report = |stage| {
             if let Some(observer) = &self.observer {
                 observer(DerivationEvent {

@@ -126,6 +126,10 @@ pub enum Error {
         /// The destination path.
         path: PathBuf,
     },
+    /// With fail-closed auditing, an audit event could not be recorded; see
+    /// [`VaultBuilder::audit_fail_closed`](crate::VaultBuilder::audit_fail_closed).
+    #[error("the audit trail could not record the event (fail-closed auditing)")]
+    AuditFailed(#[source] credlock_audit::AuditError),
     /// An invalid option (an out-of-range lockout policy, say).
     #[error("invalid option `{name}`")]
     InvalidOption {
@@ -184,6 +188,8 @@ pub enum ErrorKind {
     InvalidOption,
     /// The random source or the clock failed.
     Crypto,
+    /// Fail-closed auditing could not record an event.
+    AuditFailed,
 }
 
 /// How a storage operation failed, from [`StorageError::kind`] or [`Error::kind`].
@@ -262,6 +268,7 @@ impl Error {
             Self::Storage(e) => ErrorKind::Storage(e.kind()),
             Self::InvalidOption { .. } => ErrorKind::InvalidOption,
             Self::Crypto(_) => ErrorKind::Crypto,
+            Self::AuditFailed(_) => ErrorKind::AuditFailed,
         }
     }
 
@@ -332,7 +339,9 @@ impl StorageError {
                 | E::InsecureMode { .. }
                 | E::UnsupportedFilesystem { .. }
                 | E::PermissionDenied { .. } => StorageKind::Refused,
-                E::Empty { .. } | E::TooLarge { .. } => StorageKind::Corrupt,
+                E::Empty { .. } | E::TooLarge { .. } | E::LockoutCorrupt { .. } => {
+                    StorageKind::Corrupt
+                }
                 E::StorageFull { .. } => StorageKind::NoSpace,
                 E::ReadOnlyFilesystem { .. } => StorageKind::ReadOnly,
                 E::LockTimeout { .. } => StorageKind::Busy,
@@ -365,6 +374,7 @@ impl StorageError {
                 E::DirectoryWrongOwner { .. } => "directory_wrong_owner",
                 E::PermissionDenied { .. } => "permission_denied",
                 E::UnsupportedFilesystem { .. } => "unsupported_filesystem",
+                E::LockoutCorrupt { .. } => "lockout_corrupt",
                 _ => self.kind().code(),
             },
             StorageInner::Io { .. } => self.kind().code(),

@@ -2,11 +2,14 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod audit;
 mod credentials;
 mod derivation;
 pub mod eclosion;
 mod error;
 pub mod format;
+mod gate;
+mod lockout;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -19,9 +22,10 @@ mod vault;
 pub use credentials::Credentials;
 pub use derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
+pub use lockout::LockoutState;
 pub use options::VaultBuilder;
 pub use status::{
-    CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem, SecurityStatus,
+    AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem, SecurityStatus,
 };
 pub use vault::Vault;
 

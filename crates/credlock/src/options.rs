@@ -9,7 +9,9 @@ use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
 
+use crate::audit::{AuditSink, Auditor};
 use crate::derivation::{DerivationEvent, Deriver};
+use crate::lockout::Clock;
 use crate::error::Error;
 use crate::format::Acceptance;
 use crate::status::{SecurityStatus, ShowPath};
@@ -22,8 +24,13 @@ pub(crate) struct Options {
     /// Iteration count for new vaults and passphrase changes.
     pub(crate) iterations: u32,
     pub(crate) acceptance: Acceptance,
+    /// The session's options; its own in-memory lockout is off (the persisted one rules).
     pub(crate) session: SessionOptions,
+    /// The failed-passphrase lockout, applied to the state the store keeps.
+    pub(crate) lockout: Option<LockoutPolicy>,
     pub(crate) deriver: Deriver,
+    pub(crate) clock: Clock,
+    pub(crate) auditor: Auditor,
 }
 
 impl Options {
@@ -62,6 +69,11 @@ pub struct VaultBuilder {
     insecure: bool,
     session: SessionOptions,
     deriver: Deriver,
+    clock: Clock,
+    audit_id: Option<String>,
+    audit_sinks: Vec<Arc<dyn AuditSink>>,
+    tracing_audit: bool,
+    audit_fail_closed: bool,
 }
 
 #[derive(Debug)]
@@ -98,6 +110,11 @@ impl VaultBuilder {
             insecure: false,
             session: SessionOptions::default(),
             deriver: Deriver::default(),
+            clock: Clock::default(),
+            audit_id: None,
+            audit_sinks: Vec::new(),
+            tracing_audit: true,
+            audit_fail_closed: false,
         }
     }
 
@@ -182,6 +199,46 @@ impl VaultBuilder {
         self
     }
 
+    /// **Insecure**: the wall clock the persisted lockout and the audit trail read, instead
+    /// of the system clock. For tests of clock jumps; an app that sets it can shorten or
+    /// lengthen every lockout.
+    pub fn insecure_wall_clock(
+        mut self,
+        clock: impl Fn() -> std::time::SystemTime + Send + Sync + 'static,
+    ) -> Self {
+        self.clock = Clock::injected(Arc::new(clock));
+        self
+    }
+
+    /// The identifier audit events name this vault by (a user id, say). Default: the vault
+    /// file's name (never its full path), or `memory` for a memory store.
+    pub fn audit_id(mut self, id: impl Into<String>) -> Self {
+        self.audit_id = Some(id.into());
+        self
+    }
+
+    /// Also sends audit events to `sink` (for example a
+    /// [`JsonLinesSink`](crate::audit::JsonLinesSink)); may be called several times.
+    /// `tracing` events on target `credlock::audit` are on by default.
+    pub fn audit_to(mut self, sink: impl AuditSink + 'static) -> Self {
+        self.audit_sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// No `tracing` audit events (only the sinks added with [`VaultBuilder::audit_to`]).
+    pub fn without_tracing_audit(mut self) -> Self {
+        self.tracing_audit = false;
+        self
+    }
+
+    /// Fail-closed auditing: an operation whose audit event cannot be recorded returns
+    /// [`Error::AuditFailed`] (an unlock is then undone; a write that already happened
+    /// stands). By default a failing sink is reported through `tracing` and ignored.
+    pub fn audit_fail_closed(mut self) -> Self {
+        self.audit_fail_closed = true;
+        self
+    }
+
     /// Never lock the vault for idleness.
     pub fn without_idle_timeout(mut self) -> Self {
         self.session = self.session.without_idle_timeout();
@@ -233,8 +290,11 @@ impl VaultBuilder {
             policy: self.policy.clone(),
             iterations: KdfParams::RECOMMENDED_ITERATIONS,
             acceptance: Acceptance::Secure,
-            session: self.session,
+            session: self.session.insecure_without_lockout(),
+            lockout: self.session.lockout(),
             deriver: Deriver::default(),
+            clock: self.clock.clone(),
+            auditor: Auditor::new(String::from("vault")),
         };
         let report = |options: &Options, store: Option<&dyn Store>, e: &Error| {
             SecurityStatus::collect(options, store, None, Some(e), ShowPath::No)
@@ -266,12 +326,27 @@ impl VaultBuilder {
         let iterations = acceptance
             .params(self.iterations, Salt::from_bytes([0; 16]))?
             .iterations();
+        let vault_id = self.audit_id.unwrap_or_else(|| match &self.target {
+            Target::Path(path) => path
+                .file_name()
+                .map_or_else(|| String::from("vault"), |n| n.to_string_lossy().into_owned()),
+            Target::Store(_) => String::from("memory"),
+        });
+        let mut auditor = Auditor::new(vault_id);
+        if !self.tracing_audit {
+            auditor.sinks.clear();
+        }
+        auditor.sinks.extend(self.audit_sinks);
+        auditor.fail_closed = self.audit_fail_closed;
         let options = Options {
             policy: self.policy,
             iterations,
             acceptance,
-            session: self.session,
+            session: self.session.insecure_without_lockout(),
+            lockout: self.session.lockout(),
             deriver: self.deriver,
+            clock: self.clock,
+            auditor,
         };
         Ok((options, self.target))
     }

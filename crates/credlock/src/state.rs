@@ -3,10 +3,10 @@
 //! A [`Vault`](crate::Vault) is shared (`&self` methods, `Arc<Vault>` in apps), so its state
 //! sits behind two locks with a fixed order:
 //!
-//! 1. the **passphrase gate** ([`Shared::gate`]): held for the whole of every operation that
-//!    tests a caller-supplied passphrase, so that parallel callers take turns and cannot
-//!    multiply the guess rate; the lockout is checked after it is taken;
-//! 2. the store's cross-process lock, where an operation writes;
+//! 1. the **passphrase gate** ([`Shared::gate`]): held while a caller-supplied passphrase is
+//!    counted, derived and judged (see [`crate::gate`]), so that parallel callers take turns
+//!    and cannot multiply the guess rate;
+//! 2. the store's cross-process lock, held for the lockout bookkeeping and for writes;
 //! 3. the **state lock** ([`Shared::state`]): the session, held only for microseconds and
 //!    never across a key derivation, a read or a write, so that `status()`, `lock()` and
 //!    `security_status()` answer at once while an unlock is deriving.
@@ -22,7 +22,6 @@ use credlock_crypto::{FernetKey, KdfParams};
 use credlock_session::{Session, SessionOptions, SessionState};
 
 use crate::credentials::Credentials;
-use crate::error::Error;
 
 /// The session and what goes with it.
 #[derive(Debug, Default)]
@@ -44,18 +43,25 @@ impl State {
     }
 
     /// Applies the idle timeout: an expired session is locked and its key dropped now.
-    pub(crate) fn expire_idle(&mut self, now: Instant) {
+    /// Returns whether this call locked it.
+    pub(crate) fn expire_idle(&mut self, now: Instant) -> bool {
+        let was_unlocked = self.session.state() == SessionState::Unlocked;
         self.transition(|s| s.enforce_idle_timeout(now));
-        if self.session.state() != SessionState::Unlocked {
+        let unlocked = self.session.state() == SessionState::Unlocked;
+        if !unlocked {
             self.params = None;
         }
+        was_unlocked && !unlocked
     }
 
-    /// Drops the key and the credentials; wins over any derivation running now.
-    pub(crate) fn lock(&mut self) {
+    /// Drops the key and the credentials; wins over any derivation running now. Returns
+    /// whether the vault was unlocked.
+    pub(crate) fn lock(&mut self) -> bool {
+        let was_unlocked = self.session.state() == SessionState::Unlocked;
         self.transition(Session::lock);
         self.params = None;
         self.epoch = self.epoch.wrapping_add(1);
+        was_unlocked
     }
 
     /// Forgets everything: the record was deleted.
@@ -82,22 +88,6 @@ impl State {
         self.epoch = self.epoch.wrapping_add(1);
         if interrupted {
             self.lock();
-        }
-    }
-
-    /// Passes `result` through; a wrong passphrase in it counts towards the lockout.
-    pub(crate) fn count_failure<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
-        if matches!(result, Err(Error::WrongPassphrase)) {
-            self.session.record_failed_unlock(Instant::now());
-        }
-        result
-    }
-
-    /// Refuses while failed attempts have locked the vault out.
-    pub(crate) fn ensure_not_locked_out(&self, now: Instant) -> Result<(), Error> {
-        match self.session.lockout_remaining(now) {
-            Some(retry_after) => Err(Error::LockedOut { retry_after }),
-            None => Ok(()),
         }
     }
 
@@ -146,8 +136,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The passphrase gate: hold it for the whole of an operation that tests a passphrase,
-    /// and take it before the store lock and the state lock.
+    /// The passphrase gate: held by [`crate::gate`] while one passphrase is tested; taken
+    /// before the store lock and the state lock.
     pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
         self.gate.lock().unwrap_or_else(PoisonError::into_inner)
     }

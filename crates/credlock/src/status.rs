@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER, FORMAT_VERSION, VaultFile};
+use crate::lockout::remaining;
 use crate::options::Options;
 use crate::state::State;
 
@@ -44,12 +45,15 @@ pub struct SecurityStatus {
     pub file: Option<FileStatus>,
     /// The passphrase policy in force.
     pub policy: Requirements,
-    /// The failed-unlock lockout policy, if on.
+    /// The failed-passphrase lockout policy, if on.
     pub lockout: Option<LockoutStatus>,
-    /// Consecutive failed passphrase attempts now.
+    /// Consecutive failed passphrase attempts now, as the store keeps them (shared by every
+    /// process and surviving restarts).
     pub failed_attempts: u32,
     /// Seconds until a passphrase attempt is allowed again (rounded up), while locked out.
     pub locked_out_for_secs: Option<u64>,
+    /// Where audit events go.
+    pub audit: AuditStatus,
     /// The idle timeout after which an unlocked vault locks itself, in seconds, if on.
     pub idle_timeout_secs: Option<u64>,
     /// Seconds left before the idle lock, while unlocked with an idle timeout.
@@ -119,6 +123,16 @@ pub struct FileStatus {
     pub mode_private: Option<bool>,
 }
 
+/// The audit trail's configuration.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct AuditStatus {
+    /// Each sink, described (`tracing (credlock::audit)`, a JSON Lines file, …).
+    pub sinks: Vec<String>,
+    /// Whether an operation fails when its event cannot be recorded.
+    pub fail_closed: bool,
+}
+
 /// The lockout policy.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
@@ -152,8 +166,6 @@ pub(crate) enum ShowPath {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Snapshot {
     state: SessionState,
-    failed_attempts: u32,
-    locked_out_for: Option<Duration>,
     idle_remaining: Option<Duration>,
 }
 
@@ -164,8 +176,6 @@ impl Snapshot {
         let status = state.session.status(now);
         Self {
             state: status.state,
-            failed_attempts: status.failed_attempts,
-            locked_out_for: status.retry_after,
             idle_remaining: (status.state == SessionState::Unlocked)
                 .then_some(status.idle_remaining)
                 .flatten(),
@@ -246,7 +256,18 @@ impl SecurityStatus {
                  this way is cheap to brute-force",
             ));
         }
-        let lockout = options.session.lockout();
+        let (failed_attempts, locked_out_for) = match store.map(Store::load_lockout) {
+            Some(Ok(record)) => (
+                record.failures(),
+                remaining(&record, options.clock.now_ms()),
+            ),
+            Some(Err(e)) => {
+                problems.push(problem_of(&e.into()));
+                (0, None)
+            }
+            None => (0, None),
+        };
+        let lockout = options.lockout;
         if lockout.is_none() {
             problems.push(problem(
                 "no_lockout",
@@ -267,10 +288,12 @@ impl SecurityStatus {
             file,
             policy: options.policy.requirements(),
             lockout: lockout.map(LockoutStatus::from),
-            failed_attempts: snapshot.map_or(0, |s| s.failed_attempts),
-            locked_out_for_secs: snapshot
-                .and_then(|s| s.locked_out_for)
-                .map(|d| ceil_secs(d).max(1)),
+            failed_attempts,
+            locked_out_for_secs: locked_out_for.map(|d| ceil_secs(d).max(1)),
+            audit: AuditStatus {
+                sinks: options.auditor.describe(),
+                fail_closed: options.auditor.fail_closed,
+            },
             idle_timeout_secs: options.session.idle_timeout().map(ceil_secs),
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,

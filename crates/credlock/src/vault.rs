@@ -6,7 +6,7 @@ use std::time::Instant;
 use credlock_crypto::FernetKey;
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::Store;
+use credlock_store::{LockoutRecord, Store};
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
@@ -15,6 +15,8 @@ use crate::error::Error;
 use crate::format::VaultFile;
 use crate::options::{Options, VaultBuilder};
 use crate::record;
+use crate::audit::{EventKind, Outcome};
+use crate::gate::Attempt;
 use crate::state::{Shared, State};
 use crate::status::{SecurityStatus, ShowPath, Snapshot};
 
@@ -123,9 +125,16 @@ impl Vault {
     /// ```
     #[must_use]
     pub fn status(&self) -> SessionState {
-        let mut state = self.shared.state();
-        state.expire_idle(Instant::now());
-        state.session.state()
+        self.expire_idle();
+        self.shared.state().session.state()
+    }
+
+    /// Applies the idle timeout now: an expired key is dropped, and the idle lock audited.
+    pub(crate) fn expire_idle(&self) {
+        let idle_locked = self.shared.state().expire_idle(Instant::now());
+        if idle_locked {
+            let _ = self.audit(EventKind::IdleLocked, Outcome::Success, |e| e);
+        }
     }
 
     /// Checks a new passphrase for the account `email` against this vault's policy, with the
@@ -183,7 +192,8 @@ impl Vault {
         passphrase: ValidPassphrase,
     ) -> Result<(), Error> {
         self.enforce_policy(&passphrase, credentials.email())?;
-        self.write_sealed(credentials, &passphrase, false)
+        self.write_sealed(credentials, &passphrase, false)?;
+        self.audit(EventKind::VaultCreated, Outcome::Success, |e| e)
     }
 
     /// Like [`Vault::store`], but replaces any vault already stored, whatever its passphrase.
@@ -211,7 +221,10 @@ impl Vault {
         passphrase: ValidPassphrase,
     ) -> Result<(), Error> {
         self.enforce_policy(&passphrase, credentials.email())?;
-        self.write_sealed(credentials, &passphrase, true)
+        self.write_sealed(credentials, &passphrase, true)?;
+        self.audit(EventKind::VaultCreated, Outcome::Success, |e| {
+            e.operation("replace")
+        })
     }
 
     /// Seals and writes a new vault, and leaves it unlocked (unless a `lock()` landed).
@@ -228,12 +241,11 @@ impl Vault {
         }
         let epoch = self.shared.state().epoch;
         let params = self.options.new_kdf_params()?;
-        let key = self
-            .options
-            .deriver
-            .derive(passphrase.expose_secret(), &params)?;
+        let key = self.options.deriver.derive_new(passphrase, &params)?;
         let token = key.seal(&record::to_bytes(&credentials)?)?;
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        // New credentials start with a clean slate.
+        self.store.save_lockout(&LockoutRecord::default())?;
         self.shared
             .state()
             .install(key, credentials, params, epoch, Instant::now());
@@ -264,7 +276,8 @@ impl Vault {
     /// # Errors
     ///
     /// - [`Error::WrongPassphrase`]: the vault stays locked and the failure counts towards
-    ///   the lockout; nothing is written.
+    ///   the lockout (kept beside the vault file, so it holds across `Vault` values,
+    ///   processes and restarts).
     /// - [`Error::LockedOut`]: too many failures; no derivation is attempted.
     /// - [`Error::AlreadyUnlocked`], [`Error::NoCredentials`]: wrong state.
     /// - [`Error::Interrupted`]: the right passphrase, but [`Vault::lock`] or
@@ -277,33 +290,38 @@ impl Vault {
     ///   parameters.
     /// - [`Error::Storage`]: the file could not be read safely.
     pub fn unlock(&self, passphrase: &SecretString) -> Result<(), Error> {
-        let _gate = self.shared.gate();
+        self.expire_idle();
         let epoch = {
-            let mut state = self.shared.state();
-            state.expire_idle(Instant::now());
+            let state = self.shared.state();
             state.session.check_unlock_allowed(Instant::now())?;
             state.epoch
         };
         let file = self.read_file()?;
-        let opened = self.open_file(&file, passphrase);
-        let mut state = self.shared.state();
-        let (key, plaintext) = state.count_failure(opened)?;
+        let (key, plaintext) =
+            self.test_passphrase(Attempt::Unlock, passphrase, &file.params, |key| {
+                let plaintext = key.open(&file.token)?;
+                Ok((key, plaintext))
+            })?;
         let credentials = record::from_bytes(&plaintext)?;
-        if state.epoch != epoch {
-            return Err(Error::Interrupted);
-        }
-        let session = std::mem::take(&mut state.session);
-        match session.unlock(key, credentials, Instant::now()) {
-            Ok(s) => {
-                state.session = s;
-                state.params = Some(file.params);
-                Ok(())
+        {
+            let mut state = self.shared.state();
+            if state.epoch != epoch {
+                return Err(Error::Interrupted);
             }
-            Err((s, e)) => {
-                state.session = s;
-                Err(e.into())
+            let session = std::mem::take(&mut state.session);
+            match session.unlock(key, credentials, Instant::now()) {
+                Ok(s) => {
+                    state.session = s;
+                    state.params = Some(file.params);
+                }
+                Err((s, e)) => {
+                    state.session = s;
+                    return Err(e.into());
+                }
             }
         }
+        self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
+            .inspect_err(|_| self.shared.state().lock())
     }
 
     /// Locks the vault: the key and the credentials are dropped and zeroized. Does nothing if
@@ -323,10 +341,16 @@ impl Vault {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn lock(&self) {
-        self.shared.state().lock();
+        let was_unlocked = self.shared.state().lock();
+        if was_unlocked {
+            // Locking never fails; a failing audit sink cannot undo it.
+            let _ = self.audit(EventKind::Locked, Outcome::Success, |e| e);
+        }
     }
 
-    /// Logs out: deletes the vault file (with a directory sync) and forgets the key.
+    /// Logs out: deletes the vault file (with a directory sync) and forgets the key. Only an
+    /// unlocked vault can log out, so whoever reaches an app's logout without the passphrase
+    /// cannot destroy the user's record (see [`Vault::reset`] for "forgot my passphrase").
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -344,18 +368,54 @@ impl Vault {
     ///
     /// # Errors
     ///
+    /// [`Error::Locked`] or [`Error::NoCredentials`] unless unlocked (nothing is deleted);
     /// [`Error::Storage`] if the file could not be deleted; the vault is then locked (the key
     /// is gone either way) and the file is still there.
     pub fn logout(&self) -> Result<(), Error> {
+        self.expire_idle();
+        self.shared.state().session.key(Instant::now())?;
+        self.delete_record(EventKind::LoggedOut)
+    }
+
+    /// **Destructive**: deletes the stored credentials without a passphrase, whatever the
+    /// state and even while locked out: the "forgot my passphrase" path. An app exposes it on
+    /// purpose, behind its own authorisation; it is always audited.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::SecretString;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.lock();
+    /// assert!(vault.logout().is_err()); // locked: logout deletes nothing
+    /// vault.reset()?;                   // forgot the passphrase: start again
+    /// assert_eq!(vault.status(), SessionState::NoCredentials);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] if the file could not be deleted (the vault is then locked);
+    /// [`Error::AuditFailed`] with fail-closed auditing if the event could not be recorded
+    /// (then nothing is deleted).
+    pub fn reset(&self) -> Result<(), Error> {
+        self.delete_record(EventKind::Reset)
+    }
+
+    /// Deletes the record and its lockout state, audited as `kind`.
+    fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
         let result = self.store.lock().and_then(|_guard| self.store.delete());
-        let mut state = self.shared.state();
         match result {
             Ok(()) => {
-                state.logout();
-                Ok(())
+                self.shared.state().logout();
+                self.audit(kind, Outcome::Success, |e| e)
             }
             Err(e) => {
-                state.lock();
+                self.shared.state().lock();
+                let _ = self.audit(kind, Outcome::Failure, |e| e);
                 Err(e.into())
             }
         }
@@ -382,9 +442,9 @@ impl Vault {
     ///
     /// [`Error::Locked`] (also after the idle timeout), [`Error::NoCredentials`].
     pub fn credentials(&self) -> Result<Credentials, Error> {
+        self.expire_idle();
         let now = Instant::now();
         let mut state = self.shared.state();
-        state.expire_idle(now);
         let copy = state.session.record(now)?.duplicate();
         state.session.touch(now);
         Ok(copy)
@@ -416,18 +476,13 @@ impl Vault {
     /// [`Error::Storage`]: writing failed; the file and the credentials in memory are
     /// unchanged.
     pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
-        {
-            let mut state = self.shared.state();
-            state.expire_idle(Instant::now());
-            state.session.key(Instant::now())?;
-        }
+        self.expire_idle();
+        self.shared.state().session.key(Instant::now())?;
         let _guard = self.store.lock()?;
         let on_disk = self.read_file()?;
         let (params, token, epoch) = {
             let mut state = self.shared.state();
-            let now = Instant::now();
-            state.expire_idle(now);
-            let key = state.session.key(now)?;
+            let key = state.session.key(Instant::now())?;
             let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
                 state.lock();
                 return Err(Error::ChangedElsewhere);
@@ -439,11 +494,13 @@ impl Vault {
             )
         };
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
-        let mut state = self.shared.state();
-        if state.epoch == epoch {
-            state.session.replace_record(credentials, Instant::now())?;
+        {
+            let mut state = self.shared.state();
+            if state.epoch == epoch {
+                state.session.replace_record(credentials, Instant::now())?;
+            }
         }
-        Ok(())
+        self.audit(EventKind::CredentialsUpdated, Outcome::Success, |e| e)
     }
 
     /// Changes the passphrase: checks `old` against the file, then re-seals the same record
@@ -476,31 +533,38 @@ impl Vault {
     /// [`Vault::lock`] lands while this runs, the change is still made but the vault stays
     /// locked.
     pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
-        let _gate = self.shared.gate();
+        self.expire_idle();
         let epoch = {
-            let mut state = self.shared.state();
-            state.expire_idle(Instant::now());
+            let state = self.shared.state();
             if state.session.state() == SessionState::NoCredentials {
                 return Err(Error::NoCredentials);
             }
-            state.ensure_not_locked_out(Instant::now())?;
             state.epoch
         };
-        let _guard = self.store.lock()?;
         let file = self.read_file()?;
-        let opened = self.open_file(&file, old);
-        let (_old_key, plaintext) = self.shared.state().count_failure(opened)?;
+        let (_old_key, plaintext) =
+            self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
+                let plaintext = key.open(&file.token)?;
+                Ok((key, plaintext))
+            })?;
         let credentials = record::from_bytes(&plaintext)?;
         self.enforce_policy(&new, credentials.email())?;
         let params = self.options.new_kdf_params()?;
-        let key = self.options.deriver.derive(new.expose_secret(), &params)?;
+        let key = self.options.deriver.derive_new(&new, &params)?;
         // The record's exact bytes are re-sealed: the credentials do not change.
         let token = key.seal(&plaintext)?;
-        self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        {
+            let _guard = self.store.lock()?;
+            // The file the old passphrase opened must still be the one on disk.
+            if self.read_file()?.token != file.token {
+                return Err(Error::ChangedElsewhere);
+            }
+            self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        }
         self.shared
             .state()
             .install(key, credentials, params, epoch, Instant::now());
-        Ok(())
+        self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
 
     /// A report of the vault's real security configuration, read from the file on disk, the
@@ -551,6 +615,10 @@ impl Vault {
         &self.options
     }
 
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }
@@ -568,19 +636,5 @@ impl Vault {
                 Err(Error::VaultMissing { path: self.path() })
             }
         }
-    }
-
-    /// Derives the key of `file` from `passphrase` and opens its token.
-    pub(crate) fn open_file(
-        &self,
-        file: &VaultFile,
-        passphrase: &SecretString,
-    ) -> Result<(FernetKey, Zeroizing<Vec<u8>>), Error> {
-        let key = self
-            .options
-            .deriver
-            .derive(passphrase.expose_secret(), &file.params)?;
-        let plaintext = key.open(&file.token)?;
-        Ok((key, plaintext))
     }
 }

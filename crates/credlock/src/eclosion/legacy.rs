@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
-use crate::derivation::Deriver;
+use crate::audit::{EventKind, Outcome};
+use crate::gate::Attempt;
 use crate::error::Error;
 use crate::vault::Vault;
 
@@ -143,12 +144,16 @@ pub(crate) fn fields(
 
 impl LegacyFields {
     /// Derives the legacy key (480,000 iterations) and opens every field.
-    fn decrypt(&self, deriver: &Deriver, passphrase: &SecretString) -> Result<Credentials, Error> {
-        let params = KdfParams::new(LEGACY_ITERATIONS, self.salt)?;
-        let key = deriver.derive(passphrase.expose_secret(), &params)?;
-        let email = open_field(&key, &self.email)?;
-        let password = open_field(&key, &self.password)?;
-        let mfa = open_field(&key, &self.mfa_secret)?;
+    /// The legacy key's parameters: 480,000 iterations and the file's salt.
+    fn params(&self) -> Result<KdfParams, Error> {
+        Ok(KdfParams::new(LEGACY_ITERATIONS, self.salt)?)
+    }
+
+    /// Opens every field with the legacy key.
+    fn decrypt(&self, key: &FernetKey) -> Result<Credentials, Error> {
+        let email = open_field(key, &self.email)?;
+        let password = open_field(key, &self.password)?;
+        let mfa = open_field(key, &self.mfa_secret)?;
         let creds = Credentials::new(email.as_str(), SecretString::from(password.as_str()));
         Ok(if mfa.is_empty() {
             creds
@@ -264,7 +269,7 @@ impl Vault {
         if !options.replace_existing && self.status() != SessionState::NoCredentials {
             return Err(Error::VaultExists { path: self.path() });
         }
-        self.shared().state().ensure_not_locked_out(Instant::now())
+        Ok(())
     }
 
     pub(crate) fn import_fields(
@@ -275,14 +280,9 @@ impl Vault {
         passphrase: &SecretString,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
-        let creds = {
-            let _gate = self.shared().gate();
-            self.shared()
-                .state()
-                .ensure_not_locked_out(Instant::now())?;
-            let decrypted = fields.decrypt(&self.options().deriver, passphrase);
-            self.shared().state().count_failure(decrypted)?
-        };
+        let creds = self.test_passphrase(Attempt::Import, passphrase, &fields.params()?, |key| {
+            fields.decrypt(&key)
+        })?;
         let had_mfa_secret = creds.mfa_secret().is_some();
         let copy = || SecretString::from(passphrase.expose_secret().to_owned());
         let policy_violations = match self.check_passphrase(copy(), creds.email()) {
@@ -293,6 +293,7 @@ impl Vault {
         // meets the policy, and the import does not refuse it.
         let pass = ValidPassphrase::insecure_unchecked(copy());
         self.write_sealed(creds, &pass, options.replace_existing)?;
+        self.audit(EventKind::Imported, Outcome::Success, |e| e)?;
         let original_removed = options.remove_original && remove_durably(source)?;
         Ok(ImportReport {
             source_mode: source_mode.map(|m| format!("{m:04o}")),
@@ -320,38 +321,35 @@ impl Vault {
         passphrase: &SecretString,
     ) -> Result<(), Error> {
         let dest = dest.as_ref();
-        let _gate = self.shared().gate();
+        self.expire_idle();
         let (creds, params) = {
-            let mut state = self.shared().state();
-            let now = Instant::now();
-            state.expire_idle(now);
-            let creds = state.session.record(now)?.duplicate();
-            let params = state.params.ok_or(Error::Locked)?;
-            state.ensure_not_locked_out(now)?;
-            (creds, params)
+            let state = self.shared().state();
+            let creds = state.session.record(Instant::now())?.duplicate();
+            (creds, state.params.ok_or(Error::Locked)?)
         };
-        let deriver = &self.options().deriver;
-        let key = deriver.derive(passphrase.expose_secret(), &params)?;
-        {
-            let mut state = self.shared().state();
+        let key = self.test_passphrase(Attempt::Export, passphrase, &params, |key| {
+            let state = self.shared().state();
             // A lock() that landed during the derivation wins; it is not a wrong guess.
             let current = state
                 .session
                 .key(Instant::now())
                 .map_err(|_| Error::Interrupted)?;
-            let same = &key == current;
-            state.count_failure(if same {
-                Ok(())
+            if &key == current {
+                Ok(key)
             } else {
                 Err(Error::WrongPassphrase)
-            })?;
-        }
+            }
+        })?;
         let legacy = if u64::from(params.iterations()) == LEGACY_ITERATIONS {
             (key, *params.salt())
         } else {
+            // The passphrase is proven right: derive the legacy key under a fresh salt.
             let params = KdfParams::new(LEGACY_ITERATIONS, Salt::random()?)?;
+            let proven = ValidPassphrase::insecure_unchecked(SecretString::from(
+                passphrase.expose_secret().to_owned(),
+            ));
             (
-                deriver.derive(passphrase.expose_secret(), &params)?,
+                self.options().deriver.derive_new(&proven, &params)?,
                 *params.salt(),
             )
         };
@@ -364,7 +362,7 @@ impl Vault {
             });
         }
         store.save(&bytes)?;
-        Ok(())
+        self.audit(EventKind::Exported, Outcome::Success, |e| e)
     }
 }
 

@@ -1,0 +1,139 @@
+//! The passphrase gate: the one way a caller-supplied passphrase reaches a key derivation.
+//!
+//! [`Vault::test_passphrase`] is the only code that can make a [`Counted`] proof, and
+//! [`Deriver::derive_attempt`](crate::derivation::Deriver::derive_attempt) is the only way to
+//! derive a key from a passphrase being tested, and it wants that proof. So an operation that
+//! tests a passphrase (unlock, passphrase change, export, import) cannot skip the lockout: it
+//! has to come through here, which
+//!
+//! 1. takes the vault's in-process gate, so attempts on one `Vault` take turns;
+//! 2. under the store's cross-process lock, reads the persisted lockout state; while locked
+//!    out, refuses **without deriving** (audited); otherwise counts the attempt durably
+//!    **before** deriving, so a crash or a kill during the derivation leaves it counted, and
+//!    parallel callers in any number of processes see each other's attempts;
+//! 3. derives and judges the passphrase;
+//! 4. records the outcome: success resets the count (the attempt is un-counted); a wrong
+//!    passphrase stays counted, and is audited with the lockout it started, if any.
+
+use std::time::Duration;
+
+use credlock_crypto::{FernetKey, KdfParams};
+use credlock_store::LockoutRecord;
+use secrecy::SecretString;
+
+use crate::audit::{EventKind, Outcome};
+use crate::error::{Error, ceil_secs};
+use crate::lockout::{counted, remaining};
+use crate::vault::Vault;
+
+/// The operation a passphrase is tested for (named in audit events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    Unlock,
+    ChangePassphrase,
+    Export,
+    Import,
+}
+
+impl Attempt {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unlock => "unlock",
+            Self::ChangePassphrase => "change_passphrase",
+            Self::Export => "export",
+            Self::Import => "import",
+        }
+    }
+}
+
+/// Proof that an attempt passed the lockout and was counted. Only this module makes one.
+#[derive(Debug)]
+pub(crate) struct Counted {
+    _private: (),
+}
+
+impl Vault {
+    /// Tests `passphrase` for `attempt`: checks and counts it against the lockout, derives
+    /// its key under `params`, and lets `judge` decide (returning [`Error::WrongPassphrase`]
+    /// for a wrong one); records the outcome.
+    pub(crate) fn test_passphrase<T>(
+        &self,
+        attempt: Attempt,
+        passphrase: &SecretString,
+        params: &KdfParams,
+        judge: impl FnOnce(FernetKey) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let _turn = self.shared().gate();
+        let proof = self.count_attempt(attempt)?;
+        let result = self
+            .options()
+            .deriver
+            .derive_attempt(&proof, passphrase, params)
+            .and_then(judge);
+        match &result {
+            Ok(_) => self.uncount()?,
+            Err(Error::WrongPassphrase) => self.audit_rejection(attempt)?,
+            // Not a judgement of the passphrase (an I/O error, a malformed record): the
+            // attempt stays counted, on the safe side.
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Refuses while locked out (no derivation); otherwise counts the attempt durably.
+    fn count_attempt(&self, attempt: Attempt) -> Result<Counted, Error> {
+        let refused = {
+            let _lock = self.store().lock()?;
+            let record = self.store().load_lockout()?;
+            let now = self.options().clock.now_ms();
+            match remaining(&record, now) {
+                Some(wait) => Some((record.failures(), wait)),
+                None => {
+                    let policy = self.options().lockout;
+                    self.store().save_lockout(&counted(&record, policy, now))?;
+                    None
+                }
+            }
+        };
+        if let Some((failures, wait)) = refused {
+            self.audit(EventKind::AttemptRefused, Outcome::Refused, |e| {
+                e.operation(attempt.as_str())
+                    .failures(failures)
+                    .retry_after_secs(ceil_secs(wait).max(1))
+            })?;
+            return Err(Error::LockedOut { retry_after: wait });
+        }
+        Ok(Counted { _private: () })
+    }
+
+    /// A successful attempt resets the count: the attempt is un-counted.
+    fn uncount(&self) -> Result<(), Error> {
+        let _lock = self.store().lock()?;
+        if self.store().load_lockout()? != LockoutRecord::default() {
+            self.store().save_lockout(&LockoutRecord::default())?;
+        }
+        Ok(())
+    }
+
+    /// Audits a wrong passphrase, and the lockout it started if it did.
+    fn audit_rejection(&self, attempt: Attempt) -> Result<(), Error> {
+        let record = self.store().load_lockout()?;
+        let now = self.options().clock.now_ms();
+        let started = self
+            .options()
+            .lockout
+            .and_then(|p| p.delay_after(record.failures()))
+            .and_then(|_| remaining(&record, now));
+        self.audit(EventKind::PassphraseRejected, Outcome::Failure, |e| {
+            e.operation(attempt.as_str()).failures(record.failures())
+        })?;
+        if let Some(wait) = started {
+            self.audit(EventKind::LockoutStarted, Outcome::Refused, |e| {
+                e.operation(attempt.as_str())
+                    .failures(record.failures())
+                    .retry_after_secs(ceil_secs(wait.max(Duration::from_millis(1))))
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! The persisted lockout: the failed-attempt count and the lockout it imposes, kept by the
+//! store beside the sealed record, in wall-clock time so that it survives restarts.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use credlock_session::LockoutPolicy;
+use credlock_store::LockoutRecord;
+use serde::Serialize;
+
+use crate::audit::{EventKind, Outcome};
+use crate::error::{Error, ceil_secs};
+use crate::vault::Vault;
+
+/// An injected wall clock (tests); the system clock otherwise.
+pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// The wall clock the lockout and the audit trail read.
+#[derive(Clone, Default)]
+pub(crate) struct Clock {
+    fake: Option<WallClock>,
+}
+
+impl core::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.fake.is_some() {
+            "Clock(injected)"
+        } else {
+            "Clock(system)"
+        })
+    }
+}
+
+impl Clock {
+    pub(crate) fn injected(clock: WallClock) -> Self {
+        Self { fake: Some(clock) }
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.fake.as_ref().map_or_else(SystemTime::now, |f| f())
+    }
+
+    /// Milliseconds since the Unix epoch (0 for a clock before it).
+    pub(crate) fn now_ms(&self) -> u64 {
+        unix_ms(self.now())
+    }
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Time left in the recorded lockout at `now_ms`, or `None` if attempts are accepted.
+///
+/// A clock that went backwards (`now_ms` before the lockout's start) counts as no time
+/// elapsed: the wait is then the lockout's full configured length, never more. A clock that
+/// jumps forwards shortens or ends the lockout.
+pub(crate) fn remaining(record: &LockoutRecord, now_ms: u64) -> Option<Duration> {
+    let (start, length) = record.lockout()?;
+    let elapsed = Duration::from_millis(now_ms.saturating_sub(start));
+    length.checked_sub(elapsed).filter(|d| !d.is_zero())
+}
+
+/// The record with one more attempt counted at `now_ms`, and the lockout the policy imposes
+/// after that many failures (starting now), if any.
+pub(crate) fn counted(
+    record: &LockoutRecord,
+    policy: Option<LockoutPolicy>,
+    now_ms: u64,
+) -> LockoutRecord {
+    let failures = record.failures().saturating_add(1);
+    let lockout = policy
+        .and_then(|p| p.delay_after(failures))
+        .map(|delay| (now_ms, delay))
+        .or(record.lockout());
+    LockoutRecord::new(failures, lockout)
+}
+
+/// The lockout state of a vault, for an operator: read without a passphrase with
+/// [`Vault::lockout_state`](crate::Vault::lockout_state).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LockoutState {
+    /// Consecutive failed passphrase attempts (an attempt is counted before its key
+    /// derivation starts, so one in flight, or one whose process was killed, counts).
+    pub failures: u32,
+    /// When the current lockout ends (wall-clock seconds since the Unix epoch), if one is
+    /// running.
+    pub locked_until_unix_secs: Option<u64>,
+    /// Seconds until the next attempt is accepted, rounded up, if locked out.
+    pub retry_after_secs: Option<u64>,
+}
+
+impl LockoutState {
+    pub(crate) fn of(record: &LockoutRecord, now_ms: u64) -> Self {
+        let left = remaining(record, now_ms);
+        Self {
+            failures: record.failures(),
+            locked_until_unix_secs: left.map(|d| {
+                (now_ms / 1000).saturating_add(ceil_secs(d + Duration::from_millis(now_ms % 1000)))
+            }),
+            retry_after_secs: left.map(|d| ceil_secs(d).max(1)),
+        }
+    }
+}
+
+impl Vault {
+    /// The lockout state (failures, and until when attempts are refused), read without a
+    /// passphrase, for an operator's "locked users" view. Audited.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .insecure_kdf_iterations(1_000)
+    ///     .open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.lock();
+    /// for _ in 0..5 {
+    ///     let _ = vault.unlock(&SecretString::from("wrong"));
+    /// }
+    /// let state = vault.lockout_state()?;
+    /// assert_eq!((state.failures, state.retry_after_secs), (5, Some(30)));
+    /// vault.clear_lockout()?;                       // the operator lets the user try again
+    /// assert_eq!(vault.lockout_state()?.failures, 0);
+    /// vault.unlock(&SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] if the state cannot be read (a tampered state is
+    /// [`StorageKind::Corrupt`](crate::StorageKind::Corrupt): clear it).
+    pub fn lockout_state(&self) -> Result<LockoutState, Error> {
+        let record = self.store().load_lockout()?;
+        let state = LockoutState::of(&record, self.options().clock.now_ms());
+        self.audit(EventKind::LockoutInspected, Outcome::Success, |e| {
+            e.failures(state.failures)
+        })?;
+        Ok(state)
+    }
+
+    /// Clears the lockout and the failure count, without a passphrase: the operator's
+    /// "unlock user". Audited. Also the way out of a tampered lockout state.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] if the state cannot be written.
+    pub fn clear_lockout(&self) -> Result<(), Error> {
+        let previous = {
+            let _lock = self.store().lock()?;
+            let previous = self.store().load_lockout().ok();
+            self.store().save_lockout(&LockoutRecord::default())?;
+            previous
+        };
+        self.audit(EventKind::LockoutCleared, Outcome::Success, |e| match previous {
+            Some(p) => e.failures(p.failures()),
+            None => e,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Option<LockoutPolicy> {
+        LockoutPolicy::new(5, Duration::from_secs(30), Duration::from_secs(900)).ok()
+    }
+
+    #[test]
+    fn a_lockout_starts_at_the_fifth_count_and_doubles() {
+        let mut r = LockoutRecord::default();
+        for _ in 0..4 {
+            r = counted(&r, policy(), 1_000);
+            assert_eq!(remaining(&r, 1_000), None);
+        }
+        r = counted(&r, policy(), 1_000);
+        assert_eq!(remaining(&r, 1_000), Some(Duration::from_secs(30)));
+        assert_eq!(remaining(&r, 31_000), None);
+        r = counted(&r, policy(), 31_000);
+        assert_eq!(remaining(&r, 31_000), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_clock_that_goes_backwards_never_lengthens_a_lockout() {
+        let r = LockoutRecord::new(5, Some((1_000_000, Duration::from_secs(30))));
+        for now in [0, 1, 999_999, 1_000_000] {
+            assert_eq!(remaining(&r, now), Some(Duration::from_secs(30)), "{now}");
+        }
+        assert_eq!(remaining(&r, 1_010_000), Some(Duration::from_secs(20)));
+        // A forward jump ends it.
+        assert_eq!(remaining(&r, u64::MAX), None);
+    }
+
+    #[test]
+    fn the_state_rounds_up() {
+        let r = LockoutRecord::new(5, Some((10_500, Duration::from_secs(30))));
+        let s = LockoutState::of(&r, 10_600);
+        assert_eq!(s.retry_after_secs, Some(30));
+        assert_eq!(s.locked_until_unix_secs, Some(41));
+        assert_eq!(LockoutState::of(&r, 40_500).retry_after_secs, None);
+    }
+}
