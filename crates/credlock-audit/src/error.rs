@@ -41,6 +41,17 @@ pub enum AuditError {
     Refused,
 }
 
+impl AuditError {
+    /// Builds an [`AuditError::Io`].
+    #[cfg(unix)]
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;

@@ -31,8 +31,8 @@ pub const TRACING_TARGET: &str = "credlock::audit";
 /// way out, in case a field was assigned directly.
 ///
 /// Recording never fails: whether the event is kept is up to the installed subscriber,
-/// which cannot report back. Auditing that must not lose events needs a sink that reports
-/// failures.
+/// which cannot report back. For auditing that must not lose events, use a
+/// [`JsonLinesSink`](crate::JsonLinesSink).
 ///
 /// [`EventKind::is_warning`]: crate::EventKind::is_warning
 /// [`EventKind::as_str`]: crate::EventKind::as_str
