@@ -1,0 +1,89 @@
+//! The crate's error type.
+//!
+//! Failures of the operating system keep their [`io::Error`](std::io::Error) as
+//! [`source`](std::error::Error::source) and do not repeat it in their own message, so a chain
+//! printer (`{:#}` with anyhow, eyre) shows it once.
+
+use std::path::PathBuf;
+
+/// Why an event could not be recorded, or a sink could not be opened.
+///
+/// No variant carries the event itself: an error can be logged or shown without repeating
+/// what the audit log refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// Opening, writing, syncing or rotating the audit log failed.
+    #[error("cannot write the audit log {path:?}")]
+    Io {
+        /// The file or directory the failed operation was on (the log, a rotated log, or
+        /// the directory holding them).
+        path: PathBuf,
+        /// What the operating system reported.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The audit log path names something that must not be written to: a symbolic link,
+    /// something other than a regular file, a file of another user, a file the group or
+    /// others can read, or a file with other hard links.
+    #[error("the audit log {path:?} is unsafe: {reason}")]
+    Unsafe {
+        /// The audit log path.
+        path: PathBuf,
+        /// What is wrong with it, for example `"it is a symbolic link"`.
+        reason: &'static str,
+    },
+
+    /// The sink refused the event without an operating-system error (for example a
+    /// [`FailingSink`](crate::FailingSink)).
+    #[error("the audit sink refused the event")]
+    Refused,
+}
+
+impl AuditError {
+    /// Builds an [`AuditError::Io`].
+    #[cfg(unix)]
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn messages_are_clear() {
+        assert_eq!(
+            AuditError::Unsafe {
+                path: "/var/log/a.jsonl".into(),
+                reason: "it is a symbolic link"
+            }
+            .to_string(),
+            "the audit log \"/var/log/a.jsonl\" is unsafe: it is a symbolic link"
+        );
+        assert_eq!(
+            AuditError::Refused.to_string(),
+            "the audit sink refused the event"
+        );
+    }
+
+    #[test]
+    fn io_source_is_returned_not_printed() {
+        let err = AuditError::Io {
+            path: "/x".into(),
+            source: io::Error::other("disk on fire"),
+        };
+        assert_eq!(err.to_string(), "cannot write the audit log \"/x\"");
+        let source = err.source().map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("disk on fire"));
+        assert!(AuditError::Refused.source().is_none());
+    }
+}
