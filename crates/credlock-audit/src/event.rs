@@ -30,15 +30,17 @@ pub enum EventKind {
     LockoutStarted,
     /// A passphrase attempt was refused because of a running lockout; no key was derived.
     AttemptRefused,
-    /// The failure count was reset (a correct passphrase, new credentials, or a logout).
+    /// An operator read the lockout state (failures, locked until) without a passphrase.
+    LockoutInspected,
+    /// An operator cleared the lockout and the failure count without a passphrase.
     LockoutCleared,
     /// The vault was locked on request.
     Locked,
     /// The vault was locked because it stayed idle longer than its idle timeout.
     IdleLocked,
-    /// The session was ended and the in-memory credentials dropped.
+    /// The user logged out: the stored credentials were deleted from an unlocked vault.
     LoggedOut,
-    /// The stored credentials were deleted.
+    /// The stored credentials were deleted without a passphrase ("forgot my passphrase").
     Reset,
     /// The passphrase was changed.
     PassphraseChanged,
@@ -60,6 +62,7 @@ impl EventKind {
         Self::PassphraseRejected,
         Self::LockoutStarted,
         Self::AttemptRefused,
+        Self::LockoutInspected,
         Self::LockoutCleared,
         Self::Locked,
         Self::IdleLocked,
@@ -88,6 +91,7 @@ impl EventKind {
             Self::PassphraseRejected => "passphrase_rejected",
             Self::LockoutStarted => "lockout_started",
             Self::AttemptRefused => "attempt_refused",
+            Self::LockoutInspected => "lockout_inspected",
             Self::LockoutCleared => "lockout_cleared",
             Self::Locked => "locked",
             Self::IdleLocked => "idle_locked",

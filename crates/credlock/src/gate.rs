@@ -83,14 +83,15 @@ impl Vault {
     /// Refuses while locked out (no derivation); otherwise counts the attempt durably.
     fn count_attempt(&self, attempt: Attempt) -> Result<Counted, Error> {
         let refused = {
-            let _lock = self.store().lock()?;
-            let record = self.store().load_lockout()?;
+            let _lock = self.backend().lock()?;
+            let record = self.backend().load_lockout()?;
             let now = self.options().clock.now_ms();
             match remaining(&record, now) {
                 Some(wait) => Some((record.failures(), wait)),
                 None => {
                     let policy = self.options().lockout;
-                    self.store().save_lockout(&counted(&record, policy, now))?;
+                    self.backend()
+                        .save_lockout(&counted(&record, policy, now))?;
                     None
                 }
             }
@@ -108,16 +109,16 @@ impl Vault {
 
     /// A successful attempt resets the count: the attempt is un-counted.
     fn uncount(&self) -> Result<(), Error> {
-        let _lock = self.store().lock()?;
-        if self.store().load_lockout()? != LockoutRecord::default() {
-            self.store().save_lockout(&LockoutRecord::default())?;
+        let _lock = self.backend().lock()?;
+        if self.backend().load_lockout()? != LockoutRecord::default() {
+            self.backend().save_lockout(&LockoutRecord::default())?;
         }
         Ok(())
     }
 
     /// Audits a wrong passphrase, and the lockout it started if it did.
     fn audit_rejection(&self, attempt: Attempt) -> Result<(), Error> {
-        let record = self.store().load_lockout()?;
+        let record = self.backend().load_lockout()?;
         let now = self.options().clock.now_ms();
         let started = self
             .options()

@@ -8,11 +8,11 @@ mod derivation;
 pub mod eclosion;
 mod error;
 pub mod format;
-mod gate;
-mod lockout;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
+mod lockout;
 mod options;
 mod record;
 mod state;
@@ -25,7 +25,8 @@ pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use lockout::LockoutState;
 pub use options::VaultBuilder;
 pub use status::{
-    AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem, SecurityStatus,
+    AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,
+    SecurityStatus,
 };
 pub use vault::Vault;
 

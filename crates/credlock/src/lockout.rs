@@ -136,7 +136,7 @@ impl Vault {
     /// [`Error::Storage`] if the state cannot be read (a tampered state is
     /// [`StorageKind::Corrupt`](crate::StorageKind::Corrupt): clear it).
     pub fn lockout_state(&self) -> Result<LockoutState, Error> {
-        let record = self.store().load_lockout()?;
+        let record = self.backend().load_lockout()?;
         let state = LockoutState::of(&record, self.options().clock.now_ms());
         self.audit(EventKind::LockoutInspected, Outcome::Success, |e| {
             e.failures(state.failures)
@@ -152,15 +152,19 @@ impl Vault {
     /// [`Error::Storage`] if the state cannot be written.
     pub fn clear_lockout(&self) -> Result<(), Error> {
         let previous = {
-            let _lock = self.store().lock()?;
-            let previous = self.store().load_lockout().ok();
-            self.store().save_lockout(&LockoutRecord::default())?;
+            let _lock = self.backend().lock()?;
+            let previous = self.backend().load_lockout().ok();
+            self.backend().save_lockout(&LockoutRecord::default())?;
             previous
         };
-        self.audit(EventKind::LockoutCleared, Outcome::Success, |e| match previous {
-            Some(p) => e.failures(p.failures()),
-            None => e,
-        })
+        self.audit(
+            EventKind::LockoutCleared,
+            Outcome::Success,
+            |e| match previous {
+                Some(p) => e.failures(p.failures()),
+                None => e,
+            },
+        )
     }
 }
 

@@ -11,9 +11,9 @@ use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
 use crate::derivation::{DerivationEvent, Deriver};
-use crate::lockout::Clock;
 use crate::error::Error;
 use crate::format::Acceptance;
+use crate::lockout::Clock;
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
 
@@ -327,9 +327,10 @@ impl VaultBuilder {
             .params(self.iterations, Salt::from_bytes([0; 16]))?
             .iterations();
         let vault_id = self.audit_id.unwrap_or_else(|| match &self.target {
-            Target::Path(path) => path
-                .file_name()
-                .map_or_else(|| String::from("vault"), |n| n.to_string_lossy().into_owned()),
+            Target::Path(path) => path.file_name().map_or_else(
+                || String::from("vault"),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             Target::Store(_) => String::from("memory"),
         });
         let mut auditor = Auditor::new(vault_id);

@@ -3,20 +3,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use credlock_crypto::FernetKey;
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
 use credlock_store::{LockoutRecord, Store};
 use secrecy::{ExposeSecret as _, SecretString};
-use zeroize::Zeroizing;
 
+use crate::audit::{EventKind, Outcome};
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::VaultFile;
+use crate::gate::Attempt;
 use crate::options::{Options, VaultBuilder};
 use crate::record;
-use crate::audit::{EventKind, Outcome};
-use crate::gate::Attempt;
 use crate::state::{Shared, State};
 use crate::status::{SecurityStatus, ShowPath, Snapshot};
 
@@ -321,7 +319,9 @@ impl Vault {
             }
         }
         self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
-            .inspect_err(|_| self.shared.state().lock())
+            .inspect_err(|_| {
+                self.shared.state().lock();
+            })
     }
 
     /// Locks the vault: the key and the credentials are dropped and zeroized. Does nothing if
@@ -368,12 +368,18 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`Error::Locked`] or [`Error::NoCredentials`] unless unlocked (nothing is deleted);
+    /// [`Error::Locked`] unless unlocked (nothing is deleted; with no credentials stored,
+    /// logging out does nothing and succeeds);
     /// [`Error::Storage`] if the file could not be deleted; the vault is then locked (the key
     /// is gone either way) and the file is still there.
     pub fn logout(&self) -> Result<(), Error> {
         self.expire_idle();
-        self.shared.state().session.key(Instant::now())?;
+        match self.shared.state().session.key(Instant::now()) {
+            Ok(_) => {}
+            // Nothing stored: nothing to delete (logging out twice is fine).
+            Err(credlock_session::Error::NoCredentials) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
         self.delete_record(EventKind::LoggedOut)
     }
 
@@ -615,7 +621,7 @@ impl Vault {
         &self.options
     }
 
-    pub(crate) fn store(&self) -> &dyn Store {
+    pub(crate) fn backend(&self) -> &dyn Store {
         self.store.as_ref()
     }
 

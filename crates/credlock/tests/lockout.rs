@@ -161,10 +161,13 @@ fn child_main() -> bool {
                 .insecure_kdf_iterations(common::TEST_ITERATIONS)
                 .on_key_derivation(|e| {
                     if e.stage == DerivationStage::Started {
-                        println!("deriving");
+                        // On a line of its own: the test harness prints its own text around.
+                        println!("\nCHILD-DERIVING");
+                        // Wait to be killed; if the parent goes away instead, its end of
+                        // stdin closes and the child leaves without finishing the attempt.
                         let mut line = String::new();
                         let _ = std::io::stdin().read_line(&mut line);
-                        std::thread::sleep(Duration::from_secs(3600));
+                        std::process::exit(3);
                     }
                 })
                 .open()
@@ -176,7 +179,7 @@ fn child_main() -> bool {
             let (builder, started) = counted(&path);
             let vault = Arc::new(builder.open().unwrap());
             race(&vault, 4, 8);
-            println!("derivations {}", started.load(Ordering::SeqCst));
+            println!("\nCHILD-DERIVATIONS {}", started.load(Ordering::SeqCst));
         }
         other => panic!("unknown child role {other}"),
     }
@@ -208,11 +211,16 @@ fn race(vault: &Arc<Vault>, threads: usize, guesses: usize) {
 
 fn child(role: &str, path: &Path) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_entry_point", "--nocapture", "--test-threads=1"])
-        .env("CREDLOCK_LOCKOUT_CHILD", role)
-        .env("CREDLOCK_LOCKOUT_PATH", path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    cmd.args([
+        "--exact",
+        "child_entry_point",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("CREDLOCK_LOCKOUT_CHILD", role)
+    .env("CREDLOCK_LOCKOUT_PATH", path)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped());
     cmd
 }
 
@@ -233,7 +241,7 @@ fn an_attempt_killed_mid_derivation_stays_counted() {
     loop {
         line.clear();
         assert_ne!(out.read_line(&mut line).unwrap(), 0, "the child died early");
-        if line.trim() == "deriving" {
+        if line.trim() == "CHILD-DERIVING" {
             break;
         }
     }
@@ -260,7 +268,7 @@ fn sixteen_threads_and_four_processes_get_five_derivations_in_all() {
         let text = String::from_utf8(out.stdout).unwrap();
         let n: usize = text
             .lines()
-            .find_map(|l| l.strip_prefix("derivations "))
+            .find_map(|l| l.strip_prefix("CHILD-DERIVATIONS "))
             .unwrap_or_else(|| panic!("no count in {text:?}"))
             .parse()
             .unwrap();
@@ -281,7 +289,9 @@ fn a_clock_that_jumps_backwards_never_lengthens_a_lockout() {
     let clock = Arc::clone(&now_ms);
     let vault = Vault::builder(&path)
         .insecure_kdf_iterations(common::TEST_ITERATIONS)
-        .insecure_wall_clock(move || UNIX_EPOCH + Duration::from_millis(clock.load(Ordering::SeqCst)))
+        .insecure_wall_clock(move || {
+            UNIX_EPOCH + Duration::from_millis(clock.load(Ordering::SeqCst))
+        })
         .open()
         .unwrap();
     lock_out(&vault);
@@ -311,7 +321,13 @@ fn clear_lockout_needs_no_passphrase_and_is_audited() {
     lock_out(&vault);
     let state = vault.lockout_state().unwrap();
     assert_eq!(state.failures, 5);
-    assert!(state.locked_until_unix_secs.unwrap() > SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs());
+    assert!(
+        state.locked_until_unix_secs.unwrap()
+            > SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+    );
     vault.clear_lockout().unwrap();
     assert_eq!(vault.lockout_state().unwrap().failures, 0);
     vault.unlock(&secret(PASS)).unwrap();

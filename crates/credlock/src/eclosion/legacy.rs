@@ -13,10 +13,10 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::credentials::Credentials;
 use crate::audit::{EventKind, Outcome};
-use crate::gate::Attempt;
+use crate::credentials::Credentials;
 use crate::error::Error;
+use crate::gate::Attempt;
 use crate::vault::Vault;
 
 /// How an Eclosion import behaves. The default is strict and non-destructive.
@@ -280,9 +280,10 @@ impl Vault {
         passphrase: &SecretString,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
-        let creds = self.test_passphrase(Attempt::Import, passphrase, &fields.params()?, |key| {
-            fields.decrypt(&key)
-        })?;
+        let creds =
+            self.test_passphrase(Attempt::Import, passphrase, &fields.params()?, |key| {
+                fields.decrypt(&key)
+            })?;
         let had_mfa_secret = creds.mfa_secret().is_some();
         let copy = || SecretString::from(passphrase.expose_secret().to_owned());
         let policy_violations = match self.check_passphrase(copy(), creds.email()) {
