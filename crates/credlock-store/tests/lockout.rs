@@ -74,6 +74,53 @@ fn a_tampered_or_unsafe_lockout_state_is_an_error_not_a_reset() {
 }
 
 #[test]
+fn later_writes_overwrite_the_record_in_place() {
+    use std::os::unix::fs::MetadataExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FileStore::open(tmp.path().join("vault.json")).unwrap();
+    store.save_lockout(&LockoutRecord::new(1, None)).unwrap();
+    let file = tmp.path().join(".vault.json.lockout");
+    let first = fs::metadata(&file).unwrap();
+    for n in 2..10 {
+        store.save_lockout(&LockoutRecord::new(n, None)).unwrap();
+        assert_eq!(store.load_lockout().unwrap().failures(), n);
+    }
+    store.save_lockout(&record()).unwrap();
+    assert_eq!(store.load_lockout().unwrap(), record());
+    let last = fs::metadata(&file).unwrap();
+    assert_eq!(first.ino(), last.ino(), "one file, overwritten in place");
+    assert_eq!(first.len(), last.len(), "a fixed-size record");
+    assert_eq!(last.permissions().mode() & 0o7777, 0o600);
+}
+
+#[test]
+fn a_fifo_at_the_lockout_path_is_refused_not_waited_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FileStore::open(tmp.path().join("vault.json")).unwrap();
+    let fifo = tmp.path().join(".vault.json.lockout");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo(1) is needed")
+        .success();
+    assert!(ok);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let load = store.load_lockout().map(|_| ());
+        let save = store.save_lockout(&record());
+        tx.send((load, save)).unwrap();
+    });
+    let (load, save) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the lockout state hung on a FIFO");
+    assert!(
+        matches!(load, Err(Error::NotRegularFile { .. })),
+        "{load:?}"
+    );
+    assert!(save.is_err(), "{save:?}");
+}
+
+#[test]
 fn the_lockout_name_is_reserved() {
     let tmp = tempfile::tempdir().unwrap();
     let err = FileStore::open(tmp.path().join(".vault.json.lockout")).unwrap_err();

@@ -3,6 +3,7 @@
 mod cleanup;
 mod dir;
 mod lock;
+mod lockout;
 mod paths;
 mod read;
 mod replace;
@@ -28,8 +29,6 @@ use crate::{
 };
 use paths::Names;
 
-/// The lockout state is a few dozen bytes; anything much larger is not ours.
-const LOCKOUT_MAX_LEN: usize = 4096;
 use replace::{RealSyscalls, Syscalls};
 
 /// A [`Store`] kept in one file, replaced atomically and readable only by its owner.
@@ -371,25 +370,12 @@ impl Store for FileStore {
 
     fn load_lockout(&self) -> Result<LockoutRecord, Error> {
         let dir = self.dir()?;
-        let options = ReadOptions::new().max_len(LOCKOUT_MAX_LEN);
-        let names = &self.lockout_names;
-        match read::read_at(dir.as_fd(), Path::new(&names.name), &names.path, &options)? {
-            None => Ok(LockoutRecord::default()),
-            Some(bytes) => LockoutRecord::decode(&bytes).ok_or_else(|| Error::LockoutCorrupt {
-                path: names.path.clone(),
-            }),
-        }
+        lockout::load(dir.as_fd(), &self.lockout_names)
     }
 
     fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error> {
         let dir = self.dir()?;
-        check_target(&dir, &self.lockout_names)?;
-        replace::replace(
-            dir.as_fd(),
-            &self.lockout_names,
-            &record.encode(),
-            &mut RealSyscalls,
-        )
+        lockout::save(dir.as_fd(), &self.lockout_names, record)
     }
 
     fn describe(&self) -> StoreInfo {

@@ -238,22 +238,7 @@ pub(crate) fn read_at(
     let st =
         rustix::fs::fstat(&fd).map_err(|e| Error::from_io(shown, Operation::Stat, e.into()))?;
     check_type(&st, shown)?;
-    let me = sys::euid();
-    let owner = sys::owner(&st);
-    if options.require_owner && owner != me {
-        return Err(Error::WrongOwner {
-            path: shown.to_path_buf(),
-            owner,
-            expected: me,
-        });
-    }
-    let mode = sys::mode_bits(&st);
-    if options.require_private_mode && mode & 0o077 != 0 {
-        return Err(Error::InsecureMode {
-            path: shown.to_path_buf(),
-            mode,
-        });
-    }
+    check_owner_and_mode(&st, shown, options)?;
     let max = u64::try_from(options.max_len).unwrap_or(u64::MAX);
     let len = sys::size(&st);
     if len > max {
@@ -285,6 +270,31 @@ pub(crate) fn read_at(
         });
     }
     Ok(Some(bytes))
+}
+
+/// Refuses a file of another user, or one open to group or others, as `options` ask.
+pub(crate) fn check_owner_and_mode(
+    st: &Stat,
+    shown: &Path,
+    options: &ReadOptions,
+) -> Result<(), Error> {
+    let me = sys::euid();
+    let owner = sys::owner(st);
+    if options.require_owner && owner != me {
+        return Err(Error::WrongOwner {
+            path: shown.to_path_buf(),
+            owner,
+            expected: me,
+        });
+    }
+    let mode = sys::mode_bits(st);
+    if options.require_private_mode && mode & 0o077 != 0 {
+        return Err(Error::InsecureMode {
+            path: shown.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
 }
 
 /// Refuses anything but a regular file, each kind with its own error.
