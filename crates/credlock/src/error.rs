@@ -43,6 +43,19 @@ pub enum Error {
         /// How long until the next attempt is allowed.
         retry_after: Duration,
     },
+    /// So many consecutive failed attempts (see
+    /// [`MAX_CONSECUTIVE_FAILURES`](crate::MAX_CONSECUTIVE_FAILURES)) that attempts are
+    /// refused until an operator clears the lockout
+    /// ([`Vault::clear_lockout`](crate::Vault::clear_lockout)). No key derivation was
+    /// attempted.
+    #[error(
+        "{failures} consecutive failed passphrase attempts: attempts are refused until an \
+         administrator clears the lockout"
+    )]
+    LockedOutUntilCleared {
+        /// Consecutive failed attempts.
+        failures: u32,
+    },
     /// Credentials are already stored and the call did not ask to replace them.
     #[error(
         "a vault already exists{}: unlock it, or replace it explicitly (Vault::replace)",
@@ -249,7 +262,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::WrongPassphrase => ErrorKind::WrongPassphrase,
-            Self::LockedOut { .. } => ErrorKind::LockedOut,
+            Self::LockedOut { .. } | Self::LockedOutUntilCleared { .. } => ErrorKind::LockedOut,
             Self::Locked => ErrorKind::Locked,
             Self::NoCredentials => ErrorKind::NoCredentials,
             Self::AlreadyUnlocked
@@ -272,8 +285,9 @@ impl Error {
         }
     }
 
-    /// While locked out: the wait in whole seconds, rounded up (never 0), as an HTTP
-    /// `Retry-After` header wants it. `None` for every other error.
+    /// While locked out for a time: the wait in whole seconds, rounded up (never 0), as an
+    /// HTTP `Retry-After` header wants it. `None` for every other error (and for
+    /// [`Error::LockedOutUntilCleared`], which no waiting ends).
     #[must_use]
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {

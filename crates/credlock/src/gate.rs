@@ -23,7 +23,7 @@ use secrecy::SecretString;
 
 use crate::audit::{EventKind, Outcome};
 use crate::error::{Error, ceil_secs};
-use crate::lockout::{counted, remaining};
+use crate::lockout::{counted, remaining, until_cleared};
 use crate::vault::Vault;
 
 /// The operation a passphrase is tested for (named in audit events).
@@ -87,7 +87,7 @@ impl Vault {
             let record = self.backend().load_lockout()?;
             let now = self.options().clock.now_ms();
             match remaining(&record, now) {
-                Some(wait) => Some((record.failures(), wait)),
+                Some(wait) => Some((record.failures(), wait, until_cleared(&record))),
                 None => {
                     let policy = self.options().lockout;
                     self.backend()
@@ -96,13 +96,20 @@ impl Vault {
                 }
             }
         };
-        if let Some((failures, wait)) = refused {
+        if let Some((failures, wait, until_cleared)) = refused {
             self.audit(EventKind::AttemptRefused, Outcome::Refused, |e| {
-                e.operation(attempt.as_str())
-                    .failures(failures)
-                    .retry_after_secs(ceil_secs(wait).max(1))
+                let e = e.operation(attempt.as_str()).failures(failures);
+                if until_cleared {
+                    e
+                } else {
+                    e.retry_after_secs(ceil_secs(wait).max(1))
+                }
             })?;
-            return Err(Error::LockedOut { retry_after: wait });
+            return Err(if until_cleared {
+                Error::LockedOutUntilCleared { failures }
+            } else {
+                Error::LockedOut { retry_after: wait }
+            });
         }
         Ok(Counted { _private: () })
     }

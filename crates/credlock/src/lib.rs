@@ -22,7 +22,7 @@ mod vault;
 pub use credentials::Credentials;
 pub use derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
-pub use lockout::LockoutState;
+pub use lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 pub use options::VaultBuilder;
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,

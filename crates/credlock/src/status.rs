@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER, FORMAT_VERSION, VaultFile};
-use crate::lockout::remaining;
+use crate::lockout::LockoutState;
 use crate::options::Options;
 use crate::state::State;
 
@@ -50,8 +50,11 @@ pub struct SecurityStatus {
     /// Consecutive failed passphrase attempts now, as the store keeps them (shared by every
     /// process and surviving restarts).
     pub failed_attempts: u32,
-    /// Seconds until a passphrase attempt is allowed again (rounded up), while locked out.
+    /// Seconds until a passphrase attempt is allowed again (rounded up), while locked out
+    /// for a time.
     pub locked_out_for_secs: Option<u64>,
+    /// Whether attempts are refused until an operator clears the lockout.
+    pub locked_out_until_cleared: bool,
     /// Where audit events go.
     pub audit: AuditStatus,
     /// The idle timeout after which an unlocked vault locks itself, in seconds, if on.
@@ -256,16 +259,13 @@ impl SecurityStatus {
                  this way is cheap to brute-force",
             ));
         }
-        let (failed_attempts, locked_out_for) = match store.map(Store::load_lockout) {
-            Some(Ok(record)) => (
-                record.failures(),
-                remaining(&record, options.clock.now_ms()),
-            ),
+        let lockout_state = match store.map(Store::load_lockout) {
+            Some(Ok(record)) => Some(LockoutState::of(&record, options.clock.now_ms())),
             Some(Err(e)) => {
                 problems.push(problem_of(&e.into()));
-                (0, None)
+                None
             }
-            None => (0, None),
+            None => None,
         };
         let lockout = options.lockout;
         if lockout.is_none() {
@@ -288,8 +288,9 @@ impl SecurityStatus {
             file,
             policy: options.policy.requirements(),
             lockout: lockout.map(LockoutStatus::from),
-            failed_attempts,
-            locked_out_for_secs: locked_out_for.map(|d| ceil_secs(d).max(1)),
+            failed_attempts: lockout_state.as_ref().map_or(0, |l| l.failures),
+            locked_out_for_secs: lockout_state.as_ref().and_then(|l| l.retry_after_secs),
+            locked_out_until_cleared: lockout_state.is_some_and(|l| l.until_cleared),
             audit: AuditStatus {
                 sinks: options.auditor.describe(),
                 fail_closed: options.auditor.fail_closed,

@@ -376,3 +376,40 @@ fn logout_needs_an_unlocked_vault_and_reset_is_explicit_and_audited() {
         Some(EventKind::LoggedOut)
     );
 }
+
+#[test]
+fn the_hundredth_consecutive_failure_locks_out_until_an_operator_clears_it() {
+    let (_dir, path) = temp_vault();
+    stored_vault(&path);
+    let now_ms = Arc::new(AtomicU64::new(1_800_000_000_000));
+    let clock = Arc::clone(&now_ms);
+    let (builder, started) = counted(&path);
+    let vault = builder
+        .insecure_wall_clock(move || {
+            UNIX_EPOCH + Duration::from_millis(clock.load(Ordering::SeqCst))
+        })
+        .open()
+        .unwrap();
+    let day = 86_400_000;
+    for n in 1..=credlock::MAX_CONSECUTIVE_FAILURES {
+        now_ms.fetch_add(day, Ordering::SeqCst); // every timed lockout has run out
+        assert!(
+            matches!(vault.unlock(&secret("wrong")), Err(Error::WrongPassphrase)),
+            "attempt {n}"
+        );
+    }
+    now_ms.fetch_add(365 * day, Ordering::SeqCst);
+    let before = started.load(Ordering::SeqCst);
+    let refused = vault.unlock(&secret(PASS)).unwrap_err();
+    assert!(
+        matches!(refused, Error::LockedOutUntilCleared { failures: 100 }),
+        "{refused:?}"
+    );
+    assert_eq!(refused.retry_after_secs(), None);
+    assert_eq!(started.load(Ordering::SeqCst), before, "no derivation");
+    let state = vault.lockout_state().unwrap();
+    assert!(state.until_cleared && state.retry_after_secs.is_none());
+    assert!(vault.security_status().locked_out_until_cleared);
+    vault.clear_lockout().unwrap();
+    vault.unlock(&secret(PASS)).unwrap();
+}
