@@ -21,9 +21,8 @@ pub use credlock_audit::{
     JsonLinesSink, MemorySink, Outcome, TracingSink,
 };
 
+use crate::clock::Clock;
 use crate::error::Error;
-use crate::lockout::Clock;
-use crate::vault::Vault;
 
 thread_local! {
     static CONTEXT: RefCell<Option<AuditContext>> = const { RefCell::new(None) };
@@ -109,27 +108,22 @@ impl Auditor {
         }
     }
 
-    /// What the sinks are, for the status report.
-    pub(crate) fn describe(&self) -> Vec<String> {
-        self.sinks.iter().map(|s| s.describe()).collect()
-    }
-}
-
-impl Vault {
-    /// Emits an event of this vault, built from `kind` and `outcome` by `fill`.
-    pub(crate) fn audit(
+    /// Builds an event of this vault at the clock's time, with the request context, and
+    /// sends it; see [`Auditor::emit`].
+    pub(crate) fn record(
         &self,
+        clock: &Clock,
         kind: EventKind,
         outcome: Outcome,
         fill: impl FnOnce(AuditEvent) -> AuditEvent,
     ) -> Result<(), Error> {
-        let auditor = &self.options().auditor;
-        let event = AuditEvent::new(clock(self).now(), auditor.vault_id.clone(), kind, outcome)
+        let event = AuditEvent::new(clock.now(), self.vault_id.clone(), kind, outcome)
             .context(current_context());
-        auditor.emit(&fill(event))
+        self.emit(&fill(event))
     }
-}
 
-fn clock(vault: &Vault) -> &Clock {
-    &vault.options().clock
+    /// What the sinks are, for the status report.
+    pub(crate) fn describe(&self) -> Vec<String> {
+        self.sinks.iter().map(|s| s.describe()).collect()
+    }
 }

@@ -9,7 +9,6 @@ use credlock_policy::ValidPassphrase;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::error::Error;
-use crate::gate::Counted;
 
 /// Where a key derivation is, as reported to an observer set with
 /// [`VaultBuilder::on_key_derivation`](crate::VaultBuilder::on_key_derivation).
@@ -30,6 +29,22 @@ pub struct DerivationEvent {
     pub stage: DerivationStage,
     /// The PBKDF2 iteration count of this derivation.
     pub iterations: u32,
+}
+
+/// Proof that a passphrase attempt passed the lockout and was counted: the only way to
+/// derive a key from a passphrase under test
+/// ([`Deriver::derive_attempt`]). Only the passphrase gate ([`crate::gate`]) makes one; a
+/// test of this crate checks that no other module calls [`Counted::after_counting`].
+#[derive(Debug)]
+pub(crate) struct Counted {
+    _private: (),
+}
+
+impl Counted {
+    /// For the gate only: called after the attempt was counted durably.
+    pub(crate) const fn after_counting() -> Self {
+        Self { _private: () }
+    }
 }
 
 /// An observer of key derivations.

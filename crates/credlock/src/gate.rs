@@ -1,10 +1,11 @@
 //! The passphrase gate: the one way a caller-supplied passphrase reaches a key derivation.
 //!
-//! [`Vault::test_passphrase`] is the only code that can make a [`Counted`] proof, and
-//! [`Deriver::derive_attempt`](crate::derivation::Deriver::derive_attempt) is the only way to
-//! derive a key from a passphrase being tested, and it wants that proof. So an operation that
-//! tests a passphrase (unlock, passphrase change, export, import) cannot skip the lockout: it
-//! has to come through here, which
+//! [`Gate::test`] is the only code that makes a [`Counted`] proof (a test of this crate
+//! checks so), and [`Deriver::derive_attempt`] is the only way to derive a key from a
+//! passphrase being tested, and it wants that proof; the other derivation,
+//! [`Deriver::derive_new`], takes only a passphrase that passed the policy. So an operation
+//! that tests a passphrase (unlock, passphrase change, export, import) cannot skip the
+//! lockout: it has to come through here, which
 //!
 //! 1. takes the vault's in-process gate, so attempts on one `Vault` take turns;
 //! 2. under the store's cross-process lock, reads the persisted lockout state; while locked
@@ -17,14 +18,18 @@
 
 use std::time::Duration;
 
+use credlock_audit::{EventKind, Outcome};
 use credlock_crypto::{FernetKey, KdfParams};
-use credlock_store::LockoutRecord;
+use credlock_session::LockoutPolicy;
+use credlock_store::{LockoutRecord, Store};
 use secrecy::SecretString;
 
-use crate::audit::{EventKind, Outcome};
+use crate::audit::Auditor;
+use crate::clock::Clock;
+use crate::derivation::{Counted, Deriver};
 use crate::error::{Error, ceil_secs};
 use crate::lockout::{counted, remaining, until_cleared};
-use crate::vault::Vault;
+use crate::state::Shared;
 
 /// The operation a passphrase is tested for (named in audit events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +51,30 @@ impl Attempt {
     }
 }
 
-/// Proof that an attempt passed the lockout and was counted. Only this module makes one.
-#[derive(Debug)]
-pub(crate) struct Counted {
-    _private: (),
+/// What the gate needs of one vault.
+pub(crate) struct Gate<'a> {
+    pub(crate) store: &'a dyn Store,
+    pub(crate) shared: &'a Shared,
+    pub(crate) deriver: &'a Deriver,
+    pub(crate) auditor: &'a Auditor,
+    pub(crate) clock: &'a Clock,
+    pub(crate) policy: Option<LockoutPolicy>,
 }
 
-impl Vault {
+impl Gate<'_> {
     /// Tests `passphrase` for `attempt`: checks and counts it against the lockout, derives
     /// its key under `params`, and lets `judge` decide (returning [`Error::WrongPassphrase`]
     /// for a wrong one); records the outcome.
-    pub(crate) fn test_passphrase<T>(
+    pub(crate) fn test<T>(
         &self,
         attempt: Attempt,
         passphrase: &SecretString,
         params: &KdfParams,
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let _turn = self.shared().gate();
-        let proof = self.count_attempt(attempt)?;
+        let _turn = self.shared.gate();
+        let proof = self.count(attempt)?;
         let result = self
-            .options()
             .deriver
             .derive_attempt(&proof, passphrase, params)
             .and_then(judge);
@@ -81,66 +89,81 @@ impl Vault {
     }
 
     /// Refuses while locked out (no derivation); otherwise counts the attempt durably.
-    fn count_attempt(&self, attempt: Attempt) -> Result<Counted, Error> {
+    fn count(&self, attempt: Attempt) -> Result<Counted, Error> {
         let refused = {
-            let _lock = self.backend().lock()?;
-            let record = self.backend().load_lockout()?;
-            let now = self.options().clock.now_ms();
+            let _lock = self.store.lock()?;
+            let record = self.store.load_lockout()?;
+            let now = self.clock.now_ms();
             match remaining(&record, now) {
                 Some(wait) => Some((record.failures(), wait, until_cleared(&record))),
                 None => {
-                    let policy = self.options().lockout;
-                    self.backend()
-                        .save_lockout(&counted(&record, policy, now))?;
+                    self.store
+                        .save_lockout(&counted(&record, self.policy, now))?;
                     None
                 }
             }
         };
-        if let Some((failures, wait, until_cleared)) = refused {
-            self.audit(EventKind::AttemptRefused, Outcome::Refused, |e| {
+        let Some((failures, wait, until_cleared)) = refused else {
+            return Ok(Counted::after_counting());
+        };
+        self.auditor.record(
+            self.clock,
+            EventKind::AttemptRefused,
+            Outcome::Refused,
+            |e| {
                 let e = e.operation(attempt.as_str()).failures(failures);
                 if until_cleared {
                     e
                 } else {
                     e.retry_after_secs(ceil_secs(wait).max(1))
                 }
-            })?;
-            return Err(if until_cleared {
-                Error::LockedOutUntilCleared { failures }
-            } else {
-                Error::LockedOut { retry_after: wait }
-            });
-        }
-        Ok(Counted { _private: () })
+            },
+        )?;
+        Err(if until_cleared {
+            Error::LockedOutUntilCleared { failures }
+        } else {
+            Error::LockedOut { retry_after: wait }
+        })
     }
 
     /// A successful attempt resets the count: the attempt is un-counted.
     fn uncount(&self) -> Result<(), Error> {
-        let _lock = self.backend().lock()?;
-        if self.backend().load_lockout()? != LockoutRecord::default() {
-            self.backend().save_lockout(&LockoutRecord::default())?;
+        let _lock = self.store.lock()?;
+        if self.store.load_lockout()? != LockoutRecord::default() {
+            self.store.save_lockout(&LockoutRecord::default())?;
         }
         Ok(())
     }
 
     /// Audits a wrong passphrase, and the lockout it started if it did.
     fn audit_rejection(&self, attempt: Attempt) -> Result<(), Error> {
-        let record = self.backend().load_lockout()?;
-        let now = self.options().clock.now_ms();
+        let record = self.store.load_lockout()?;
         let started = self
-            .options()
-            .lockout
+            .policy
             .and_then(|p| p.delay_after(record.failures()))
-            .and_then(|_| remaining(&record, now));
-        self.audit(EventKind::PassphraseRejected, Outcome::Failure, |e| {
-            e.operation(attempt.as_str()).failures(record.failures())
-        })?;
+            .and_then(|_| remaining(&record, self.clock.now_ms()));
+        let failures = record.failures();
+        self.auditor.record(
+            self.clock,
+            EventKind::PassphraseRejected,
+            Outcome::Failure,
+            |e| e.operation(attempt.as_str()).failures(failures),
+        )?;
         if let Some(wait) = started {
-            self.audit(EventKind::LockoutStarted, Outcome::Refused, |e| {
-                e.operation(attempt.as_str())
-                    .failures(record.failures())
-                    .retry_after_secs(ceil_secs(wait.max(Duration::from_millis(1))))
-            })?;
+            let forever = until_cleared(&record);
+            self.auditor.record(
+                self.clock,
+                EventKind::LockoutStarted,
+                Outcome::Refused,
+                |e| {
+                    let e = e.operation(attempt.as_str()).failures(failures);
+                    if forever {
+                        e
+                    } else {
+                        e.retry_after_secs(ceil_secs(wait.max(Duration::from_millis(1))))
+                    }
+                },
+            )?;
         }
         Ok(())
     }

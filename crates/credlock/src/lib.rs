@@ -3,6 +3,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod audit;
+mod clock;
+mod config;
 mod credentials;
 mod derivation;
 pub mod eclosion;
@@ -13,6 +15,7 @@ pub mod format;
 pub mod fuzzing;
 mod gate;
 mod lockout;
+mod operator;
 mod options;
 mod record;
 mod state;

@@ -1,55 +1,13 @@
 //! The persisted lockout: the failed-attempt count and the lockout it imposes, kept by the
 //! store beside the sealed record, in wall-clock time so that it survives restarts.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use credlock_session::LockoutPolicy;
 use credlock_store::LockoutRecord;
 use serde::Serialize;
 
-use crate::audit::{EventKind, Outcome};
-use crate::error::{Error, ceil_secs};
-use crate::vault::Vault;
-
-/// An injected wall clock (tests); the system clock otherwise.
-pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// The wall clock the lockout and the audit trail read.
-#[derive(Clone, Default)]
-pub(crate) struct Clock {
-    fake: Option<WallClock>,
-}
-
-impl core::fmt::Debug for Clock {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(if self.fake.is_some() {
-            "Clock(injected)"
-        } else {
-            "Clock(system)"
-        })
-    }
-}
-
-impl Clock {
-    pub(crate) fn injected(clock: WallClock) -> Self {
-        Self { fake: Some(clock) }
-    }
-
-    pub(crate) fn now(&self) -> SystemTime {
-        self.fake.as_ref().map_or_else(SystemTime::now, |f| f())
-    }
-
-    /// Milliseconds since the Unix epoch (0 for a clock before it).
-    pub(crate) fn now_ms(&self) -> u64 {
-        unix_ms(self.now())
-    }
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use crate::error::ceil_secs;
 
 /// Time left in the recorded lockout at `now_ms`, or `None` if attempts are accepted.
 ///
@@ -128,69 +86,6 @@ impl LockoutState {
             }),
             retry_after_secs: left.map(|d| ceil_secs(d).max(1)),
         }
-    }
-}
-
-impl Vault {
-    /// The lockout state (failures, and until when attempts are refused), read without a
-    /// passphrase, for an operator's "locked users" view. Audited.
-    ///
-    /// ```
-    /// use credlock::{Credentials, Policy, Vault};
-    /// use credlock::secrecy::SecretString;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let vault = Vault::builder(dir.path().join("vault.json"))
-    ///     .insecure_kdf_iterations(1_000)
-    ///     .open()?;
-    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
-    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
-    /// vault.lock();
-    /// for _ in 0..5 {
-    ///     let _ = vault.unlock(&SecretString::from("wrong"));
-    /// }
-    /// let state = vault.lockout_state()?;
-    /// assert_eq!((state.failures, state.retry_after_secs), (5, Some(30)));
-    /// vault.clear_lockout()?;                       // the operator lets the user try again
-    /// assert_eq!(vault.lockout_state()?.failures, 0);
-    /// vault.unlock(&SecretString::from("Tangerine-Rocket-42!"))?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Storage`] if the state cannot be read (a tampered state is
-    /// [`StorageKind::Corrupt`](crate::StorageKind::Corrupt): clear it).
-    pub fn lockout_state(&self) -> Result<LockoutState, Error> {
-        let record = self.backend().load_lockout()?;
-        let state = LockoutState::of(&record, self.options().clock.now_ms());
-        self.audit(EventKind::LockoutInspected, Outcome::Success, |e| {
-            e.failures(state.failures)
-        })?;
-        Ok(state)
-    }
-
-    /// Clears the lockout and the failure count, without a passphrase: the operator's
-    /// "unlock user". Audited. Also the way out of a tampered lockout state.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Storage`] if the state cannot be written.
-    pub fn clear_lockout(&self) -> Result<(), Error> {
-        let previous = {
-            let _lock = self.backend().lock()?;
-            let previous = self.backend().load_lockout().ok();
-            self.backend().save_lockout(&LockoutRecord::default())?;
-            previous
-        };
-        self.audit(
-            EventKind::LockoutCleared,
-            Outcome::Success,
-            |e| match previous {
-                Some(p) => e.failures(p.failures()),
-                None => e,
-            },
-        )
     }
 }
 

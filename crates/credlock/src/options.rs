@@ -1,6 +1,6 @@
 //! Vault options and their builder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,36 +10,13 @@ use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
+use crate::clock::Clock;
+use crate::config::Options;
 use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
-use crate::lockout::Clock;
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
-
-/// The checked options of an open vault.
-#[derive(Debug, Clone)]
-pub(crate) struct Options {
-    pub(crate) policy: Policy,
-    /// Iteration count for new vaults and passphrase changes.
-    pub(crate) iterations: u32,
-    pub(crate) acceptance: Acceptance,
-    /// The session's options; its own in-memory lockout is off (the persisted one rules).
-    pub(crate) session: SessionOptions,
-    /// The failed-passphrase lockout, applied to the state the store keeps.
-    pub(crate) lockout: Option<LockoutPolicy>,
-    pub(crate) deriver: Deriver,
-    pub(crate) clock: Clock,
-    pub(crate) auditor: Auditor,
-}
-
-impl Options {
-    /// Fresh KDF parameters for a new vault or a new passphrase.
-    pub(crate) fn new_kdf_params(&self) -> Result<KdfParams, Error> {
-        self.acceptance
-            .params(u64::from(self.iterations), Salt::random()?)
-    }
-}
 
 /// Builds a [`Vault`] with options other than the defaults.
 ///
@@ -350,5 +327,23 @@ impl VaultBuilder {
             auditor,
         };
         Ok((options, self.target))
+    }
+}
+
+impl Vault {
+    /// Opens the vault at `path` with the default options: locked if a vault file exists
+    /// there, empty otherwise. Nothing is decrypted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] if the path or its directory is unusable or unsafe; see
+    /// [`VaultBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::builder(path).open()
+    }
+
+    /// A builder to open the vault at `path` with other options.
+    pub fn builder(path: impl AsRef<Path>) -> VaultBuilder {
+        VaultBuilder::for_path(path.as_ref().to_path_buf())
     }
 }

@@ -8,11 +8,12 @@ use credlock_session::{LockoutPolicy, SessionState};
 use credlock_store::{Store, StoreKind};
 use serde::Serialize;
 
+use crate::config::Options;
 use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER, FORMAT_VERSION, VaultFile};
 use crate::lockout::LockoutState;
-use crate::options::Options;
 use crate::state::State;
+use crate::vault::Vault;
 
 /// What a vault's security actually is, for a status page or an audit log: every field is
 /// read from the vault file on disk, the vault's state in memory, or the options in force;
@@ -299,5 +300,51 @@ impl SecurityStatus {
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
         }
+    }
+}
+
+impl Vault {
+    /// A report of the vault's real security configuration, read from the file on disk, the
+    /// state in memory and the options in force; see [`SecurityStatus`]. The vault's path is
+    /// left out (use [`Vault::security_status_with_path`] to include it). Applies the idle
+    /// timeout first, so an expired key is dropped, not reported.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// let vault = Vault::builder(&path).kdf_iterations(100_000).open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let report = vault.security_status();
+    /// assert_eq!(report.kdf.as_ref().map(|k| k.iterations), Some(100_000));
+    /// assert_eq!(report.file.as_ref().and_then(|f| f.mode.as_deref()), Some("0600"));
+    /// assert!(report.problems.is_empty());
+    /// let json = serde_json::to_string(&report)?; // for a status endpoint
+    /// assert!(!json.contains("Tangerine") && !json.contains(dir.path().to_str().unwrap()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn security_status(&self) -> SecurityStatus {
+        self.report(ShowPath::No)
+    }
+
+    /// [`Vault::security_status`], with the vault file's absolute path in
+    /// [`FileStatus::path`](crate::FileStatus::path) (for an operator, not for clients).
+    #[must_use]
+    pub fn security_status_with_path(&self) -> SecurityStatus {
+        self.report(ShowPath::Yes)
+    }
+
+    fn report(&self, show_path: ShowPath) -> SecurityStatus {
+        let snapshot = Snapshot::take(&mut self.shared().state(), Instant::now());
+        SecurityStatus::collect(
+            self.options(),
+            Some(self.backend()),
+            Some(snapshot),
+            None,
+            show_path,
+        )
     }
 }

@@ -3,20 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use credlock_audit::{AuditEvent, EventKind, Outcome};
+use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
 use credlock_store::{LockoutRecord, Store};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::audit::{EventKind, Outcome};
+use crate::config::Options;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::VaultFile;
-use crate::gate::Attempt;
-use crate::options::{Options, VaultBuilder};
+use crate::gate::{Attempt, Gate};
 use crate::record;
 use crate::state::{Shared, State};
-use crate::status::{SecurityStatus, ShowPath, Snapshot};
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
 /// unlocked or empty.
@@ -66,22 +66,6 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Opens the vault at `path` with the default options: locked if a vault file exists
-    /// there, empty otherwise. Nothing is decrypted.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Storage`] if the path or its directory is unusable or unsafe; see
-    /// [`VaultBuilder::open`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::builder(path).open()
-    }
-
-    /// A builder to open the vault at `path` with other options.
-    pub fn builder(path: impl AsRef<Path>) -> VaultBuilder {
-        VaultBuilder::for_path(path.as_ref().to_path_buf())
-    }
-
     /// Creates a new vault at `path` holding `credentials`, and returns it unlocked.
     ///
     /// # Errors
@@ -573,50 +557,6 @@ impl Vault {
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
 
-    /// A report of the vault's real security configuration, read from the file on disk, the
-    /// state in memory and the options in force; see [`SecurityStatus`]. The vault's path is
-    /// left out (use [`Vault::security_status_with_path`] to include it). Applies the idle
-    /// timeout first, so an expired key is dropped, not reported.
-    ///
-    /// ```
-    /// use credlock::{Credentials, Policy, SessionState, Vault};
-    /// use credlock::secrecy::{ExposeSecret, SecretString};
-    /// # let dir = tempfile::tempdir()?;
-    /// # let path = dir.path().join("vault.json");
-    /// let vault = Vault::builder(&path).kdf_iterations(100_000).open()?;
-    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
-    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
-    /// let report = vault.security_status();
-    /// assert_eq!(report.kdf.as_ref().map(|k| k.iterations), Some(100_000));
-    /// assert_eq!(report.file.as_ref().and_then(|f| f.mode.as_deref()), Some("0600"));
-    /// assert!(report.problems.is_empty());
-    /// let json = serde_json::to_string(&report)?; // for a status endpoint
-    /// assert!(!json.contains("Tangerine") && !json.contains(dir.path().to_str().unwrap()));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn security_status(&self) -> SecurityStatus {
-        self.report(ShowPath::No)
-    }
-
-    /// [`Vault::security_status`], with the vault file's absolute path in
-    /// [`FileStatus::path`](crate::FileStatus::path) (for an operator, not for clients).
-    #[must_use]
-    pub fn security_status_with_path(&self) -> SecurityStatus {
-        self.report(ShowPath::Yes)
-    }
-
-    fn report(&self, show_path: ShowPath) -> SecurityStatus {
-        let snapshot = Snapshot::take(&mut self.shared.state(), Instant::now());
-        SecurityStatus::collect(
-            &self.options,
-            Some(self.store.as_ref()),
-            Some(snapshot),
-            None,
-            show_path,
-        )
-    }
-
     pub(crate) fn options(&self) -> &Options {
         &self.options
     }
@@ -642,5 +582,36 @@ impl Vault {
                 Err(Error::VaultMissing { path: self.path() })
             }
         }
+    }
+
+    /// Tests a caller-supplied passphrase through the passphrase gate ([`crate::gate`]).
+    pub(crate) fn test_passphrase<T>(
+        &self,
+        attempt: Attempt,
+        passphrase: &SecretString,
+        params: &KdfParams,
+        judge: impl FnOnce(FernetKey) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        Gate {
+            store: self.store.as_ref(),
+            shared: &self.shared,
+            deriver: &self.options.deriver,
+            auditor: &self.options.auditor,
+            clock: &self.options.clock,
+            policy: self.options.lockout,
+        }
+        .test(attempt, passphrase, params, judge)
+    }
+
+    /// Emits an audit event of this vault, built from `kind` and `outcome` by `fill`.
+    pub(crate) fn audit(
+        &self,
+        kind: EventKind,
+        outcome: Outcome,
+        fill: impl FnOnce(AuditEvent) -> AuditEvent,
+    ) -> Result<(), Error> {
+        self.options
+            .auditor
+            .record(&self.options.clock, kind, outcome, fill)
     }
 }
