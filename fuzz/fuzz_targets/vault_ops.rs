@@ -1,5 +1,6 @@
 //! Random sequences of vault operations, with the file tampered with in between: no panic,
-//! the state always agrees with what is stored, and a wrong passphrase never unlocks.
+//! the state always agrees with what is stored, a wrong passphrase never unlocks, and only
+//! an unlocked vault's logout (or an explicit reset) deletes the record.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -15,6 +16,8 @@ enum Op {
     Unlock(u8),
     Lock,
     Logout,
+    Reset,
+    ClearLockout,
     Update(String),
     ChangePassphrase(u8, u8),
     Tamper(Vec<u8>),
@@ -60,9 +63,27 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Lock => vault.lock(),
             Op::Logout => {
-                if vault.logout().is_ok() {
+                let was_unlocked = vault.status() == SessionState::Unlocked;
+                match vault.logout() {
+                    Ok(()) if was_unlocked => {
+                        assert!(store.contents().is_none());
+                        sealed_with = None;
+                    }
+                    Ok(()) => assert_eq!(vault.status(), SessionState::NoCredentials),
+                    // Only an unlocked vault may delete its record.
+                    Err(_) => assert!(!was_unlocked || store.contents().is_some()),
+                }
+            }
+            Op::Reset => {
+                if vault.reset().is_ok() {
                     assert!(store.contents().is_none());
+                    assert_eq!(vault.status(), SessionState::NoCredentials);
                     sealed_with = None;
+                }
+            }
+            Op::ClearLockout => {
+                if vault.clear_lockout().is_ok() {
+                    assert_eq!(vault.lockout_state().map(|s| s.failures).ok(), Some(0));
                 }
             }
             Op::Update(email) => {
