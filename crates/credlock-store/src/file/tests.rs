@@ -155,12 +155,12 @@ fn fixture(with_old: bool) -> Fixture {
     }
 }
 
-/// Everything in the directory except the store file and its lock file.
+/// Everything in the directory except the store file, its lock file and its turnstile.
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "vault" && n != ".vault.lock")
+        .filter(|n| n != "vault" && n != ".vault.lock" && n != ".vault.turnstile")
         .collect()
 }
 
@@ -510,15 +510,16 @@ fn lock_times_out_with_a_clear_error_and_is_freed_on_drop() {
     assert!(matches!(try_once.lock(), Err(Error::LockTimeout { .. })));
     drop(guard);
     let _again = try_once.lock().unwrap();
-    // The lock file is private, stable, and survives a save and a delete.
-    let lock_mode = std::fs::metadata(fx.store.lock_path())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(lock_mode & 0o777, 0o600);
+    // The lock file and the turnstile are private, stable, and survive a save and a delete.
+    let turnstile = fx.dir.join(".vault.turnstile");
+    for file in [fx.store.lock_path(), turnstile.clone()] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file:?}");
+    }
     fx.store.save(OLD).unwrap();
     fx.store.delete().unwrap();
     assert!(fx.store.lock_path().exists());
+    assert!(turnstile.exists());
 }
 
 #[test]
