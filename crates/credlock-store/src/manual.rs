@@ -84,7 +84,9 @@
 //! The tests kill a writer with `SIGKILL` at random moments (over a thousand times) and check
 //! that the file is always one complete version and that no temporary file survives a reopen;
 //! they run eight processes doing read-modify-write increments under the lock and check that
-//! no update is lost; they inject a full disk, I/O errors and a read-only file system at each
-//! step of a save. A `SIGKILL` does not lose the page cache, so these tests do not prove
-//! durability across power loss; that rests on the `fsync` calls above and on the file system
-//! honouring them.
+//! no update is lost; they run two processes re-locking in a tight loop for three seconds and
+//! check that neither gets less than a quarter of the other's turns; they kill a holder and a
+//! waiter and check that the lock is free again; they inject a full disk, I/O errors and a
+//! read-only file system at each step of a save. A `SIGKILL` does not lose the page cache, so
+//! these tests do not prove durability across power loss; that rests on the `fsync` calls above
+//! and on the file system honouring them.

@@ -522,6 +522,70 @@ fn lock_times_out_with_a_clear_error_and_is_freed_on_drop() {
     assert!(turnstile.exists());
 }
 
+/// Takes `flock(LOCK_EX)` on `path` through a descriptor of its own, as another process would.
+fn flock_as_another(path: &Path) -> OwnedFd {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).unwrap();
+    fd
+}
+
+#[test]
+fn a_waiter_at_the_turnstile_goes_first() {
+    let fx = fixture(false);
+    let turnstile = fx.dir.join(".vault.turnstile");
+    let try_once = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::ZERO)
+        .open()
+        .unwrap();
+    try_once.lock().unwrap().release(); // creates both files
+    // Somebody stands at the turnstile, waiting for the lock: the lock is free, but a try
+    // does not jump the line.
+    let in_line = flock_as_another(&turnstile);
+    let err = try_once.lock().unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err:?}");
+    assert_eq!(err.path(), fx.store.lock_path());
+    drop(in_line);
+    try_once.lock().unwrap().release();
+
+    // A waiter leaves the turnstile as soon as it has the lock, and when it gives up.
+    let holder = flock_as_another(&fx.store.lock_path());
+    let patient = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::from_secs(60))
+        .open()
+        .unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| patient.lock().unwrap());
+        // Wait (bounded) until the waiter stands at the turnstile.
+        let start = Instant::now();
+        while is_free(&turnstile) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the waiter never queued"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(holder);
+        let guard = waiter.join().unwrap();
+        assert!(is_free(&turnstile));
+        assert!(!is_free(&fx.store.lock_path()));
+        drop(guard);
+    });
+    let impatient = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::from_millis(20))
+        .open()
+        .unwrap();
+    let holder = flock_as_another(&fx.store.lock_path());
+    assert!(matches!(impatient.lock(), Err(Error::LockTimeout { .. })));
+    assert!(is_free(&turnstile));
+    drop(holder);
+}
+
+/// Whether nobody holds an `flock` on `path` (probed through a descriptor of its own).
+fn is_free(path: &Path) -> bool {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
+}
+
 #[test]
 fn errno_classification() {
     let p = Path::new("/x");
