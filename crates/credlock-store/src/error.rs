@@ -412,7 +412,8 @@ pub enum InvalidPathReason {
     /// The path has no file name (it is empty, or ends in `/`, `.` or `..`).
     NoFileName,
     /// The file name is one the store uses for its own temporary or lock files
-    /// (`.<name>.tmp-<hex>` or `.<name>.lock`), or is too long to derive them from.
+    /// (`.<name>.tmp-<hex>`, `.<name>.lock` or `.<name>.turnstile`), or is too long to derive
+    /// them from.
     ReservedName,
 }
 

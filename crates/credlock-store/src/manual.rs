@@ -47,13 +47,24 @@
 //!
 //! # Locking
 //!
-//! [`Store::lock`](crate::Store::lock) takes `flock(LOCK_EX)` on `<dir>/.<name>.lock`,
-//! retrying a non-blocking attempt with back-off (1 ms doubling to 20 ms) until the timeout.
+//! [`Store::lock`](crate::Store::lock) takes `flock(LOCK_EX)` on `<dir>/.<name>.lock`.
 //! The lock cannot live on the data file: each save renames a new inode over it. The lock file
 //! is never removed, not even by `delete`, so all processes always lock the same inode; it is
 //! empty. The lock is advisory and not re-entrant; `load`/`save`/`delete` do not take it, so a
 //! read-modify-write holds the guard around them. A writer that dies releases it (the kernel
 //! closes its descriptors).
+//!
+//! Waiters take turns: `flock` alone lets a process that releases the lock and re-locks at once
+//! win it back nearly every time, starving the others. So a waiter first takes `flock(LOCK_EX)`
+//! on a turnstile, `<dir>/.<name>.turnstile` (empty, mode 0600, never removed either), then the
+//! lock, then releases the turnstile: only one process at a time waits for the lock itself, and
+//! a holder that asks again queues behind it (unless it comes back within the millisecond in
+//! which the turnstile may be free between two waiters). Each step is a non-blocking attempt
+//! repeated every millisecond until the timeout, so a caller that gives up leaves the line at
+//! once; `Duration::ZERO` tries each step once. A waiter that dies leaves the line (the kernel
+//! drops its `flock`s too). Processes that lock the lock file without the turnstile (older
+//! versions, `flock(1)`) are still excluded, they just do not queue; where the turnstile cannot
+//! be created (a read-only file system), the lock is taken without it.
 //!
 //! # Stale temporary files
 //!
@@ -73,7 +84,9 @@
 //! The tests kill a writer with `SIGKILL` at random moments (over a thousand times) and check
 //! that the file is always one complete version and that no temporary file survives a reopen;
 //! they run eight processes doing read-modify-write increments under the lock and check that
-//! no update is lost; they inject a full disk, I/O errors and a read-only file system at each
-//! step of a save. A `SIGKILL` does not lose the page cache, so these tests do not prove
-//! durability across power loss; that rests on the `fsync` calls above and on the file system
-//! honouring them.
+//! no update is lost; they run two processes re-locking in a tight loop for three seconds and
+//! check that neither gets less than a quarter of the other's turns; they kill a holder and a
+//! waiter and check that the lock is free again; they inject a full disk, I/O errors and a
+//! read-only file system at each step of a save. A `SIGKILL` does not lose the page cache, so
+//! these tests do not prove durability across power loss; that rests on the `fsync` calls above
+//! and on the file system honouring them.

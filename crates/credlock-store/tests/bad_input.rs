@@ -291,30 +291,37 @@ fn mkfifo(path: &Path) {
 }
 
 #[test]
-fn a_fifo_planted_at_the_lock_path_is_refused_not_waited_on() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = FileStore::open(tmp.path().join("vault")).unwrap();
-    store.save(b"sealed").unwrap();
-    mkfifo(&store.lock_path());
-    // On another thread, so that a regression hangs only that thread and fails the test.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let s = store.clone();
-    std::thread::spawn(move || tx.send(s.lock().map(drop)).unwrap());
-    let result = rx
-        .recv_timeout(std::time::Duration::from_secs(20))
-        .expect("taking the lock hung on a FIFO");
-    let err = result.unwrap_err();
-    assert!(
-        matches!(err, Error::NotRegularFile { kind: "FIFO", .. }),
-        "{err:?}"
-    );
-    assert_eq!(store.load().unwrap().as_deref(), Some(&b"sealed"[..]));
+fn a_fifo_planted_at_the_lock_path_or_the_turnstile_is_refused_not_waited_on() {
+    for name in [".vault.lock", ".vault.turnstile"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::open(tmp.path().join("vault")).unwrap();
+        store.save(b"sealed").unwrap();
+        mkfifo(&tmp.path().join(name));
+        // On another thread, so that a regression hangs only that thread and fails the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = store.clone();
+        std::thread::spawn(move || tx.send(s.lock().map(drop)).unwrap());
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("taking the lock hung on a FIFO");
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::NotRegularFile { kind: "FIFO", .. }),
+            "{name}: {err:?}"
+        );
+        assert_eq!(err.path(), tmp.path().join(name));
+        assert_eq!(store.load().unwrap().as_deref(), Some(&b"sealed"[..]));
+    }
 }
 
 #[test]
 fn reserved_names_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in [".vault.lock", ".vault.tmp-0123456789abcdef"] {
+    for name in [
+        ".vault.lock",
+        ".vault.turnstile",
+        ".vault.tmp-0123456789abcdef",
+    ] {
         let err = FileStore::open(tmp.path().join(name)).unwrap_err();
         assert!(
             matches!(

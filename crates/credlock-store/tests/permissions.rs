@@ -67,6 +67,7 @@ fn umask_0_child() {
     assert_eq!(mode(&tmp.path().join("new")), 0o700);
     store.lock().unwrap().release();
     assert_eq!(mode(&store.lock_path()), 0o600);
+    assert_eq!(mode(&dir.join(".vault.turnstile")), 0o600);
     assert_eq!(store.describe().mode, Some(0o600));
     assert_eq!(
         fs::metadata(&path).unwrap().uid(),

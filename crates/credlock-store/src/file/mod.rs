@@ -39,7 +39,8 @@ use replace::{RealSyscalls, Syscalls};
 ///   new file, whole.
 /// - **Load** refuses a symbolic link, anything but a regular file, a file owned by another
 ///   user, a file with any group/other permission bit, an empty file and one over the size cap.
-/// - **Lock** takes an `flock` on the stable lock file `.<name>.lock` beside it.
+/// - **Lock** takes an `flock` on the stable lock file `.<name>.lock` beside it, after
+///   queueing at a second stable file, `.<name>.turnstile`, so that waiters take turns.
 /// - **Directory**: [`open`](FileStore::open) creates it with mode 0700 if missing; every
 ///   operation refuses a directory writable by group or others or owned by another user.
 /// - Temporary files left by a crashed writer are removed by `open` and `delete`.
@@ -239,7 +240,8 @@ impl FileStore {
 
     /// The lock file's path: `.<name>.lock` beside the store file. It is created by the first
     /// [`lock`](Store::lock), is empty, and is never removed (not even by `delete`), so that
-    /// every process locks the same file.
+    /// every process locks the same file. The turnstile `.<name>.turnstile` beside it, where
+    /// waiters line up, is created and kept the same way.
     ///
     /// # Example
     ///

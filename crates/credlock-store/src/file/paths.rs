@@ -2,7 +2,9 @@
 //!
 //! For a store file `<dir>/<name>`:
 //! - temporary files are `<dir>/.<name>.tmp-<16 lowercase hex digits>`;
-//! - the lock file is `<dir>/.<name>.lock`.
+//! - the lock file is `<dir>/.<name>.lock`;
+//! - the turnstile in front of the lock is `<dir>/.<name>.turnstile`;
+//! - the lockout state is `<dir>/.<name>.lockout`.
 
 use std::collections::hash_map::RandomState;
 use std::ffi::{OsStr, OsString};
@@ -19,6 +21,7 @@ const TEMP_MARK: &[u8] = b".tmp-";
 const LOCKOUT_SUFFIX: &[u8] = b".lockout";
 const TEMP_HEX_LEN: usize = 16;
 const LOCK_SUFFIX: &[u8] = b".lock";
+const TURNSTILE_SUFFIX: &[u8] = b".turnstile";
 /// Longest file name most Unix file systems accept (`NAME_MAX`).
 const NAME_MAX: usize = 255;
 
@@ -33,6 +36,8 @@ pub(crate) struct Names {
     pub(crate) name: OsString,
     /// The lock file's name.
     pub(crate) lock_name: OsString,
+    /// The turnstile's name.
+    pub(crate) turnstile_name: OsString,
 }
 
 /// Refuses a path with a NUL byte.
@@ -78,14 +83,18 @@ impl Names {
         {
             return Err(invalid(path, InvalidPathReason::ReservedName));
         }
-        let mut lock = Vec::with_capacity(name_bytes.len() + 1 + LOCK_SUFFIX.len());
-        lock.push(b'.');
-        lock.extend_from_slice(name_bytes);
-        lock.extend_from_slice(LOCK_SUFFIX);
+        let hidden_with = |suffix: &[u8]| {
+            let mut out = Vec::with_capacity(1 + name_bytes.len() + suffix.len());
+            out.push(b'.');
+            out.extend_from_slice(name_bytes);
+            out.extend_from_slice(suffix);
+            OsString::from_vec(out)
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
             name: name.to_os_string(),
-            lock_name: OsString::from_vec(lock),
+            lock_name: hidden_with(LOCK_SUFFIX),
+            turnstile_name: hidden_with(TURNSTILE_SUFFIX),
             path: abs,
         })
     }
@@ -106,12 +115,18 @@ impl Names {
             name,
             // Never taken: the store file's own lock guards its lockout state too.
             lock_name: self.lock_name.clone(),
+            turnstile_name: self.turnstile_name.clone(),
         })
     }
 
     /// The lock file, absolute.
     pub(crate) fn lock_path(&self) -> PathBuf {
         self.dir.join(&self.lock_name)
+    }
+
+    /// The turnstile, absolute.
+    pub(crate) fn turnstile_path(&self) -> PathBuf {
+        self.dir.join(&self.turnstile_name)
     }
 
     /// A fresh, unpredictable temporary file name for this store file.
@@ -144,12 +159,15 @@ fn is_hex_suffix(rest: &[u8]) -> bool {
     rest.len() == TEMP_HEX_LEN && rest.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Whether a file name looks like some store's temporary or lock file.
+/// Whether a file name looks like some store's temporary file, lock file or turnstile.
 fn is_reserved(name: &[u8]) -> bool {
     if !name.starts_with(b".") {
         return false;
     }
-    if name.ends_with(LOCK_SUFFIX) || name.ends_with(LOCKOUT_SUFFIX) {
+    if name.ends_with(LOCK_SUFFIX)
+        || name.ends_with(LOCKOUT_SUFFIX)
+        || name.ends_with(TURNSTILE_SUFFIX)
+    {
         return true;
     }
     let Some(head_len) = name.len().checked_sub(TEMP_HEX_LEN) else {
@@ -181,6 +199,7 @@ mod tests {
         let n = Names::new(Path::new("/x/y/vault.bin")).unwrap();
         assert_eq!(n.dir, Path::new("/x/y"));
         assert_eq!(n.lock_path(), Path::new("/x/y/.vault.bin.lock"));
+        assert_eq!(n.turnstile_path(), Path::new("/x/y/.vault.bin.turnstile"));
         let t = n.temp_name();
         assert!(n.is_temp_name(&t), "{t:?}");
         assert_ne!(t, n.temp_name());
@@ -200,7 +219,7 @@ mod tests {
         for p in ["", "/", "dir/", "dir/.", ".", "..", "dir/.."] {
             assert_eq!(reason(p), Some(InvalidPathReason::NoFileName), "{p:?}");
         }
-        for p in [".v.lock", "d/.v.tmp-0123456789abcdef"] {
+        for p in [".v.lock", ".v.turnstile", "d/.v.tmp-0123456789abcdef"] {
             assert_eq!(reason(p), Some(InvalidPathReason::ReservedName), "{p:?}");
         }
         assert_eq!(

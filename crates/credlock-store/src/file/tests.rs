@@ -155,12 +155,12 @@ fn fixture(with_old: bool) -> Fixture {
     }
 }
 
-/// Everything in the directory except the store file and its lock file.
+/// Everything in the directory except the store file, its lock file and its turnstile.
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "vault" && n != ".vault.lock")
+        .filter(|n| n != "vault" && n != ".vault.lock" && n != ".vault.turnstile")
         .collect()
 }
 
@@ -510,15 +510,80 @@ fn lock_times_out_with_a_clear_error_and_is_freed_on_drop() {
     assert!(matches!(try_once.lock(), Err(Error::LockTimeout { .. })));
     drop(guard);
     let _again = try_once.lock().unwrap();
-    // The lock file is private, stable, and survives a save and a delete.
-    let lock_mode = std::fs::metadata(fx.store.lock_path())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(lock_mode & 0o777, 0o600);
+    // The lock file and the turnstile are private, stable, and survive a save and a delete.
+    let turnstile = fx.dir.join(".vault.turnstile");
+    for file in [fx.store.lock_path(), turnstile.clone()] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file:?}");
+    }
     fx.store.save(OLD).unwrap();
     fx.store.delete().unwrap();
     assert!(fx.store.lock_path().exists());
+    assert!(turnstile.exists());
+}
+
+/// Takes `flock(LOCK_EX)` on `path` through a descriptor of its own, as another process would.
+fn flock_as_another(path: &Path) -> OwnedFd {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).unwrap();
+    fd
+}
+
+#[test]
+fn a_waiter_at_the_turnstile_goes_first() {
+    let fx = fixture(false);
+    let turnstile = fx.dir.join(".vault.turnstile");
+    let try_once = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::ZERO)
+        .open()
+        .unwrap();
+    try_once.lock().unwrap().release(); // creates both files
+    // Somebody stands at the turnstile, waiting for the lock: the lock is free, but a try
+    // does not jump the line.
+    let in_line = flock_as_another(&turnstile);
+    let err = try_once.lock().unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err:?}");
+    assert_eq!(err.path(), fx.store.lock_path());
+    drop(in_line);
+    try_once.lock().unwrap().release();
+
+    // A waiter leaves the turnstile as soon as it has the lock, and when it gives up.
+    let holder = flock_as_another(&fx.store.lock_path());
+    let patient = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::from_secs(60))
+        .open()
+        .unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| patient.lock().unwrap());
+        // Wait (bounded) until the waiter stands at the turnstile.
+        let start = Instant::now();
+        while is_free(&turnstile) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the waiter never queued"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(holder);
+        let guard = waiter.join().unwrap();
+        assert!(is_free(&turnstile));
+        assert!(!is_free(&fx.store.lock_path()));
+        drop(guard);
+    });
+    let impatient = FileStore::builder(&fx.path)
+        .lock_timeout(Duration::from_millis(20))
+        .open()
+        .unwrap();
+    let holder = flock_as_another(&fx.store.lock_path());
+    assert!(matches!(impatient.lock(), Err(Error::LockTimeout { .. })));
+    assert!(is_free(&turnstile));
+    drop(holder);
+}
+
+/// Whether nobody holds an `flock` on `path` (probed through a descriptor of its own).
+fn is_free(path: &Path) -> bool {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
 }
 
 #[test]
