@@ -518,7 +518,7 @@ mod tests {
 
     #[test]
     fn kinds_serialise_as_their_snake_case_names() {
-        assert_eq!(EventKind::ALL.len(), 15);
+        assert_eq!(EventKind::ALL.len(), 16);
         for &kind in EventKind::ALL {
             let json = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
