@@ -97,7 +97,9 @@ fn a_healthy_vault_inspects_like_its_status() {
 #[test]
 fn an_idle_expired_key_is_dropped_before_the_report() {
     let (_dir, path) = temp_vault();
+    let trail = credlock::audit::MemorySink::new();
     let vault = common::builder(&path)
+        .audit_to(trail.clone())
         .idle_timeout(std::time::Duration::ZERO)
         .open()
         .unwrap();
@@ -107,4 +109,9 @@ fn an_idle_expired_key_is_dropped_before_the_report() {
     let report = vault.security_status();
     assert_eq!(report.state, Some(SessionState::Locked));
     assert!(!report.key_in_memory);
+    assert_eq!(
+        trail.kinds().last(),
+        Some(&credlock::audit::EventKind::IdleLocked),
+        "the idle lock the report applied is audited"
+    );
 }
