@@ -75,11 +75,7 @@ pub(crate) fn replace(
 ) -> Result<(), Error> {
     let path = names.path.as_path();
     let (temp_name, temp) = create_temp(dir, names, calls)?;
-    // Lock the temporary file while it is ours, so a concurrent cleanup of stale temporary
-    // files (which only removes unlocked ones) leaves it alone. Fresh file: cannot be busy.
-    let result = sys::retry(|| rustix::fs::flock(&temp, FlockOperation::NonBlockingLockExclusive))
-        .map_err(|e| Error::from_io(path, Operation::CreateTemp, e))
-        .and_then(|()| check_private(&temp, path))
+    let result = check_private(&temp, path)
         .and_then(|()| write_all(temp.as_fd(), bytes, path, calls))
         .and_then(|()| {
             calls
@@ -113,13 +109,35 @@ fn create_temp(
     for _ in 0..CREATE_ATTEMPTS {
         let name = names.temp_name();
         match calls.create_temp(dir, &name) {
-            Ok(fd) => return Ok((name, fd)),
+            Ok(fd) => {
+                if lock_fresh_temp(&fd, &names.path)? {
+                    return Ok((name, fd));
+                }
+                // A concurrent cleanup took the file between its creation and our lock, and
+                // removes it: start again with a new one.
+                last = Some(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
             Err(e) if sys::is_errno(&e, Errno::EXIST) => last = Some(e),
             Err(e) => return Err(Error::from_io(&names.path, Operation::CreateTemp, e)),
         }
     }
     let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
     Err(Error::from_io(&names.path, Operation::CreateTemp, e))
+}
+
+/// Locks a temporary file just created, so that a concurrent cleanup of stale temporary files
+/// (which removes only unlocked ones) leaves it alone. Between the creation and the lock a
+/// cleanup may have locked it first (the lock is busy) or already removed it (no link left):
+/// then `false`, and the caller makes another.
+fn lock_fresh_temp(fd: &OwnedFd, path: &Path) -> Result<bool, Error> {
+    match sys::retry(|| rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive)) {
+        Ok(()) => {}
+        Err(e) if sys::is_errno(&e, Errno::WOULDBLOCK) => return Ok(false),
+        Err(e) => return Err(Error::from_io(path, Operation::CreateTemp, e)),
+    }
+    let st =
+        rustix::fs::fstat(fd).map_err(|e| Error::from_io(path, Operation::CreateTemp, e.into()))?;
+    Ok(st.st_nlink > 0)
 }
 
 /// Refuses to go on if the new file did not get a private mode (a file system that ignores

@@ -602,3 +602,69 @@ fn errno_classification() {
         "{denied}"
     );
 }
+
+/// A seam whose first `create_temp` lets a concurrent cleanup run between the creation of the
+/// temporary file and the writer's lock on it: the cleanup removes it (`unlink_first`) or
+/// still holds it locked when the writer tries (`hold_first`).
+struct CleanupRace {
+    dir: PathBuf,
+    names: Names,
+    hold_first: bool,
+    held: Option<OwnedFd>,
+    creates: usize,
+}
+
+impl Syscalls for CleanupRace {
+    fn create_temp(&mut self, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+        self.creates += 1;
+        if self.creates == 1 {
+            if self.hold_first {
+                // The cleanup has the file locked at the moment the writer tries.
+                let other = rustix::fs::open(
+                    self.dir.join(name),
+                    OFlags::RDONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                rustix::fs::flock(&other, FlockOperation::NonBlockingLockExclusive)?;
+                self.held = Some(other);
+            } else {
+                let dirfd = dir::open_checked(&self.dir).map_err(io::Error::other)?;
+                let removed = cleanup::remove_stale_temps(dirfd.as_fd(), &self.names)
+                    .map_err(io::Error::other)?;
+                assert_eq!(removed, 1, "the cleanup took the unlocked fresh file");
+            }
+        }
+        Ok(fd)
+    }
+}
+
+#[test]
+fn a_cleanup_between_creating_and_locking_the_temp_file_loses_no_save() {
+    for hold_first in [false, true] {
+        let fx = fixture(true);
+        let names = Names::new(&fx.path).unwrap();
+        let mut race = CleanupRace {
+            dir: fx.dir.clone(),
+            names,
+            hold_first,
+            held: None,
+            creates: 0,
+        };
+        fx.store.save_with(&new_bytes(), &mut race).unwrap();
+        assert_eq!(race.creates, 2, "a second temporary file was made");
+        assert_eq!(std::fs::read(&fx.path).unwrap(), new_bytes());
+        drop(race.held.take());
+        let mut left = leftovers(&fx.dir);
+        left.retain(|n| n.contains(".tmp-"));
+        if hold_first {
+            // The cleanup that held it removes it; here nobody did, and the next open will.
+            assert_eq!(left.len(), 1, "{left:?}");
+            FileStore::open(&fx.path).unwrap();
+        }
+        let mut left = leftovers(&fx.dir);
+        left.retain(|n| n.contains(".tmp-"));
+        assert_eq!(left, Vec::<String>::new());
+    }
+}
