@@ -73,14 +73,14 @@ impl Gate<'_> {
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let _turn = self.shared.gate();
-        let proof = self.count(attempt)?;
+        let (proof, counted) = self.count(attempt)?;
         let result = self
             .deriver
             .derive_attempt(&proof, passphrase, params)
             .and_then(judge);
         match &result {
             Ok(_) => self.uncount()?,
-            Err(Error::WrongPassphrase) => self.audit_rejection(attempt)?,
+            Err(Error::WrongPassphrase) => self.audit_rejection(attempt, &counted)?,
             // Not a judgement of the passphrase (an I/O error, a malformed record): the
             // attempt stays counted, on the safe side.
             Err(_) => {}
@@ -88,24 +88,23 @@ impl Gate<'_> {
         result
     }
 
-    /// Refuses while locked out (no derivation); otherwise counts the attempt durably.
-    fn count(&self, attempt: Attempt) -> Result<Counted, Error> {
+    /// Refuses while locked out (no derivation); otherwise counts the attempt durably and
+    /// returns the record as counted.
+    fn count(&self, attempt: Attempt) -> Result<(Counted, LockoutRecord), Error> {
         let refused = {
             let _lock = self.store.lock()?;
             let record = self.store.load_lockout()?;
             let now = self.clock.now_ms();
             match remaining(&record, now) {
-                Some(wait) => Some((record.failures(), wait, until_cleared(&record))),
+                Some(wait) => (record.failures(), wait, until_cleared(&record)),
                 None => {
-                    self.store
-                        .save_lockout(&counted(&record, self.policy, now))?;
-                    None
+                    let counted = counted(&record, self.policy, now);
+                    self.store.save_lockout(&counted)?;
+                    return Ok((Counted::after_counting(), counted));
                 }
             }
         };
-        let Some((failures, wait, until_cleared)) = refused else {
-            return Ok(Counted::after_counting());
-        };
+        let (failures, wait, until_cleared) = refused;
         self.auditor.record(
             self.clock,
             EventKind::AttemptRefused,
@@ -135,13 +134,12 @@ impl Gate<'_> {
         Ok(())
     }
 
-    /// Audits a wrong passphrase, and the lockout it started if it did.
-    fn audit_rejection(&self, attempt: Attempt) -> Result<(), Error> {
-        let record = self.store.load_lockout()?;
+    /// Audits a wrong passphrase, and the lockout its counting started if it did.
+    fn audit_rejection(&self, attempt: Attempt, record: &LockoutRecord) -> Result<(), Error> {
         let started = self
             .policy
             .and_then(|p| p.delay_after(record.failures()))
-            .and_then(|_| remaining(&record, self.clock.now_ms()));
+            .and_then(|_| remaining(record, self.clock.now_ms()));
         let failures = record.failures();
         self.auditor.record(
             self.clock,
@@ -150,7 +148,7 @@ impl Gate<'_> {
             |e| e.operation(attempt.as_str()).failures(failures),
         )?;
         if let Some(wait) = started {
-            let forever = until_cleared(&record);
+            let forever = until_cleared(record);
             self.auditor.record(
                 self.clock,
                 EventKind::LockoutStarted,
