@@ -30,8 +30,11 @@ use crate::state::{Shared, State};
 /// vault's state lock, so [`status`](Vault::status), [`lock`](Vault::lock) and
 /// [`security_status`](Vault::security_status) answer at once while an unlock is deriving,
 /// and a `lock()` that lands during a derivation wins. Operations that test a passphrase take
-/// turns, so parallel callers cannot multiply the guess rate. Methods that derive a key or
-/// write the file **block** (see the [crate docs](crate#what-blocks-and-for-how-long)).
+/// turns, so parallel callers cannot multiply the guess rate, and each one counts against a
+/// lockout kept beside the vault file, shared by every `Vault` value and process and kept
+/// across restarts (see [`Vault::lockout_state`]). Security events are audited
+/// ([`crate::audit`]). Methods that derive a key or write the file **block** (see the
+/// [crate docs](crate#what-blocks-and-for-how-long)).
 ///
 /// ```
 /// use credlock::{Credentials, Policy, SessionState, Vault};
