@@ -214,6 +214,7 @@ fn child(role: &str, path: &Path) -> Command {
     cmd.args([
         "--exact",
         "child_entry_point",
+        "--ignored",
         "--nocapture",
         "--test-threads=1",
     ])
@@ -224,10 +225,14 @@ fn child(role: &str, path: &Path) -> Command {
     cmd
 }
 
-/// The entry point children run (does nothing in the parent's own test run).
+/// The entry point children run.
 #[test]
+#[ignore = "helper process run by the multi-process lockout tests"]
 fn child_entry_point() {
-    let _ = child_main();
+    assert!(
+        child_main(),
+        "run only as a child, with CREDLOCK_LOCKOUT_CHILD set"
+    );
 }
 
 #[test]
