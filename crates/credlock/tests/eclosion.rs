@@ -379,6 +379,42 @@ mod sqlite {
         );
     }
 
+    /// The database Eclosion 1.3.10's own code wrote (testdata/eclosion/README.md gives its
+    /// passphrase and values) imports with the right credentials.
+    #[test]
+    fn a_database_written_by_eclosion_itself_imports() {
+        let (dir, path) = temp_vault();
+        // A private copy: Eclosion's database is in WAL mode, and the original stays as
+        // checked in.
+        let db = dir.path().join("eclosion.db");
+        std::fs::copy(testdata("eclosion/eclosion-1.3.10.db"), &db).unwrap();
+        set_mode(&db, 0o600);
+        let v = open(&path);
+        let report = v
+            .import_eclosion_sqlite(
+                &db,
+                &secret("Correct-Horse-9-Battery!"),
+                &ImportOptions::new(),
+            )
+            .unwrap();
+        assert!(report.had_mfa_secret);
+        let creds = v.credentials().unwrap();
+        assert_eq!(creds.email(), "alice@example.com");
+        assert_eq!(creds.password().expose_secret(), "s3cret-Password");
+        assert_eq!(
+            creds.mfa_secret().unwrap().expose_secret(),
+            "JBSWY3DPEHPK3PXP"
+        );
+        assert!(matches!(
+            open(&dir.path().join("other.json")).import_eclosion_sqlite(
+                &db,
+                &secret("Wrong-Horse-9-Battery!"),
+                &ImportOptions::new()
+            ),
+            Err(Error::WrongPassphrase)
+        ));
+    }
+
     #[test]
     fn a_null_mfa_column_is_no_secret_and_bad_databases_are_refused() {
         let doc = documented();
