@@ -233,7 +233,8 @@ impl VaultBuilder {
     /// path or its directory is unusable or unsafe (a symlink, a directory, a file readable by
     /// others, a group-writable directory, …), with a message saying how to fix it.
     pub fn open(self) -> Result<Vault, Error> {
-        let (options, target) = self.into_options()?;
+        let (acceptance, iterations) = self.kdf_cost()?;
+        let (options, target) = self.into_parts(acceptance, iterations);
         Vault::from_parts(target.open()?, options)
     }
 
@@ -263,23 +264,20 @@ impl VaultBuilder {
     /// ```
     #[must_use]
     pub fn inspect(self) -> SecurityStatus {
-        let fallback = Options {
-            policy: self.policy.clone(),
-            iterations: KdfParams::RECOMMENDED_ITERATIONS,
-            acceptance: Acceptance::Secure,
-            session: self.session.insecure_without_lockout(),
-            lockout: self.session.lockout(),
-            deriver: Deriver::default(),
-            clock: self.clock.clone(),
-            auditor: Auditor::new(String::from("vault")),
-        };
         let report = |options: &Options, store: Option<&dyn Store>, e: &Error| {
             SecurityStatus::collect(options, store, None, Some(e), ShowPath::No)
         };
-        let (options, target) = match self.into_options() {
-            Ok(parts) => parts,
-            Err(e) => return report(&fallback, None, &e),
-        };
+        // An unacceptable KDF cost is itself the problem to report; the rest of the report
+        // then shows the recommended cost for new vaults.
+        let cost = self.kdf_cost();
+        let (acceptance, iterations) = cost.as_ref().map_or(
+            (Acceptance::Secure, KdfParams::RECOMMENDED_ITERATIONS),
+            |c| *c,
+        );
+        let (options, target) = self.into_parts(acceptance, iterations);
+        if let Err(e) = cost {
+            return report(&options, None, &e);
+        }
         let store = match target.open() {
             Ok(store) => store,
             Err(e) => return report(&options, None, &e),
@@ -293,16 +291,20 @@ impl VaultBuilder {
         }
     }
 
-    fn into_options(self) -> Result<(Options, Target), Error> {
+    /// The KDF acceptance and the checked iteration count for new vaults: checked now, so a
+    /// bad option fails at open rather than at the first store.
+    fn kdf_cost(&self) -> Result<(Acceptance, u32), Error> {
         let acceptance = if self.insecure {
             Acceptance::InsecureLowCost
         } else {
             Acceptance::Secure
         };
-        // Checks the count now, so a bad option fails at open rather than at the first store.
-        let iterations = acceptance
-            .params(self.iterations, Salt::from_bytes([0; 16]))?
-            .iterations();
+        let params = acceptance.params(self.iterations, Salt::from_bytes([0; 16]))?;
+        Ok((acceptance, params.iterations()))
+    }
+
+    /// The checked options (with the KDF cost from [`VaultBuilder::kdf_cost`]) and the target.
+    fn into_parts(self, acceptance: Acceptance, iterations: u32) -> (Options, Target) {
         let vault_id = self.audit_id.unwrap_or_else(|| match &self.target {
             Target::Path(path) => path.file_name().map_or_else(
                 || String::from("vault"),
@@ -326,7 +328,7 @@ impl VaultBuilder {
             clock: self.clock,
             auditor,
         };
-        Ok((options, self.target))
+        (options, self.target)
     }
 }
 

@@ -115,3 +115,16 @@ fn an_idle_expired_key_is_dropped_before_the_report() {
         "the idle lock the report applied is audited"
     );
 }
+
+#[test]
+fn an_unacceptable_kdf_option_is_reported_not_failed() {
+    let (_dir, path) = temp_vault();
+    stored(&path);
+    let report = Vault::builder(&path).kdf_iterations(5).inspect();
+    assert_eq!(report.state, None);
+    assert_eq!(codes(&report), ["kdf_out_of_bounds"]);
+    assert_eq!(
+        report.kdf_for_new_vaults.iterations, 480_000,
+        "the recommended cost stands in"
+    );
+}

@@ -152,7 +152,7 @@ fn open_lock_file(dir: BorrowedFd<'_>, name: &OsStr, path: &Path) -> Result<Owne
         | OFlags::NOCTTY;
     let fd = sys::retry(|| rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(FILE_MODE)))
         .map_err(|e| {
-            if sys::is_errno(&e, Errno::LOOP) || sys::is_errno(&e, Errno::MLINK) {
+            if sys::is_symlink_refusal(&e) {
                 Error::Symlink {
                     path: path.to_path_buf(),
                 }

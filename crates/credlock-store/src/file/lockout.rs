@@ -67,11 +67,9 @@ pub(crate) fn save(
         Err(e) if sys::is_errno(&e, Errno::NOENT) => {
             replace::replace(dir, names, &bytes, &mut RealSyscalls)
         }
-        Err(e) if sys::is_errno(&e, Errno::LOOP) || sys::is_errno(&e, Errno::MLINK) => {
-            Err(Error::Symlink {
-                path: names.path.clone(),
-            })
-        }
+        Err(e) if sys::is_symlink_refusal(&e) => Err(Error::Symlink {
+            path: names.path.clone(),
+        }),
         Err(e) => Err(Error::from_io(&names.path, Operation::Open, e)),
     }
 }

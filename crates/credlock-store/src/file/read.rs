@@ -227,7 +227,7 @@ pub(crate) fn read_at(
     let fd = match sys::retry(|| rustix::fs::openat(dirfd, rel, flags, Mode::empty())) {
         Ok(fd) => fd,
         Err(e) if sys::is_errno(&e, Errno::NOENT) => return Ok(None),
-        Err(e) if sys::is_errno(&e, Errno::LOOP) || sys::is_errno(&e, Errno::MLINK) => {
+        Err(e) if sys::is_symlink_refusal(&e) => {
             return Err(Error::Symlink {
                 path: shown.to_path_buf(),
             });

@@ -57,6 +57,12 @@ pub(crate) fn is_errno(err: &io::Error, errno: Errno) -> bool {
     err.raw_os_error() == Some(errno.raw_os_error())
 }
 
+/// Whether an `open` with `O_NOFOLLOW` failed because the path is a symbolic link (`ELOOP`,
+/// or `EMLINK` on some BSDs).
+pub(crate) fn is_symlink_refusal(err: &io::Error) -> bool {
+    is_errno(err, Errno::LOOP) || is_errno(err, Errno::MLINK)
+}
+
 /// Retries a system call interrupted by a signal (`EINTR`), converting the error.
 pub(crate) fn retry<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> io::Result<T> {
     loop {
