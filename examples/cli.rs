@@ -1,0 +1,537 @@
+//! A command-line tool over one credlock vault: create it, unlock it, show the credentials,
+//! change the passphrase, read the security report and the lockout, import from and export
+//! to Eclosion, log out.
+//!
+//! Run it with `cargo run --example cli -- --vault PATH COMMAND` (`--help` lists the commands
+//! and the exit codes). Passphrases are read from the terminal without echo, or, with
+//! `--passphrase-stdin`, one per line from standard input for scripts; never from the command
+//! line or the environment, where other users and shell histories can see them.
+//!
+//! Each command is one process: a vault that a command unlocks is locked again when the
+//! process exits (the key never outlives it). What does persist between commands is the
+//! vault file and its lockout record beside it, so five wrong passphrases in five separate
+//! runs lock the vault out just as five in one process would.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool talks to its user on stdout and stderr"
+)]
+
+use std::fs::File;
+use std::io::{self, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use credlock::eclosion::ImportOptions;
+use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::{
+    Credentials, Error, ErrorKind, PolicyViolations, SecurityStatus, SessionState, StorageKind,
+    Vault,
+};
+
+/// The exit codes, shown at the end of `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other error
+  2  usage error (bad arguments, no terminal to prompt on, standard input ended early)
+  3  wrong passphrase (counted towards the lockout)
+  4  locked out: too many failed attempts (the wait in seconds is on stderr)
+  5  no vault at --vault (or no file to import)
+  6  the vault file is unreadable, unsafe (a symlink, readable by others, ...) or corrupt
+  7  the new passphrase is refused by the policy (every unmet rule is listed)
+
+Passphrases come from the terminal without echo, or with --passphrase-stdin from standard
+input, one per line: `init` reads the email, the password, the MFA secret (an empty line for
+none) and the passphrase; `change-passphrase` reads the current then the new passphrase;
+every other command that needs a passphrase reads one line.";
+
+/// Keep a user's third-party credentials sealed under a passphrase (a credlock example).
+#[derive(Debug, Parser)]
+#[command(name = "cli", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+struct Cli {
+    /// The vault file (created 0600 by `init`).
+    #[arg(long, value_name = "PATH")]
+    vault: PathBuf,
+    /// Read passphrases (and `init`'s credentials) from standard input, one per line,
+    /// instead of prompting on the terminal.
+    #[arg(long)]
+    passphrase_stdin: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the vault: asks for the email, the password, the MFA secret and a new
+    /// passphrase (twice on a terminal).
+    Init,
+    /// Check the passphrase: unlocks the vault and prints its state.
+    Unlock,
+    /// Unlock and show the credentials (the password masked unless --reveal).
+    Show {
+        /// Print the password in clear.
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the passphrase: asks for the current one, then the new one.
+    ChangePassphrase,
+    /// The security report: cipher, key derivation, file mode, policy, lockout, audit.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Migrate Eclosion's `credentials.json` into a new vault (asks for its passphrase).
+    ImportEclosion {
+        /// Eclosion's credentials file.
+        src: PathBuf,
+    },
+    /// Write the credentials to a new file in Eclosion's format (asks for the passphrase).
+    ExportEclosion {
+        /// Where to write it (must not exist).
+        dest: PathBuf,
+    },
+    /// The lockout state: failed attempts, and how long until the next is allowed.
+    Lockout {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the lockout (an operator's action; no passphrase needed).
+    ClearLockout,
+    /// Unlock, then delete the vault file for good.
+    Logout,
+}
+
+/// Why a command failed, each with its exit code.
+#[derive(Debug)]
+enum Failure {
+    /// From the vault.
+    Vault(Error),
+    /// The new passphrase misses these rules.
+    Policy(PolicyViolations),
+    /// Misuse: exit code 2.
+    Usage(String),
+    /// No vault where one is needed: exit code 5.
+    NoVault(PathBuf),
+    /// The vault file cannot be opened (as the security report says): exit code 6.
+    BadFile(String),
+    /// Anything else: exit code 1.
+    Other(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Policy(v) => Self::Policy(v),
+            e => Self::Vault(e),
+        }
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Self::Other(format!("writing the output failed: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Other(format!("encoding JSON failed: {e}"))
+    }
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Vault(e) => match e.kind() {
+                ErrorKind::WrongPassphrase => 3,
+                ErrorKind::LockedOut => 4,
+                ErrorKind::NoCredentials | ErrorKind::Storage(StorageKind::NotFound) => 5,
+                ErrorKind::InvalidVault
+                | ErrorKind::Storage(
+                    StorageKind::Refused | StorageKind::Corrupt | StorageKind::InvalidPath,
+                ) => 6,
+                ErrorKind::PolicyRejected => 7,
+                _ => 1,
+            },
+            Self::Policy(_) => 7,
+            Self::Usage(_) => 2,
+            Self::NoVault(_) => 5,
+            Self::BadFile(_) => 6,
+            Self::Other(_) => 1,
+        }
+    }
+
+    /// Prints the failure on stderr, each cause once.
+    fn report(&self) {
+        match self {
+            Self::Vault(e) => {
+                eprintln!("error: {e}");
+                let mut source = std::error::Error::source(e);
+                while let Some(cause) = source {
+                    eprintln!("  caused by: {cause}");
+                    source = cause.source();
+                }
+                match e {
+                    Error::LockedOut { .. } => {
+                        if let Some(secs) = e.retry_after_secs() {
+                            eprintln!("retry-after: {secs}");
+                        }
+                    }
+                    Error::LockedOutUntilCleared { .. } => {
+                        eprintln!("an operator can clear it with the `clear-lockout` command");
+                    }
+                    _ => {}
+                }
+            }
+            Self::Policy(violations) => {
+                eprintln!("error: the passphrase does not meet the policy:");
+                for v in violations {
+                    eprintln!("  - {v} ({})", v.code());
+                }
+            }
+            Self::Usage(message) | Self::BadFile(message) | Self::Other(message) => {
+                eprintln!("error: {message}");
+            }
+            Self::NoVault(path) => eprintln!(
+                "error: there is no vault at {} (create one with `init`)",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Where passphrases come from: the terminal (no echo) or standard input, line by line.
+struct Input {
+    stdin: Option<io::StdinLock<'static>>,
+}
+
+impl Input {
+    fn new(from_stdin: bool) -> Self {
+        Self {
+            stdin: from_stdin.then(|| io::stdin().lock()),
+        }
+    }
+
+    /// One secret: from the terminal without echo, or the next line of standard input.
+    fn secret(&mut self, prompt: &str, what: &str) -> Result<SecretString, Failure> {
+        match &mut self.stdin {
+            Some(stdin) => read_line(stdin, what).map(SecretString::from),
+            None => rpassword::prompt_password(prompt)
+                .map(SecretString::from)
+                .map_err(|e| no_terminal(what, &e)),
+        }
+    }
+
+    /// One piece of plain text (the email): from the terminal with echo, or the next line.
+    fn text(&mut self, prompt: &str, what: &str) -> Result<String, Failure> {
+        match &mut self.stdin {
+            Some(stdin) => read_line(stdin, what),
+            None => {
+                let tty = || -> io::Result<String> {
+                    let mut out = File::options().write(true).open("/dev/tty")?;
+                    out.write_all(prompt.as_bytes())?;
+                    out.flush()?;
+                    let mut reader = BufReader::new(File::open("/dev/tty")?);
+                    read_line(&mut reader, what).map_err(|_| io::ErrorKind::UnexpectedEof.into())
+                };
+                tty().map_err(|e| no_terminal(what, &e))
+            }
+        }
+    }
+
+    /// A new passphrase: on a terminal asked twice, and both must match.
+    fn new_passphrase(&mut self) -> Result<SecretString, Failure> {
+        let first = self.secret("New passphrase: ", "the new passphrase")?;
+        if self.stdin.is_none() {
+            let again = self.secret("Repeat the new passphrase: ", "the new passphrase")?;
+            if again.expose_secret() != first.expose_secret() {
+                return Err(Failure::Other("the two passphrases differ".into()));
+            }
+        }
+        Ok(first)
+    }
+}
+
+fn no_terminal(what: &str, e: &io::Error) -> Failure {
+    Failure::Usage(format!(
+        "cannot ask for {what} on a terminal ({e}); use --passphrase-stdin to read it from \
+         standard input"
+    ))
+}
+
+/// Reads one line without its line ending; the end of input is a usage error.
+fn read_line(reader: &mut impl io::BufRead, what: &str) -> Result<String, Failure> {
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Ok(0) => Err(Failure::Usage(format!(
+            "standard input ended before {what} (one per line)"
+        ))),
+        Ok(_) => {
+            // Trim in place: no second copy of a secret.
+            let len = line.trim_end_matches(['\n', '\r']).len();
+            line.truncate(len);
+            Ok(line)
+        }
+        Err(e) => Err(Failure::Usage(format!("reading {what} failed: {e}"))),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints the message (or the help) and exits 2 for a usage error, 0 for --help.
+        Err(e) => e.exit(),
+    };
+    let mut input = Input::new(cli.passphrase_stdin);
+    match run(&cli, &mut input) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report();
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
+    let path = cli.vault.as_path();
+    match &cli.command {
+        Command::Init => init(path, input),
+        Command::Unlock => {
+            let vault = existing(path)?;
+            vault.unlock(&input.secret("Passphrase: ", "the passphrase")?)?;
+            println!("state: {}", vault.status());
+            println!("The passphrase is right; the vault locks again as this command exits.");
+            Ok(())
+        }
+        Command::Show { reveal, json } => show(path, input, *reveal, *json),
+        Command::ChangePassphrase => {
+            let vault = existing(path)?;
+            let old = input.secret("Current passphrase: ", "the current passphrase")?;
+            let new = input.new_passphrase()?;
+            // The policy's rules that need no context first, all at once and before the
+            // current passphrase is tested; the vault then checks them against the email.
+            let valid = credlock::Policy::default()
+                .check(new)
+                .map_err(Failure::Policy)?;
+            vault.change_passphrase(&old, valid)?;
+            println!("The passphrase is changed; the old one no longer opens the vault.");
+            Ok(())
+        }
+        Command::Status { json } => status(path, *json),
+        Command::ImportEclosion { src } => {
+            let vault = Vault::open(path)?;
+            if vault.status() != SessionState::NoCredentials {
+                return Err(Error::VaultExists {
+                    path: Some(path.to_path_buf()),
+                }
+                .into());
+            }
+            let pass = input.secret("Eclosion passphrase: ", "the Eclosion passphrase")?;
+            let report = vault.import_eclosion(src, &pass, &ImportOptions::new())?;
+            println!(
+                "Imported {} into {} (MFA secret: {}; the original is kept).",
+                src.display(),
+                path.display(),
+                if report.had_mfa_secret { "yes" } else { "no" }
+            );
+            if !report.passphrase_meets_policy {
+                println!(
+                    "The passphrase is kept, but it misses the policy's rules {:?}: run \
+                     `change-passphrase` to pick a stronger one.",
+                    report.policy_violations
+                );
+            }
+            Ok(())
+        }
+        Command::ExportEclosion { dest } => {
+            let vault = existing(path)?;
+            let pass = input.secret("Passphrase: ", "the passphrase")?;
+            vault.unlock(&pass)?;
+            vault.export_eclosion(dest, &pass)?;
+            println!(
+                "Wrote {} (0600) in Eclosion's format, under the same passphrase.",
+                dest.display()
+            );
+            Ok(())
+        }
+        Command::Lockout { json } => {
+            let vault = existing(path)?;
+            let state = vault.lockout_state()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&state)?);
+            } else {
+                println!("failed attempts: {}", state.failures);
+                match (state.until_cleared, state.retry_after_secs) {
+                    (true, _) => println!("locked out until an operator clears it"),
+                    (false, Some(secs)) => println!("locked out: next attempt in {secs} s"),
+                    (false, None) => println!("not locked out"),
+                }
+            }
+            Ok(())
+        }
+        Command::ClearLockout => {
+            let vault = existing(path)?;
+            let before = vault.lockout_state()?.failures;
+            vault.clear_lockout()?;
+            println!("Lockout cleared ({before} failed attempts forgotten).");
+            Ok(())
+        }
+        Command::Logout => {
+            let vault = existing(path)?;
+            vault.unlock(&input.secret("Passphrase: ", "the passphrase")?)?;
+            vault.logout()?;
+            println!(
+                "Logged out: {} is deleted and the key forgotten.",
+                path.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Opens a vault that must hold credentials.
+fn existing(path: &Path) -> Result<Vault, Failure> {
+    let vault = Vault::open(path)?;
+    if vault.status() == SessionState::NoCredentials {
+        return Err(Failure::NoVault(path.to_path_buf()));
+    }
+    Ok(vault)
+}
+
+fn init(path: &Path, input: &mut Input) -> Result<(), Failure> {
+    let vault = Vault::open(path)?;
+    if vault.status() != SessionState::NoCredentials {
+        return Err(Error::VaultExists {
+            path: Some(path.to_path_buf()),
+        }
+        .into());
+    }
+    let email = input.text("Email: ", "the email")?;
+    if email.trim().is_empty() {
+        return Err(Failure::Other("the email is empty".into()));
+    }
+    let password = input.secret("Password: ", "the password")?;
+    if password.expose_secret().is_empty() {
+        return Err(Failure::Other("the password is empty".into()));
+    }
+    let mfa = input.secret("MFA secret (empty for none): ", "the MFA secret")?;
+    let pass = input.new_passphrase()?;
+    // Every unmet rule at once, the email and its parts included as context words.
+    let valid = vault
+        .check_passphrase(pass, &email)
+        .map_err(Failure::Policy)?;
+    let mut creds = Credentials::new(email, password);
+    if !mfa.expose_secret().is_empty() {
+        creds = creds.with_mfa_secret(mfa);
+    }
+    vault.store(creds, valid)?;
+    println!(
+        "Created {} (mode 0600); it locks again as this command exits.",
+        path.display()
+    );
+    Ok(())
+}
+
+fn show(path: &Path, input: &mut Input, reveal: bool, json: bool) -> Result<(), Failure> {
+    let vault = existing(path)?;
+    vault.unlock(&input.secret("Passphrase: ", "the passphrase")?)?;
+    let creds = vault.credentials()?;
+    let length = creds.password().expose_secret().chars().count();
+    let password = if reveal {
+        creds.password().expose_secret().to_owned()
+    } else {
+        "*".repeat(8)
+    };
+    let mfa = creds.mfa_secret().is_some();
+    if json {
+        let value = serde_json::json!({
+            "email": creds.email(),
+            "password": password,
+            "password_revealed": reveal,
+            "password_length": length,
+            "mfa_secret_stored": mfa,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("email:    {}", creds.email());
+        println!("password: {password} ({length} characters)");
+        println!("mfa:      {}", if mfa { "secret stored" } else { "none" });
+    }
+    Ok(())
+}
+
+fn status(path: &Path, json: bool) -> Result<(), Failure> {
+    // `inspect` reports even a vault that cannot be opened, naming the problem.
+    let report = Vault::builder(path).inspect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    match report.state {
+        // The report above says what is wrong; the exit code says it is the file.
+        None => Err(Failure::BadFile(
+            report
+                .problems
+                .first()
+                .map_or_else(|| "the vault cannot be opened".to_owned(), |p| p.message.clone()),
+        )),
+        Some(SessionState::NoCredentials) => Err(Failure::NoVault(path.to_path_buf())),
+        Some(_) => Ok(()),
+    }
+}
+
+fn print_report(report: &SecurityStatus) {
+    let state = report
+        .state
+        .map_or_else(|| "cannot be opened".to_owned(), |s| s.to_string());
+    println!("state:            {state}");
+    if let Some(cipher) = &report.cipher {
+        println!("cipher:           {} ({})", cipher.name, cipher.construction);
+    }
+    if let Some(kdf) = &report.kdf {
+        println!(
+            "key derivation:   {} with {} iterations, {}-byte salt",
+            kdf.algorithm, kdf.iterations, kdf.salt_bytes
+        );
+    }
+    if let Some(file) = &report.file {
+        println!(
+            "file mode:        {}",
+            file.mode.as_deref().unwrap_or("(no file)")
+        );
+    }
+    println!(
+        "policy:           {}",
+        report
+            .policy
+            .rules
+            .iter()
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    match &report.lockout {
+        Some(l) => println!(
+            "lockout:          after {} failures, {} s doubling to {} s",
+            l.max_attempts, l.base_delay_secs, l.max_delay_secs
+        ),
+        None => println!("lockout:          off"),
+    }
+    println!("failed attempts:  {}", report.failed_attempts);
+    if let Some(secs) = report.locked_out_for_secs {
+        println!("locked out for:   {secs} s");
+    }
+    println!("audit:            {}", report.audit.sinks.join(", "));
+    for p in &report.problems {
+        println!("problem:          {} ({})", p.message, p.code);
+    }
+}
