@@ -478,12 +478,10 @@ fn status(path: &Path, json: bool) -> Result<(), Failure> {
     }
     match report.state {
         // The report above says what is wrong; the exit code says it is the file.
-        None => Err(Failure::BadFile(
-            report
-                .problems
-                .first()
-                .map_or_else(|| "the vault cannot be opened".to_owned(), |p| p.message.clone()),
-        )),
+        None => Err(Failure::BadFile(report.problems.first().map_or_else(
+            || "the vault cannot be opened".to_owned(),
+            |p| p.message.clone(),
+        ))),
         Some(SessionState::NoCredentials) => Err(Failure::NoVault(path.to_path_buf())),
         Some(_) => Ok(()),
     }
@@ -495,7 +493,10 @@ fn print_report(report: &SecurityStatus) {
         .map_or_else(|| "cannot be opened".to_owned(), |s| s.to_string());
     println!("state:            {state}");
     if let Some(cipher) = &report.cipher {
-        println!("cipher:           {} ({})", cipher.name, cipher.construction);
+        println!(
+            "cipher:           {} ({})",
+            cipher.name, cipher.construction
+        );
     }
     if let Some(kdf) = &report.kdf {
         println!(

@@ -1,0 +1,485 @@
+//! The `cli` example driven as a binary: every exit code it documents, produced and checked,
+//! with passphrases on standard input (`--passphrase-stdin`), and the hidden prompt on a
+//! pseudo-terminal.
+//!
+//! The binary is the one `cargo test` builds beside this test (examples are built by
+//! `cargo test` unless a single test target is selected; then run
+//! `cargo build --example cli` first). It uses the real KDF cost (480,000 iterations, about
+//! 50 ms per derivation with the workspace's optimised dev profile).
+
+#![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const PASS: &str = "Tangerine-Rocket-42!";
+const NEW_PASS: &str = "Marmalade-Comet-17?";
+
+/// The `cli` example binary: `target/<profile>/examples/cli`, beside this test's `deps/`.
+fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let bin = profile_dir.join("examples").join("cli");
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo test` builds the examples unless a single test target is \
+         selected; run `cargo build --example cli` first",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `cli --vault VAULT --passphrase-stdin ARGS` with `stdin` and without a controlling
+/// terminal (`setsid`), so a missing line can never fall back to a prompt that waits.
+fn run(vault: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new("setsid")
+        .arg("-w")
+        .arg(cli_binary())
+        .arg("--vault")
+        .arg(vault)
+        .arg("--passphrase-stdin")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`setsid` (util-linux) runs the CLI without a controlling terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ran(out: Output) -> Ran {
+    Ran {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn cli(vault: &Path, args: &[&str], stdin: &str) -> Ran {
+    let r = ran(run(vault, args, stdin));
+    // Whatever happened, no passphrase is ever printed.
+    for secret in [PASS, NEW_PASS] {
+        assert!(
+            !r.stdout.contains(secret) && !r.stderr.contains(secret),
+            "a passphrase was printed by {args:?}:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    r
+}
+
+fn expect(r: &Ran, code: i32, what: &str) {
+    assert_eq!(
+        r.code, code,
+        "{what}: exit code {} (expected {code})\nstdout:\n{}\nstderr:\n{}",
+        r.code, r.stdout, r.stderr
+    );
+}
+
+fn init_input(pass: &str) -> String {
+    format!("alice@example.com\nmonarch-pw-123\nJBSWY3DPEHPK3PXP\n{pass}\n")
+}
+
+fn new_vault() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.json");
+    let r = cli(&path, &["init"], &init_input(PASS));
+    expect(&r, 0, "init");
+    (dir, path)
+}
+
+#[test]
+fn help_documents_every_exit_code_and_usage_errors_exit_2() {
+    let out = ran(Command::new(cli_binary()).arg("--help").output().unwrap());
+    expect(&out, 0, "--help");
+    for line in [
+        "0  success",
+        "1  any other error",
+        "2  usage error",
+        "3  wrong passphrase",
+        "4  locked out",
+        "5  no vault",
+        "6  the vault file is unreadable, unsafe",
+        "7  the new passphrase is refused by the policy",
+    ] {
+        assert!(out.stdout.contains(line), "--help lacks {line:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    expect(&cli(&vault, &[], ""), 2, "no command");
+    expect(&cli(&vault, &["frobnicate"], ""), 2, "unknown command");
+    expect(
+        &cli(&vault, &["show", "--no-such-flag"], ""),
+        2,
+        "unknown flag",
+    );
+    let no_vault_arg = ran(Command::new(cli_binary()).arg("status").output().unwrap());
+    expect(&no_vault_arg, 2, "--vault missing");
+    // The passphrase is never taken from the command line: there is no flag for it.
+    expect(
+        &cli(&vault, &["unlock", "--passphrase", PASS], ""),
+        2,
+        "a passphrase flag",
+    );
+}
+
+#[test]
+fn init_lists_every_unmet_rule_at_once_and_then_creates_a_private_vault() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    let r = cli(&vault, &["init"], &init_input("short"));
+    expect(&r, 7, "a weak passphrase");
+    for code in [
+        "too_short",
+        "missing_uppercase",
+        "missing_digit",
+        "missing_special",
+    ] {
+        assert!(r.stderr.contains(code), "{code} not listed:\n{}", r.stderr);
+    }
+    assert!(
+        !vault.exists(),
+        "nothing is written for a refused passphrase"
+    );
+    // The email is a context word.
+    let r = cli(&vault, &["init"], &init_input("Alice@example.com1"));
+    expect(&r, 7, "the email as passphrase");
+    assert!(r.stderr.contains("context_word"), "{}", r.stderr);
+
+    let r = cli(&vault, &["init"], &init_input(PASS));
+    expect(&r, 0, "init");
+    let mode = std::fs::metadata(&vault).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A second init does not overwrite it.
+    expect(
+        &cli(&vault, &["init"], &init_input(NEW_PASS)),
+        1,
+        "init again",
+    );
+    expect(&cli(&vault, &["unlock"], &format!("{PASS}\n")), 0, "unlock");
+    // Standard input that ends before the passphrase is a usage error, not a hang.
+    let other = dir.path().join("other.json");
+    expect(
+        &cli(&other, &["init"], "bob@example.com\npw\n"),
+        2,
+        "truncated stdin",
+    );
+    assert!(!other.exists());
+}
+
+#[test]
+fn show_masks_the_password_unless_revealed() {
+    let (_dir, vault) = new_vault();
+    let r = cli(&vault, &["show"], &format!("{PASS}\n"));
+    expect(&r, 0, "show");
+    assert!(r.stdout.contains("alice@example.com"));
+    assert!(r.stdout.contains("********"));
+    assert!(!r.stdout.contains("monarch-pw-123"));
+    let r = cli(
+        &vault,
+        &["show", "--reveal", "--json"],
+        &format!("{PASS}\n"),
+    );
+    expect(&r, 0, "show --reveal --json");
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    assert_eq!(json["password"], "monarch-pw-123");
+    assert_eq!(json["mfa_secret_stored"], true);
+    let r = cli(&vault, &["show", "--json"], &format!("{PASS}\n"));
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["password"], "********");
+    assert_eq!(json["password_length"], 14);
+}
+
+#[test]
+fn wrong_passphrases_exit_3_then_the_lockout_exits_4_with_the_wait_until_cleared() {
+    let (_dir, vault) = new_vault();
+    for attempt in 1..=5 {
+        let r = cli(&vault, &["unlock"], "Wrong-Guess-0000!\n");
+        expect(&r, 3, &format!("wrong passphrase {attempt}"));
+    }
+    // The sixth attempt, even with the right passphrase, is refused: locked out.
+    let r = cli(&vault, &["unlock"], &format!("{PASS}\n"));
+    expect(&r, 4, "locked out");
+    let wait: u64 = r
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .unwrap_or_else(|| panic!("no retry-after line:\n{}", r.stderr))
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    let r = cli(&vault, &["lockout", "--json"], "");
+    expect(&r, 0, "lockout");
+    let state: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(state["failures"], 5);
+    assert!(state["retry_after_secs"].as_u64().unwrap() >= 1);
+    let r = cli(&vault, &["status", "--json"], "");
+    expect(&r, 0, "status");
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["failed_attempts"], 5);
+    assert_eq!(report["kdf"]["iterations"], 480_000);
+    assert_eq!(report["file"]["mode"], "0600");
+
+    expect(&cli(&vault, &["clear-lockout"], ""), 0, "clear-lockout");
+    let r = cli(&vault, &["unlock"], &format!("{PASS}\n"));
+    expect(&r, 0, "unlock after clearing");
+    assert!(r.stdout.contains("state: unlocked"), "{}", r.stdout);
+}
+
+#[test]
+fn no_vault_exits_5_and_an_unsafe_or_corrupt_file_exits_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    for args in [
+        &["unlock"][..],
+        &["show"],
+        &["status"],
+        &["lockout"],
+        &["clear-lockout"],
+        &["logout"],
+    ] {
+        expect(
+            &cli(&missing, args, &format!("{PASS}\n")),
+            5,
+            &format!("{args:?}"),
+        );
+    }
+    assert!(!missing.exists());
+
+    let (_dir, vault) = new_vault();
+    std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = cli(&vault, &["unlock"], &format!("{PASS}\n"));
+    expect(&r, 6, "a vault readable by others");
+    assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
+    expect(&cli(&vault, &["status"], ""), 6, "status of an unsafe file");
+
+    std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let original = std::fs::read(&vault).unwrap();
+    std::fs::write(&vault, b"{\"not\": \"a vault\"}").unwrap();
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        6,
+        "a corrupt file",
+    );
+    // Nothing was lost: the CLI never rewrote the file it could not read.
+    assert_eq!(std::fs::read(&vault).unwrap(), b"{\"not\": \"a vault\"}");
+    std::fs::write(&vault, original).unwrap();
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        0,
+        "restored",
+    );
+}
+
+#[test]
+fn change_passphrase_checks_the_policy_first_and_the_old_passphrase() {
+    let (_dir, vault) = new_vault();
+    let r = cli(&vault, &["change-passphrase"], &format!("{PASS}\nweak\n"));
+    expect(&r, 7, "a weak new passphrase");
+    assert!(r.stderr.contains("too_short") && r.stderr.contains("missing_uppercase"));
+    expect(
+        &cli(
+            &vault,
+            &["change-passphrase"],
+            &format!("Wrong-Guess-0000!\n{NEW_PASS}\n"),
+        ),
+        3,
+        "a wrong current passphrase",
+    );
+    expect(
+        &cli(
+            &vault,
+            &["change-passphrase"],
+            &format!("{PASS}\n{NEW_PASS}\n"),
+        ),
+        0,
+        "change",
+    );
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        3,
+        "old one",
+    );
+    expect(
+        &cli(&vault, &["unlock"], &format!("{NEW_PASS}\n")),
+        0,
+        "new one",
+    );
+}
+
+#[test]
+fn export_to_eclosion_imports_back_and_logout_deletes_the_vault() {
+    let (dir, vault) = new_vault();
+    let legacy = dir.path().join("credentials.json");
+    expect(
+        &cli(
+            &vault,
+            &["export-eclosion", legacy.to_str().unwrap()],
+            &format!("{PASS}\n"),
+        ),
+        0,
+        "export",
+    );
+    // The destination is never overwritten.
+    expect(
+        &cli(
+            &vault,
+            &["export-eclosion", legacy.to_str().unwrap()],
+            &format!("{PASS}\n"),
+        ),
+        1,
+        "export onto an existing file",
+    );
+    let second = dir.path().join("second.json");
+    expect(
+        &cli(
+            &second,
+            &["import-eclosion", legacy.to_str().unwrap()],
+            &format!("{PASS}\n"),
+        ),
+        0,
+        "import",
+    );
+    let r = cli(&second, &["show", "--json"], &format!("{PASS}\n"));
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    expect(
+        &cli(
+            &second,
+            &["import-eclosion", legacy.to_str().unwrap()],
+            &format!("{PASS}\n"),
+        ),
+        1,
+        "import over an existing vault",
+    );
+
+    expect(
+        &cli(&vault, &["logout"], "Wrong-Guess-0000!\n"),
+        3,
+        "logout with a wrong passphrase",
+    );
+    assert!(vault.exists(), "a wrong passphrase deletes nothing");
+    expect(&cli(&vault, &["logout"], &format!("{PASS}\n")), 0, "logout");
+    assert!(!vault.exists());
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        5,
+        "after logout",
+    );
+}
+
+#[test]
+fn without_a_terminal_and_without_stdin_mode_it_refuses_instead_of_waiting() {
+    let (_dir, vault) = new_vault();
+    let out = Command::new("setsid")
+        .arg("-w")
+        .arg(cli_binary())
+        .arg("--vault")
+        .arg(&vault)
+        .arg("unlock")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let r = ran(out);
+    expect(&r, 2, "no terminal");
+    assert!(r.stderr.contains("--passphrase-stdin"), "{}", r.stderr);
+}
+
+/// The interactive prompt on a real pseudo-terminal: the prompt appears, the typed
+/// passphrase is not echoed back, and it unlocks.
+#[test]
+fn the_terminal_prompt_does_not_echo_the_passphrase() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let (_dir, vault) = new_vault();
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let slave_path = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(slave_path.to_str().unwrap())
+        .unwrap();
+    // `setsid -c`: a new session whose controlling terminal is the pseudo-terminal, so the
+    // CLI's prompt opens it as /dev/tty.
+    let mut child = Command::new("setsid")
+        .args(["-w", "-c"])
+        .arg(cli_binary())
+        .arg("--vault")
+        .arg(&vault)
+        .arg("unlock")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(master);
+    let mut reader = master.try_clone().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        // EIO once the last slave descriptor closes: the end of the transcript.
+        while let Ok(n @ 1..) = reader.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut transcript = Vec::new();
+    let read_until = |transcript: &mut Vec<u8>, needle: &str| {
+        while !String::from_utf8_lossy(transcript).contains(needle) {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(chunk) => transcript.extend(chunk),
+                Err(_) => panic!(
+                    "no {needle:?} on the terminal; got {:?}",
+                    String::from_utf8_lossy(transcript)
+                ),
+            }
+        }
+    };
+    read_until(&mut transcript, "Passphrase: ");
+    // The prompt is written before echo is turned off: wait (bounded) until the terminal's
+    // settings, read through the master side, say echo is off, then type.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while rustix::termios::tcgetattr(&master)
+        .unwrap()
+        .local_modes
+        .contains(rustix::termios::LocalModes::ECHO)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "echo never turned off"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    master.write_all(format!("{PASS}\n").as_bytes()).unwrap();
+    read_until(&mut transcript, "state: unlocked");
+    assert!(child.wait().unwrap().success());
+    let text = String::from_utf8_lossy(&transcript);
+    assert!(
+        !text.contains(PASS),
+        "the passphrase was echoed on the terminal: {text:?}"
+    );
+}
