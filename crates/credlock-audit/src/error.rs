@@ -39,6 +39,39 @@ pub enum AuditError {
     /// [`FailingSink`](crate::FailingSink)).
     #[error("the audit sink refused the event")]
     Refused,
+
+    /// A webhook secret too short to authenticate anything
+    /// ([`WebhookSecret::new`](crate::webhook::WebhookSecret::new)).
+    #[error("the webhook secret is too short: at least {min} bytes are needed")]
+    WebhookSecretTooShort {
+        /// The minimum length in bytes.
+        min: usize,
+    },
+
+    /// A webhook's timestamp or signature header is missing or not in the expected form.
+    #[error("the webhook's {header} header is missing or malformed")]
+    WebhookMalformed {
+        /// The header's name.
+        header: &'static str,
+    },
+
+    /// A webhook's signature does not match its timestamp and body under the shared secret:
+    /// it was not sent by the holder of the secret, or it was altered on the way.
+    #[error("the webhook's signature does not match its timestamp and body")]
+    WebhookBadSignature,
+
+    /// A correctly signed webhook whose timestamp is too far from now: a replay of an old
+    /// delivery, or a sender whose clock is wrong.
+    #[error(
+        "the webhook's timestamp is {age_secs} s away from now, more than the {tolerance_secs} s \
+         allowed"
+    )]
+    WebhookStale {
+        /// How far the timestamp is from the receiver's clock, in whole seconds.
+        age_secs: u64,
+        /// The tolerance the receiver allows, in whole seconds.
+        tolerance_secs: u64,
+    },
 }
 
 impl AuditError {

@@ -8,6 +8,7 @@ mod memory;
 mod sink;
 mod time;
 mod tracing_sink;
+pub mod webhook;
 
 #[cfg(unix)]
 mod jsonl;
