@@ -16,6 +16,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+/// Signed webhooks for security events: [`webhook::sign`] for a sender, [`webhook::verify`]
+/// for a receiver.
+pub use credlock_audit::webhook;
 pub use credlock_audit::{
     AuditContext, AuditError, AuditEvent, AuditSink, EventKind, FailingSink, JsonLinesBuilder,
     JsonLinesSink, MemorySink, Outcome, TracingSink,

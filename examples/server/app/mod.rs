@@ -1,0 +1,135 @@
+//! The server's application: its state, its routes and the layers every request goes through.
+//!
+//! `main.rs` parses the command line and serves [`router`] on a socket; the tests serve the
+//! same router on an ephemeral loopback port.
+
+mod auth;
+mod clients;
+mod http;
+mod page;
+pub(crate) mod pending;
+mod ratelimit;
+mod security;
+pub(crate) mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use credlock::Vault;
+
+pub(crate) use pending::{AcceptAll, FinanceService};
+pub(crate) use ratelimit::RateLimit;
+
+/// The largest request body accepted, in bytes.
+pub(crate) const BODY_LIMIT: usize = 16 * 1024;
+
+/// What the server is configured with.
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// Mark cookies `Secure` and send HSTS: the server is reached over TLS (through a
+    /// TLS-terminating proxy). Off only with `--insecure-http` on loopback.
+    pub(crate) tls: bool,
+    /// How long credentials checked by `/auth/login` wait for `/auth/set-passphrase`.
+    pub(crate) pending_ttl: Duration,
+    /// The per-client-address limit on passphrase attempts (unlock, set-passphrase, login).
+    pub(crate) attempts: RateLimit,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tls: true,
+            pending_ttl: Duration::from_secs(300),
+            // Eclosion's limit on its auth endpoints: 5 a minute.
+            attempts: RateLimit::new(5, Duration::from_secs(12)),
+        }
+    }
+}
+
+/// The shared state of every handler.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    vault: Arc<Vault>,
+    config: Config,
+    pending: pending::PendingLogins,
+    finance: Arc<dyn FinanceService>,
+    limiter: ratelimit::Limiter,
+    clients: clients::Clients,
+}
+
+impl AppState {
+    /// The state of a server in front of one vault.
+    pub(crate) fn new(vault: Arc<Vault>, config: Config, finance: Arc<dyn FinanceService>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pending: pending::PendingLogins::new(config.pending_ttl),
+                limiter: ratelimit::Limiter::new(config.attempts),
+                clients: clients::Clients::default(),
+                vault,
+                config,
+                finance,
+            }),
+        }
+    }
+
+    pub(crate) fn vault(&self) -> &Arc<Vault> {
+        &self.inner.vault
+    }
+
+    fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+/// Every route, with the layers: security headers on every response, the CSRF rule (JSON
+/// content type) on state-changing requests, the body limit.
+pub(crate) fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/status", get(auth::status))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/set-passphrase", post(auth::set_passphrase))
+        .route("/auth/unlock", post(auth::unlock))
+        .route("/auth/lock", post(auth::lock))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/sessions", get(auth::sessions).post(auth::new_token))
+        .route("/auth/sessions/{id}", delete(auth::revoke_session))
+        .route("/auth/totp", get(auth::totp))
+        .route("/security/status", get(security::status));
+    Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/app.css", get(page::style))
+        .merge(api)
+        .fallback(http::not_found)
+        .layer(axum::middleware::from_fn(http::require_json_for_changes))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, with each client's address
+/// available to the handlers (the rate limit and the audit context use it).
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,86 @@
+//! `GET /security/status`: Eclosion's security report, every value computed from the vault
+//! and this server's configuration (none is fixed text), with credlock's full report.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::AppState;
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) async fn status(State(state): State<AppState>) -> Json<Value> {
+    // Reads the vault file's header and the lockout record: no lock, no derivation, so it
+    // answers at once while unlocks run.
+    let report = state.vault().security_status();
+    let iterations = report
+        .kdf
+        .as_ref()
+        .map_or(report.kdf_for_new_vaults.iterations, |k| k.iterations);
+    let policy = &report.policy;
+    let has_class = |name: &str| {
+        policy
+            .rules
+            .iter()
+            .any(|r| r.code == format!("missing_{name}"))
+    };
+    let config = state.config();
+    Json(json!({
+        "encryption_enabled": report.cipher.is_some(),
+        "encryption_algorithm": report
+            .cipher
+            .as_ref()
+            .map(|c| format!("Fernet ({})", c.construction)),
+        "key_derivation": format!("PBKDF2 with SHA-256 ({} iterations)", thousands(iterations)),
+        "kdf_iterations": iterations,
+        "file_permissions": report.file.as_ref().and_then(|f| f.mode.clone()),
+        "passphrase_requirements": {
+            "min_length": policy.min_length,
+            "requires_uppercase": has_class("uppercase"),
+            "requires_lowercase": has_class("lowercase"),
+            "requires_number": has_class("digit"),
+            "requires_special": has_class("special"),
+            "rules": policy.rules,
+        },
+        "rate_limiting": {
+            "enabled": true,
+            "passphrase_attempts_per_client": config.attempts.describe(),
+        },
+        "lockout": report.lockout,
+        "session_timeout": {
+            "enabled": report.idle_timeout_secs.is_some(),
+            "timeout_minutes": report.idle_timeout_secs.map(|s| s.div_ceil(60)),
+        },
+        "security_headers": {
+            "csp": true,
+            "hsts": config.tls,
+            "x_frame_options": "DENY",
+            "x_content_type_options": "nosniff",
+            "referrer_policy": "no-referrer",
+        },
+        "audit_logging": !report.audit.sinks.is_empty(),
+        "report": report,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(480_000), "480,000");
+        assert_eq!(super::thousands(1_000), "1,000");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(12_345_678), "12,345,678");
+    }
+}

@@ -1,0 +1,166 @@
+// The page's script: calls the JSON endpoints of the same origin and shows the state.
+// No framework and no inline code, so the page runs under `default-src 'self'`.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const options = { method, credentials: 'same-origin', headers: {} };
+  if (method !== 'GET') {
+    // The server requires the JSON content type on every state-changing request.
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body || {});
+  }
+  const response = await fetch(path, options);
+  let data = {};
+  try {
+    data = await response.json();
+  } catch (e) {
+    data = { error: 'The server sent no JSON (' + response.status + ').' };
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function say(text, ok) {
+  const m = $('message');
+  m.textContent = text || '';
+  m.className = ok ? 'ok' : 'error';
+}
+
+function showRules(violations) {
+  const list = $('rules');
+  list.replaceChildren();
+  for (const v of violations || []) {
+    const li = document.createElement('li');
+    li.textContent = v.message;
+    li.dataset.code = v.code;
+    list.appendChild(li);
+  }
+}
+
+function show(section, visible) {
+  $(section).hidden = !visible;
+}
+
+async function refresh() {
+  const { data } = await api('GET', '/auth/status');
+  const label = {
+    no_credentials: 'No credentials stored',
+    locked: 'Locked',
+    unlocked: data.authenticated ? 'Unlocked' : 'Unlocked in another session',
+  }[data.state] || String(data.state);
+  $('state').textContent = label;
+  $('state').dataset.state = data.state;
+  show('login-section', !data.has_stored_credentials && !data.pending_login);
+  show('passphrase-section', !data.has_stored_credentials && data.pending_login);
+  show('unlock-section', data.needs_unlock);
+  show('unlocked-section', data.authenticated);
+  if (data.authenticated) {
+    await Promise.all([loadTotp(), loadSessions()]);
+  }
+  await loadSecurity();
+}
+
+async function loadTotp() {
+  const { ok, data } = await api('GET', '/auth/totp');
+  $('totp-code').textContent = ok ? data.code : '—';
+  $('totp-left').textContent = ok
+    ? '(' + data.seconds_left + ' s left)'
+    : '(' + (data.error || 'unavailable') + ')';
+}
+
+async function loadSessions() {
+  const { ok, data } = await api('GET', '/auth/sessions');
+  const list = $('sessions');
+  list.replaceChildren();
+  if (!ok) return;
+  for (const s of data.sessions) {
+    const li = document.createElement('li');
+    li.textContent = s.label + (s.current ? ' (this browser) ' : ' ');
+    li.dataset.id = s.id;
+    const revoke = document.createElement('button');
+    revoke.type = 'button';
+    revoke.textContent = 'Revoke';
+    revoke.className = 'revoke';
+    revoke.addEventListener('click', async () => {
+      const r = await api('DELETE', '/auth/sessions/' + encodeURIComponent(s.id));
+      say(r.ok ? 'Session revoked.' : r.data.error, r.ok);
+      await refresh();
+    });
+    li.appendChild(revoke);
+    list.appendChild(li);
+  }
+}
+
+async function loadSecurity() {
+  const { ok, data } = await api('GET', '/security/status');
+  const dl = $('security');
+  dl.replaceChildren();
+  if (!ok) return;
+  const rows = [
+    ['Key derivation', data.key_derivation],
+    ['Encryption', data.encryption_algorithm || 'nothing stored yet'],
+    ['File permissions', data.file_permissions || '—'],
+    ['Failed attempts', String(data.report.failed_attempts)],
+    ['Lockout', data.lockout
+      ? 'after ' + data.lockout.max_attempts + ' failures, ' + data.lockout.base_delay_secs + ' s and more'
+      : 'off'],
+    ['Per-client limit', data.rate_limiting.passphrase_attempts_per_client],
+  ];
+  for (const [k, v] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    dl.append(dt, dd);
+  }
+}
+
+function onSubmit(form, handler) {
+  $(form).addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await handler();
+  });
+}
+
+onSubmit('login-form', async () => {
+  const r = await api('POST', '/auth/login', {
+    email: $('login-email').value,
+    password: $('login-password').value,
+    mfa_secret: $('login-mfa').value,
+    mfa_mode: 'secret',
+  });
+  $('login-password').value = '';
+  $('login-mfa').value = '';
+  say(r.data.message || r.data.error, r.ok);
+  await refresh();
+});
+
+onSubmit('passphrase-form', async () => {
+  const r = await api('POST', '/auth/set-passphrase', { passphrase: $('new-passphrase').value });
+  showRules(r.ok ? [] : r.data.violations);
+  if (r.ok) $('new-passphrase').value = '';
+  say(r.data.message || r.data.error, r.ok);
+  await refresh();
+});
+
+onSubmit('unlock-form', async () => {
+  const r = await api('POST', '/auth/unlock', { passphrase: $('unlock-passphrase').value });
+  $('unlock-passphrase').value = '';
+  say(r.data.message || r.data.error, r.ok);
+  await refresh();
+});
+
+$('lock-button').addEventListener('click', async () => {
+  const r = await api('POST', '/auth/lock');
+  say(r.ok ? 'Locked.' : r.data.error, r.ok);
+  await refresh();
+});
+
+$('logout-button').addEventListener('click', async () => {
+  const r = await api('POST', '/auth/logout');
+  say(r.ok ? 'Logged out: the credentials are deleted.' : r.data.error, r.ok);
+  await refresh();
+});
+
+refresh();
