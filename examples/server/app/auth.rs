@@ -320,7 +320,9 @@ pub(crate) async fn new_token(
         .inner
         .clients
         .mint(state.vault(), format!("API token: {label}"))?;
-    Ok(Json(json!({ "success": true, "token": token, "session": view })))
+    Ok(Json(
+        json!({ "success": true, "token": token, "session": view }),
+    ))
 }
 
 /// `DELETE /auth/sessions/{id}`: revokes a session (this one too, if asked).

@@ -1,0 +1,357 @@
+//! The page in headless Chromium, driven over WebDriver: fill the forms, see the state
+//! change, see a policy failure listed, and save a screenshot under `target/`.
+//!
+//! The test starts `chromedriver` itself on a free loopback port. Without it (Debian's
+//! `chromium` and `chromium-driver` packages, which `.ci/run` installs), the test fails when
+//! `CREDLOCK_REQUIRE_BROWSER=1` (as in CI) and otherwise says loudly that it did not run.
+//!
+//! The WebDriver client is the few W3C WebDriver commands the test needs, sent as JSON with
+//! `reqwest`: a client library would bring a second generation of `http` and other crates
+//! into the tree, which the workspace's dependency policy refuses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::common::{self, PASS, Setup};
+
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `target/`, from this test's path (`target/<profile>/deps/<test>`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .expect("the test runs from target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The chromedriver process, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver(binary: &Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
+            && let Ok(v) = r.json::<Value>().await
+            && v["value"]["ready"] == true
+        {
+            return driver;
+        }
+        assert!(Instant::now() < deadline, "chromedriver not ready in 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One WebDriver session.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    async fn open(driver: &Driver) -> Self {
+        let http = reqwest::Client::new();
+        let mut args = vec![
+            "--headless=new",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1000,1500",
+        ];
+        // Chromium refuses to run as root without this.
+        if rustix::process::geteuid().is_root() {
+            args.push("--no-sandbox");
+        }
+        let mut options = json!({ "args": args });
+        if let Some(chromium) = find_in_path("chromium") {
+            options["binary"] = json!(chromium);
+        }
+        let r: Value = http
+            .post(format!("{}/session", driver.url))
+            .json(&json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome", "goog:chromeOptions": options } } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_owned();
+        Self {
+            http,
+            session: format!("{}/session/{session}", driver.url),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let request = self.http.request(method, format!("{}{path}", self.session));
+        let request = if body.is_null() {
+            request
+        } else {
+            request.json(&body)
+        };
+        let r: Value = request.send().await.unwrap().json().await.unwrap();
+        if r["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {r}");
+        }
+        r["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn elements(&self, css: &str) -> Vec<String> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.element(css).await;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{id}/text"),
+                Value::Null,
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let id = self.element(css).await;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{id}/attribute/{name}"),
+                Value::Null,
+            )
+            .await;
+        v.as_str().map(ToOwned::to_owned)
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            json!({}),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// Waits (bounded) until `css`'s `data-state` attribute is `state`.
+    async fn wait_state(&self, state: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.attribute("#state", "data-state").await;
+            if now.as_deref() == Some(state) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page's state stayed {now:?}, not {state:?}; message: {:?}",
+                self.text("#message").await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (bounded) until `css` shows text containing `needle`.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} shows {text:?}, not {needle:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        let v = self
+            .call(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    async fn close(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_in_headless_chromium() {
+    let Some(chromedriver) = find_in_path("chromedriver") else {
+        if std::env::var_os("CREDLOCK_REQUIRE_BROWSER").is_some_and(|v| v == "1") {
+            panic!(
+                "CREDLOCK_REQUIRE_BROWSER=1 but `chromedriver` is not on PATH: install \
+                 Debian's `chromium` and `chromium-driver` packages"
+            );
+        }
+        eprintln!(
+            "\n=== SKIPPED: the_page_in_headless_chromium did NOT run: `chromedriver` is not \
+             on PATH (install Debian's `chromium` and `chromium-driver`; CI sets \
+             CREDLOCK_REQUIRE_BROWSER=1 to make this a failure) ===\n"
+        );
+        return;
+    };
+    let server = common::start(Setup::default()).await;
+    let driver = start_driver(&chromedriver).await;
+    let browser = Browser::open(&driver).await;
+    browser.go(&format!("{}/", server.base)).await;
+    browser.wait_state("no_credentials").await;
+
+    // Login form.
+    browser.fill("#login-email", common::EMAIL).await;
+    browser.fill("#login-password", "monarch-pw-123").await;
+    browser.fill("#login-mfa", "JBSWY3DPEHPK3PXP").await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_text("#message", "Please create an encryption passphrase")
+        .await;
+    assert_eq!(
+        browser.attribute("#passphrase-section", "hidden").await,
+        None,
+        "the passphrase form is shown"
+    );
+
+    // A weak passphrase: every unmet rule is listed.
+    browser.fill("#new-passphrase", "alice").await;
+    browser.click("#passphrase-submit").await;
+    browser
+        .wait_text("#message", "Passphrase does not meet requirements")
+        .await;
+    let rules = browser.elements("#rules li").await;
+    assert!(rules.len() >= 4, "{} rules listed", rules.len());
+    let listed = browser.text("#rules").await;
+    assert!(listed.contains("At least 12 characters"), "{listed}");
+    assert!(listed.contains("At least 1 number"), "{listed}");
+    browser.elements("#rules li[data-code=too_short]").await;
+
+    // A good one: saved, unlocked, this browser's session listed.
+    browser.fill("#new-passphrase", PASS).await;
+    browser.click("#passphrase-submit").await;
+    browser.wait_state("unlocked").await;
+    browser.wait_text("#sessions", "(this browser)").await;
+    assert!(server.path.exists());
+
+    // Lock, a wrong passphrase, the right one.
+    browser.click("#lock-button").await;
+    browser.wait_state("locked").await;
+    browser
+        .fill("#unlock-passphrase", "Wrong-Guess-0000!")
+        .await;
+    browser.click("#unlock-submit").await;
+    browser.wait_text("#message", "Invalid passphrase").await;
+    assert_eq!(
+        browser.attribute("#state", "data-state").await.as_deref(),
+        Some("locked")
+    );
+    browser.fill("#unlock-passphrase", PASS).await;
+    browser.click("#unlock-submit").await;
+    browser.wait_state("unlocked").await;
+    browser.wait_text("#message", "Credentials unlocked").await;
+    browser.wait_text("#security", "PBKDF2 with SHA-256").await;
+    browser.wait_text("#sessions", "(this browser)").await;
+
+    let shot = target_dir().join("screenshots").join("server-page.png");
+    browser.screenshot(&shot).await;
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
+    eprintln!("screenshot of the page: {}", shot.display());
+
+    // Log out from the page: the credentials are deleted.
+    browser.click("#logout-button").await;
+    browser.wait_state("no_credentials").await;
+    assert!(!server.path.exists());
+    browser.close().await;
+}

@@ -1,0 +1,264 @@
+//! The whole flow: login, set-passphrase, lock, wrong unlocks until the lockout, the wait,
+//! unlock, status, sessions, revoke, logout.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+
+use crate::common::{self, Answer, Client, EMAIL, PASS, Setup};
+
+fn wrong() -> serde_json::Value {
+    json!({ "passphrase": "Wrong-Guess-0000!" })
+}
+
+#[tokio::test]
+async fn the_whole_flow() {
+    let server = common::start(Setup::default()).await;
+    let mut alice = Client::new(&server);
+
+    // A new client: nothing stored; the status hands out the client cookie.
+    let a = alice.get("/auth/status").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.json,
+        json!({ "authenticated": false, "has_stored_credentials": false, "needs_unlock": false,
+                "state": "no_credentials", "pending_login": false })
+    );
+    common::assert_security_headers(&a.headers);
+    assert!(
+        a.header("strict-transport-security").is_none(),
+        "plain HTTP: no HSTS"
+    );
+    let client_cookie = a.header("set-cookie").unwrap();
+    assert!(client_cookie.contains("HttpOnly") && client_cookie.contains("SameSite=Strict"));
+    assert!(client_cookie.contains("Path=/") && !client_cookie.contains("Secure"));
+
+    // Login: the finance service (accept-all here) says yes; the credentials wait for this
+    // client's passphrase.
+    let a = alice
+        .post("/auth/login", json!({ "email": "", "password": "x" }))
+        .await;
+    a.assert_error(400, "credentials_required");
+    let a = alice
+        .post(
+            "/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123", "mfa_secret": "JBSWY3DPEHPK3PXP",
+                    "mfa_mode": "secret" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["needs_passphrase"], true);
+    assert_eq!(alice.get("/auth/status").await.json["pending_login"], true);
+
+    // The pending credentials are this client's only: another client cannot complete them.
+    let mut mallory = Client::arrived(&server).await;
+    let a = mallory
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    a.assert_error(400, "no_pending_login");
+    assert_eq!(
+        mallory.get("/auth/status").await.json["pending_login"],
+        false
+    );
+
+    // Every unmet rule at once, the email counted as a context word.
+    let a = alice
+        .post("/auth/set-passphrase", json!({ "passphrase": "alice" }))
+        .await;
+    a.assert_error(422, "policy");
+    assert_eq!(a.json["error"], "Passphrase does not meet requirements");
+    let codes: Vec<&str> = a.json["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "too_short",
+        "missing_uppercase",
+        "missing_digit",
+        "missing_special",
+    ] {
+        assert!(codes.contains(&code), "{codes:?}");
+    }
+    assert_eq!(
+        a.json["requirements"].as_array().unwrap().len(),
+        codes.len(),
+        "one message per unmet rule"
+    );
+    assert!(
+        !server.path.exists(),
+        "nothing stored for a refused passphrase"
+    );
+
+    let a = alice
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["success"], true);
+    let session_cookie = a.header("set-cookie").unwrap();
+    assert!(session_cookie.starts_with("credlock_session="));
+    assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Strict"));
+    let a = alice.get("/auth/status").await;
+    assert_eq!(a.json["authenticated"], true);
+    assert_eq!(a.json["state"], "unlocked");
+    assert_eq!(a.json["pending_login"], false, "the slot is consumed");
+    // Mallory sees that credentials exist, and is not signed in.
+    let a = mallory.get("/auth/status").await;
+    assert_eq!(a.json["has_stored_credentials"], true);
+    assert_eq!(a.json["authenticated"], false);
+
+    // Lock: the key is dropped and the session ends.
+    let a = alice.post("/auth/lock", json!({})).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(!alice.cookies.contains_key("credlock_session"));
+    let a = alice.get("/auth/status").await;
+    assert_eq!(a.json["state"], "locked");
+    assert_eq!(a.json["needs_unlock"], true);
+
+    // Wrong passphrases: 401 until the vault's lockout (3 here), then 429 + Retry-After
+    // without a derivation.
+    let before = server.derivations.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let a = alice.post("/auth/unlock", wrong()).await;
+        a.assert_error(401, "wrong_passphrase");
+        assert_eq!(a.json["unlock_success"], false);
+    }
+    assert_eq!(server.derivations.load(Ordering::SeqCst) - before, 3);
+    let a = alice
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    a.assert_error(429, "locked_out");
+    let retry: u64 = a.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_eq!(a.json["locked_out"], true);
+    assert_eq!(a.json["retry_after"], retry);
+    assert_eq!(
+        server.derivations.load(Ordering::SeqCst) - before,
+        3,
+        "a refused attempt derives nothing"
+    );
+    let report = alice.get("/security/status").await;
+    assert_eq!(report.json["report"]["failed_attempts"], 3);
+    assert_eq!(report.json["report"]["locked_out_for_secs"], retry);
+
+    // Wait out the lockout on the vault's (test) clock, then unlock.
+    server.clock_offset.store(retry, Ordering::SeqCst);
+    let a = alice
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["unlock_success"], true);
+    let status = alice.get("/auth/status").await;
+    assert_eq!(status.json["authenticated"], true);
+
+    // The security report: computed, with the file's KDF iteration count.
+    let s = alice.get("/security/status").await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.json["kdf_iterations"], 1_000);
+    assert_eq!(
+        s.json["key_derivation"],
+        "PBKDF2 with SHA-256 (1,000 iterations)"
+    );
+    assert_eq!(s.json["file_permissions"], "0600");
+    assert_eq!(s.json["report"]["failed_attempts"], 0);
+    assert_eq!(s.json["report"]["state"], "unlocked");
+    assert_eq!(s.json["passphrase_requirements"]["min_length"], 12);
+    assert!(!s.json.to_string().contains(PASS));
+
+    // A second client cannot unlock an unlocked vault (it would need a session of its own).
+    let a = mallory
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    a.assert_error(409, "already_unlocked");
+
+    // Sessions: this one, and an API token minted by it; revoke the token.
+    let a = alice
+        .post("/auth/sessions", json!({ "label": "backup script" }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let token = a.json["token"].as_str().unwrap().to_owned();
+    let token_id = a.json["session"]["id"].as_str().unwrap().to_owned();
+    let list = alice.get("/auth/sessions").await;
+    let sessions = list.json["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{list:?}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(
+        !list.json.to_string().contains(&token),
+        "never a token in a listing"
+    );
+    let mut script = Client::new(&server);
+    script
+        .cookies
+        .insert("credlock_session".into(), token.clone());
+    assert_eq!(script.get("/auth/sessions").await.status, 200);
+    let a = alice.delete(&format!("/auth/sessions/{token_id}")).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    // The revoked token is refused, and its cookie cleared.
+    let a = script.get("/auth/sessions").await;
+    a.assert_error(401, "unauthenticated");
+    assert!(!script.cookies.contains_key("credlock_session"));
+    alice
+        .delete(&format!("/auth/sessions/{token_id}"))
+        .await
+        .assert_error(404, "no_such_session");
+    let list = alice.get("/auth/sessions").await;
+    assert_eq!(list.json["sessions"].as_array().unwrap().len(), 1);
+
+    // Logout: the credentials are deleted, every session ends.
+    let a = alice.post("/auth/logout", json!({})).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(!server.path.exists());
+    let a: Answer = alice.get("/auth/status").await;
+    assert_eq!(a.json["has_stored_credentials"], false);
+    assert_eq!(a.json["authenticated"], false);
+}
+
+#[tokio::test]
+async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
+    let server = common::start(Setup {
+        tls: true,
+        ..Setup::default()
+    })
+    .await;
+    let mut client = Client::new(&server);
+    let a = client.get("/").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    let cookie = a.header("set-cookie").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[derive(Debug)]
+struct Refuses;
+
+impl crate::app::FinanceService for Refuses {
+    fn check(&self, login: &crate::app::pending::LoginAttempt) -> Result<(), String> {
+        Err(format!("the finance service refused {}", login.email))
+    }
+}
+
+#[tokio::test]
+async fn a_login_the_finance_service_refuses_holds_nothing() {
+    let server = common::start(Setup {
+        finance: std::sync::Arc::new(Refuses),
+        ..Setup::default()
+    })
+    .await;
+    let mut client = Client::arrived(&server).await;
+    let a = client
+        .post("/auth/login", json!({ "email": EMAIL, "password": "pw" }))
+        .await;
+    a.assert_error(401, "login_failed");
+    assert_eq!(
+        client.get("/auth/status").await.json["pending_login"],
+        false
+    );
+    client
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await
+        .assert_error(400, "no_pending_login");
+}

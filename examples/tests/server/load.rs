@@ -1,0 +1,117 @@
+//! A bounded load: 50 concurrent wrong unlocks at the real KDF cost, while a client measures
+//! `/security/status`. The status stays fast (derivations run on the blocking pool), and no
+//! wrong-passphrase derivation runs beyond the lockout threshold.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use credlock::LockoutPolicy;
+use serde_json::json;
+
+use crate::common::{self, Client, Setup};
+
+const CONCURRENT: usize = 50;
+const THRESHOLD: u32 = 5;
+
+/// The `p`th percentile (nearest rank) of sorted samples.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
+    let server = common::start(Setup {
+        iterations: None, // the real 480,000
+        lockout: LockoutPolicy::new(THRESHOLD, Duration::from_secs(30), Duration::from_secs(900))
+            .unwrap(),
+        ..Setup::default()
+    })
+    .await;
+    let mut alice = Client::enrolled(&server).await;
+    assert_eq!(alice.post("/auth/lock", json!({})).await.status, 200);
+    let before = server.derivations.load(Ordering::SeqCst);
+
+    let running = Arc::new(AtomicBool::new(true));
+    // The sampler runs on a thread and runtime of its own, so the 50 clients' tasks do not
+    // delay its measurements.
+    let sampler = {
+        let running = Arc::clone(&running);
+        let url = format!("{}/security/status", server.base);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let http = reqwest::Client::new();
+                let mut samples = Vec::new();
+                // Bounded: at most 10,000 requests or 60 s.
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while running.load(Ordering::SeqCst) && samples.len() < 10_000 {
+                    assert!(Instant::now() < deadline, "the load did not finish in 60 s");
+                    let started = Instant::now();
+                    let response = http.get(&url).send().await.unwrap();
+                    assert_eq!(response.status(), 200);
+                    let _ = response.bytes().await.unwrap();
+                    samples.push(started.elapsed());
+                }
+                samples
+            })
+        })
+    };
+
+    let started = Instant::now();
+    let unlocks: Vec<_> = (0..CONCURRENT)
+        .map(|i| {
+            let mut client = alice.clone();
+            tokio::spawn(async move {
+                let a = client
+                    .post(
+                        "/auth/unlock",
+                        json!({ "passphrase": format!("Wrong-Guess-{i:04}!") }),
+                    )
+                    .await;
+                (
+                    a.status,
+                    a.json["code"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for u in unlocks {
+        answers.push(u.await.unwrap());
+    }
+    let load_time = started.elapsed();
+    running.store(false, Ordering::SeqCst);
+    let mut samples = sampler.join().unwrap();
+
+    let wrong = answers.iter().filter(|(s, _)| *s == 401).count();
+    let locked = answers
+        .iter()
+        .filter(|(s, c)| *s == 429 && c == "locked_out")
+        .count();
+    let derived = server.derivations.load(Ordering::SeqCst) - before;
+    samples.sort();
+    let (p50, p99) = (percentile(&samples, 50), percentile(&samples, 99));
+    eprintln!(
+        "load: {CONCURRENT} concurrent wrong unlocks at 480,000 iterations in {load_time:.2?}: \
+         {wrong} x 401, {locked} x 429; {derived} key derivations (lockout threshold \
+         {THRESHOLD}); /security/status over {} requests during the load: p50 {p50:.2?}, \
+         p99 {p99:.2?}, max {:.2?}",
+        samples.len(),
+        samples.last().copied().unwrap_or_default()
+    );
+
+    assert_eq!(wrong + locked, CONCURRENT, "{answers:?}");
+    assert_eq!(wrong, THRESHOLD as usize, "{answers:?}");
+    assert!(
+        derived <= THRESHOLD as usize,
+        "{derived} wrong-passphrase derivations, threshold {THRESHOLD}"
+    );
+    assert_eq!(server.vault.lockout_state().unwrap().failures, THRESHOLD);
+    assert!(samples.len() >= 20, "only {} status samples", samples.len());
+    assert!(p99 < Duration::from_millis(20), "p99 {p99:?}");
+}
