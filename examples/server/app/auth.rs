@@ -23,6 +23,7 @@ use super::http::{
     policy_failure, set_cookie,
 };
 use super::pending::LoginAttempt;
+use super::users::UserVault;
 
 /// A well-formed client cookie: 256 random bits in unpadded base64url.
 fn valid_client_id(value: &str) -> bool {
@@ -67,9 +68,13 @@ pub(crate) fn ensure_client_cookie(state: &AppState, headers: &HeaderMap, respon
 }
 
 /// The signed-in client's session, from its cookie.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(String, SessionView), ApiError> {
+fn authenticate(
+    state: &AppState,
+    user: &UserVault,
+    headers: &HeaderMap,
+) -> Result<(String, SessionView), ApiError> {
     let token = cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
-    let view = state.inner.clients.validate(state.vault(), token)?;
+    let view = state.inner.clients.validate(user, token)?;
     Ok((token.to_owned(), view))
 }
 
@@ -87,8 +92,13 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
 }
 
 /// A JSON answer that also signs the client in with a new session.
-fn signed_in(state: &AppState, client: &Client, body: Value) -> Result<Response, ApiError> {
-    let (token, _view) = state.inner.clients.mint(state.vault(), client.label())?;
+fn signed_in(
+    state: &AppState,
+    user: &UserVault,
+    client: &Client,
+    body: Value,
+) -> Result<Response, ApiError> {
+    let (token, _view) = state.inner.clients.mint(user, client.label())?;
     let mut response = Json(body).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -108,13 +118,17 @@ fn signed_out(state: &AppState, body: Value) -> Response {
 
 /// `GET /auth/status`: `{authenticated, has_stored_credentials, needs_unlock}` as in
 /// Eclosion, plus the vault's state and whether this client has a login pending.
-pub(crate) async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let vault_state = state.vault().status();
-    let authenticated = authenticate(&state, &headers).is_ok();
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    user: UserVault,
+    headers: HeaderMap,
+) -> Response {
+    let vault_state = user.vault.status();
+    let authenticated = authenticate(&state, &user, &headers).is_ok();
     let has_stored = vault_state != SessionState::NoCredentials;
     let pending = cookie(&headers, CLIENT_COOKIE)
         .filter(|id| valid_client_id(id))
-        .is_some_and(|id| state.inner.pending.get(id).is_some());
+        .is_some_and(|id| state.inner.pending.get(&user.key(id)).is_some());
     let mut response = Json(json!({
         "authenticated": authenticated,
         "has_stored_credentials": has_stored,
@@ -142,6 +156,7 @@ pub(crate) struct LoginBody {
 /// this client's `/auth/set-passphrase`.
 pub(crate) async fn login(
     State(state): State<AppState>,
+    user: UserVault,
     client: Client,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
@@ -155,7 +170,7 @@ pub(crate) async fn login(
             "Email and password are required",
         ));
     }
-    if state.vault().status() != SessionState::NoCredentials {
+    if user.vault.status() != SessionState::NoCredentials {
         return Err(credlock::Error::VaultExists { path: None }.into());
     }
     let attempt = LoginAttempt {
@@ -172,7 +187,7 @@ pub(crate) async fn login(
     })
     .await?;
     verdict.map_err(|reason| ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", reason))?;
-    state.inner.pending.put(&id, attempt);
+    state.inner.pending.put(&user.key(&id), attempt);
     Ok(Json(json!({
         "success": true,
         "needs_passphrase": true,
@@ -200,6 +215,7 @@ fn require_passphrase(body: &PassphraseBody) -> Result<(), ApiError> {
 /// passphrase (every unmet policy rule listed at once) and signs the client in.
 pub(crate) async fn set_passphrase(
     State(state): State<AppState>,
+    user: UserVault,
     client: Client,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PassphraseBody>,
@@ -207,22 +223,23 @@ pub(crate) async fn set_passphrase(
     let id = client_id(&headers)?;
     rate_limit(&state, &client)?;
     require_passphrase(&body)?;
-    let Some(creds) = state.inner.pending.get(&id) else {
+    let Some(creds) = state.inner.pending.get(&user.key(&id)) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "no_pending_login",
             "No pending credentials. Please login first.",
         ));
     };
-    let valid = state
-        .vault()
+    let valid = user
+        .vault
         .check_passphrase(body.passphrase, creds.email())
         .map_err(|v| policy_failure(&v))?;
-    let vault = std::sync::Arc::clone(state.vault());
+    let vault = std::sync::Arc::clone(&user.vault);
     blocking(&client, move || vault.store(creds, valid)).await??;
-    state.inner.pending.take(&id);
+    state.inner.pending.take(&user.key(&id));
     signed_in(
         &state,
+        &user,
         &client,
         json!({ "success": true, "message": "Credentials encrypted and saved." }),
     )
@@ -232,6 +249,7 @@ pub(crate) async fn set_passphrase(
 /// `Retry-After` while locked out) and signs the client in.
 pub(crate) async fn unlock(
     State(state): State<AppState>,
+    user: UserVault,
     client: Client,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PassphraseBody>,
@@ -239,11 +257,12 @@ pub(crate) async fn unlock(
     client_id(&headers)?;
     rate_limit(&state, &client)?;
     require_passphrase(&body)?;
-    let vault = std::sync::Arc::clone(state.vault());
+    let vault = std::sync::Arc::clone(&user.vault);
     // The passphrase moves into the blocking task and is dropped (zeroized) when it ends.
     blocking(&client, move || vault.unlock(&body.passphrase)).await??;
     signed_in(
         &state,
+        &user,
         &client,
         json!({ "success": true, "unlock_success": true, "message": "Credentials unlocked." }),
     )
@@ -252,11 +271,12 @@ pub(crate) async fn unlock(
 /// `POST /auth/lock`: locks the vault (the key is dropped; every session ends).
 pub(crate) async fn lock(
     State(state): State<AppState>,
+    user: UserVault,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers)?;
-    state.vault().lock();
-    state.inner.clients.revoke_all();
+    authenticate(&state, &user, &headers)?;
+    user.vault.lock();
+    state.inner.clients.revoke_all(&user);
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
@@ -264,23 +284,25 @@ pub(crate) async fn lock(
 /// session.
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    user: UserVault,
     client: Client,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers)?;
-    let vault = std::sync::Arc::clone(state.vault());
+    authenticate(&state, &user, &headers)?;
+    let vault = std::sync::Arc::clone(&user.vault);
     blocking(&client, move || vault.logout()).await??;
-    state.inner.clients.revoke_all();
+    state.inner.clients.revoke_all(&user);
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
 /// `GET /auth/sessions`: the live sessions, this one marked `current`.
 pub(crate) async fn sessions(
     State(state): State<AppState>,
+    user: UserVault,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, me) = authenticate(&state, &headers)?;
-    let list = state.inner.clients.list(state.vault())?;
+    let (_, me) = authenticate(&state, &user, &headers)?;
+    let list = state.inner.clients.list(&user)?;
     let sessions: Vec<Value> = list
         .into_iter()
         .map(|s| {
@@ -304,10 +326,11 @@ pub(crate) struct TokenBody {
 /// revocable like any session). The token is in the answer, once.
 pub(crate) async fn new_token(
     State(state): State<AppState>,
+    user: UserVault,
     headers: HeaderMap,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&state, &headers)?;
+    authenticate(&state, &user, &headers)?;
     let label = body.label.trim();
     if label.is_empty() {
         return Err(ApiError::new(
@@ -319,7 +342,7 @@ pub(crate) async fn new_token(
     let (token, view) = state
         .inner
         .clients
-        .mint(state.vault(), format!("API token: {label}"))?;
+        .mint(&user, format!("API token: {label}"))?;
     Ok(Json(
         json!({ "success": true, "token": token, "session": view }),
     ))
@@ -328,11 +351,12 @@ pub(crate) async fn new_token(
 /// `DELETE /auth/sessions/{id}`: revokes a session (this one too, if asked).
 pub(crate) async fn revoke_session(
     State(state): State<AppState>,
+    user: UserVault,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, me) = authenticate(&state, &headers)?;
-    if !state.inner.clients.revoke(state.vault(), &id)? {
+    let (_, me) = authenticate(&state, &user, &headers)?;
+    if !state.inner.clients.revoke(&user, &id)? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_such_session",
@@ -350,10 +374,11 @@ pub(crate) async fn revoke_session(
 /// `GET /auth/totp`: the current TOTP code of the stored MFA secret.
 pub(crate) async fn totp(
     State(state): State<AppState>,
+    user: UserVault,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&state, &headers)?;
-    let creds = state.vault().credentials()?;
+    authenticate(&state, &user, &headers)?;
+    let creds = user.vault.credentials()?;
     if creds.mfa_secret().is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

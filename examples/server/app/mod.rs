@@ -10,6 +10,7 @@ mod page;
 pub(crate) mod pending;
 mod ratelimit;
 mod security;
+pub(crate) mod users;
 pub(crate) mod webhook;
 
 use std::net::SocketAddr;
@@ -58,7 +59,7 @@ pub(crate) struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    vault: Arc<Vault>,
+    vaults: Arc<dyn users::Vaults>,
     config: Config,
     pending: pending::PendingLogins,
     finance: Arc<dyn FinanceService>,
@@ -69,20 +70,25 @@ struct Inner {
 impl AppState {
     /// The state of a server in front of one vault.
     pub(crate) fn new(vault: Arc<Vault>, config: Config, finance: Arc<dyn FinanceService>) -> Self {
+        Self::with_vaults(Arc::new(users::OneVault(vault)), config, finance)
+    }
+
+    /// The state of a server in front of `vaults`.
+    pub(crate) fn with_vaults(
+        vaults: Arc<dyn users::Vaults>,
+        config: Config,
+        finance: Arc<dyn FinanceService>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 pending: pending::PendingLogins::new(config.pending_ttl),
                 limiter: ratelimit::Limiter::new(config.attempts),
                 clients: clients::Clients::default(),
-                vault,
+                vaults,
                 config,
                 finance,
             }),
         }
-    }
-
-    pub(crate) fn vault(&self) -> &Arc<Vault> {
-        &self.inner.vault
     }
 
     fn config(&self) -> &Config {
@@ -104,8 +110,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/sessions/{id}", delete(auth::revoke_session))
         .route("/auth/totp", get(auth::totp))
         .route("/security/status", get(security::status));
+    let api = if state.inner.vaults.multi_user() {
+        // The page and its script take the user from the page's own path.
+        Router::new()
+            .route("/users/{user}/", get(page::index))
+            .nest("/users/{user}", api)
+    } else {
+        Router::new().route("/", get(page::index)).merge(api)
+    };
     Router::new()
-        .route("/", get(page::index))
         .route("/app.js", get(page::script))
         .route("/app.css", get(page::style))
         .merge(api)

@@ -6,6 +6,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::users::UserVault;
 
 /// `1234567` as `1,234,567`.
 fn thousands(n: u32) -> String {
@@ -20,10 +21,10 @@ fn thousands(n: u32) -> String {
     out
 }
 
-pub(crate) async fn status(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn status(State(state): State<AppState>, user: UserVault) -> Json<Value> {
     // Reads the vault file's header and the lockout record: no lock, no derivation, so it
     // answers at once while unlocks run.
-    let report = state.vault().security_status();
+    let report = user.vault.security_status();
     let iterations = report
         .kdf
         .as_ref()

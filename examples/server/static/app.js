@@ -4,6 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 
+// On a multi-user server the page is at /users/{id}/ and the endpoints under it.
+const BASE = (location.pathname.match(/^\/users\/[^/]+/) || [''])[0];
+
 async function api(method, path, body) {
   const options = { method, credentials: 'same-origin', headers: {} };
   if (method !== 'GET') {
@@ -11,7 +14,7 @@ async function api(method, path, body) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body || {});
   }
-  const response = await fetch(path, options);
+  const response = await fetch(BASE + path, options);
   let data = {};
   try {
     data = await response.json();

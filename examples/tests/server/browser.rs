@@ -270,6 +270,7 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_in_headless_chromium() {
+    let _turn = common::shared().await;
     let Some(chromedriver) = find_in_path("chromedriver") else {
         if std::env::var_os("CREDLOCK_REQUIRE_BROWSER").is_some_and(|v| v == "1") {
             panic!(

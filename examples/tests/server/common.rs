@@ -14,6 +14,20 @@ use crate::app;
 pub const PASS: &str = "Tangerine-Rocket-42!";
 pub const EMAIL: &str = "alice@example.com";
 
+/// The load test measures latency: it runs alone, while the other tests of this binary
+/// (a browser among them) wait; they run side by side otherwise.
+static MEASURING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Taken by every test but the load test.
+pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MEASURING.read().await
+}
+
+/// Taken by the load test.
+pub async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MEASURING.write().await
+}
+
 /// How a test server is set up.
 pub struct Setup {
     /// `None`: the real 480,000 iterations.

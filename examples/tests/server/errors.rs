@@ -12,6 +12,7 @@ use crate::common::{self, Client, PASS, Setup};
 
 #[tokio::test]
 async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
+    let _turn = common::shared().await;
     let server = common::start(Setup::default()).await;
     let mut alice = Client::enrolled(&server).await;
     let stored = std::fs::read(&server.path).unwrap();
@@ -195,6 +196,7 @@ async fn chunked_post(base: &str, path: &str, body: &[u8]) -> (u16, String) {
 
 #[tokio::test]
 async fn the_per_address_limit_answers_429_before_the_vault_is_tried() {
+    let _turn = common::shared().await;
     let server = common::start(Setup {
         attempts: app::RateLimit::new(2, Duration::from_secs(60)),
         ..Setup::default()

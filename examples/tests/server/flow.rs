@@ -13,6 +13,7 @@ fn wrong() -> serde_json::Value {
 
 #[tokio::test]
 async fn the_whole_flow() {
+    let _turn = common::shared().await;
     let server = common::start(Setup::default()).await;
     let mut alice = Client::new(&server);
 
@@ -216,6 +217,7 @@ async fn the_whole_flow() {
 
 #[tokio::test]
 async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
+    let _turn = common::shared().await;
     let server = common::start(Setup {
         tls: true,
         ..Setup::default()
@@ -243,6 +245,7 @@ impl crate::app::FinanceService for Refuses {
 
 #[tokio::test]
 async fn a_login_the_finance_service_refuses_holds_nothing() {
+    let _turn = common::shared().await;
     let server = common::start(Setup {
         finance: std::sync::Arc::new(Refuses),
         ..Setup::default()

@@ -22,6 +22,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
+    let _alone = common::alone().await;
     let server = common::start(Setup {
         iterations: None, // the real 480,000
         lockout: LockoutPolicy::new(THRESHOLD, Duration::from_secs(30), Duration::from_secs(900))

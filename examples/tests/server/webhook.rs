@@ -76,6 +76,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
 
 #[tokio::test]
 async fn security_events_arrive_signed_and_forgeries_are_rejected() {
+    let _turn = common::shared().await;
     let (url, mut seen) = receiver().await;
     let sink = app::webhook::start(url.clone(), WebhookSecret::new(SECRET.to_vec()).unwrap());
     let server = common::start(Setup {
