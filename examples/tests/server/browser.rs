@@ -101,13 +101,16 @@ impl Browser {
             args.push("--no-sandbox");
         }
         let mut options = json!({ "args": args });
+        // The console log shows CSP violations, if any.
+        let logging = json!({ "browser": "ALL" });
         if let Some(chromium) = find_in_path("chromium") {
             options["binary"] = json!(chromium);
         }
         let r: Value = http
             .post(format!("{}/session", driver.url))
             .json(&json!({ "capabilities": { "alwaysMatch": {
-                "browserName": "chrome", "goog:chromeOptions": options } } }))
+                "browserName": "chrome", "goog:chromeOptions": options,
+                "goog:loggingPrefs": logging } } }))
             .send()
             .await
             .unwrap()
@@ -263,6 +266,22 @@ impl Browser {
         std::fs::write(path, png).unwrap();
     }
 
+    /// The browser console's messages so far.
+    async fn console(&self) -> Vec<String> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                json!({ "type": "browser" }),
+            )
+            .await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
@@ -343,6 +362,16 @@ async fn the_page_in_headless_chromium() {
     browser.wait_text("#message", "Credentials unlocked").await;
     browser.wait_text("#security", "PBKDF2 with SHA-256").await;
     browser.wait_text("#sessions", "(this browser)").await;
+
+    // The page ran under `default-src 'self'` without a violation (a failed fetch, such as
+    // the 401 of the wrong passphrase, is logged too; those are expected).
+    let console = browser.console().await;
+    assert!(
+        !console
+            .iter()
+            .any(|m| m.contains("Content Security Policy") || m.contains("Refused to")),
+        "{console:#?}"
+    );
 
     let shot = target_dir().join("screenshots").join("server-page.png");
     browser.screenshot(&shot).await;

@@ -16,6 +16,7 @@
 #[path = "../../server/app/mod.rs"]
 mod app;
 
+mod binary;
 mod browser;
 mod common;
 mod errors;
