@@ -87,9 +87,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Migrate Eclosion's `credentials.json` into a new vault (asks for its passphrase).
+    /// Migrate Eclosion's credentials into a new vault (asks for their passphrase): its
+    /// `credentials.json`, or its SQLite database `eclosion.db`.
     ImportEclosion {
-        /// Eclosion's credentials file.
+        /// Eclosion's credentials file or database.
         src: PathBuf,
     },
     /// Write the credentials to a new file in Eclosion's format (asks for the passphrase).
@@ -335,7 +336,11 @@ fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
                 .into());
             }
             let pass = input.secret("Eclosion passphrase: ", "the Eclosion passphrase")?;
-            let report = vault.import_eclosion(src, &pass, &ImportOptions::new())?;
+            let report = if is_sqlite(src) {
+                vault.import_eclosion_sqlite(src, &pass, &ImportOptions::new())?
+            } else {
+                vault.import_eclosion(src, &pass, &ImportOptions::new())?
+            };
             println!(
                 "Imported {} into {} (MFA secret: {}; the original is kept).",
                 src.display(),
@@ -395,6 +400,15 @@ fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Whether `path` starts with SQLite's file header (Eclosion's `eclosion.db`).
+fn is_sqlite(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 16];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| &header == b"SQLite format 3\0")
 }
 
 /// Opens a vault that must hold credentials.

@@ -390,6 +390,43 @@ fn export_to_eclosion_imports_back_and_logout_deletes_the_vault() {
 }
 
 #[test]
+fn imports_the_database_eclosion_itself_wrote() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/eclosion/eclosion-1.3.10.db");
+    assert!(
+        fixture.is_file(),
+        "test data missing: {}",
+        fixture.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("eclosion.db");
+    std::fs::copy(&fixture, &db).unwrap();
+    let vault = dir.path().join("vault.json");
+    let eclosion_pass = "Correct-Horse-9-Battery!\n";
+    expect(
+        &cli(
+            &vault,
+            &["import-eclosion", "--", db.to_str().unwrap()],
+            "Wrong-0000!\n",
+        ),
+        3,
+        "a wrong Eclosion passphrase",
+    );
+    assert!(!vault.exists());
+    let r = cli(
+        &vault,
+        &["import-eclosion", db.to_str().unwrap()],
+        eclosion_pass,
+    );
+    expect(&r, 0, "import from eclosion.db");
+    let r = cli(&vault, &["show", "--json", "--reveal"], eclosion_pass);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    assert_eq!(json["password"], "s3cret-Password"); // testdata/eclosion/README.md
+    assert_eq!(json["mfa_secret_stored"], true);
+}
+
+#[test]
 fn without_a_terminal_and_without_stdin_mode_it_refuses_instead_of_waiting() {
     let (_dir, vault) = new_vault();
     let out = Command::new("setsid")
