@@ -12,7 +12,9 @@
 //!   `/auth/logout`, `/auth/status`, `/security/status`, with its JSON shapes; and
 //!   `/auth/sessions`, `DELETE /auth/sessions/{id}`, `/auth/totp`.
 //! - A client is signed in by a session token in an HttpOnly, SameSite=Strict cookie; the
-//!   passphrase lives only as long as the request that carried it.
+//!   passphrase lives only as long as the request that carried it (as a `SecretString`,
+//!   zeroized when dropped; the raw request body that carried it is freed, not zeroized:
+//!   best effort, as for all process memory).
 //! - Key derivations run on tokio's blocking pool, so `/auth/status` and `/security/status`
 //!   answer at once while unlocks run; every passphrase attempt goes through the vault's
 //!   lockout, and a per-client-address rate limit sits in front of it.
