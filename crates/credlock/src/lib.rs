@@ -9,6 +9,7 @@ mod credentials;
 mod derivation;
 pub mod eclosion;
 mod error;
+mod extras;
 pub mod format;
 #[cfg(fuzzing)]
 #[doc(hidden)]
