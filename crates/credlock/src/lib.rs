@@ -6,6 +6,7 @@ pub mod audit;
 mod clock;
 mod config;
 mod credentials;
+pub mod crypto;
 mod derivation;
 pub mod eclosion;
 mod error;
