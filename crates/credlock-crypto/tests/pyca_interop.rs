@@ -123,7 +123,7 @@ fn with_unused_bit_set(token: &str) -> Option<String> {
     let index = ALPHABET.iter().position(|&c| c == token.as_bytes()[last])?;
     let mut out = token.as_bytes().to_vec();
     out[last] = ALPHABET[index | 1];
-    (out != token.as_bytes()).then(|| String::from_utf8(out).unwrap())
+    String::from_utf8(out).ok().filter(|t| t != token)
 }
 
 /// pyca decodes tokens with Python's `base64.urlsafe_b64decode`, which ignores the unused

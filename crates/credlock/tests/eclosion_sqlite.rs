@@ -486,6 +486,18 @@ fn import_errors_name_eclosions_database_and_its_own_options() {
         "{msg}"
     );
 
+    // A malformed value in the row is the database's fault, and says so.
+    let (_dir2, bad) = fixture_copy("eclosion-current.db");
+    Connection::open(&bad)
+        .unwrap()
+        .execute("UPDATE credentials SET salt = 'not base64!'", [])
+        .unwrap();
+    let err = v
+        .import_eclosion_sqlite(&bad, &secret(FX_PASS), &ImportOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("Eclosion's database"), "{err}");
+
     v.import_eclosion_sqlite(&db, &secret(FX_PASS), &ImportOptions::new())
         .unwrap();
     assert_eq!(v.status(), SessionState::Unlocked);
@@ -519,4 +531,31 @@ fn a_wrong_passphrase_for_an_export_writes_nothing_and_counts() {
         .unwrap_err();
     assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
     assert_eq!(v.lockout_state().unwrap().failures, 1);
+}
+
+#[test]
+fn a_notes_key_that_does_not_open_with_the_credentials_key_is_damage_not_a_wrong_passphrase() {
+    let (_dir, db) = fixture_copy("eclosion-current.db");
+    let conn = Connection::open(&db).unwrap();
+    // Another row's token in place of the notes key would open; a foreign one does not.
+    let foreign = credlock::crypto::FernetKey::from_bytes(&[9; 32])
+        .seal(b"not this key")
+        .unwrap();
+    conn.execute(
+        "UPDATE credentials SET notes_key_encrypted = ?1",
+        [foreign.as_str()],
+    )
+    .unwrap();
+    drop(conn);
+    let (_vdir, v) = vault();
+    let err = v
+        .import_eclosion_sqlite(&db, &secret(FX_PASS), &ImportOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+    assert!(err.to_string().contains("notes key"), "{err}");
+    assert_eq!(
+        v.status(),
+        SessionState::NoCredentials,
+        "nothing was imported"
+    );
 }

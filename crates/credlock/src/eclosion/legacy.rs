@@ -78,15 +78,10 @@ pub struct ImportReport {
     /// Whether the original was removed.
     pub original_removed: bool,
     /// The columns of Eclosion's database (as `table.column`) whose values the vault keeps
-    /// as opaque sealed extras, so that [`Vault::export_eclosion_sqlite`] restores them:
-    /// `credentials.notes_key_encrypted` (Eclosion's key for the user's notes),
-    /// `credentials.created_at`, `credentials.updated_at`, each when it holds a value.
-    /// Empty for the legacy JSON file.
-    ///
-    #[cfg_attr(
-        not(feature = "eclosion-sqlite"),
-        doc = "(`Vault::export_eclosion_sqlite` needs the `eclosion-sqlite` feature.)"
-    )]
+    /// as opaque sealed extras, so that `Vault::export_eclosion_sqlite` (feature
+    /// `eclosion-sqlite`) restores them: `credentials.notes_key_encrypted` (Eclosion's key
+    /// for the user's notes), `credentials.created_at`, `credentials.updated_at`, each when
+    /// it holds a value. Empty for the legacy JSON file.
     pub kept_as_extras: Vec<String>,
     /// The columns of Eclosion's `credentials` table (as `credentials.column`) whose values
     /// were not carried into the vault: any column beyond Eclosion's own. `id` and `salt`
@@ -318,6 +313,7 @@ impl Vault {
             path: legacy,
             mode,
             what: "Eclosion's credentials file",
+            database: false,
         };
         self.import_fields(&fields, &source, passphrase, options)
     }
@@ -340,12 +336,7 @@ impl Vault {
             .test_passphrase(Attempt::Import, passphrase, &fields.params()?, |key| {
                 fields.decrypt(&key)
             })
-            .map_err(|e| match e {
-                // Counted and audited by the gate as a wrong passphrase; the message names
-                // what it did not open.
-                Error::WrongPassphrase => Error::EclosionWrongPassphrase { what: source.what },
-                other => other,
-            })?;
+            .map_err(|e| source.name_in(e))?;
         let had_mfa_secret = creds.mfa_secret().is_some();
         let copy = || SecretString::from(passphrase.expose_secret().to_owned());
         let policy_violations = match self.check_passphrase(copy(), creds.email()) {
@@ -442,6 +433,20 @@ pub(crate) struct Source<'a> {
     pub(crate) mode: Option<u32>,
     /// How messages name it: "Eclosion's credentials file", "Eclosion's database".
     pub(crate) what: &'static str,
+    /// Whether it is Eclosion's SQLite database (not the legacy file).
+    pub(crate) database: bool,
+}
+
+impl Source<'_> {
+    /// `e`, naming this source: a wrong passphrase (counted and audited by the gate as such)
+    /// says what it did not open, and a format error about the database says "database".
+    pub(crate) fn name_in(&self, e: Error) -> Error {
+        match e {
+            Error::WrongPassphrase => Error::EclosionWrongPassphrase { what: self.what },
+            Error::LegacyFormat { reason } if self.database => Error::EclosionDatabase { reason },
+            other => other,
+        }
+    }
 }
 
 /// Writes `bytes` to `dest`, which must not exist: a 0600 temporary file in the same

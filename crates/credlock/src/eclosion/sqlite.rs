@@ -143,14 +143,16 @@ impl Vault {
         }
         self.check_import_allowed(options)?;
         let found = read_database(database)?;
-        let mut fields = fields(&found.salt, found.email, found.password, found.mfa)?;
-        fields.notes_key = found.notes_key;
-        fields.plain_extras = found.plain_extras;
         let source = Source {
             path: database,
             mode: file_mode(database),
             what: WHAT,
+            database: true,
         };
+        let mut fields = fields(&found.salt, found.email, found.password, found.mfa)
+            .map_err(|e| source.name_in(e))?;
+        fields.notes_key = found.notes_key;
+        fields.plain_extras = found.plain_extras;
         let mut report = self.import_fields(&fields, &source, passphrase, options)?;
         report.kept_as_extras = found.kept;
         report.columns_not_carried = found.columns_not_carried;
