@@ -346,7 +346,12 @@ impl Vault {
         // The passphrase stays the user's Eclosion passphrase: the report says whether it
         // meets the policy, and the import does not refuse it.
         let pass = ValidPassphrase::insecure_unchecked(copy());
-        self.write_sealed(creds, &pass, options.replace_existing)?;
+        self.write_sealed(creds, &pass, options.replace_existing)
+            .map_err(|e| match e {
+                // A vault that appeared since the check: the import's own option applies.
+                Error::VaultExists { path } => Error::ImportWouldReplace { path },
+                other => other,
+            })?;
         self.audit(EventKind::Imported, Outcome::Success, |e| e)?;
         let original_removed = options.remove_original && remove_durably(source.path)?;
         Ok(ImportReport {
