@@ -39,7 +39,9 @@
 //! - a WAL database whose `-wal` and `-shm` both exist (Eclosion has it open): `mode=ro`,
 //!   which uses them under SQLite's own locks and so sees Eclosion's latest commit;
 //! - a WAL database with neither (nobody has it open, and the last connection checkpointed
-//!   everything into the main file): `mode=ro&immutable=1`, which reads the main file alone;
+//!   everything into the main file): `mode=ro&immutable=1`, which reads the main file alone.
+//!   Such a read takes no lock, so the files are compared before and after it, and the read
+//!   is done again (the way the files then call for) if Eclosion changed them meanwhile;
 //! - anything else (a `-wal` left without its `-shm`, after a crash): a private copy of the
 //!   database and its `-wal` in a fresh 0700 directory, which SQLite recovers there and which
 //!   is deleted afterwards.

@@ -257,7 +257,20 @@ struct Found {
     tables_not_carried: Vec<String>,
 }
 
+/// How many times an immutable read is tried before giving up on a database that keeps
+/// changing under it.
+const IMMUTABLE_ATTEMPTS: u32 = 3;
+
 fn read_database(database: &Path) -> Result<Found, Error> {
+    read_database_with(database, &mut |_| {})
+}
+
+/// Reads the database. An immutable open (see the module docs) sees no locks, so a writer
+/// that opened, wrote and checkpointed the database meanwhile could have changed the main
+/// file under the read: the file (size, time, inode) and its `-wal`/`-shm` are compared
+/// before and after, and the read is done again, the way the files then call for, if they
+/// changed. `after_read` runs between the read and the comparison (a seam for tests).
+fn read_database_with(database: &Path, after_read: &mut dyn FnMut(u32)) -> Result<Found, Error> {
     let meta = std::fs::symlink_metadata(database)
         .map_err(|e| Error::Storage(StorageError::io(database, e)))?;
     if !meta.file_type().is_file() {
@@ -265,7 +278,47 @@ fn read_database(database: &Path) -> Result<Found, Error> {
             "the path is a symbolic link or not a regular file",
         ));
     }
-    let (conn, _private_copy) = open_read_only(database)?;
+    for attempt in 1..=IMMUTABLE_ATTEMPTS {
+        let before = Stamp::of(database);
+        let (conn, private_copy, how) = open_read_only(database)?;
+        let found = read_open(&conn);
+        drop(conn);
+        drop(private_copy);
+        after_read(attempt);
+        if how != Opened::Immutable || Stamp::of(database) == before {
+            return found;
+        }
+    }
+    Err(db_error(
+        "it kept changing while being read without locks; try again when Eclosion is idle",
+    ))
+}
+
+/// What identifies the state of the database's files on disk.
+#[derive(PartialEq, Eq)]
+struct Stamp(Vec<Option<(u64, u64, i64, i64)>>);
+
+impl Stamp {
+    fn of(database: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt as _;
+        Self(
+            [
+                database.to_path_buf(),
+                sibling(database, "-wal"),
+                sibling(database, "-shm"),
+            ]
+            .iter()
+            .map(|p| {
+                std::fs::symlink_metadata(p)
+                    .ok()
+                    .map(|m| (m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+            })
+            .collect(),
+        )
+    }
+}
+
+fn read_open(conn: &Connection) -> Result<Found, Error> {
     let unreadable = |_| db_error("it cannot be read as an SQLite database");
     let tables: Vec<String> = conn
         .prepare(
@@ -280,7 +333,7 @@ fn read_database(database: &Path) -> Result<Found, Error> {
     if !tables.iter().any(|t| t == "credentials") {
         return Err(db_error("it has no `credentials` table"));
     }
-    let columns = table_columns(&conn, "credentials").map_err(unreadable)?;
+    let columns = table_columns(conn, "credentials").map_err(unreadable)?;
     if REQUIRED.iter().any(|c| !columns.contains(*c)) {
         return Err(db_error(
             "its `credentials` table lacks Eclosion's salt, email and password columns",
@@ -357,10 +410,23 @@ fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<BTreeSet<St
         .collect()
 }
 
+/// How [`open_read_only`] opened the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opened {
+    /// `mode=ro`, under SQLite's locks.
+    ReadOnly,
+    /// `mode=ro&immutable=1`: no locks, the main file alone.
+    Immutable,
+    /// A private copy.
+    Copy,
+}
+
 /// Opens `database` for reading without creating anything beside it (see the module docs).
 /// The second value, when there is one, is the private copy's directory, deleted on drop
-/// (after the connection, which is declared first and so dropped first by the caller).
-fn open_read_only(database: &Path) -> Result<(Connection, Option<tempfile::TempDir>), Error> {
+/// (after the connection, which the caller drops first).
+fn open_read_only(
+    database: &Path,
+) -> Result<(Connection, Option<tempfile::TempDir>, Opened), Error> {
     let storage = |e: std::io::Error| Error::Storage(StorageError::io(database, e));
     let mut header = [0u8; 20];
     {
@@ -389,10 +455,14 @@ fn open_read_only(database: &Path) -> Result<(Connection, Option<tempfile::TempD
         .map_err(|_| db_error("it cannot be opened as an SQLite database"))
     };
     if !wal_mode || (has_wal && has_shm) {
-        return Ok((open(database, "mode=ro")?, None));
+        return Ok((open(database, "mode=ro")?, None, Opened::ReadOnly));
     }
     if !has_wal && !has_shm {
-        return Ok((open(database, "mode=ro&immutable=1")?, None));
+        return Ok((
+            open(database, "mode=ro&immutable=1")?,
+            None,
+            Opened::Immutable,
+        ));
     }
     // A -wal without its -shm (or the reverse): recover in a private copy.
     let dir = tempfile::Builder::new()
@@ -409,7 +479,7 @@ fn open_read_only(database: &Path) -> Result<(Connection, Option<tempfile::TempD
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|_| db_error("it cannot be opened as an SQLite database"))?;
-    Ok((conn, Some(dir)))
+    Ok((conn, Some(dir), Opened::Copy))
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -624,6 +694,8 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
     use super::*;
 
     #[test]
@@ -638,6 +710,48 @@ mod tests {
             sqlalchemy_time(951_782_400, 1),
             "2000-02-29 00:00:00.000001"
         );
+    }
+
+    /// A writer that changes the database under an immutable read (opens it, commits, and
+    /// checkpoints on close): the read is done again and returns the new row.
+    #[test]
+    fn an_immutable_read_that_the_database_changed_under_is_done_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("eclosion.db");
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(CREATE_CREDENTIALS).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; INSERT INTO credentials VALUES \
+             (1, 'c2FsdA==', 'e1', 'p', NULL, NULL, 'created-1', 'u');",
+        )
+        .unwrap();
+        drop(conn);
+        assert!(!sibling(&db, "-wal").exists(), "closed cleanly: no -wal");
+        let mut attempts = Vec::new();
+        let found = read_database_with(&db, &mut |attempt| {
+            attempts.push(attempt);
+            if attempt == 1 {
+                let w = Connection::open(&db).unwrap();
+                w.execute("UPDATE credentials SET email_encrypted = 'e2'", [])
+                    .unwrap();
+                drop(w);
+            }
+        })
+        .unwrap();
+        assert_eq!(attempts, [1, 2]);
+        assert_eq!(found.email.as_deref(), Some("e2"));
+        // A database that changes under every read is refused, not read torn.
+        let err = read_database_with(&db, &mut |n| {
+            let w = Connection::open(&db).unwrap();
+            w.execute(
+                "UPDATE credentials SET email_encrypted = ?1",
+                [format!("e{n}")],
+            )
+            .unwrap();
+        })
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
     }
 
     #[test]
