@@ -344,6 +344,27 @@ fn legacy_errors_name_eclosions_file() {
         1,
         "counted by the gate"
     );
+    // A missing or empty source is named by its path, not as a vault.
+    let missing = dir.path().join("missing").join("credentials.json");
+    let err = v
+        .import_eclosion(&missing, &secret(PASS), &ImportOptions::new())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("credentials.json") && !msg.contains("vault"),
+        "{msg}"
+    );
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, b"").unwrap();
+    set_mode(&empty, 0o600);
+    let err = v
+        .import_eclosion(&empty, &secret(PASS), &ImportOptions::new())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("empty.json") && !msg.contains("vault"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -486,6 +486,20 @@ fn import_errors_name_eclosions_database_and_its_own_options() {
         "{msg}"
     );
 
+    let missing = db.with_file_name("gone").join("eclosion.db");
+    let err = v
+        .import_eclosion_sqlite(&missing, &secret(FX_PASS), &ImportOptions::new())
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Storage(credlock::StorageKind::NotFound)
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("gone/eclosion.db") && !msg.contains("vault"),
+        "{msg}"
+    );
+
     // A malformed value in the row is the database's fault, and says so.
     let (_dir2, bad) = fixture_copy("eclosion-current.db");
     Connection::open(&bad)

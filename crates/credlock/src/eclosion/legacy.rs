@@ -305,6 +305,10 @@ impl Vault {
     ) -> Result<ImportReport, Error> {
         let legacy = legacy.as_ref();
         self.check_import_allowed(options)?;
+        // A missing file (or directory) is named as the path given, not with the advice the
+        // store gives for a vault's directory.
+        std::fs::symlink_metadata(legacy)
+            .map_err(|e| Error::Storage(crate::error::StorageError::io(legacy, e)))?;
         let read = ReadOptions::new().require_private_mode(!options.allow_shared_mode);
         let bytes = credlock_store::read_checked(legacy, &read)?;
         let fields = parse_json(&bytes)?;
