@@ -401,6 +401,11 @@ fn imports_the_database_eclosion_itself_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("eclosion.db");
     std::fs::copy(&fixture, &db).unwrap();
+    // Its write-ahead log, if it comes with one, goes beside it.
+    let wal = fixture.with_extension("db-wal");
+    if wal.is_file() {
+        std::fs::copy(&wal, dir.path().join("eclosion.db-wal")).unwrap();
+    }
     let vault = dir.path().join("vault.json");
     let eclosion_pass = "Correct-Horse-9-Battery!\n";
     expect(
