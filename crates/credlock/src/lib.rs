@@ -14,12 +14,14 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+mod kdf_plan;
 mod lockout;
 mod operator;
 mod options;
 mod record;
 mod state;
 mod status;
+mod upgrade;
 mod vault;
 
 pub use credentials::Credentials;

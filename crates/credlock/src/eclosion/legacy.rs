@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use credlock_crypto::{FernetKey, KdfParams, Salt};
+use credlock_crypto::{FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt};
 use credlock_policy::ValidPassphrase;
 use credlock_session::SessionState;
 use credlock_store::{FileStore, ReadOptions, Store as _};
@@ -293,7 +293,10 @@ impl Vault {
         // The passphrase stays the user's Eclosion passphrase: the report says whether it
         // meets the policy, and the import does not refuse it.
         let pass = ValidPassphrase::insecure_unchecked(copy());
-        self.write_sealed(creds, &pass, options.replace_existing)?;
+        // Kept as Eclosion hashed it (raw bytes) until an upgrade or a passphrase change.
+        let params = self.options().new_kdf_params()?;
+        let params = params.with_normalization(Normalization::None);
+        self.write_sealed_with(creds, &pass, options.replace_existing, params)?;
         self.audit(EventKind::Imported, Outcome::Success, |e| e)?;
         let original_removed = options.remove_original && remove_durably(source)?;
         Ok(ImportReport {
@@ -341,7 +344,12 @@ impl Vault {
                 Err(Error::WrongPassphrase)
             }
         })?;
-        let legacy = if u64::from(params.iterations()) == LEGACY_ITERATIONS {
+        // Eclosion derives PBKDF2 at 480,000 iterations over the raw bytes: only such a key
+        // can be reused; any other (Argon2id, another count, NFKC) is derived again.
+        let legacy = if u64::from(params.iterations()) == LEGACY_ITERATIONS
+            && params.algorithm() == KdfAlgorithm::Pbkdf2HmacSha256
+            && params.normalization() == Normalization::None
+        {
             (key, *params.salt())
         } else {
             // The passphrase is proven right: derive the legacy key under a fresh salt.
