@@ -35,6 +35,7 @@ pub use status::{
 };
 pub use vault::Vault;
 
+pub use credlock_crypto::{Argon2Cost, Argon2Limits};
 pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};
 pub use credlock_session::{LockoutPolicy, SessionOptions, SessionState};
 pub use credlock_store::{MemoryStore, Store};
