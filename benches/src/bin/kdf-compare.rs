@@ -3,7 +3,10 @@
 //! reference), Python `cryptography` when available, and the floor (two chained calls of a
 //! SHA-256 block function per iteration). All are interleaved round by round so that load
 //! from other processes hits them alike; medians and ratios measured in this one run are
-//! printed, then the throughput of two derivations on two threads against one.
+//! printed, then the throughput of two derivations on two threads against one; then the
+//! whole-vault rows (`credlock_benches::unlock`): a full unlock of a file vault and its
+//! overhead over the derivation, N unlocks on N threads, the counts latency budgets of 100,
+//! 250 and 500 ms calibrate to (against what pyca fits in the same time), and Argon2id.
 //!
 //! ```text
 //! cargo run --release -p credlock-benches --bin kdf-compare -- [--rounds N] [--iterations N] [--no-python]
@@ -297,6 +300,8 @@ fn main() -> ExitCode {
             std::thread::available_parallelism().map_or(0, |n| n.get()),
         );
     }
+    // Whole unlock, N concurrent unlocks, calibrated counts, Argon2id.
+    credlock_benches::unlock::report(options.rounds, pyca.map(|p| (p, iterations)));
     ExitCode::SUCCESS
 }
 
