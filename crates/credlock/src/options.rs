@@ -181,7 +181,7 @@ impl VaultBuilder {
 
     /// Argon2id at `memory_kib` KiB and `lanes` lanes, with as many passes as fit in
     /// `budget` on this machine (at least OWASP's 2, at most the cap), measured as for
-    /// [`VaultBuilder::kdf_latency_budget`] with two one-pass probes.
+    /// [`VaultBuilder::kdf_latency_budget`] with three one-pass probes.
     pub fn kdf_argon2id_latency_budget(
         mut self,
         memory_kib: u32,
