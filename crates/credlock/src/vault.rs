@@ -124,7 +124,9 @@ impl Vault {
 
     /// Checks a new passphrase for the account `email` against this vault's policy, with the
     /// email (and its parts) as context words: the same check [`Vault::store`],
-    /// [`Vault::replace`] and [`Vault::change_passphrase`] apply.
+    /// [`Vault::replace`] and [`Vault::change_passphrase`] apply. The policy sees the
+    /// passphrase as the KDF will hash it: its NFKC form, unless the vault is kept
+    /// Eclosion-compatible.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -151,20 +153,26 @@ impl Vault {
         passphrase: SecretString,
         email: &str,
     ) -> Result<ValidPassphrase, PolicyViolations> {
-        self.options.policy.check_with_context(passphrase, &[email])
-    }
-
-    /// Re-checks a passphrase validated elsewhere against this vault's policy and the
-    /// account's email, as [`Vault::check_passphrase`] does, in the form the KDF will hash
-    /// (NFKC unless kept Eclosion-compatible), so that a look-alike spelling (fullwidth
-    /// letters, ligatures) of a blocked passphrase is blocked too.
-    fn enforce_policy(&self, passphrase: &ValidPassphrase, email: &str) -> Result<(), Error> {
+        // The policy judges the text the KDF hashes (NFKC unless kept Eclosion-compatible),
+        // so a look-alike spelling (fullwidth letters, ligatures) of a blocked passphrase is
+        // blocked too. The passphrase returned is that text, which hashes the same.
         let hashed = self
             .options
             .kdf
             .normalization
             .apply(passphrase.expose_secret());
-        let copy = SecretString::from(hashed.as_str().to_owned());
+        let passphrase = if hashed.as_str() == passphrase.expose_secret() {
+            passphrase
+        } else {
+            SecretString::from(hashed.as_str().to_owned())
+        };
+        self.options.policy.check_with_context(passphrase, &[email])
+    }
+
+    /// Re-checks a passphrase validated elsewhere against this vault's policy and the
+    /// account's email, as [`Vault::check_passphrase`] does.
+    fn enforce_policy(&self, passphrase: &ValidPassphrase, email: &str) -> Result<(), Error> {
+        let copy = SecretString::from(passphrase.expose_secret().to_owned());
         self.check_passphrase(copy, email)?;
         Ok(())
     }

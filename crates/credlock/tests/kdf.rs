@@ -615,3 +615,48 @@ fn the_default_argon2id_cost_round_trips() {
     assert_eq!(status.kdf_for_new_vaults.memory_kib, Some(65_536));
     assert_eq!(status.kdf.unwrap().lanes, Some(4));
 }
+
+#[test]
+fn check_passphrase_judges_the_nfkc_form() {
+    let fullwidth: String = "Password1234!"
+        .chars()
+        .map(|c| char::from_u32(u32::from(c) - 0x21 + 0xff01).unwrap())
+        .collect();
+    let (_dir, path) = temp_vault();
+    let v = common::open(&path);
+    let violations = v
+        .check_passphrase(secret(&fullwidth), "alice@example.com")
+        .unwrap_err();
+    assert!(violations.contains("common_passphrase"));
+    // Kept Eclosion-compatible, the raw bytes are hashed and judged.
+    let raw = common::builder(&path)
+        .keep_eclosion_compatible_kdf()
+        .open()
+        .unwrap();
+    assert!(
+        raw.check_passphrase(secret(&fullwidth), "alice@example.com")
+            .is_ok()
+    );
+}
+
+#[test]
+fn an_argon2id_budget_picks_passes_through_the_probe_seam() {
+    let (_dir, path) = temp_vault();
+    let v = Vault::builder(&path)
+        .kdf_argon2id_latency_budget(19 * 1024, 1, Duration::from_millis(200))
+        .insecure_calibration_timer(|e| Duration::from_millis(60 * u64::from(e.iterations)))
+        .open()
+        .unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    let kdf = kdf_of(&path).1;
+    assert_eq!(kdf["algorithm"], "argon2id");
+    assert_eq!(
+        (kdf["memory_kib"].as_u64(), kdf["passes"].as_u64()),
+        (Some(19_456), Some(3))
+    );
+    let status = v.security_status();
+    assert_eq!(status.kdf_for_new_vaults.iterations, 3);
+    assert_eq!(status.kdf_for_new_vaults.latency_budget_ms, Some(200));
+    v.lock();
+    v.unlock(&secret(PASS)).unwrap();
+}
