@@ -145,12 +145,11 @@ impl VaultBuilder {
     /// let vault = Vault::builder(dir.path().join("vault.json"))
     ///     .kdf_latency_budget(Duration::from_millis(250))
     /// #   .insecure_calibration_timer(|e| Duration::from_nanos(500 * u64::from(e.iterations)))
-    /// #   .kdf_latency_budget(Duration::from_millis(50))
     ///     .open()?;
     /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     /// let report = vault.security_status();
-    /// assert_eq!(report.kdf_for_new_vaults.latency_budget_ms, Some(50));
+    /// assert_eq!(report.kdf_for_new_vaults.latency_budget_ms, Some(250));
     /// let iterations = report.kdf.map(|k| k.iterations).unwrap_or_default();
     /// assert!((100_000..=10_000_000).contains(&iterations) && iterations % 10_000 == 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
