@@ -660,3 +660,26 @@ fn an_argon2id_budget_picks_passes_through_the_probe_seam() {
     v.lock();
     v.unlock(&secret(PASS)).unwrap();
 }
+
+#[test]
+fn the_upgrade_works_on_any_store_backend() {
+    let store = credlock::MemoryStore::new();
+    let made = VaultBuilder::with_store(store.clone())
+        .insecure_kdf_iterations(TEST_ITERATIONS)
+        .keep_eclosion_compatible_kdf()
+        .open()
+        .unwrap();
+    made.store(creds(), valid(PASS)).unwrap();
+    drop(made);
+    let trail = MemorySink::new();
+    let v = VaultBuilder::with_store(store.clone())
+        .insecure_kdf_iterations(TEST_ITERATIONS * 2)
+        .audit_to(trail.clone())
+        .open()
+        .unwrap();
+    v.unlock(&secret(PASS)).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&store.load().unwrap().unwrap()).unwrap();
+    assert_eq!(file["kdf"]["iterations"], TEST_ITERATIONS * 2);
+    assert_eq!(file["kdf"]["normalization"], "nfkc");
+    assert!(kinds(&trail).contains(&(EventKind::KdfUpgraded, Outcome::Success)));
+}
