@@ -26,7 +26,9 @@
 //!   bytes, 32 bytes long: bytes 0..16 sign, 16..32 encrypt.
 //! - `token` is ONE Fernet token (`0x80 | timestamp | IV | AES-128-CBC | HMAC-SHA256`, padded
 //!   base64url) over the canonical JSON of the whole record,
-//!   `{"email":…,"mfa_secret":…|null,"password":…}` (keys sorted, no spaces). One token means
+//!   `{"email":…,"mfa_secret":…|null,"password":…}` (keys sorted, no spaces; a record imported
+//!   from Eclosion's database also has `"extras"`, opaque values such as Eclosion's notes key,
+//!   between `"email"` and `"mfa_secret"`). One token means
 //!   fields cannot be swapped between files or records, and whether an MFA secret is stored
 //!   is not visible from outside.
 //! - Unknown top-level fields are refused. A future writer that adds fields raises `version`.

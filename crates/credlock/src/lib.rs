@@ -6,9 +6,11 @@ pub mod audit;
 mod clock;
 mod config;
 mod credentials;
+pub mod crypto;
 mod derivation;
 pub mod eclosion;
 mod error;
+mod extras;
 pub mod format;
 #[cfg(fuzzing)]
 #[doc(hidden)]

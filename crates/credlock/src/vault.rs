@@ -483,7 +483,8 @@ impl Vault {
     }
 
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
-    /// (no passphrase needed).
+    /// (no passphrase needed). What an Eclosion import carried along (its notes key and
+    /// timestamps) is kept.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -510,6 +511,7 @@ impl Vault {
     pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
         self.expire_idle();
         self.shared.state().session.key(Instant::now())?;
+        let credentials = self.keep_extras(credentials);
         let _guard = self.store.lock()?;
         let on_disk = self.read_file()?;
         let (params, token, epoch) = {
