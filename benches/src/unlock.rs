@@ -231,14 +231,15 @@ fn calibration(pyca: Option<(Duration, u32)>) {
          {RTX4090_GUESSES_AT_480K} guesses/s at 480k, linear)"
     );
     println!(
-        "  {:>7} {:>12} {:>12} {:>14} {:>12} {:>14} {:>16}",
+        "  {:>7} {:>12} {:>12} {:>14} {:>12} {:>14} {:>16} {:>18}",
         "budget",
         "credlock",
         "derive takes",
         "guesses/s",
         "pyca fits",
         "guesses/s",
-        "Argon2id passes"
+        "Argon2id passes",
+        "guesses/s (est.)"
     );
     for budget_ms in [100u64, 250, 500] {
         let budget = Duration::from_millis(budget_ms);
@@ -265,7 +266,7 @@ fn calibration(pyca: Option<(Duration, u32)>) {
         });
         let guesses = |count: f64| RTX4090_GUESSES_AT_480K * 480_000.0 / count;
         println!(
-            "  {:>5} ms {:>12} {:>12} {:>14.0} {:>12} {:>14} {:>16}",
+            "  {:>5} ms {:>12} {:>12} {:>14.0} {:>12} {:>14} {:>16} {:>18.0}",
             budget_ms,
             ours,
             ms(takes),
@@ -273,6 +274,7 @@ fn calibration(pyca: Option<(Duration, u32)>) {
             theirs.map_or("-".into(), |c| format!("{c:.0}")),
             theirs.map_or("-".into(), |c| format!("{:.0}", guesses(c))),
             format!("{argon} (64 MiB)"),
+            argon2id_gpu_estimate(Argon2Cost::new(64 * 1024, argon, 4)),
         );
     }
     println!(

@@ -164,6 +164,23 @@ impl VaultBuilder {
     /// [`VaultBuilder::argon2_limits`]). Vaults made this way do not open in Eclosion, but
     /// [`Vault::export_eclosion`] still writes a file Eclosion reads. PBKDF2 vaults move to
     /// Argon2id at their next unlock.
+    ///
+    /// ```
+    /// use credlock::{Argon2Cost, Vault};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .kdf_argon2id(Argon2Cost::RECOMMENDED)
+    ///     .open()?;
+    /// let target = vault.security_status().kdf_for_new_vaults;
+    /// assert_eq!((target.algorithm, target.memory_kib, target.iterations), ("argon2id", Some(65_536), 3));
+    /// // Below OWASP's floor (19 MiB, 2 passes): refused when the vault is opened.
+    /// let weak = Vault::builder(dir.path().join("weak.json"))
+    ///     .kdf_argon2id(Argon2Cost::new(4 * 1024, 1, 1))
+    ///     .open();
+    /// assert!(matches!(weak, Err(credlock::Error::KdfParams(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kdf_argon2id(mut self, cost: Argon2Cost) -> Self {
         self.kdf = Cost::Argon2id(cost);
         self.insecure = false;
@@ -209,6 +226,19 @@ impl VaultBuilder {
     /// and **no upgrade on unlock**. For applications whose vault files other tools derive
     /// keys for the way Eclosion does. [`VaultBuilder::open`] refuses it together with an
     /// Argon2id target ([`Error::InvalidOption`]).
+    ///
+    /// ```
+    /// use credlock::Vault;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .keep_eclosion_compatible_kdf()
+    ///     .open()?;
+    /// let target = vault.security_status().kdf_for_new_vaults;
+    /// assert_eq!((target.iterations, target.normalization), (480_000, "none"));
+    /// assert!(!target.upgrade_on_unlock);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keep_eclosion_compatible_kdf(mut self) -> Self {
         self.eclosion_compatible = true;
         self
