@@ -358,7 +358,11 @@ fn print_cpu_paths(
         println!(
             "{:<12} {:<34} {:>9} {:>9}",
             backend.name(),
-            if pyca.is_some() { pyca_label } else { "(no Python)" },
+            if pyca.is_some() {
+                pyca_label
+            } else {
+                "(no Python)"
+            },
             show(vs_pyca),
             show(vs_floor),
         );
