@@ -8,7 +8,9 @@
 //! - **AVX2/BMI2**, for x86 CPUs without SHA-NI (Intel up to Skylake/Cascade Lake): the
 //!   message schedule four words at a time in SSE registers (on the vector ports), the
 //!   rounds in general registers with BMI2 `rorx` and BMI1 `andn`, as OpenSSL's
-//!   `sha256_block_data_order_avx2` does for one block.
+//!   `sha256_block_data_order_avx2` does for one block. The chain's compressions are
+//!   specialised for PBKDF2's padded 32-byte block (constant `W + K` for rounds 8..16, the
+//!   padding folded into the first schedule words); other blocks take the generic body.
 //!
 //! This is the only module of the crate allowed `unsafe`, for two things: calling a
 //! `#[target_feature]` function (only through [`ShaNiToken`] and [`Bmi2Token`], which only
