@@ -246,7 +246,8 @@ const PAD32_WK: [u32; 8] = {
 /// - the first sixteen schedule words (`W[16..32]`) are computed with the padding words as
 ///   compile-time constants, which removes the terms they zero out (`W[9..15]` are zero,
 ///   `σ0(0) = σ1(0) = 0`) and folds the others,
-/// - rounds 0..8 take the message words straight from the previous hash's output.
+/// - rounds 0..8 add the message words (the previous hash's output) and their round
+///   constants as one vector, with no padding words to load.
 ///
 /// Rounds 16..64 then run the generic loop body. Not inlined, so that the two calls of a
 /// PBKDF2 iteration share one copy of the code; the specialised part adds sixteen rounds of
