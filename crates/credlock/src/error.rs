@@ -496,9 +496,9 @@ impl From<credlock_crypto::Error> for Error {
         use credlock_crypto::Error as E;
         match e {
             E::InvalidToken | E::EmptyPassphrase => Self::WrongPassphrase,
-            E::IterationsOutOfRange { .. } | E::SaltLength { .. } => {
-                Self::KdfParams(CryptoError(e))
-            }
+            E::IterationsOutOfRange { .. }
+            | E::SaltLength { .. }
+            | E::Argon2ParamOutOfRange { .. } => Self::KdfParams(CryptoError(e)),
             other => Self::Crypto(CryptoError(other)),
         }
     }

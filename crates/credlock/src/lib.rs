@@ -16,12 +16,14 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+mod kdf_plan;
 mod lockout;
 mod operator;
 mod options;
 mod record;
 mod state;
 mod status;
+mod upgrade;
 mod vault;
 
 pub use credentials::Credentials;
@@ -35,6 +37,7 @@ pub use status::{
 };
 pub use vault::Vault;
 
+pub use credlock_crypto::{Argon2Cost, Argon2Limits};
 pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};
 pub use credlock_session::{LockoutPolicy, SessionOptions, SessionState};
 pub use credlock_store::{MemoryStore, Store};

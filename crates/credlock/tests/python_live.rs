@@ -96,6 +96,28 @@ fn python_cryptography_opens_our_eclosion_export() {
     }
 }
 
+/// An Argon2id vault, normalising its passphrase to NFKC, exports under Eclosion's KDF:
+/// PBKDF2 480k over the exact bytes of the passphrase given (here an NFD spelling).
+#[test]
+#[ignore = "needs CREDLOCK_PYTHON pointing at a Python with `cryptography`; .ci/run sets it"]
+fn python_cryptography_opens_the_export_of_an_argon2id_vault() {
+    let nfd = "Cre\u{300}me-Bru\u{302}le\u{301}e-42!";
+    let (dir, path) = temp_vault();
+    let v = credlock::Vault::builder(&path)
+        .insecure_kdf_argon2id(credlock::Argon2Cost::new(64, 1, 1))
+        .open()
+        .unwrap();
+    v.store(
+        creds(),
+        credlock::ValidPassphrase::insecure_unchecked(secret(nfd)),
+    )
+    .unwrap();
+    let out = dir.path().join("credentials.json");
+    v.export_eclosion(&out, &secret(nfd)).unwrap();
+    let got = python_open(&out, nfd);
+    assert_eq!(got["email"], "alice@example.com");
+}
+
 /// Our `eclosion.db` exports, new and into an existing database, opened as Eclosion's
 /// `CredentialsRepository` does (`tests/python/open_eclosion_db.py`): the credentials, NULL
 /// for no MFA secret, the notes key restored, Eclosion's `CREATE TABLE` text; and pyca opens

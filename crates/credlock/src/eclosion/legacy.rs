@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use credlock_crypto::{FernetKey, KdfParams, Salt};
+use credlock_crypto::{FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt};
 use credlock_policy::ValidPassphrase;
 use credlock_session::SessionState;
 use credlock_store::ReadOptions;
@@ -350,7 +350,10 @@ impl Vault {
         // The passphrase stays the user's Eclosion passphrase: the report says whether it
         // meets the policy, and the import does not refuse it.
         let pass = ValidPassphrase::insecure_unchecked(copy());
-        self.write_sealed(creds, &pass, options.replace_existing)
+        // Kept as Eclosion hashed it (raw bytes) until an upgrade or a passphrase change.
+        let params = self.options().new_kdf_params()?;
+        let params = params.with_normalization(Normalization::None);
+        self.write_sealed_with(creds, &pass, options.replace_existing, params)
             .map_err(|e| match e {
                 // A vault that appeared since the check: the import's own option applies.
                 Error::VaultExists { path } => Error::ImportWouldReplace { path },
@@ -419,20 +422,27 @@ impl Vault {
                 Err(Error::WrongPassphrase)
             }
         })?;
-        Ok(if u64::from(params.iterations()) == LEGACY_ITERATIONS {
-            (creds, key, *params.salt())
-        } else {
-            // The passphrase is proven right: derive the legacy key under a fresh salt.
-            let params = KdfParams::new(LEGACY_ITERATIONS, Salt::random()?)?;
-            let proven = ValidPassphrase::insecure_unchecked(SecretString::from(
-                passphrase.expose_secret().to_owned(),
-            ));
-            (
-                creds,
-                self.options().deriver.derive_new(&proven, &params)?,
-                *params.salt(),
-            )
-        })
+        // Eclosion derives PBKDF2 at 480,000 iterations over the raw bytes: only such a key
+        // can be reused; any other (Argon2id, another count, NFKC) is derived again.
+        Ok(
+            if u64::from(params.iterations()) == LEGACY_ITERATIONS
+                && params.algorithm() == KdfAlgorithm::Pbkdf2HmacSha256
+                && params.normalization() == Normalization::None
+            {
+                (creds, key, *params.salt())
+            } else {
+                // The passphrase is proven right: derive the legacy key under a fresh salt.
+                let params = KdfParams::new(LEGACY_ITERATIONS, Salt::random()?)?;
+                let proven = ValidPassphrase::insecure_unchecked(SecretString::from(
+                    passphrase.expose_secret().to_owned(),
+                ));
+                (
+                    creds,
+                    self.options().deriver.derive_new(&proven, &params)?,
+                    *params.salt(),
+                )
+            },
+        )
     }
 }
 
