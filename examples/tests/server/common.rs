@@ -104,8 +104,22 @@ pub async fn start(setup: Setup) -> Server {
         ..app::Config::default()
     };
     let state = app::AppState::new(Arc::clone(&vault), config, setup.finance);
-    // The server runs on a runtime of its own, as it would in its own process: the test's
-    // clients do not share its worker threads.
+    let (base, stop) = serve(state);
+    Server {
+        base,
+        vault,
+        path,
+        derivations,
+        clock_offset,
+        _dir: dir,
+        stop: Some(stop),
+    }
+}
+
+/// Serves `state` on an ephemeral loopback port, on a runtime of its own (as it would run in
+/// its own process: the test's clients do not share its worker threads). Returns the base
+/// URL and the sender that stops it.
+pub fn serve(state: app::AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -125,15 +139,7 @@ pub async fn start(setup: Setup) -> Server {
             .unwrap();
         });
     });
-    Server {
-        base,
-        vault,
-        path,
-        derivations,
-        clock_offset,
-        _dir: dir,
-        stop: Some(stop),
-    }
+    (base, stop)
 }
 
 /// A client with its own cookies, as one browser would have.
