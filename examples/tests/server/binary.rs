@@ -71,11 +71,7 @@ async fn the_binary_serves_with_the_real_kdf_cost_and_logs_audit_events() {
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let mut client = Client {
-        http: reqwest::Client::new(),
-        base: base.clone(),
-        cookies: std::collections::HashMap::new(),
-    };
+    let mut client = Client::at(&base);
     // Bounded wait for the listener.
     let deadline = Instant::now() + Duration::from_secs(30);
     while reqwest::get(format!("{base}/auth/status")).await.is_err() {

@@ -189,9 +189,14 @@ pub fn assert_security_headers(headers: &HeaderMap) {
 
 impl Client {
     pub fn new(server: &Server) -> Self {
+        Self::at(&server.base)
+    }
+
+    /// A client of the server at `base`.
+    pub fn at(base: &str) -> Self {
         Self {
             http: reqwest::Client::new(),
-            base: server.base.clone(),
+            base: base.to_owned(),
             cookies: HashMap::new(),
         }
     }
