@@ -554,6 +554,8 @@ impl fmt::Display for Operation {
     }
 }
 
+impl std::error::Error for InvalidKeyReason {}
+
 /// Why a key (a user id) was refused; see [`StoreKey`](crate::StoreKey).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

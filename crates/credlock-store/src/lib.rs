@@ -29,4 +29,6 @@ pub use store::{MAX_CAS_ATTEMPTS, Store, StoreInfo, StoreKind, StoreLock};
 pub use version::{Version, Versioned, WriteOutcome};
 
 #[cfg(unix)]
-pub use file::{FileStore, FileStoreBuilder, FileStoreSet, ReadOptions, read_checked};
+pub use file::{
+    FileStore, FileStoreBuilder, FileStoreSet, ReadOptions, open_private_dir, read_checked,
+};

@@ -22,7 +22,7 @@ use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
 
 pub use read::{ReadOptions, read_checked};
-pub use set::FileStoreSet;
+pub use set::{FileStoreSet, open_private_dir};
 
 use crate::limits::check_data_len;
 use crate::{

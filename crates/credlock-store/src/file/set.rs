@@ -187,3 +187,31 @@ impl StoreSet for FileStoreSet {
         StoreInfo::new(StoreKind::File, Some(&self.dir), mode, mode.is_some())
     }
 }
+
+/// Opens a private directory for a store, creating **only its last component** with mode
+/// 0700 if it is missing (its parent must exist), and checks it as [`FileStore`] checks its
+/// own: a directory owned by the current user (or root) that group and others cannot write.
+/// Returns its absolute path. For backends that keep their files in a directory of their
+/// own (the SQLite store).
+///
+/// # Errors
+///
+/// As [`FileStoreSet::open`].
+///
+/// # Example
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+///
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = credlock_store::open_private_dir(tmp.path().join("db")).unwrap();
+/// assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+/// ```
+pub fn open_private_dir(dir: impl AsRef<Path>) -> Result<PathBuf, Error> {
+    let dir = dir.as_ref();
+    super::paths::check_no_nul(dir)?;
+    let dir =
+        std::path::absolute(dir).map_err(|e| Error::from_io(dir, Operation::OpenDirectory, e))?;
+    dir::create_or_open_checked(&dir)?;
+    Ok(dir)
+}
