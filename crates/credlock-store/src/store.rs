@@ -410,3 +410,58 @@ impl fmt::Debug for StoreLock {
             .finish_non_exhaustive()
     }
 }
+
+/// A boxed store is a store (every method forwarded, the overridden conditional writes
+/// included), so a [`StoreSet`](crate::StoreSet)'s `Box<dyn Store>` goes wherever a store
+/// does.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn load(&self) -> Result<Option<Vec<u8>>, Error> {
+        (**self).load()
+    }
+    fn save(&self, bytes: &[u8]) -> Result<(), Error> {
+        (**self).save(bytes)
+    }
+    fn delete(&self) -> Result<(), Error> {
+        (**self).delete()
+    }
+    fn lock(&self) -> Result<StoreLock, Error> {
+        (**self).lock()
+    }
+    fn describe(&self) -> StoreInfo {
+        (**self).describe()
+    }
+    fn load_lockout(&self) -> Result<LockoutRecord, Error> {
+        (**self).load_lockout()
+    }
+    fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error> {
+        (**self).save_lockout(record)
+    }
+    fn read(&self) -> Result<Option<Versioned<Vec<u8>>>, Error> {
+        (**self).read()
+    }
+    fn create(&self, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        (**self).create(bytes)
+    }
+    fn replace_if(&self, expected: Version, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        (**self).replace_if(expected, bytes)
+    }
+    fn read_lockout(&self) -> Result<Versioned<LockoutRecord>, Error> {
+        (**self).read_lockout()
+    }
+    fn replace_lockout_if(
+        &self,
+        expected: Version,
+        record: &LockoutRecord,
+    ) -> Result<WriteOutcome, Error> {
+        (**self).replace_lockout_if(expected, record)
+    }
+    fn reset_lockout(&self) -> Result<(), Error> {
+        (**self).reset_lockout()
+    }
+    fn update_lockout(
+        &self,
+        update: &mut dyn FnMut(&LockoutRecord) -> Option<LockoutRecord>,
+    ) -> Result<LockoutRecord, Error> {
+        (**self).update_lockout(update)
+    }
+}

@@ -405,7 +405,7 @@ impl Vault {
     }
 
     /// Deletes the record and its lockout state, audited as `kind`.
-    fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
+    pub(crate) fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
         let result = self.store.lock().and_then(|_guard| self.store.delete());
         match result {
             Ok(()) => {
