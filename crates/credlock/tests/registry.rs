@@ -256,3 +256,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn two_registries_creating_one_user_at_once_make_one_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    let a = registry(FileStoreSet::open(&dir).unwrap()).0;
+    let b = registry(FileStoreSet::open(&dir).unwrap()).0;
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = [&a, &b]
+            .into_iter()
+            .map(|reg| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let v = reg.vault(&id("dave")).unwrap();
+                    barrier.wait();
+                    v.store(creds(), valid(PASS))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(credlock::Error::VaultExists { .. })))
+    );
+}
