@@ -36,18 +36,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     a.remove_user(&user)?; // a clean start
 
     let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
-    a.vault(&user)?.store(
+    let on_a = a.vault(&user)?;
+    on_a.store(
         Credentials::new("demo@example.com", SecretString::from("pw")),
         pass,
     )?;
+    on_a.lock(); // unlocked only here; a replica that tests a passphrase starts locked
     println!("stored on replica A");
 
     // Wrong guesses spread over both replicas count together.
     for i in 0..5 {
         let on = if i % 2 == 0 { &a } else { &b };
-        let _ = on
+        let guess = on
             .vault(&user)?
             .unlock(&SecretString::from("a wrong guess"));
+        assert!(matches!(guess, Err(Error::WrongPassphrase)), "{guess:?}");
     }
     let refused = b
         .vault(&user)?

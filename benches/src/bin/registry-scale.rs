@@ -47,6 +47,9 @@ struct Args {
     ops: usize,
     postgres: bool,
     embedded: bool,
+    /// Run only this embedded backend, here (the parent runs each in a fresh process, so
+    /// that one backend's freed memory does not hide the next one's growth).
+    backend: Option<String>,
 }
 
 fn parse_args() -> Result<Result<Args, (String, u64, usize)>, String> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Result<Args, (String, u64, usize)>, String> {
         ops: 1_000,
         postgres: true,
         embedded: true,
+        backend: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -70,6 +74,7 @@ fn parse_args() -> Result<Result<Args, (String, u64, usize)>, String> {
             "--ops" => a.ops = num()?,
             "--no-postgres" => a.postgres = false,
             "--only-postgres" => a.embedded = false,
+            "--backend" => a.backend = Some(it.next().ok_or("--backend needs a name")?),
             "--replica" => {
                 let conninfo = it.next().ok_or("--replica needs a connection string")?;
                 let seed = it.next().and_then(|v| v.parse().ok()).ok_or("seed")?;
@@ -94,10 +99,24 @@ fn main() -> ExitCode {
             println!("REPLICA {}", counts.encode());
             ExitCode::SUCCESS
         }
+        Ok(Ok(args)) if args.backend.is_some() => {
+            embedded(&args);
+            ExitCode::SUCCESS
+        }
         Ok(Ok(args)) => {
             println!("registry-scale: KDF cost 1 iteration (insecure, overhead only)");
             if args.embedded {
-                embedded(&args);
+                for backend in ["file", "sqlite"] {
+                    let status = Command::new(std::env::current_exe().unwrap())
+                        .args(["--backend", backend])
+                        .args(["--users", &args.users.to_string()])
+                        .args(["--sample", &args.sample.to_string()])
+                        .status()
+                        .unwrap();
+                    if !status.success() {
+                        return ExitCode::FAILURE;
+                    }
+                }
             }
             if args.postgres {
                 return replicas(args.ops);
@@ -170,12 +189,14 @@ fn embedded(args: &Args) {
     let tmp = tempfile::tempdir().unwrap();
     let files = tmp.path().join("files");
     let sqlite = tmp.path().join("sqlite");
-    run_backend("file store (one file per user)", args, || {
-        FileStoreSet::open(&files).unwrap()
-    });
-    run_backend("SQLite (one database, WAL, synchronous=FULL)", args, || {
-        SqliteStoreSet::open(&sqlite).unwrap()
-    });
+    match args.backend.as_deref() {
+        Some("sqlite") => run_backend("SQLite (one database, WAL, synchronous=FULL)", args, || {
+            SqliteStoreSet::open(&sqlite).unwrap()
+        }),
+        _ => run_backend("file store (one file per user)", args, || {
+            FileStoreSet::open(&files).unwrap()
+        }),
+    }
 }
 
 fn run_backend<S: StoreSet + 'static>(label: &str, args: &Args, open: impl Fn() -> S) {
@@ -236,21 +257,6 @@ fn run_backend<S: StoreSet + 'static>(label: &str, args: &Args, open: impl Fn() 
         .iter()
         .map(|u| reg.vault(u).unwrap())
         .collect();
-    show(
-        "status()",
-        per_op(&sample, |v| {
-            let _ = v.status();
-        }),
-    );
-    show(
-        "wrong guess (counted, CAS write)",
-        per_op(&sample, |v| {
-            assert!(matches!(
-                v.unlock(&secret("wrong")),
-                Err(Error::WrongPassphrase)
-            ));
-        }),
-    );
     let rss2 = rss();
     show(
         "unlock bookkeeping (1 iteration)",
@@ -261,6 +267,12 @@ fn run_backend<S: StoreSet + 'static>(label: &str, args: &Args, open: impl Fn() 
     let rss3 = rss();
     let per_unlocked = rss3.saturating_sub(rss2) / u64::try_from(args.sample).unwrap();
     show(
+        "status()",
+        per_op(&sample, |v| {
+            let _ = v.status();
+        }),
+    );
+    show(
         "update_credentials (CAS write)",
         per_op(&sample, |v| {
             v.update_credentials(Credentials::new("new@example.com", secret("pw2")))
@@ -268,6 +280,15 @@ fn run_backend<S: StoreSet + 'static>(label: &str, args: &Args, open: impl Fn() 
         }),
     );
     show("lock()", per_op(&sample, |v| v.lock()));
+    show(
+        "wrong guess (counted, CAS write)",
+        per_op(&sample, |v| {
+            assert!(matches!(
+                v.unlock(&secret("wrong")),
+                Err(Error::WrongPassphrase)
+            ));
+        }),
+    );
     println!(
         "  memory per locked vault    ~{per_locked} B   (RSS growth over {} first uses; \
          `Vault` itself is {} B inline)",

@@ -9,8 +9,9 @@
 //!
 //! 1. takes the vault's in-process gate, so attempts on one `Vault` take turns;
 //! 2. in one atomic update of the persisted lockout state (a compare-and-swap shared by
-//!    every process and replica using the store), reads it; while locked out, refuses **without deriving** (audited); otherwise counts the attempt durably
-//!    **before** deriving, so a crash or a kill during the derivation leaves it counted, and
+//!    every process and replica using the store), reads it; while locked out, refuses
+//!    **without deriving** (audited); otherwise counts the attempt durably **before**
+//!    deriving, so a crash or a kill during the derivation leaves it counted, and
 //!    parallel callers in any number of processes see each other's attempts;
 //! 3. derives and judges the passphrase;
 //! 4. records the outcome: success resets the count (the attempt is un-counted); a wrong
