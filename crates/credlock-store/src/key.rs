@@ -23,7 +23,8 @@ use crate::InvalidKeyReason;
 /// use credlock_store::{InvalidKeyReason, StoreKey};
 ///
 /// assert_eq!(StoreKey::new("Alice@Example.com")?.as_str(), "alice@example.com");
-/// assert_eq!(StoreKey::new("../etc/passwd"), Err(InvalidKeyReason::BadStart));
+/// assert_eq!(StoreKey::new("../etc/passwd"), Err(InvalidKeyReason::BadCharacter));
+/// assert_eq!(StoreKey::new(".hidden"), Err(InvalidKeyReason::BadStart));
 /// assert_eq!(StoreKey::new("a/b"), Err(InvalidKeyReason::BadCharacter));
 /// assert_eq!(StoreKey::new(""), Err(InvalidKeyReason::Empty));
 /// # Ok::<(), InvalidKeyReason>(())
