@@ -52,6 +52,11 @@ pub enum EventKind {
     Imported,
     /// The record was re-sealed with a stronger key derivation.
     KdfUpgraded,
+    /// An operator removed a user's vault from a registry (record and lockout state), without
+    /// a passphrase.
+    UserRemoved,
+    /// An operator listed a registry's locked-out users.
+    LockoutsListed,
 }
 
 impl EventKind {
@@ -73,6 +78,8 @@ impl EventKind {
         Self::Exported,
         Self::Imported,
         Self::KdfUpgraded,
+        Self::UserRemoved,
+        Self::LockoutsListed,
     ];
 
     /// The `snake_case` name, as serialised and as the `kind` field of the
@@ -102,6 +109,8 @@ impl EventKind {
             Self::Exported => "exported",
             Self::Imported => "imported",
             Self::KdfUpgraded => "kdf_upgraded",
+            Self::UserRemoved => "user_removed",
+            Self::LockoutsListed => "lockouts_listed",
         }
     }
 
@@ -518,7 +527,7 @@ mod tests {
 
     #[test]
     fn kinds_serialise_as_their_snake_case_names() {
-        assert_eq!(EventKind::ALL.len(), 16);
+        assert_eq!(EventKind::ALL.len(), 18);
         for &kind in EventKind::ALL {
             let json = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));

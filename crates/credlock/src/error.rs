@@ -398,9 +398,12 @@ impl StorageError {
                 | E::InsecureMode { .. }
                 | E::UnsupportedFilesystem { .. }
                 | E::PermissionDenied { .. } => StorageKind::Refused,
-                E::Empty { .. } | E::TooLarge { .. } | E::LockoutCorrupt { .. } => {
-                    StorageKind::Corrupt
-                }
+                E::Empty { .. }
+                | E::TooLarge { .. }
+                | E::LockoutCorrupt { .. }
+                | E::CorruptRow { .. } => StorageKind::Corrupt,
+                E::InvalidKey { .. } => StorageKind::InvalidPath,
+                E::Contended { .. } => StorageKind::Busy,
                 E::StorageFull { .. } => StorageKind::NoSpace,
                 E::ReadOnlyFilesystem { .. } => StorageKind::ReadOnly,
                 E::LockTimeout { .. } => StorageKind::Busy,

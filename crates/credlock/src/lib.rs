@@ -21,6 +21,7 @@ mod lockout;
 mod operator;
 mod options;
 mod record;
+pub mod registry;
 mod state;
 mod status;
 mod upgrade;
@@ -31,6 +32,7 @@ pub use derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 pub use options::VaultBuilder;
+pub use registry::{InvalidUserId, Registry, UserId};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,
     SecurityStatus,

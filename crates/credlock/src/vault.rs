@@ -7,7 +7,7 @@ use credlock_audit::{AuditEvent, EventKind, Outcome};
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::{LockoutRecord, Store};
+use credlock_store::{Store, Version, WriteOutcome};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::Options;
@@ -250,7 +250,6 @@ impl Vault {
         replace: bool,
         params: KdfParams,
     ) -> Result<(), Error> {
-        let _guard = self.store.lock()?;
         if !replace && self.store.describe().present {
             self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
@@ -258,9 +257,16 @@ impl Vault {
         let epoch = self.shared.state().epoch;
         let key = self.options.deriver.derive_new(passphrase, &params)?;
         let token = key.seal(&record::to_bytes(&credentials)?)?;
-        self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        let bytes = VaultFile { params, token }.to_bytes()?;
+        if replace {
+            self.store.save(&bytes)?;
+        } else if self.store.create(&bytes)? == WriteOutcome::Conflict {
+            // Created elsewhere while the key was being derived.
+            self.shared.state().refresh_presence(true);
+            return Err(Error::VaultExists { path: self.path() });
+        }
         // New credentials start with a clean slate.
-        self.store.save_lockout(&LockoutRecord::default())?;
+        self.store.reset_lockout()?;
         self.shared
             .state()
             .install(key, credentials, params, epoch, Instant::now());
@@ -438,7 +444,7 @@ impl Vault {
     }
 
     /// Deletes the record and its lockout state, audited as `kind`.
-    fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
+    pub(crate) fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
         let result = self.store.lock().and_then(|_guard| self.store.delete());
         match result {
             Ok(()) => {
@@ -512,22 +518,37 @@ impl Vault {
         self.expire_idle();
         self.shared.state().session.key(Instant::now())?;
         let credentials = self.keep_extras(credentials);
-        let _guard = self.store.lock()?;
-        let on_disk = self.read_file()?;
-        let (params, token, epoch) = {
-            let mut state = self.shared.state();
-            let key = state.session.key(Instant::now())?;
-            let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
-                state.lock();
-                return Err(Error::ChangedElsewhere);
+        let mut tries = 0;
+        let epoch = loop {
+            let (on_disk, version) = self.read_file_versioned()?;
+            let (params, token, epoch) = {
+                let mut state = self.shared.state();
+                let key = state.session.key(Instant::now())?;
+                let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
+                    state.lock();
+                    return Err(Error::ChangedElsewhere);
+                };
+                (
+                    params,
+                    key.seal(&record::to_bytes(&credentials)?)?,
+                    state.epoch,
+                )
             };
-            (
-                params,
-                key.seal(&record::to_bytes(&credentials)?)?,
-                state.epoch,
-            )
+            let bytes = VaultFile { params, token }.to_bytes()?;
+            // Compare-and-swap: a concurrent writer (another process or replica) makes this
+            // read again, so its update is never overwritten unseen.
+            if self.store.replace_if(version, &bytes)? != WriteOutcome::Conflict {
+                break epoch;
+            }
+            tries += 1;
+            if tries >= credlock_store::MAX_CAS_ATTEMPTS {
+                return Err(credlock_store::Error::Contended {
+                    path: self.path().unwrap_or_default(),
+                    attempts: tries,
+                }
+                .into());
+            }
         };
-        self.store.save(&VaultFile { params, token }.to_bytes()?)?;
         {
             let mut state = self.shared.state();
             if state.epoch == epoch {
@@ -575,7 +596,7 @@ impl Vault {
             }
             state.epoch
         };
-        let file = self.read_file()?;
+        let (file, version) = self.read_file_versioned()?;
         let (_old_key, plaintext) =
             self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
                 let plaintext = key.open(&file.token)?;
@@ -587,13 +608,10 @@ impl Vault {
         let key = self.options.deriver.derive_new(&new, &params)?;
         // The record's exact bytes are re-sealed: the credentials do not change.
         let token = key.seal(&plaintext)?;
-        {
-            let _guard = self.store.lock()?;
-            // The file the old passphrase opened must still be the one on disk.
-            if self.read_file()?.token != file.token {
-                return Err(Error::ChangedElsewhere);
-            }
-            self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        // The file the old passphrase opened must still be the one stored (compare-and-swap).
+        let bytes = VaultFile { params, token }.to_bytes()?;
+        if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
+            return Err(Error::ChangedElsewhere);
         }
         self.shared
             .state()
@@ -619,8 +637,13 @@ impl Vault {
 
     /// Reads and parses the vault file; no derivation.
     pub(crate) fn read_file(&self) -> Result<VaultFile, Error> {
-        match self.store.load()? {
-            Some(bytes) => self.options.parse(&bytes),
+        self.read_file_versioned().map(|(file, _)| file)
+    }
+
+    /// Reads and parses the vault file with its version, for a compare-and-swap write.
+    pub(crate) fn read_file_versioned(&self) -> Result<(VaultFile, Version), Error> {
+        match self.store.read()? {
+            Some(read) => Ok((self.options.parse(&read.value)?, read.version)),
             None => {
                 self.shared.state().refresh_presence(false);
                 Err(Error::VaultMissing { path: self.path() })

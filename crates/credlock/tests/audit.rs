@@ -117,6 +117,25 @@ fn a_full_run_audits_every_event_and_no_secret() {
         idle.store(creds(), valid(PASS)).unwrap();
         assert_eq!(idle.status(), SessionState::Locked);
 
+        // A registry's operator actions: the locked-out list, and removing a user.
+        let t = trail.clone();
+        let registry = credlock::Registry::builder(credlock::registry::MemoryStoreSet::new())
+            .vault_options(move |b| {
+                b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                    .without_tracing_audit()
+                    .audit_to(t.clone())
+            })
+            .open()
+            .unwrap();
+        let user = credlock::UserId::new("user-42").unwrap();
+        registry
+            .vault(&user)
+            .unwrap()
+            .store(creds(), valid(PASS))
+            .unwrap();
+        assert!(registry.locked_out().unwrap().is_empty());
+        registry.remove_user(&user).unwrap();
+
         let events = trail.events();
         let kinds: BTreeSet<_> = events.iter().map(|e| e.kind.as_str()).collect();
         for kind in EventKind::ALL {
@@ -145,7 +164,7 @@ fn a_full_run_audits_every_event_and_no_secret() {
         assert!(
             events
                 .iter()
-                .all(|e| e.vault == "user-42" || e.vault == "vault.json")
+                .all(|e| ["user-42", "vault.json", "registry"].contains(&e.vault.as_str()))
         );
         let with_ctx = events.iter().filter(|e| e.context.is_some()).count();
         assert_eq!(
