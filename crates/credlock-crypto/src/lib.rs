@@ -11,7 +11,7 @@ mod key;
 mod params;
 mod pbkdf2_fast;
 
-pub use error::{Error, RandomError};
+pub use error::{Error, RandomError, fill_random};
 pub use kdf::{derive_key, derive_key_from_bytes};
 pub use key::{FernetKey, KEY_LEN};
 pub use params::{KdfAlgorithm, KdfParams, SALT_LEN, Salt};

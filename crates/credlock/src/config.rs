@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::derivation::Deriver;
 use crate::error::Error;
 use crate::format::Acceptance;
+use crate::sessions::Sessions;
 
 /// The checked options of an open vault.
 #[derive(Debug, Clone)]
@@ -24,6 +25,10 @@ pub(crate) struct Options {
     pub(crate) deriver: Deriver,
     pub(crate) clock: Clock,
     pub(crate) auditor: Auditor,
+    /// Where client sessions are kept.
+    pub(crate) sessions: Sessions,
+    /// Whether the process's idle sweeper watches this vault.
+    pub(crate) idle_sweeper: bool,
 }
 
 impl Options {

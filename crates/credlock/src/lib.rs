@@ -14,17 +14,21 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+mod idle_clock;
 mod lockout;
 mod operator;
 mod options;
 mod record;
+pub mod sessions;
 mod state;
 mod status;
+mod sweeper;
 mod vault;
 
 pub use credentials::Credentials;
 pub use derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
+pub use idle_clock::FakeClock;
 pub use lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 pub use options::VaultBuilder;
 pub use status::{

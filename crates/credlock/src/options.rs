@@ -11,6 +11,8 @@ use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
 use crate::clock::Clock;
+use crate::idle_clock::FakeClock;
+use crate::sessions::{SessionStore, Sessions};
 use crate::config::Options;
 use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
@@ -51,6 +53,8 @@ pub struct VaultBuilder {
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     tracing_audit: bool,
     audit_fail_closed: bool,
+    sessions: Sessions,
+    idle_sweeper: bool,
 }
 
 #[derive(Debug)]
@@ -92,6 +96,8 @@ impl VaultBuilder {
             audit_sinks: Vec::new(),
             tracing_audit: true,
             audit_fail_closed: false,
+            sessions: Sessions::default(),
+            idle_sweeper: false,
         }
     }
 
@@ -216,6 +222,33 @@ impl VaultBuilder {
         self
     }
 
+    /// Where client sessions and API tokens are kept: a [`MemorySessionStore`] by default
+    /// (nothing survives a restart). See [`SessionStore`] for what a shared store must do.
+    ///
+    /// [`MemorySessionStore`]: crate::sessions::MemorySessionStore
+    pub fn session_store(mut self, store: impl SessionStore + 'static) -> Self {
+        self.sessions = Sessions::new(Arc::new(store));
+        self
+    }
+
+    /// Lock the vault **at** its idle deadline rather than at the next call: the process's
+    /// idle sweeper (one background thread shared by every vault that asks for it, stopped
+    /// when the last of them is dropped) zeroizes the key when the idle timeout runs out,
+    /// revokes the sessions and audits the idle lock. Without it, an idle-expired key is
+    /// dropped by the next call on the vault.
+    pub fn idle_sweeper(mut self) -> Self {
+        self.idle_sweeper = true;
+        self
+    }
+
+    /// **Insecure**, for tests: every clock of the vault (the idle lock's, the session
+    /// expiries', the persisted lockout's, the audit trail's) from a [`FakeClock`], which
+    /// moves only when told. Replaces [`VaultBuilder::insecure_wall_clock`].
+    pub fn insecure_clock(mut self, clock: FakeClock) -> Self {
+        self.clock = Clock::fake(clock);
+        self
+    }
+
     /// Never lock the vault for idleness.
     pub fn without_idle_timeout(mut self) -> Self {
         self.session = self.session.without_idle_timeout();
@@ -327,6 +360,8 @@ impl VaultBuilder {
             deriver: self.deriver,
             clock: self.clock,
             auditor,
+            sessions: self.sessions,
+            idle_sweeper: self.idle_sweeper,
         };
         (options, self.target)
     }

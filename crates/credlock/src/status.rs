@@ -340,7 +340,7 @@ impl Vault {
     fn report(&self, show_path: ShowPath) -> SecurityStatus {
         // An idle lock that falls due now is applied (and audited) before the report.
         self.expire_idle();
-        let snapshot = Snapshot::take(&mut self.shared().state(), Instant::now());
+        let snapshot = Snapshot::take(&mut self.shared().state(), self.now());
         SecurityStatus::collect(
             self.options(),
             Some(self.backend()),
