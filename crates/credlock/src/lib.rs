@@ -23,6 +23,7 @@ pub mod sessions;
 mod state;
 mod status;
 mod sweeper;
+pub mod totp;
 mod vault;
 
 pub use credentials::Credentials;

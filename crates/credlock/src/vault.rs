@@ -291,6 +291,7 @@ impl Vault {
         passphrase: &ValidPassphrase,
         replace: bool,
     ) -> Result<(), Error> {
+        credentials.validate()?;
         let _guard = self.store.lock()?;
         if !replace && self.store.describe().present {
             self.shared.state().refresh_presence(true);
@@ -553,6 +554,7 @@ impl Vault {
     /// [`Error::Storage`]: writing failed; the file and the credentials in memory are
     /// unchanged.
     pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
+        credentials.validate()?;
         self.expire_idle();
         self.note_activity()?;
         let _guard = self.store.lock()?;

@@ -7,7 +7,9 @@ use credlock_audit::{EventKind, Outcome};
 use super::info::{MintedSession, SessionId, SessionInfo, SessionRecord, SessionRequest};
 use super::scope::Scope;
 use super::token::{SessionToken, TokenSecret};
+use crate::credentials::Credentials;
 use crate::error::Error;
+use crate::totp::TotpCode;
 use crate::vault::Vault;
 
 /// Longest label kept, in characters.
@@ -125,6 +127,28 @@ impl Vault {
         let mut info = record.info();
         info.last_used_at = super::info::from_ms(now_ms.max(record.last_used_ms));
         Ok(info)
+    }
+
+    /// The credentials, for a client whose token allows [`Scope::ReadCredentials`]: the
+    /// token is validated (which counts as activity) before they are read.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`].
+    pub fn credentials_for(&self, token: &str) -> Result<Credentials, Error> {
+        self.validate_session(token, Scope::ReadCredentials)?;
+        self.credentials()
+    }
+
+    /// The current TOTP code, for a client whose token allows [`Scope::Totp`] (or
+    /// [`Scope::ReadCredentials`]).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Vault::validate_session`], then those of [`Vault::totp`].
+    pub fn totp_for(&self, token: &str) -> Result<TotpCode, Error> {
+        self.validate_session(token, Scope::Totp)?;
+        self.totp()
     }
 
     /// Every live session and API token, oldest first: never a token or a digest. Expired
