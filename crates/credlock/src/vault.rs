@@ -386,6 +386,18 @@ impl Vault {
             })
     }
 
+    /// The idle sweeper watching this vault, if any.
+    #[cfg(test)]
+    pub(crate) fn sweeper(&self) -> Option<&Arc<SweeperHandle>> {
+        self.sweeper.as_ref()
+    }
+
+    /// The shared state, as the sweeper holds it.
+    #[cfg(test)]
+    pub(crate) fn shared_arc(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// A new idle deadline: the sweeper, if any, looks again.
     fn poke_sweeper(&self) {
         if let Some(sweeper) = &self.sweeper {
