@@ -14,6 +14,7 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+pub mod hardening;
 mod idle_clock;
 mod lockout;
 mod operator;

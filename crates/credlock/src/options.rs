@@ -11,12 +11,12 @@ use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
 use crate::clock::Clock;
-use crate::idle_clock::FakeClock;
-use crate::sessions::{SessionStore, Sessions};
 use crate::config::Options;
 use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
+use crate::idle_clock::FakeClock;
+use crate::sessions::{SessionStore, Sessions};
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
 

@@ -65,6 +65,9 @@ pub struct SecurityStatus {
     /// Problems found (an unreadable, unsafe or invalid file; a cheap test configuration);
     /// empty when all is well.
     pub problems: Vec<Problem>,
+    /// What [`harden_process`](crate::hardening::harden_process) achieved for this process,
+    /// if it was called.
+    pub hardening: Option<crate::hardening::HardeningReport>,
 }
 
 /// One problem in a [`SecurityStatus`].
@@ -299,6 +302,7 @@ impl SecurityStatus {
             idle_timeout_secs: options.session.idle_timeout().map(ceil_secs),
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
+            hardening: crate::hardening::last_report(),
         }
     }
 }

@@ -262,7 +262,10 @@ mod tests {
         let a = vault(&dir, "a.json", &clock, &trail);
         let b = vault(&dir, "b.json", &clock, &trail);
         let handle = Arc::clone(a.sweeper().unwrap());
-        assert!(Arc::ptr_eq(&handle, b.sweeper().unwrap()), "one sweeper per process");
+        assert!(
+            Arc::ptr_eq(&handle, b.sweeper().unwrap()),
+            "one sweeper per process"
+        );
 
         clock.advance(10 * MIN);
         b.touch().unwrap();
@@ -330,9 +333,14 @@ mod tests {
         clock.advance(4 * MIN);
         assert_eq!(sweep(&entry(&a)), Some(11 * MIN));
         clock.advance(11 * MIN);
-        assert_eq!(sweep(&entry(&a)), None, "locked now: no deadline, sleep until a poke");
+        assert_eq!(
+            sweep(&entry(&a)),
+            None,
+            "locked now: no deadline, sleep until a poke"
+        );
         assert_eq!(raw_state(&a), SessionState::Locked);
-        a.unlock(&SecretString::from("Tangerine-Rocket-42!")).unwrap();
+        a.unlock(&SecretString::from("Tangerine-Rocket-42!"))
+            .unwrap();
         assert_eq!(sweep(&entry(&a)), Some(15 * MIN));
         a.lock();
         assert_eq!(sweep(&entry(&a)), None);

@@ -177,9 +177,7 @@ impl TotpSecret {
     /// 1970.
     #[must_use]
     pub fn code_at(&self, time: SystemTime) -> TotpCode {
-        let secs = time
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let algorithm = match self.algorithm {
             TotpAlgorithm::Sha1 => totp_rs::Algorithm::SHA1,
             TotpAlgorithm::Sha256 => totp_rs::Algorithm::SHA256,
@@ -357,9 +355,18 @@ mod tests {
             ("", "the secret is too short"),
             ("JBSWY3DP", "the secret is too short"),
             ("JBSWY3DPEHPK3PX1", "the secret is not base32"),
-            ("JBSWY3DPEHPK3PXPA", "the secret's base32 length is impossible"),
-            ("JBSWY3DP==EHPK3PXP", "the secret has characters after its padding"),
-            ("otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP", "the otpauth URI is not a TOTP one"),
+            (
+                "JBSWY3DPEHPK3PXPA",
+                "the secret's base32 length is impossible",
+            ),
+            (
+                "JBSWY3DP==EHPK3PXP",
+                "the secret has characters after its padding",
+            ),
+            (
+                "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP",
+                "the otpauth URI is not a TOTP one",
+            ),
             ("otpauth://totp/x?issuer=y", "the otpauth URI has no secret"),
             (
                 "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
@@ -373,7 +380,10 @@ mod tests {
                 "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0",
                 "the otpauth URI's period is not 1 to 3600 seconds",
             ),
-            ("otpauth://totp/x?secret=%zz", "the otpauth URI has a bad percent escape"),
+            (
+                "otpauth://totp/x?secret=%zz",
+                "the otpauth URI has a bad percent escape",
+            ),
         ] {
             match TotpSecret::parse(bad) {
                 Err(Error::InvalidMfaSecret { reason: r }) => assert_eq!(r, reason, "{bad:?}"),

@@ -145,11 +145,10 @@ impl Vault {
 
     /// Revokes every client session as the key goes (lock, logout); never fails the lock.
     fn revoke_sessions_on(&self, operation: &'static str) {
-        let _ = self.options.sessions.revoke_all(
-            &self.options.auditor,
-            &self.options.clock,
-            operation,
-        );
+        let _ =
+            self.options
+                .sessions
+                .revoke_all(&self.options.auditor, &self.options.clock, operation);
     }
 
     /// The vault's client sessions.

@@ -44,12 +44,21 @@ fn a_suspend_past_the_timeout_locks_on_waking() {
     let (_d, v, clock, trail) = vault();
     clock.advance(5 * MIN);
     clock.suspend(11 * MIN);
-    assert_eq!(clock.monotonic_elapsed(), 5 * MIN, "the monotonic clock stood still");
+    assert_eq!(
+        clock.monotonic_elapsed(),
+        5 * MIN,
+        "the monotonic clock stood still"
+    );
     let report = v.security_status();
     assert_eq!(report.state, Some(SessionState::Locked));
     assert!(!report.key_in_memory);
     assert!(v.credentials().is_err());
-    assert!(trail.events().iter().any(|e| e.kind == EventKind::IdleLocked));
+    assert!(
+        trail
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::IdleLocked)
+    );
 }
 
 #[test]

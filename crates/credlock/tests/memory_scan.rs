@@ -147,7 +147,10 @@ fn child_main() -> bool {
 #[test]
 #[ignore = "helper process run by no_key_or_passphrase_copy_survives_lock"]
 fn scan_child_entry_point() {
-    assert!(child_main(), "run only as a child, with CREDLOCK_SCAN_VAULT set");
+    assert!(
+        child_main(),
+        "run only as a child, with CREDLOCK_SCAN_VAULT set"
+    );
 }
 
 fn masked(secret: &[u8]) -> String {
@@ -162,7 +165,11 @@ fn no_key_or_passphrase_copy_survives_lock() {
     // A random passphrase, so that no copy of it sits in this binary.
     let mut pass: String = random(24)
         .iter()
-        .map(|b| char::from(b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[usize::from(*b) % 56]))
+        .map(|b| {
+            char::from(
+                b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[usize::from(*b) % 56],
+            )
+        })
         .collect();
     pass.push_str("-!"); // the policy wants a symbol
     let v = builder(&path).open().unwrap();
@@ -173,8 +180,7 @@ fn no_key_or_passphrase_copy_survives_lock() {
     .unwrap();
     drop(v);
 
-    let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let salt = base64::engine::general_purpose::URL_SAFE
         .decode(file["kdf"]["salt"].as_str().unwrap())
         .unwrap();
@@ -187,7 +193,13 @@ fn no_key_or_passphrase_copy_survives_lock() {
     let bytes = key.expose_secret_bytes();
 
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "scan_child_entry_point", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "scan_child_entry_point",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("CREDLOCK_SCAN_VAULT", &path)
         .env("CREDLOCK_SCAN_SIG", masked(&bytes[..16]))
         .env("CREDLOCK_SCAN_ENC", masked(&bytes[16..]))
@@ -195,7 +207,11 @@ fn no_key_or_passphrase_copy_survives_lock() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "the child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let value = |name: &str| -> usize {
         BufReader::new(stdout.as_bytes())
             .lines()
@@ -203,10 +219,17 @@ fn no_key_or_passphrase_copy_survives_lock() {
             .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
             .unwrap_or_else(|| panic!("no {name} in:\n{stdout}"))
     };
-    assert!(value("SCANNED") > 1 << 20, "the scan read the process's memory");
+    assert!(
+        value("SCANNED") > 1 << 20,
+        "the scan read the process's memory"
+    );
     assert!(
         value("UNLOCKED-HITS") >= 1,
         "while unlocked the key is in memory, and the scan must find it:\n{stdout}"
     );
-    assert_eq!(value("LOCKED-HITS"), 0, "copies left after lock():\n{stdout}");
+    assert_eq!(
+        value("LOCKED-HITS"),
+        0,
+        "copies left after lock():\n{stdout}"
+    );
 }

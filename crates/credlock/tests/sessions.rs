@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use credlock::audit::{EventKind, MemorySink};
-use credlock::sessions::{Scope, SessionKind, SessionRequest, Scopes};
+use credlock::sessions::{Scope, Scopes, SessionKind, SessionRequest};
 use credlock::{Error, ErrorKind, FakeClock, SessionState, Vault};
 
 const MIN: Duration = Duration::from_secs(60);
@@ -72,8 +72,14 @@ fn a_minted_token_validates_and_lists_without_its_secret() {
     assert!(!shown.contains(&format!("{:?}", digest.as_slice())));
     assert!(shown.contains(minted.info.id.as_str()));
 
-    let last = trail.events().into_iter().find(|e| e.kind == EventKind::SessionMinted);
-    assert_eq!(last.unwrap().session.as_deref(), Some(minted.info.id.as_str()));
+    let last = trail
+        .events()
+        .into_iter()
+        .find(|e| e.kind == EventKind::SessionMinted);
+    assert_eq!(
+        last.unwrap().session.as_deref(),
+        Some(minted.info.id.as_str())
+    );
 }
 
 #[test]
@@ -123,7 +129,10 @@ fn scopes_are_enforced() {
         .unwrap();
     let r = reader.token.expose_secret();
     assert_eq!(v.credentials_for(r).unwrap().email(), "alice@example.com");
-    assert!(v.totp_for(r).is_ok(), "reading the secret implies its codes");
+    assert!(
+        v.totp_for(r).is_ok(),
+        "reading the secret implies its codes"
+    );
     assert!(v.validate_session(r, Scope::Manage).is_err());
 
     assert!(matches!(
@@ -147,17 +156,29 @@ fn client_sessions_expire_when_idle_and_by_age() {
         .unwrap();
     let (i, a) = (idle.token.expose_secret(), aged.token.expose_secret());
     clock.advance(9 * MIN);
-    assert!(v.validate_session(i, Scope::Totp).is_ok(), "use restarts the idle clock");
+    assert!(
+        v.validate_session(i, Scope::Totp).is_ok(),
+        "use restarts the idle clock"
+    );
     clock.advance(9 * MIN);
     assert!(v.validate_session(i, Scope::Totp).is_ok());
     assert!(v.validate_session(a, Scope::Totp).is_ok());
     clock.advance(10 * MIN);
-    assert!(matches!(v.validate_session(i, Scope::Totp), Err(Error::TokenExpired)));
-    assert!(matches!(v.validate_session(a, Scope::Totp), Err(Error::TokenExpired)));
+    assert!(matches!(
+        v.validate_session(i, Scope::Totp),
+        Err(Error::TokenExpired)
+    ));
+    assert!(matches!(
+        v.validate_session(a, Scope::Totp),
+        Err(Error::TokenExpired)
+    ));
     assert_eq!(Error::TokenExpired.kind(), ErrorKind::Unauthenticated);
     // An expired session is removed: listed no more, and then unknown.
     assert!(v.sessions().unwrap().is_empty());
-    assert!(matches!(v.validate_session(i, Scope::Totp), Err(Error::InvalidToken)));
+    assert!(matches!(
+        v.validate_session(i, Scope::Totp),
+        Err(Error::InvalidToken)
+    ));
 }
 
 #[test]
@@ -176,7 +197,10 @@ fn api_tokens_have_no_idle_expiry_but_expire_by_age() {
     clock.advance(Duration::from_secs(29 * 24 * 3600));
     assert!(v.validate_session(t, Scope::Totp).is_ok());
     clock.advance(Duration::from_secs(24 * 3600));
-    assert!(matches!(v.validate_session(t, Scope::Totp), Err(Error::TokenExpired)));
+    assert!(matches!(
+        v.validate_session(t, Scope::Totp),
+        Err(Error::TokenExpired)
+    ));
 }
 
 #[test]
@@ -184,14 +208,19 @@ fn revoke_one_and_revoke_all() {
     let (_d, v, _c, trail) = vault(None);
     let a = v.mint_session(SessionRequest::client("a")).unwrap();
     let b = v.mint_session(SessionRequest::client("b")).unwrap();
-    let c = v.mint_session(SessionRequest::api_token("c", Scope::Totp)).unwrap();
+    let c = v
+        .mint_session(SessionRequest::api_token("c", Scope::Totp))
+        .unwrap();
     assert!(v.revoke_session(&a.info.id).unwrap());
     assert!(!v.revoke_session(&a.info.id).unwrap(), "already gone");
     assert!(matches!(
         v.validate_session(a.token.expose_secret(), Scope::Totp),
         Err(Error::InvalidToken)
     ));
-    assert!(v.validate_session(b.token.expose_secret(), Scope::Totp).is_ok());
+    assert!(
+        v.validate_session(b.token.expose_secret(), Scope::Totp)
+            .is_ok()
+    );
     assert_eq!(v.revoke_all_sessions().unwrap(), 2);
     for t in [&b, &c] {
         assert!(matches!(
@@ -262,10 +291,16 @@ fn rotation_refuses_the_old_token_at_once() {
         v.validate_session(first.token.expose_secret(), Scope::Totp),
         Err(Error::InvalidToken)
     ));
-    assert!(v.validate_session(second.token.expose_secret(), Scope::Totp).is_ok());
+    assert!(
+        v.validate_session(second.token.expose_secret(), Scope::Totp)
+            .is_ok()
+    );
     assert!(kinds(&trail).contains(&EventKind::SessionRotated));
     v.revoke_session(&first.info.id).unwrap();
-    assert!(matches!(v.rotate_session(&first.info.id), Err(Error::InvalidToken)));
+    assert!(matches!(
+        v.rotate_session(&first.info.id),
+        Err(Error::InvalidToken)
+    ));
 }
 
 #[test]
@@ -287,7 +322,11 @@ fn refusals_are_audited_at_most_once_a_second() {
     let _ = v.validate_session("clk_guess", Scope::Totp);
     let events = refused(&trail);
     assert_eq!(events.len(), 2);
-    assert_eq!(events[1].failures, Some(5), "the four not audited, and this one");
+    assert_eq!(
+        events[1].failures,
+        Some(5),
+        "the four not audited, and this one"
+    );
     assert_eq!(events[1].operation, Some("invalid"));
     assert!(EventKind::SessionRefused.is_warning());
 }
@@ -298,7 +337,8 @@ fn validating_a_token_keeps_the_vault_unlocked() {
     let s = v.mint_session(SessionRequest::client("a")).unwrap();
     for _ in 0..4 {
         clock.advance(10 * MIN);
-        v.validate_session(s.token.expose_secret(), Scope::Totp).unwrap();
+        v.validate_session(s.token.expose_secret(), Scope::Totp)
+            .unwrap();
     }
     assert_eq!(v.status(), SessionState::Unlocked);
     clock.advance(15 * MIN);

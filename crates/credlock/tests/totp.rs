@@ -43,7 +43,13 @@ fn rfc_6238_appendix_b() {
         );
         let secret = TotpSecret::parse(&uri).unwrap();
         let code = secret.code_at(UNIX_EPOCH + Duration::from_secs(v.time));
-        assert_eq!(code.code().expose_secret(), v.code, "{} at {}", v.algorithm, v.time);
+        assert_eq!(
+            code.code().expose_secret(),
+            v.code,
+            "{} at {}",
+            v.algorithm,
+            v.time
+        );
         assert_eq!(code.seconds_left(), 30 - v.time % 30);
         if v.algorithm == "SHA1" {
             // The bare secret means SHA-1, 6 digits, 30 s: the code's last six digits.
@@ -91,15 +97,17 @@ fn no_mfa_secret_is_a_typed_error() {
 
 #[test]
 fn an_invalid_secret_is_refused_when_stored_and_nothing_changes() {
-    let bad = || {
-        Credentials::new("alice@example.com", secret("pw")).with_mfa_secret(secret("1234 5678"))
-    };
+    let bad =
+        || Credentials::new("alice@example.com", secret("pw")).with_mfa_secret(secret("1234 5678"));
     let (_d, path) = temp_vault();
     let v = builder(&path).open().unwrap();
     let err = v.store(bad(), valid(PASS)).unwrap_err();
     assert!(matches!(err, Error::InvalidMfaSecret { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::InvalidCredentials);
-    assert!(!err.to_string().contains("1234"), "no secret in the message");
+    assert!(
+        !err.to_string().contains("1234"),
+        "no secret in the message"
+    );
     assert!(!path.exists(), "nothing was written");
 
     v.store(creds(), valid(PASS)).unwrap();
@@ -111,7 +119,11 @@ fn an_invalid_secret_is_refused_when_stored_and_nothing_changes() {
         v.replace(bad(), valid(OTHER_PASS)),
         Err(Error::InvalidMfaSecret { .. })
     ));
-    assert_eq!(v.credentials().unwrap(), creds(), "the stored credentials are kept");
+    assert_eq!(
+        v.credentials().unwrap(),
+        creds(),
+        "the stored credentials are kept"
+    );
     v.lock();
     v.unlock(&secret(PASS)).unwrap();
     assert_eq!(v.credentials().unwrap(), creds());

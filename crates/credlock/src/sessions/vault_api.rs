@@ -68,9 +68,7 @@ impl Vault {
         };
         let info = record.info();
         let store = &self.session_registry().store;
-        store
-            .insert(record, &secret)
-            .map_err(Error::SessionStore)?;
+        store.insert(record, &secret).map_err(Error::SessionStore)?;
         if self.shared().state().epoch != epoch {
             // A lock landed meanwhile and revoked every session: this one goes too.
             store.remove(&info.id).map_err(Error::SessionStore)?;
@@ -179,7 +177,11 @@ impl Vault {
     ///
     /// [`Error::SessionStore`] if the store fails; [`Error::AuditFailed`].
     pub fn revoke_session(&self, id: &SessionId) -> Result<bool, Error> {
-        let removed = self.session_registry().store.remove(id).map_err(Error::SessionStore)?;
+        let removed = self
+            .session_registry()
+            .store
+            .remove(id)
+            .map_err(Error::SessionStore)?;
         if removed {
             self.audit(EventKind::SessionRevoked, Outcome::Success, |e| {
                 e.session(id.as_str())
@@ -194,8 +196,11 @@ impl Vault {
     ///
     /// [`Error::SessionStore`] if the store fails; [`Error::AuditFailed`].
     pub fn revoke_all_sessions(&self) -> Result<usize, Error> {
-        self.session_registry()
-            .revoke_all(&self.options().auditor, &self.options().clock, "request")
+        self.session_registry().revoke_all(
+            &self.options().auditor,
+            &self.options().clock,
+            "request",
+        )
     }
 
     /// Rotates a session (typically an API token): a new token is returned, once, and the
