@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use credlock_audit::{EventKind, Outcome};
+use credlock_session::SessionState;
 
 use super::info::{MintedSession, SessionId, SessionInfo, SessionRecord, SessionRequest};
 use super::scope::Scope;
@@ -150,12 +151,21 @@ impl Vault {
     }
 
     /// Every live session and API token, oldest first: never a token or a digest. Expired
-    /// sessions are removed, not listed.
+    /// sessions are removed, not listed; a vault that is not unlocked has none.
     ///
     /// # Errors
     ///
     /// [`Error::SessionStore`] if the store fails.
     pub fn sessions(&self) -> Result<Vec<SessionInfo>, Error> {
+        if self.status() != SessionState::Unlocked {
+            // Whatever locked it (a lock, a file changed elsewhere), the sessions went too.
+            self.session_registry().revoke_all(
+                &self.options().auditor,
+                &self.options().clock,
+                "lock",
+            )?;
+            return Ok(Vec::new());
+        }
         let store = &self.session_registry().store;
         let now_ms = self.options().clock.now_ms();
         let mut live = Vec::new();
