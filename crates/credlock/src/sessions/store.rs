@@ -17,9 +17,10 @@ use super::token::{TokenDigest, TokenSecret};
 /// # Contract
 ///
 /// - A store keeps [`SessionRecord`]s: a token's SHA-256 [`TokenDigest`], never the token.
-/// - [`find`](Self::find) compares digests in constant time ([`TokenDigest::ct_eq`]) or
-///   looks them up by an index whose timing reveals nothing about the token (the digest of a
-///   256-bit random token).
+/// - [`find`](Self::find) compares digests in constant time ([`TokenDigest::ct_eq`]), or
+///   looks them up by an index (a hash map, a database index) and compares the match in
+///   constant time: the index's timing depends on the digest of a 256-bit random token,
+///   which tells a guesser nothing about any live token.
 /// - [`insert`](Self::insert), [`find`](Self::find) and [`replace_digest`](Self::replace_digest)
 ///   are also given the token's secret bytes ([`TokenSecret`]). The in-memory store ignores
 ///   them; a shared store may derive a key from them (HKDF over the token's 256 bits) to
@@ -100,9 +101,30 @@ pub enum SessionStoreError {
 }
 
 /// Sessions kept in this process (the default). Nothing survives a restart.
+///
+/// Sessions are found by their digest through a hash index, then the digest is compared
+/// once more in constant time: finding a token costs the same with 1 or 1,000 sessions.
 #[derive(Default)]
 pub struct MemorySessionStore {
-    sessions: Mutex<HashMap<SessionId, SessionRecord>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<SessionId, SessionRecord>,
+    by_digest: HashMap<[u8; 32], SessionId>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: &SessionId) -> bool {
+        match self.sessions.remove(id) {
+            Some(r) => {
+                self.by_digest.remove(r.digest.as_bytes());
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl MemorySessionStore {
@@ -112,23 +134,29 @@ impl MemorySessionStore {
         Self::default()
     }
 
-    fn map(&self) -> MutexGuard<'_, HashMap<SessionId, SessionRecord>> {
-        // Every change is one map operation: a panic elsewhere cannot leave it half-made.
-        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // Every change keeps both maps in step before the guard is released; a panic in
+        // between is not possible (no user code runs under the lock).
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl fmt::Debug for MemorySessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemorySessionStore")
-            .field("sessions", &self.map().len())
+            .field("sessions", &self.inner().sessions.len())
             .finish()
     }
 }
 
 impl SessionStore for MemorySessionStore {
     fn insert(&self, record: SessionRecord, _: &TokenSecret) -> Result<(), SessionStoreError> {
-        self.map().insert(record.id.clone(), record);
+        let mut inner = self.inner();
+        inner.remove(&record.id);
+        inner
+            .by_digest
+            .insert(*record.digest.as_bytes(), record.id.clone());
+        inner.sessions.insert(record.id.clone(), record);
         Ok(())
     }
 
@@ -137,35 +165,35 @@ impl SessionStore for MemorySessionStore {
         digest: &TokenDigest,
         _: &TokenSecret,
     ) -> Result<Option<SessionRecord>, SessionStoreError> {
-        // Every digest is compared, in constant time, whichever matches.
-        let mut found = None;
-        for record in self.map().values() {
-            if record.digest.ct_eq(digest) {
-                found = Some(record.clone());
-            }
-        }
-        Ok(found)
+        let inner = self.inner();
+        Ok(inner
+            .by_digest
+            .get(digest.as_bytes())
+            .and_then(|id| inner.sessions.get(id))
+            .filter(|r| r.digest.ct_eq(digest))
+            .cloned())
     }
 
     fn touch(&self, id: &SessionId, now_ms: u64) -> Result<(), SessionStoreError> {
-        if let Some(r) = self.map().get_mut(id) {
+        if let Some(r) = self.inner().sessions.get_mut(id) {
             r.last_used_ms = r.last_used_ms.max(now_ms);
         }
         Ok(())
     }
 
     fn list(&self) -> Result<Vec<SessionRecord>, SessionStoreError> {
-        Ok(self.map().values().cloned().collect())
+        Ok(self.inner().sessions.values().cloned().collect())
     }
 
     fn remove(&self, id: &SessionId) -> Result<bool, SessionStoreError> {
-        Ok(self.map().remove(id).is_some())
+        Ok(self.inner().remove(id))
     }
 
     fn remove_all(&self) -> Result<usize, SessionStoreError> {
-        let mut map = self.map();
-        let n = map.len();
-        map.clear();
+        let mut inner = self.inner();
+        let n = inner.sessions.len();
+        inner.sessions.clear();
+        inner.by_digest.clear();
         Ok(n)
     }
 
@@ -176,13 +204,14 @@ impl SessionStore for MemorySessionStore {
         _: &TokenSecret,
         now_ms: u64,
     ) -> Result<bool, SessionStoreError> {
-        Ok(match self.map().get_mut(id) {
-            Some(r) => {
-                r.digest = digest;
-                r.last_used_ms = r.last_used_ms.max(now_ms);
-                true
-            }
-            None => false,
-        })
+        let mut inner = self.inner();
+        let Some(r) = inner.sessions.get_mut(id) else {
+            return Ok(false);
+        };
+        let old = std::mem::replace(&mut r.digest, digest);
+        r.last_used_ms = r.last_used_ms.max(now_ms);
+        inner.by_digest.remove(old.as_bytes());
+        inner.by_digest.insert(*digest.as_bytes(), id.clone());
+        Ok(true)
     }
 }
