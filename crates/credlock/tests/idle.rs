@@ -70,7 +70,8 @@ fn a_short_suspend_does_not_lock() {
 
 #[test]
 fn every_use_of_the_credentials_counts_as_activity() {
-    let uses: [(&str, fn(&Vault)); 5] = [
+    type Use = fn(&Vault);
+    let uses: [(&str, Use); 5] = [
         ("credentials", |v| drop(v.credentials().unwrap())),
         ("totp", |v| drop(v.totp().unwrap())),
         ("update", |v| v.update_credentials(creds()).unwrap()),

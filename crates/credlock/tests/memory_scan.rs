@@ -6,7 +6,12 @@
 //! holds them in clear: it unmasks one byte at a time while comparing. Linux only.
 
 #![cfg(target_os = "linux")]
-#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "tests fail loudly; the child reports to its parent on stdout"
+)]
 
 mod common;
 
