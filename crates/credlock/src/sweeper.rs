@@ -108,7 +108,7 @@ impl SweeperHandle {
         watch.pokes = watch.pokes.wrapping_add(1);
         let target = watch.pokes;
         self.core.wake.notify_all();
-        while watch.served != target && !watch.stop {
+        while watch.served < target && !watch.stop {
             watch = self
                 .core
                 .passed
