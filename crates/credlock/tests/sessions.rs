@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use credlock::audit::{EventKind, MemorySink};
+use credlock::audit::{AuditError, AuditEvent, AuditSink, EventKind, FailingSink, MemorySink};
 use credlock::sessions::{Scope, Scopes, SessionKind, SessionRequest};
 use credlock::{Error, ErrorKind, FakeClock, SessionState, Vault};
 
@@ -346,5 +346,44 @@ fn validating_a_token_keeps_the_vault_unlocked() {
     assert!(
         v.sessions().unwrap().is_empty(),
         "the idle lock revokes the sessions"
+    );
+}
+
+/// Fails the mint and rotation events only.
+#[derive(Debug)]
+struct FailSessionEvents;
+
+impl AuditSink for FailSessionEvents {
+    fn record(&self, event: &AuditEvent) -> Result<(), AuditError> {
+        match event.kind {
+            EventKind::SessionMinted | EventKind::SessionRotated => {
+                FailingSink::new().record(event)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        String::from("fails session events")
+    }
+}
+
+#[test]
+fn with_fail_closed_auditing_an_unaudited_session_is_not_kept() {
+    let (_dir, path) = temp_vault();
+    let v = builder(&path)
+        .audit_to(FailSessionEvents)
+        .audit_fail_closed()
+        .without_idle_timeout()
+        .open()
+        .unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    assert!(matches!(
+        v.mint_session(SessionRequest::client("a")),
+        Err(Error::AuditFailed(_))
+    ));
+    assert!(
+        v.sessions().unwrap().is_empty(),
+        "the unaudited session is gone"
     );
 }

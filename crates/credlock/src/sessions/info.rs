@@ -221,7 +221,12 @@ pub(crate) fn from_ms(ms: u64) -> SystemTime {
 
 /// A session as a [`SessionStore`](super::SessionStore) keeps it: the listed fields, the
 /// token's digest (never the token), and times in milliseconds since the Unix epoch.
-#[non_exhaustive]
+///
+/// Its fields are public so that a store can build it from what it reads back.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a store outside this crate builds records from its rows"
+)]
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
     /// Its identifier.

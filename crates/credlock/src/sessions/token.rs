@@ -59,7 +59,15 @@ pub struct TokenSecret(Zeroizing<[u8; TOKEN_BYTES]>);
 impl TokenSecret {
     /// Parses a token as a client presents it. Anything but `clk_` and 43 canonical
     /// base64url characters is `None`.
-    pub(crate) fn parse(token: &str) -> Option<Self> {
+    ///
+    /// ```
+    /// use credlock::sessions::TokenSecret;
+    /// let secret = TokenSecret::parse("clk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    /// assert_eq!(secret.expose_secret_bytes(), &[0u8; 32]);
+    /// assert!(TokenSecret::parse("clk_AAAA").is_none());
+    /// ```
+    #[must_use]
+    pub fn parse(token: &str) -> Option<Self> {
         let encoded = token.strip_prefix(TOKEN_PREFIX)?;
         if encoded.len() != ENCODED_LEN {
             return None;
@@ -77,8 +85,9 @@ impl TokenSecret {
         &self.0
     }
 
-    /// The digest the vault keeps in the token's place.
-    pub(crate) fn digest(&self) -> TokenDigest {
+    /// The digest the vault keeps in the token's place: SHA-256 of the 32 bytes.
+    #[must_use]
+    pub fn digest(&self) -> TokenDigest {
         TokenDigest(Sha256::digest(self.0.as_slice()).into())
     }
 }

@@ -45,7 +45,8 @@ impl Vault {
     /// [`Error::Locked`], [`Error::NoCredentials`]: sessions are minted only while unlocked.
     /// [`Error::InvalidOption`] for a request without any scope. [`Error::Interrupted`] if
     /// the vault was locked meanwhile (the session is not kept). [`Error::SessionStore`],
-    /// [`Error::Crypto`] (random source), [`Error::AuditFailed`].
+    /// [`Error::Crypto`] (random source); [`Error::AuditFailed`] with fail-closed auditing
+    /// (the session is not kept).
     pub fn mint_session(&self, request: SessionRequest) -> Result<MintedSession, Error> {
         if request.scopes.is_empty() {
             return Err(Error::InvalidOption { name: "scopes" });
@@ -77,6 +78,10 @@ impl Vault {
         }
         self.audit(EventKind::SessionMinted, Outcome::Success, |e| {
             e.session(info.id.as_str())
+        })
+        .inspect_err(|_| {
+            // Fail-closed auditing: no session the trail does not know of.
+            let _ = store.remove(&info.id);
         })?;
         Ok(MintedSession { token, info })
     }
@@ -220,8 +225,8 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::InvalidToken`] for an unknown
-    /// or expired session id; [`Error::SessionStore`], [`Error::Crypto`],
-    /// [`Error::AuditFailed`].
+    /// or expired session id; [`Error::SessionStore`], [`Error::Crypto`];
+    /// [`Error::AuditFailed`] with fail-closed auditing, and the session is then revoked.
     pub fn rotate_session(&self, id: &SessionId) -> Result<MintedSession, Error> {
         self.note_activity()?;
         let store = &self.session_registry().store;
@@ -246,6 +251,11 @@ impl Vault {
         }
         self.audit(EventKind::SessionRotated, Outcome::Success, |e| {
             e.session(id.as_str())
+        })
+        .inspect_err(|_| {
+            // Fail-closed auditing: the old token is already refused, and the new one, which
+            // the trail does not know of, goes too.
+            let _ = store.remove(id);
         })?;
         Ok(MintedSession {
             token,
