@@ -86,7 +86,8 @@ impl Sessions {
         }
     }
 
-    /// Revokes every session (a lock, a logout), audited as `operation` if there were any.
+    /// Revokes every session as the key goes (a lock, a logout), audited as `operation` if
+    /// there were any.
     pub(crate) fn revoke_all(
         &self,
         auditor: &Auditor,
@@ -94,7 +95,7 @@ impl Sessions {
         operation: &'static str,
     ) -> Result<usize, Error> {
         let n = self.store.remove_all().map_err(Error::SessionStore)?;
-        if n > 0 || operation == "request" {
+        if n > 0 {
             auditor.record(clock, EventKind::SessionsRevoked, Outcome::Success, |e| {
                 e.operation(operation)
             })?;
