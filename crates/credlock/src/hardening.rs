@@ -67,7 +67,9 @@ pub(crate) fn last_report() -> Option<HardeningReport> {
 /// before the first unlock. Never fails; the report says what the system allowed, and
 /// [`Vault::security_status`](crate::Vault::security_status) shows it from then on.
 ///
-/// ```
+/// ```no_run
+/// // Process-wide and irreversible, so not run as a doc test (the hardening test runs it
+/// // in a child process).
 /// let report = credlock::hardening::harden_process();
 /// assert!(report.core_dumps_disabled.is_done());
 /// ```
