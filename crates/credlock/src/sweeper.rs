@@ -79,6 +79,13 @@ pub(crate) fn register(entry: Entry) -> Arc<SweeperHandle> {
         let thread = std::thread::Builder::new()
             .name(String::from("credlock-idle-sweeper"))
             .spawn(move || run(&thread_core))
+            .inspect_err(|e| {
+                // Without the thread, an expired key is still dropped by the next call.
+                tracing::warn!(
+                    error = %e,
+                    "the idle sweeper thread could not be started"
+                );
+            })
             .ok();
         let handle = Arc::new(SweeperHandle {
             core,

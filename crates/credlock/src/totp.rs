@@ -303,8 +303,9 @@ fn decode_base32(text: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     Ok(out)
 }
 
-/// Percent-decodes a URI query value (`+` stays `+`); the result must be UTF-8.
-fn percent_decode(value: &str) -> Result<String, Error> {
+/// Percent-decodes a URI query value (`+` stays `+`); the result must be UTF-8. Zeroized on
+/// drop: it may be the secret.
+fn percent_decode(value: &str) -> Result<Zeroizing<String>, Error> {
     let bytes = value.as_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut i = 0;
@@ -321,7 +322,13 @@ fn percent_decode(value: &str) -> Result<String, Error> {
             i += 1;
         }
     }
-    String::from_utf8(out.to_vec()).map_err(|_| invalid("the otpauth URI is not UTF-8"))
+    match String::from_utf8(std::mem::take(&mut *out)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Err(invalid("the otpauth URI is not UTF-8"))
+        }
+    }
 }
 
 #[cfg(test)]
