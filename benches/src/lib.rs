@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use credlock_crypto::hazmat::{self, Backend};
 
+pub mod unlock;
+
 /// The iteration count credlock and Eclosion use.
 pub const ITERATIONS: u32 = 480_000;
 

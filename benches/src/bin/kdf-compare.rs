@@ -3,7 +3,10 @@
 //! reference), Python `cryptography` when available, and the floor (two chained calls of a
 //! SHA-256 block function per iteration). All are interleaved round by round so that load
 //! from other processes hits them alike; medians and ratios measured in this one run are
-//! printed, then the throughput of two derivations on two threads against one.
+//! printed, then the throughput of two derivations on two threads against one; then the
+//! whole-vault rows (`credlock_benches::unlock`): a full unlock of a file vault and its
+//! overhead over the derivation, N unlocks on N threads, the counts latency budgets of 100,
+//! 250 and 500 ms calibrate to (against what pyca fits in the same time), and Argon2id.
 //!
 //! ```text
 //! cargo run --release -p credlock-benches --bin kdf-compare -- [--rounds N] [--iterations N] [--no-python]
@@ -279,6 +282,7 @@ fn main() -> ExitCode {
         "÷ floor: against {compressions} calls of the same backend's block function \
          (RustCrypto and floor rows: against the fastest floor)"
     );
+    print_cpu_paths(&samples, &engines, has_sha_ni, pythons.len(), floor_of);
 
     // Two derivations on two threads against one, interleaved.
     let mut scaling = vec![detected];
@@ -297,7 +301,90 @@ fn main() -> ExitCode {
             std::thread::available_parallelism().map_or(0, |n| n.get()),
         );
     }
+    // Whole unlock, N concurrent unlocks, calibrated counts, Argon2id.
+    credlock_benches::unlock::report(options.rounds, pyca.map(|p| (p, iterations)));
     ExitCode::SUCCESS
+}
+
+/// The goals for a derivation on a CPU without SHA-NI: at most this fraction of pyca's time
+/// on the same CPU path (OpenSSL without SHA-NI)…
+const NO_SHA_NI_GOAL_PYCA: f64 = 0.80;
+/// … and at most this fraction of 960,000 calls of the same backend's block function.
+const NO_SHA_NI_GOAL_FLOOR: f64 = 0.95;
+
+/// Each credlock backend against pyca on the same CPU path and against its own floor, as
+/// medians of the per-round ratios: each round times every job once, so the ratio of two
+/// jobs in one round compares them under the same load, and the median of those ratios
+/// is steadier than the ratio of two medians on a busy machine.
+///
+/// The same CPU path: with SHA-NI, pyca as built; for the backends that do not use SHA-NI
+/// (AVX2/BMI2, portable), OpenSSL with SHA-NI masked. On a CPU without SHA-NI both are the
+/// default pyca.
+fn print_cpu_paths(
+    samples: &BTreeMap<Job, Vec<Duration>>,
+    engines: &[BackendKey],
+    has_sha_ni: bool,
+    pythons: usize,
+    floor_of: impl Fn(BackendKey) -> BackendKey,
+) {
+    let paired = |a: Job, b: Job| -> Option<f64> {
+        let (a, b) = (samples.get(&a)?, samples.get(&b)?);
+        let mut ratios: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .filter(|(_, b)| !b.is_zero())
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len();
+        match n {
+            0 => None,
+            n if n % 2 == 1 => Some(ratios[n / 2]),
+            n => Some((ratios[n / 2 - 1] + ratios[n / 2]) / 2.0),
+        }
+    };
+    let show = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"));
+    println!();
+    println!("per CPU path (medians of per-round ratios, this run):");
+    println!(
+        "{:<12} {:<34} {:>9} {:>9}",
+        "backend", "pyca on the same CPU path", "÷ pyca", "÷ floor"
+    );
+    for &k in engines {
+        let backend = k.backend();
+        let uses_sha_ni = matches!(backend, Backend::ShaNi | Backend::Sha2) && has_sha_ni;
+        let (pyca, pyca_label) = match (uses_sha_ni, has_sha_ni) {
+            (true, _) | (false, false) => (Some(0), "pyca (OpenSSL as built)"),
+            (false, true) => (Some(1), "pyca, OpenSSL without SHA-NI"),
+        };
+        let pyca = pyca.filter(|&i| i < pythons);
+        let vs_pyca = pyca.and_then(|i| paired(Job::Ours(k), Job::Python(i)));
+        let vs_floor = paired(Job::Ours(k), Job::Floor(floor_of(k)));
+        println!(
+            "{:<12} {:<34} {:>9} {:>9}",
+            backend.name(),
+            if pyca.is_some() {
+                pyca_label
+            } else {
+                "(no Python)"
+            },
+            show(vs_pyca),
+            show(vs_floor),
+        );
+        if backend == Backend::Avx2Bmi2 {
+            let verdict = |r: Option<f64>, goal: f64| match r {
+                Some(r) if r <= goal => format!("{r:.2}× ≤ {goal:.2}×: met"),
+                Some(r) => format!("{r:.2}× > {goal:.2}×: not met"),
+                None => "not measured".to_owned(),
+            };
+            println!(
+                "{:<12} goal without SHA-NI: ÷ pyca {}; ÷ floor {}",
+                "",
+                verdict(vs_pyca, NO_SHA_NI_GOAL_PYCA),
+                verdict(vs_floor, NO_SHA_NI_GOAL_FLOOR),
+            );
+        }
+    }
 }
 
 /// Medians of one derivation alone and of two started together on two threads.

@@ -50,6 +50,32 @@ pub enum Error {
     /// The system clock reads a time before 1970-01-01, so no Fernet timestamp can be made.
     #[error("the system clock reads a time before 1970-01-01")]
     ClockBeforeEpoch,
+    /// An Argon2id parameter (`memory_kib`, `passes` or `lanes`, or a cap in
+    /// [`Argon2Limits`](crate::Argon2Limits)) is below the floor or above the cap. Checked
+    /// before any memory is allocated.
+    #[error(
+        "Argon2id {param} {value} is outside the accepted range {min}..={max} \
+         (a lower cost is too weak; a higher one would exhaust memory or stall the application)"
+    )]
+    Argon2ParamOutOfRange {
+        /// The parameter's name.
+        param: &'static str,
+        /// The value that was asked for.
+        value: u64,
+        /// The smallest accepted value.
+        min: u64,
+        /// The largest accepted value.
+        max: u64,
+    },
+    /// The memory Argon2id asked for (within the caps) could not be allocated.
+    #[error("could not allocate {memory_kib} KiB of memory for Argon2id")]
+    Argon2OutOfMemory {
+        /// The memory asked for, in KiB.
+        memory_kib: u32,
+    },
+    /// Argon2id refused its inputs (a passphrase longer than 4 GiB).
+    #[error("Argon2id refused its inputs (a passphrase longer than 4 GiB)")]
+    Argon2Failed,
 }
 
 /// The platform error behind [`Error::Random`].

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt as _, BlockModeEncrypt as _, KeyInit as _, KeyIvInit as _};
 use base64::Engine as _;
+use base64::alphabet;
 use base64::engine::general_purpose::URL_SAFE;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -26,6 +28,18 @@ const MAC_LEN: usize = 32;
 /// How far in the future a token's timestamp may be when a TTL is checked (pyca's
 /// `_MAX_CLOCK_SKEW`).
 const MAX_CLOCK_SKEW_SECS: u64 = 60;
+
+/// How a token's text is decoded: padded base64url, as the spec has it, but like Python's
+/// `base64.urlsafe_b64decode` (which pyca's `Fernet` uses) the unused low bits of the last
+/// character are ignored rather than refused. A token credlock writes is always canonical;
+/// the leniency only means that every token pyca opens, credlock opens too. It cannot open
+/// anything pyca would not: the HMAC covers the decoded bytes, which the unused bits are not
+/// part of. (Characters outside the base64url alphabet, which Python skips, are still
+/// refused: see the crate docs.)
+const TOKEN_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
 
 type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
 type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
@@ -136,7 +150,7 @@ impl FernetKey {
         token: &str,
         check: Option<TimeCheck>,
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let data = URL_SAFE
+        let data = TOKEN_BASE64
             .decode(token.as_bytes())
             .map_err(|_| Error::InvalidToken)?;
         // Version, timestamp, IV, at least one ciphertext block, HMAC.
@@ -201,4 +215,36 @@ fn unix_now() -> Result<u64, Error> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .map_err(|_| Error::ClockBeforeEpoch)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    /// The token with the unused low bits of its last base64 character set (a 73-byte token
+    /// ends in `XY==`: `Y` carries 4 unused bits).
+    fn non_canonical(token: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let (head, tail) = token.split_at(token.len() - 3);
+        let last = tail.as_bytes()[0];
+        let index = ALPHABET.iter().position(|&c| c == last).unwrap();
+        let changed = char::from(ALPHABET[index | 1]);
+        format!("{head}{changed}{}", &tail[1..])
+    }
+
+    #[test]
+    fn a_token_with_non_zero_unused_bits_opens_as_pyca_opens_it() {
+        let key = FernetKey::from_bytes(&[7; 32]);
+        let token = key.seal_with_parts(b"hello", 1_767_225_600, &[0xa0; IV_LEN]);
+        assert!(token.ends_with("=="), "{token}");
+        let lenient = non_canonical(&token);
+        assert_ne!(lenient, token);
+        assert_eq!(key.open(&token).unwrap().as_slice(), b"hello");
+        assert_eq!(key.open(&lenient).unwrap().as_slice(), b"hello");
+        // Still padded, still base64url.
+        assert!(key.open(token.trim_end_matches('=')).is_err());
+        assert!(key.open(&format!("{token}\n")).is_err());
+    }
 }

@@ -1,4 +1,4 @@
-//! Passphrase to key: PBKDF2-HMAC-SHA256.
+//! Passphrase to key: PBKDF2-HMAC-SHA256 or Argon2id.
 
 use crate::error::Error;
 use crate::key::FernetKey;
@@ -6,9 +6,12 @@ use crate::params::KdfParams;
 
 /// Derives the vault key from a passphrase.
 ///
-/// The passphrase is hashed as its exact UTF-8 bytes, with no Unicode normalisation, as
-/// Python's `passphrase.encode("utf-8")` does: the NFC and NFD spellings of "Pässwörd" give
-/// different keys. The 32-byte output is the Fernet key (bytes 0..16 sign, 16..32 encrypt).
+/// The passphrase is normalised as `params.normalization()` says, then hashed as UTF-8 bytes
+/// with `params.algorithm()`. With [`Normalization::None`](crate::Normalization::None) (the
+/// default, as Python's `passphrase.encode("utf-8")` hashes) the NFC and NFD spellings of
+/// "Pässwörd" give different keys; with [`Normalization::Nfkc`](crate::Normalization::Nfkc)
+/// they give the same key. The 32-byte output is the Fernet key (bytes 0..16 sign, 16..32
+/// encrypt).
 ///
 /// ```
 /// use credlock_crypto::{derive_key, KdfParams, Salt};
@@ -21,33 +24,49 @@ use crate::params::KdfParams;
 ///
 /// # Errors
 ///
-/// [`Error::EmptyPassphrase`] for an empty passphrase.
+/// [`Error::EmptyPassphrase`] for an empty passphrase; for Argon2id,
+/// [`Error::Argon2OutOfMemory`] if its memory cannot be allocated.
 ///
 /// # Security
 ///
-/// This takes `params.iterations()` HMAC computations in series (about a quarter of a second
-/// at the recommended 480,000); its cost is the vault's whole defence against guessing.
+/// PBKDF2 takes `params.iterations()` HMAC computations in series (about a quarter of a
+/// second at the recommended 480,000); Argon2id allocates and fills its memory cost. This
+/// cost is the vault's whole defence against guessing.
 pub fn derive_key(passphrase: &str, params: &KdfParams) -> Result<FernetKey, Error> {
-    derive_key_from_bytes(passphrase.as_bytes(), params)
+    let text = params.normalization().apply(passphrase);
+    derive_raw(text.as_bytes(), params)
 }
 
 /// Derives the vault key from a passphrase given as raw bytes.
 ///
-/// [`derive_key`] is this function on the UTF-8 bytes of a `&str`.
+/// Bytes that are UTF-8 are normalised as in [`derive_key`]; other bytes are not text and
+/// are hashed as they are.
 ///
 /// # Errors
 ///
-/// [`Error::EmptyPassphrase`] for an empty passphrase.
+/// As [`derive_key`].
 pub fn derive_key_from_bytes(passphrase: &[u8], params: &KdfParams) -> Result<FernetKey, Error> {
+    match core::str::from_utf8(passphrase) {
+        Ok(text) => derive_key(text, params),
+        Err(_) => derive_raw(passphrase, params),
+    }
+}
+
+fn derive_raw(passphrase: &[u8], params: &KdfParams) -> Result<FernetKey, Error> {
     if passphrase.is_empty() {
         return Err(Error::EmptyPassphrase);
     }
     let mut key = FernetKey::zeroed();
-    crate::hazmat::pbkdf2_hmac_sha256(
-        passphrase,
-        params.salt().as_bytes(),
-        params.iterations(),
-        key.bytes_mut(),
-    );
+    match params.argon2_cost() {
+        None => crate::hazmat::pbkdf2_hmac_sha256(
+            passphrase,
+            params.salt().as_bytes(),
+            params.iterations(),
+            key.bytes_mut(),
+        ),
+        Some(cost) => {
+            crate::argon2id::derive(passphrase, params.salt().as_bytes(), &cost, key.bytes_mut())?
+        }
+    }
     Ok(key)
 }

@@ -2,7 +2,9 @@
 
 use core::fmt;
 
+use crate::argon2id::{Argon2Cost, Argon2Limits, check_cost};
 use crate::error::{Error, fill_random};
+use crate::normalization::Normalization;
 
 /// Length of a KDF salt in bytes.
 pub const SALT_LEN: usize = 16;
@@ -73,20 +75,24 @@ impl fmt::Debug for Salt {
     }
 }
 
-/// The key-derivation function. Only one exists today; the enum leaves room for more.
+/// The key-derivation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KdfAlgorithm {
     /// PBKDF2 with HMAC-SHA256 and a 32-byte output, as Python's `cryptography` computes it.
     Pbkdf2HmacSha256,
+    /// Argon2id version 0x13 (RFC 9106) with a 32-byte output, no secret and no associated
+    /// data: memory-hard, so a GPU cannot run thousands of guesses side by side cheaply.
+    Argon2id,
 }
 
 impl KdfAlgorithm {
-    /// The stable name written in vault files: `pbkdf2-hmac-sha256`.
+    /// The stable name written in vault files: `pbkdf2-hmac-sha256` or `argon2id`.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Self::Pbkdf2HmacSha256 => "pbkdf2-hmac-sha256",
+            Self::Argon2id => "argon2id",
         }
     }
 
@@ -95,11 +101,14 @@ impl KdfAlgorithm {
     /// ```
     /// use credlock_crypto::KdfAlgorithm;
     /// assert_eq!(KdfAlgorithm::from_name("pbkdf2-hmac-sha256"), Some(KdfAlgorithm::Pbkdf2HmacSha256));
+    /// assert_eq!(KdfAlgorithm::from_name("argon2id"), Some(KdfAlgorithm::Argon2id));
     /// assert_eq!(KdfAlgorithm::from_name("md5-crypt"), None);
     /// ```
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
-        (name == Self::Pbkdf2HmacSha256.name()).then_some(Self::Pbkdf2HmacSha256)
+        [Self::Pbkdf2HmacSha256, Self::Argon2id]
+            .into_iter()
+            .find(|a| a.name() == name)
     }
 }
 
@@ -109,7 +118,12 @@ impl fmt::Display for KdfAlgorithm {
     }
 }
 
-/// Checked parameters for deriving a vault key: algorithm, iteration count and salt.
+/// Checked parameters for deriving a vault key: algorithm, cost, salt, and how the
+/// passphrase's text is normalised ([`Normalization::None`] unless set with
+/// [`KdfParams::with_normalization`]).
+///
+/// For Argon2id ([`KdfParams::argon2id`]) the cost is an [`Argon2Cost`], and
+/// [`KdfParams::iterations`] is its number of passes.
 ///
 /// There is no `Default`, because a salt must be fresh per vault: use
 /// [`KdfParams::generate`] for a new vault, and [`KdfParams::new`] for parameters read back
@@ -127,8 +141,13 @@ impl fmt::Display for KdfAlgorithm {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KdfParams {
     algorithm: KdfAlgorithm,
+    /// PBKDF2 iterations, or Argon2id passes.
     iterations: u32,
+    /// Argon2id memory (KiB) and lanes; zero for PBKDF2.
+    memory_kib: u32,
+    lanes: u32,
     salt: Salt,
+    normalization: Normalization,
 }
 
 impl KdfParams {
@@ -154,10 +173,17 @@ impl KdfParams {
     /// The recommended cost with the given salt.
     #[must_use]
     pub const fn recommended(salt: Salt) -> Self {
+        Self::pbkdf2(Self::RECOMMENDED_ITERATIONS, salt)
+    }
+
+    const fn pbkdf2(iterations: u32, salt: Salt) -> Self {
         Self {
             algorithm: KdfAlgorithm::Pbkdf2HmacSha256,
-            iterations: Self::RECOMMENDED_ITERATIONS,
+            iterations,
+            memory_kib: 0,
+            lanes: 0,
             salt,
+            normalization: Normalization::None,
         }
     }
 
@@ -183,16 +209,102 @@ impl KdfParams {
 
     fn checked(iterations: u64, min: u32, salt: Salt) -> Result<Self, Error> {
         match u32::try_from(iterations) {
-            Ok(n) if (min..=Self::MAX_ITERATIONS).contains(&n) => Ok(Self {
-                algorithm: KdfAlgorithm::Pbkdf2HmacSha256,
-                iterations: n,
-                salt,
-            }),
+            Ok(n) if (min..=Self::MAX_ITERATIONS).contains(&n) => Ok(Self::pbkdf2(n, salt)),
             _ => Err(Error::IterationsOutOfRange {
                 iterations,
                 min: u64::from(min),
                 max: u64::from(Self::MAX_ITERATIONS),
             }),
+        }
+    }
+
+    /// Argon2id parameters, checked against the floor ([`Argon2Cost::MIN`]: OWASP's 19 MiB,
+    /// 2 passes, 1 lane) and the caps in `limits` before anything is allocated.
+    ///
+    /// ```
+    /// use credlock_crypto::{Argon2Cost, Argon2Limits, Error, KdfParams, Salt};
+    /// let salt = Salt::from_bytes([0; 16]);
+    /// let params = KdfParams::argon2id(Argon2Cost::RECOMMENDED, salt, &Argon2Limits::DEFAULT)?;
+    /// assert_eq!(params.argon2_cost(), Some(Argon2Cost::RECOMMENDED));
+    /// let weak = Argon2Cost::new(4 * 1024, 2, 1);
+    /// assert!(matches!(
+    ///     KdfParams::argon2id(weak, salt, &Argon2Limits::DEFAULT),
+    ///     Err(Error::Argon2ParamOutOfRange { param: "memory_kib", .. })
+    /// ));
+    /// let huge = Argon2Cost::new(64 * 1024 * 1024, 2, 1); // 64 GiB
+    /// assert!(KdfParams::argon2id(huge, salt, &Argon2Limits::DEFAULT).is_err());
+    /// # Ok::<(), credlock_crypto::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Argon2ParamOutOfRange`] naming the first parameter out of range: `lanes`
+    /// (1..=[`Argon2Cost::MAX_LANES`]), `memory_kib` or `passes`.
+    pub fn argon2id(cost: Argon2Cost, salt: Salt, limits: &Argon2Limits) -> Result<Self, Error> {
+        check_cost(&cost, &Argon2Cost::MIN, limits)?;
+        Ok(Self::argon2(cost, salt))
+    }
+
+    /// **Insecure**: Argon2id parameters with any cost from 8 KiB per lane and 1 pass up to
+    /// the caps, for tests and known-answer vectors. Never use this for a real vault.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Argon2ParamOutOfRange`] as [`KdfParams::argon2id`], with the lower floor.
+    pub fn insecure_argon2id(
+        cost: Argon2Cost,
+        salt: Salt,
+        limits: &Argon2Limits,
+    ) -> Result<Self, Error> {
+        check_cost(&cost, &Argon2Cost::new(8, 1, 1), limits)?;
+        Ok(Self::argon2(cost, salt))
+    }
+
+    const fn argon2(cost: Argon2Cost, salt: Salt) -> Self {
+        Self {
+            algorithm: KdfAlgorithm::Argon2id,
+            iterations: cost.passes(),
+            memory_kib: cost.memory_kib(),
+            lanes: cost.lanes(),
+            salt,
+            normalization: Normalization::None,
+        }
+    }
+
+    /// The same parameters with the passphrase normalised as `normalization` before hashing.
+    ///
+    /// ```
+    /// use credlock_crypto::{derive_key, KdfParams, Normalization, Salt};
+    /// let raw = KdfParams::insecure_low_cost(1_000, Salt::from_bytes([1; 16]))?;
+    /// let nfkc = raw.with_normalization(Normalization::Nfkc);
+    /// assert_eq!(derive_key("caf\u{e9}", &nfkc)?, derive_key("cafe\u{301}", &nfkc)?);
+    /// assert_ne!(derive_key("caf\u{e9}", &raw)?, derive_key("cafe\u{301}", &raw)?);
+    /// # Ok::<(), credlock_crypto::Error>(())
+    /// ```
+    #[must_use]
+    pub const fn with_normalization(self, normalization: Normalization) -> Self {
+        Self {
+            normalization,
+            ..self
+        }
+    }
+
+    /// How the passphrase is normalised before hashing.
+    #[must_use]
+    pub const fn normalization(&self) -> Normalization {
+        self.normalization
+    }
+
+    /// The Argon2id cost, for Argon2id parameters.
+    #[must_use]
+    pub const fn argon2_cost(&self) -> Option<Argon2Cost> {
+        match self.algorithm {
+            KdfAlgorithm::Argon2id => Some(Argon2Cost::new(
+                self.memory_kib,
+                self.iterations,
+                self.lanes,
+            )),
+            KdfAlgorithm::Pbkdf2HmacSha256 => None,
         }
     }
 
@@ -214,7 +326,7 @@ impl KdfParams {
         self.algorithm
     }
 
-    /// The iteration count.
+    /// The iteration count: PBKDF2's iterations, or Argon2id's passes.
     #[must_use]
     pub const fn iterations(&self) -> u32 {
         self.iterations

@@ -333,3 +333,79 @@ fn testdata_vectors_on_portable() {
 fn testdata_vectors_on_auto() {
     testdata_vectors_on(Backend::Auto);
 }
+
+/// Iteration counts for the chain: 1 and 2 (no chained compression, one), odd and even
+/// counts, small and up to a few thousand.
+fn iteration_counts() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        Just(1u32),
+        Just(2u32),
+        (0u32..1500).prop_map(|n| 2 * n + 1),
+        (1u32..1500).prop_map(|n| 2 * n),
+        1u32..5000,
+    ]
+}
+
+/// Random passwords, salts and iteration counts (1, 2, odd, even) on every backend this CPU
+/// runs, each against the `pbkdf2` crate; the test prints the backends it ran and checks that
+/// they are exactly the available ones, so a backend missing here cannot go unnoticed.
+#[test]
+fn random_iteration_counts_match_the_pbkdf2_crate_on_every_available_backend() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+
+    let ran: RefCell<Vec<Backend>> = RefCell::new(Vec::new());
+    let counts: RefCell<(usize, usize, usize)> = RefCell::new((0, 0, 0));
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        proptest::collection::vec(any::<u8>(), 0..100),
+        proptest::collection::vec(any::<u8>(), 0..80),
+        iteration_counts(),
+        prop_oneof![Just(32usize), 1usize..70],
+    );
+    runner
+        .run(&strategy, |(password, salt, iterations, len)| {
+            let expected = hex(&reference(&password, &salt, iterations, len));
+            for backend in Backend::available() {
+                let got = hex(&ours(backend, &password, &salt, iterations, len));
+                prop_assert_eq!(
+                    &got,
+                    &expected,
+                    "{:?}, {} iterations, {}-byte output",
+                    backend,
+                    iterations,
+                    len
+                );
+                if !ran.borrow().contains(&backend) {
+                    ran.borrow_mut().push(backend);
+                }
+            }
+            let mut c = counts.borrow_mut();
+            match iterations {
+                1 => c.0 += 1,
+                2 => c.1 += 1,
+                n if n % 2 == 1 => c.2 += 1,
+                _ => {}
+            }
+            Ok(())
+        })
+        .expect("every available backend matches the `pbkdf2` crate");
+    let ran = ran.into_inner();
+    let (ones, twos, odd) = counts.into_inner();
+    eprintln!(
+        "random iteration counts ran on {ran:?} (detected: {:?}; not on this CPU: {:?}); \
+         cases with 1 iteration: {ones}, 2: {twos}, other odd counts: {odd}",
+        Backend::detected(),
+        Backend::ALL
+            .into_iter()
+            .filter(|b| !b.is_available())
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(ran, Backend::available(), "every available backend ran");
+    assert!(ran.contains(&Backend::Portable), "{ran:?}");
+    assert!(ones > 0 && twos > 0 && odd > 0, "{ones} {twos} {odd}");
+}

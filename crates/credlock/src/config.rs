@@ -1,6 +1,6 @@
 //! The checked configuration of an open vault, made by the builder.
 
-use credlock_crypto::{KdfParams, Salt};
+use credlock_crypto::KdfParams;
 use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
 
@@ -8,15 +8,14 @@ use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::derivation::Deriver;
 use crate::error::Error;
-use crate::format::Acceptance;
+use crate::format::{Acceptance, VaultFile};
+use crate::kdf_plan::KdfPlan;
 use crate::sessions::Sessions;
 
 /// The checked options of an open vault.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) policy: Policy,
-    /// Iteration count for new vaults and passphrase changes.
-    pub(crate) iterations: u32,
     pub(crate) acceptance: Acceptance,
     /// The session's options; its own in-memory lockout is off (the persisted one rules).
     pub(crate) session: SessionOptions,
@@ -25,6 +24,8 @@ pub(crate) struct Options {
     pub(crate) deriver: Deriver,
     pub(crate) clock: Clock,
     pub(crate) auditor: Auditor,
+    /// The key derivation for new vaults, passphrase changes and upgrades on unlock.
+    pub(crate) kdf: KdfPlan,
     /// Where client sessions are kept.
     pub(crate) sessions: Sessions,
     /// Whether the process's idle sweeper watches this vault.
@@ -34,7 +35,11 @@ pub(crate) struct Options {
 impl Options {
     /// Fresh KDF parameters for a new vault or a new passphrase.
     pub(crate) fn new_kdf_params(&self) -> Result<KdfParams, Error> {
-        self.acceptance
-            .params(u64::from(self.iterations), Salt::random()?)
+        self.kdf.new_params(&self.deriver)
+    }
+
+    /// Parses a vault file under these options' bounds.
+    pub(crate) fn parse(&self, bytes: &[u8]) -> Result<VaultFile, Error> {
+        VaultFile::parse_with(bytes, self.acceptance, &self.kdf.limits)
     }
 }

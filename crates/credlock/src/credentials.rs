@@ -5,6 +5,8 @@ use core::fmt;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::{Zeroize as _, ZeroizeOnDrop};
 
+use crate::extras::Extras;
+
 /// A user's third-party credentials: an account email, a password and an optional TOTP/MFA
 /// secret.
 ///
@@ -24,6 +26,8 @@ pub struct Credentials {
     email: String,
     password: SecretString,
     mfa_secret: Option<SecretString>,
+    /// Opaque values carried from an import (see `crate::extras`); empty otherwise.
+    extras: Extras,
 }
 
 impl Credentials {
@@ -34,6 +38,7 @@ impl Credentials {
             email: email.into(),
             password,
             mfa_secret: None,
+            extras: Extras::default(),
         }
     }
 
@@ -99,7 +104,17 @@ impl Credentials {
             email: self.email.clone(),
             password: copy_secret(&self.password),
             mfa_secret: self.mfa_secret.as_ref().map(copy_secret),
+            extras: self.extras.duplicate(),
         }
+    }
+
+    pub(crate) fn extras(&self) -> &Extras {
+        &self.extras
+    }
+
+    pub(crate) fn with_extras(mut self, extras: Extras) -> Self {
+        self.extras = extras;
+        self
     }
 }
 
@@ -129,6 +144,8 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Compares the email, the password and the MFA secret; values carried along from an
+/// Eclosion import (its notes key, its timestamps) are not part of the comparison.
 impl PartialEq for Credentials {
     fn eq(&self, other: &Self) -> bool {
         self.email == other.email

@@ -2,6 +2,7 @@
 
 use core::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use credlock_crypto::{FernetKey, KdfParams, derive_key};
 
@@ -27,7 +28,7 @@ pub enum DerivationStage {
 pub struct DerivationEvent {
     /// Started or finished.
     pub stage: DerivationStage,
-    /// The PBKDF2 iteration count of this derivation.
+    /// The PBKDF2 iteration count of this derivation (for Argon2id: its passes).
     pub iterations: u32,
 }
 
@@ -50,25 +51,77 @@ impl Counted {
 /// An observer of key derivations.
 pub(crate) type Observer = Arc<dyn Fn(DerivationEvent) + Send + Sync>;
 
+/// A stand-in for timing a calibration probe: how long a derivation of this cost "takes".
+pub(crate) type ProbeTimer = Arc<dyn Fn(DerivationEvent) -> Duration + Send + Sync>;
+
 /// Derives keys, telling the observer (if any) before and after each derivation.
 #[derive(Clone, Default)]
 pub(crate) struct Deriver {
     observer: Option<Observer>,
+    timer: Option<ProbeTimer>,
 }
 
 impl fmt::Debug for Deriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deriver")
             .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .field("timer", &self.timer.as_ref().map(|_| "set"))
             .finish()
     }
 }
+
+/// The passphrase calibration probes derive from (the time does not depend on it).
+const PROBE_PASSPHRASE: &str = "credlock calibration probe";
 
 impl Deriver {
     pub(crate) fn observed(observer: Observer) -> Self {
         Self {
             observer: Some(observer),
+            timer: None,
         }
+    }
+
+    /// This deriver with the probe timer of `other`, if it has one.
+    pub(crate) fn with_timer_of(self, other: &Self) -> Self {
+        Self {
+            timer: other.timer.clone(),
+            ..self
+        }
+    }
+
+    /// The same deriver, with calibration probes timed by `timer` instead of run.
+    pub(crate) fn with_probe_timer(self, timer: ProbeTimer) -> Self {
+        Self {
+            timer: Some(timer),
+            ..self
+        }
+    }
+
+    /// Times one derivation at `params` with a fixed, non-secret passphrase, for calibrating
+    /// a latency budget. Reported to the observer like any derivation. With a probe timer
+    /// (tests), the timer answers and nothing is derived.
+    pub(crate) fn time_probe(&self, params: &KdfParams) -> Result<Duration, Error> {
+        if let Some(timer) = &self.timer {
+            return Ok(timer(DerivationEvent {
+                stage: DerivationStage::Finished,
+                iterations: params.iterations(),
+            }));
+        }
+        let start = Instant::now();
+        drop(self.derive(PROBE_PASSPHRASE, params)?);
+        Ok(start.elapsed())
+    }
+
+    /// Derives a new key from a passphrase that **was already verified** in this operation
+    /// (it opened the vault through the gate a moment ago), to re-seal the record under new
+    /// KDF parameters (the upgrade after an unlock). This is not a test of the passphrase:
+    /// it is not counted towards the lockout and cannot fail as a wrong guess.
+    pub(crate) fn derive_verified(
+        &self,
+        passphrase: &SecretString,
+        params: &KdfParams,
+    ) -> Result<FernetKey, Error> {
+        self.derive(passphrase.expose_secret(), params)
     }
 
     /// Derives the key of a new passphrase (one that passed the policy), for a new vault or

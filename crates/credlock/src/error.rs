@@ -149,6 +149,46 @@ pub enum Error {
         /// The option's name.
         name: &'static str,
     },
+    /// The passphrase given for an Eclosion import does not open Eclosion's file or database
+    /// (or it was tampered with). Counted towards the lockout, as any wrong passphrase;
+    /// [`Error::kind`] is [`ErrorKind::WrongPassphrase`].
+    #[error(
+        "the passphrase does not open {what} (or it has been tampered with): use the \
+         passphrase set in Eclosion"
+    )]
+    EclosionWrongPassphrase {
+        /// What was being opened: "Eclosion's credentials file" or "Eclosion's database".
+        what: &'static str,
+    },
+    /// Eclosion's SQLite database (`eclosion.db`) is not one credlock can import from or
+    /// export to; it was left untouched.
+    #[error("Eclosion's database is not usable here ({reason}); it was left untouched")]
+    EclosionDatabase {
+        /// What is wrong, without any of the database's contents.
+        reason: &'static str,
+    },
+    /// An Eclosion import would replace the credentials this vault already holds, and the
+    /// import did not ask to.
+    #[error(
+        "a vault already exists{}: unlock it, or import over it explicitly \
+         (ImportOptions::replace_existing)",
+        at(path.as_ref())
+    )]
+    ImportWouldReplace {
+        /// Where the vault is, if it is a file.
+        path: Option<PathBuf>,
+    },
+    /// Eclosion's database already holds credentials, and the export did not ask to replace
+    /// them; nothing was written.
+    #[error(
+        "Eclosion's database {} already holds credentials; nothing was written: export over \
+         them explicitly (DatabaseExportOptions::replace_existing) or choose another database",
+        path.display()
+    )]
+    EclosionCredentialsExist {
+        /// The database.
+        path: PathBuf,
+    },
     /// A session token was refused: malformed, unknown, revoked, rotated, or presented while
     /// the vault is locked (a lock revokes every session). Which of these is not said.
     #[error("the session token is not valid: sign in again")]
@@ -293,7 +333,9 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::WrongPassphrase => ErrorKind::WrongPassphrase,
+            Self::WrongPassphrase | Self::EclosionWrongPassphrase { .. } => {
+                ErrorKind::WrongPassphrase
+            }
             Self::LockedOut { .. } | Self::LockedOutUntilCleared { .. } => ErrorKind::LockedOut,
             Self::Locked => ErrorKind::Locked,
             Self::NoCredentials => ErrorKind::NoCredentials,
@@ -301,7 +343,9 @@ impl Error {
             | Self::VaultExists { .. }
             | Self::ChangedElsewhere
             | Self::Interrupted
-            | Self::DestinationExists { .. } => ErrorKind::Conflict,
+            | Self::DestinationExists { .. }
+            | Self::ImportWouldReplace { .. }
+            | Self::EclosionCredentialsExist { .. } => ErrorKind::Conflict,
             Self::VaultMissing { .. } => ErrorKind::Storage(StorageKind::NotFound),
             Self::Policy(_) => ErrorKind::PolicyRejected,
             Self::CorruptVault { .. }
@@ -309,7 +353,8 @@ impl Error {
             | Self::UnsupportedAlgorithm { .. }
             | Self::KdfParams(_)
             | Self::LegacyFormat { .. }
-            | Self::LegacyUnencrypted => ErrorKind::InvalidVault,
+            | Self::LegacyUnencrypted
+            | Self::EclosionDatabase { .. } => ErrorKind::InvalidVault,
             Self::Storage(e) => ErrorKind::Storage(e.kind()),
             Self::InvalidOption { .. } => ErrorKind::InvalidOption,
             Self::Crypto(_) => ErrorKind::Crypto,
@@ -488,9 +533,9 @@ impl From<credlock_crypto::Error> for Error {
         use credlock_crypto::Error as E;
         match e {
             E::InvalidToken | E::EmptyPassphrase => Self::WrongPassphrase,
-            E::IterationsOutOfRange { .. } | E::SaltLength { .. } => {
-                Self::KdfParams(CryptoError(e))
-            }
+            E::IterationsOutOfRange { .. }
+            | E::SaltLength { .. }
+            | E::Argon2ParamOutOfRange { .. } => Self::KdfParams(CryptoError(e)),
             other => Self::Crypto(CryptoError(other)),
         }
     }

@@ -3,7 +3,9 @@
 //! [`Gate::test`] is the only code that makes a [`Counted`] proof (a test of this crate
 //! checks so), and [`Deriver::derive_attempt`] is the only way to derive a key from a
 //! passphrase being tested, and it wants that proof; the other derivation,
-//! [`Deriver::derive_new`], takes only a passphrase that passed the policy. So an operation
+//! [`Deriver::derive_new`], takes only a passphrase that passed the policy (and
+//! `Deriver::derive_verified`, used only by the KDF upgrade in [`crate::upgrade`], one that
+//! this gate verified a moment before, so it is no new guess and is not counted). So an operation
 //! that tests a passphrase (unlock, passphrase change, export, import) cannot skip the
 //! lockout: it has to come through here, which
 //!

@@ -6,9 +6,11 @@ pub mod audit;
 mod clock;
 mod config;
 mod credentials;
+pub mod crypto;
 mod derivation;
 pub mod eclosion;
 mod error;
+mod extras;
 pub mod format;
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -16,6 +18,7 @@ pub mod fuzzing;
 mod gate;
 pub mod hardening;
 mod idle_clock;
+mod kdf_plan;
 mod lockout;
 mod operator;
 mod options;
@@ -25,6 +28,7 @@ mod state;
 mod status;
 mod sweeper;
 pub mod totp;
+mod upgrade;
 mod vault;
 
 pub use credentials::Credentials;
@@ -39,6 +43,7 @@ pub use status::{
 };
 pub use vault::Vault;
 
+pub use credlock_crypto::{Argon2Cost, Argon2Limits};
 pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};
 pub use credlock_session::{LockoutPolicy, SessionOptions, SessionState};
 pub use credlock_store::{MemoryStore, Store};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use credlock_crypto::{KdfParams, Salt};
+use credlock_crypto::{Argon2Cost, Argon2Limits, KdfParams, Normalization};
 use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
@@ -16,6 +16,7 @@ use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
 use crate::idle_clock::FakeClock;
+use crate::kdf_plan::{Cost, KdfPlan};
 use crate::sessions::{SessionStore, Sessions};
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
@@ -23,8 +24,9 @@ use crate::vault::Vault;
 /// Builds a [`Vault`] with options other than the defaults.
 ///
 /// The defaults are safe: Eclosion's passphrase rules plus a blocklist ([`Policy::default`]),
-/// 480,000 PBKDF2 iterations for new vaults, lockout after 5 failed unlocks with a doubling
-/// delay from 30 s up to 15 min, and an idle lock after 15 minutes.
+/// 480,000 PBKDF2 iterations over the passphrase's NFKC form for new vaults (a vault below
+/// the target is raised to it at its next unlock), lockout after 5 failed unlocks with a
+/// doubling delay from 30 s up to 15 min, and an idle lock after 15 minutes.
 ///
 /// ```
 /// use std::time::Duration;
@@ -44,7 +46,6 @@ use crate::vault::Vault;
 pub struct VaultBuilder {
     target: Target,
     policy: Policy,
-    iterations: u64,
     insecure: bool,
     session: SessionOptions,
     deriver: Deriver,
@@ -53,6 +54,9 @@ pub struct VaultBuilder {
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     tracing_audit: bool,
     audit_fail_closed: bool,
+    kdf: Cost,
+    argon2_limits: Argon2Limits,
+    eclosion_compatible: bool,
     sessions: Sessions,
     idle_sweeper: bool,
 }
@@ -87,7 +91,6 @@ impl VaultBuilder {
         Self {
             target,
             policy: Policy::default(),
-            iterations: u64::from(KdfParams::RECOMMENDED_ITERATIONS),
             insecure: false,
             session: SessionOptions::default(),
             deriver: Deriver::default(),
@@ -96,6 +99,9 @@ impl VaultBuilder {
             audit_sinks: Vec::new(),
             tracing_audit: true,
             audit_fail_closed: false,
+            kdf: Cost::Pbkdf2(KdfParams::RECOMMENDED_ITERATIONS),
+            argon2_limits: Argon2Limits::DEFAULT,
+            eclosion_compatible: false,
             sessions: Sessions::default(),
             idle_sweeper: false,
         }
@@ -109,20 +115,149 @@ impl VaultBuilder {
     }
 
     /// PBKDF2 iterations for new vaults and passphrase changes (checked by
-    /// [`VaultBuilder::open`] against 100,000..=10,000,000). Existing vaults keep the count
-    /// recorded in their file until their passphrase changes.
+    /// [`VaultBuilder::open`] against 100,000..=10,000,000; default 480,000, Eclosion's
+    /// count). An existing vault with fewer is raised to this count at its next unlock
+    /// (see [`VaultBuilder::keep_eclosion_compatible_kdf`]).
     pub fn kdf_iterations(mut self, iterations: u32) -> Self {
-        self.iterations = u64::from(iterations);
+        self.kdf = Cost::Pbkdf2(iterations);
         self.insecure = false;
         self
     }
 
-    /// **Insecure**: any iteration count from 1, for new vaults *and* for reading vaults.
-    /// For tests that cannot afford 480,000 iterations per operation; a vault made this way
-    /// is cheap to brute-force. Never use it in an application.
+    /// **Insecure**: any iteration count from 1, for new vaults *and* for reading vaults
+    /// (and Argon2id costs from 8 KiB and 1 pass when reading). For tests that cannot afford
+    /// 480,000 iterations per operation; a vault made this way is cheap to brute-force.
+    /// Never use it in an application.
     pub fn insecure_kdf_iterations(mut self, iterations: u32) -> Self {
-        self.iterations = u64::from(iterations);
+        self.kdf = Cost::Pbkdf2(iterations);
         self.insecure = true;
+        self
+    }
+
+    /// PBKDF2 at as many iterations as fit in `budget` on this machine, instead of a fixed
+    /// count (as LUKS's `--iter-time` and KeePassXC's "benchmark" do). The count is measured
+    /// once per opened vault, when first needed (the first new vault, passphrase change or
+    /// upgrade check, or [`Vault::security_status`]), with a few short derivations (about
+    /// 50 ms); it is rounded to 10,000 and clamped to 100,000..=10,000,000, and recorded in
+    /// each vault file as usual. A vault whose count is below 90% of it (the margin absorbs
+    /// measurement noise) is raised at its next unlock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .kdf_latency_budget(Duration::from_millis(250))
+    /// #   .insecure_calibration_timer(|e| Duration::from_nanos(500 * u64::from(e.iterations)))
+    ///     .open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let report = vault.security_status();
+    /// assert_eq!(report.kdf_for_new_vaults.latency_budget_ms, Some(250));
+    /// let iterations = report.kdf.map(|k| k.iterations).unwrap_or_default();
+    /// assert!((100_000..=10_000_000).contains(&iterations) && iterations % 10_000 == 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kdf_latency_budget(mut self, budget: Duration) -> Self {
+        self.kdf = Cost::Pbkdf2Within(budget);
+        self
+    }
+
+    /// Argon2id at `cost` for new vaults and passphrase changes, instead of PBKDF2 (checked
+    /// by [`VaultBuilder::open`] against OWASP's floor, [`Argon2Cost::MIN`], and the caps of
+    /// [`VaultBuilder::argon2_limits`]). Vaults made this way do not open in Eclosion, but
+    /// [`Vault::export_eclosion`] still writes a file Eclosion reads. PBKDF2 vaults move to
+    /// Argon2id at their next unlock.
+    ///
+    /// ```
+    /// use credlock::{Argon2Cost, Vault};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .kdf_argon2id(Argon2Cost::RECOMMENDED)
+    ///     .open()?;
+    /// let target = vault.security_status().kdf_for_new_vaults;
+    /// assert_eq!((target.algorithm, target.memory_kib, target.iterations), ("argon2id", Some(65_536), 3));
+    /// // Below OWASP's floor (19 MiB, 2 passes): refused when the vault is opened.
+    /// let weak = Vault::builder(dir.path().join("weak.json"))
+    ///     .kdf_argon2id(Argon2Cost::new(4 * 1024, 1, 1))
+    ///     .open();
+    /// assert!(matches!(weak, Err(credlock::Error::KdfParams(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kdf_argon2id(mut self, cost: Argon2Cost) -> Self {
+        self.kdf = Cost::Argon2id(cost);
+        self.insecure = false;
+        self
+    }
+
+    /// **Insecure**: Argon2id at any cost from 8 KiB and 1 pass, for new vaults and for
+    /// reading vaults (and PBKDF2 from 1 iteration when reading). For tests only.
+    pub fn insecure_kdf_argon2id(mut self, cost: Argon2Cost) -> Self {
+        self.kdf = Cost::Argon2id(cost);
+        self.insecure = true;
+        self
+    }
+
+    /// Argon2id at `memory_kib` KiB and `lanes` lanes, with as many passes as fit in
+    /// `budget` on this machine (at least OWASP's 2, at most the cap), measured as for
+    /// [`VaultBuilder::kdf_latency_budget`] with three one-pass probes.
+    pub fn kdf_argon2id_latency_budget(
+        mut self,
+        memory_kib: u32,
+        lanes: u32,
+        budget: Duration,
+    ) -> Self {
+        self.kdf = Cost::Argon2idWithin {
+            memory_kib,
+            lanes,
+            budget,
+        };
+        self
+    }
+
+    /// The most memory and passes accepted for Argon2id, from a vault file or these options
+    /// (default [`Argon2Limits::DEFAULT`]: 1 GiB, 10 passes). A file asking for more is
+    /// refused with [`Error::KdfParams`] before any memory is allocated.
+    pub fn argon2_limits(mut self, limits: Argon2Limits) -> Self {
+        self.argon2_limits = limits;
+        self
+    }
+
+    /// Keeps the key derivation of new vaults as Eclosion computes it: PBKDF2-HMAC-SHA256 of
+    /// the passphrase's exact UTF-8 bytes (no Unicode normalisation), at the count of
+    /// [`VaultBuilder::kdf_iterations`] (480,000 by default), written as a version 1 file;
+    /// and **no upgrade on unlock**. For applications whose vault files other tools derive
+    /// keys for the way Eclosion does. [`VaultBuilder::open`] refuses it together with an
+    /// Argon2id target ([`Error::InvalidOption`]).
+    ///
+    /// ```
+    /// use credlock::Vault;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::builder(dir.path().join("vault.json"))
+    ///     .keep_eclosion_compatible_kdf()
+    ///     .open()?;
+    /// let target = vault.security_status().kdf_for_new_vaults;
+    /// assert_eq!((target.iterations, target.normalization), (480_000, "none"));
+    /// assert!(!target.upgrade_on_unlock);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keep_eclosion_compatible_kdf(mut self) -> Self {
+        self.eclosion_compatible = true;
+        self
+    }
+
+    /// **Insecure**: times latency-budget calibration probes with `timer` (given each probe's
+    /// iteration count, or passes for Argon2id) instead of running them. For tests of the
+    /// calibration; a wrong timer gives a wrong cost.
+    pub fn insecure_calibration_timer(
+        mut self,
+        timer: impl Fn(DerivationEvent) -> Duration + Send + Sync + 'static,
+    ) -> Self {
+        self.deriver = self.deriver.with_probe_timer(Arc::new(timer));
         self
     }
 
@@ -178,7 +313,7 @@ impl VaultBuilder {
         mut self,
         observer: impl Fn(DerivationEvent) + Send + Sync + 'static,
     ) -> Self {
-        self.deriver = Deriver::observed(Arc::new(observer));
+        self.deriver = Deriver::observed(Arc::new(observer)).with_timer_of(&self.deriver);
         self
     }
 
@@ -266,8 +401,8 @@ impl VaultBuilder {
     /// path or its directory is unusable or unsafe (a symlink, a directory, a file readable by
     /// others, a group-writable directory, …), with a message saying how to fix it.
     pub fn open(self) -> Result<Vault, Error> {
-        let (acceptance, iterations) = self.kdf_cost()?;
-        let (options, target) = self.into_parts(acceptance, iterations);
+        let plan = self.kdf_plan()?;
+        let (options, target) = self.into_parts(plan);
         Vault::from_parts(target.open()?, options)
     }
 
@@ -302,12 +437,20 @@ impl VaultBuilder {
         };
         // An unacceptable KDF cost is itself the problem to report; the rest of the report
         // then shows the recommended cost for new vaults.
-        let cost = self.kdf_cost();
-        let (acceptance, iterations) = cost.as_ref().map_or(
-            (Acceptance::Secure, KdfParams::RECOMMENDED_ITERATIONS),
-            |c| *c,
+        let cost = self.kdf_plan();
+        let plan = cost.as_ref().map_or_else(
+            |_| {
+                KdfPlan::new(
+                    Cost::Pbkdf2(KdfParams::RECOMMENDED_ITERATIONS),
+                    Normalization::Nfkc,
+                    true,
+                    Argon2Limits::DEFAULT,
+                    Acceptance::Secure,
+                )
+            },
+            Clone::clone,
         );
-        let (options, target) = self.into_parts(acceptance, iterations);
+        let (options, target) = self.into_parts(plan);
         if let Err(e) = cost {
             return report(&options, None, &e);
         }
@@ -324,20 +467,39 @@ impl VaultBuilder {
         }
     }
 
-    /// The KDF acceptance and the checked iteration count for new vaults: checked now, so a
-    /// bad option fails at open rather than at the first store.
-    fn kdf_cost(&self) -> Result<(Acceptance, u32), Error> {
+    /// The KDF plan for new vaults and upgrades, checked now, so a bad option fails at open
+    /// rather than at the first store (a latency budget is calibrated later, when needed).
+    fn kdf_plan(&self) -> Result<KdfPlan, Error> {
         let acceptance = if self.insecure {
             Acceptance::InsecureLowCost
         } else {
             Acceptance::Secure
         };
-        let params = acceptance.params(self.iterations, Salt::from_bytes([0; 16]))?;
-        Ok((acceptance, params.iterations()))
+        let argon2 = matches!(self.kdf, Cost::Argon2id(_) | Cost::Argon2idWithin { .. });
+        if self.eclosion_compatible && argon2 {
+            return Err(Error::InvalidOption {
+                name: "keep_eclosion_compatible_kdf",
+            });
+        }
+        let normalization = if self.eclosion_compatible {
+            Normalization::None
+        } else {
+            Normalization::Nfkc
+        };
+        let plan = KdfPlan::new(
+            self.kdf,
+            normalization,
+            !self.eclosion_compatible,
+            self.argon2_limits,
+            acceptance,
+        );
+        plan.check()?;
+        Ok(plan)
     }
 
-    /// The checked options (with the KDF cost from [`VaultBuilder::kdf_cost`]) and the target.
-    fn into_parts(self, acceptance: Acceptance, iterations: u32) -> (Options, Target) {
+    /// The checked options (with the KDF plan from [`VaultBuilder::kdf_plan`]) and the target.
+    fn into_parts(self, plan: KdfPlan) -> (Options, Target) {
+        let acceptance = plan.acceptance;
         let vault_id = self.audit_id.unwrap_or_else(|| match &self.target {
             Target::Path(path) => path.file_name().map_or_else(
                 || String::from("vault"),
@@ -353,13 +515,13 @@ impl VaultBuilder {
         auditor.fail_closed = self.audit_fail_closed;
         let options = Options {
             policy: self.policy,
-            iterations,
             acceptance,
             session: self.session.insecure_without_lockout(),
             lockout: self.session.lockout(),
             deriver: self.deriver,
             clock: self.clock,
             auditor,
+            kdf: plan,
             sessions: self.sessions,
             idle_sweeper: self.idle_sweeper,
         };

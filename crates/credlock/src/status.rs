@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::config::Options;
 use crate::error::{Error, ceil_secs};
-use crate::format::{Acceptance, CIPHER, FORMAT_VERSION, VaultFile};
+use crate::format::{Acceptance, CIPHER};
 use crate::lockout::LockoutState;
 use crate::state::State;
 use crate::vault::Vault;
@@ -100,10 +100,17 @@ pub struct CipherStatus {
 pub struct KdfStatus {
     /// The algorithm's stable name.
     pub algorithm: &'static str,
-    /// The iteration count in the file.
+    /// The iteration count in the file (for Argon2id: its passes).
     pub iterations: u32,
     /// The salt's length in bytes.
     pub salt_bytes: usize,
+    /// Argon2id's memory in KiB (`None` for PBKDF2).
+    pub memory_kib: Option<u32>,
+    /// Argon2id's lanes (`None` for PBKDF2).
+    pub lanes: Option<u32>,
+    /// How the passphrase is normalised before hashing: `none` (its exact bytes, as
+    /// Eclosion) or `nfkc`.
+    pub normalization: &'static str,
 }
 
 /// The key derivation the vault's options ask for.
@@ -112,8 +119,44 @@ pub struct KdfStatus {
 pub struct KdfTarget {
     /// The algorithm's stable name.
     pub algorithm: &'static str,
-    /// The iteration count.
+    /// The iteration count (for Argon2id: its passes). Under a latency budget, the count
+    /// calibrated on this machine (measured when first needed, possibly by this report).
     pub iterations: u32,
+    /// Argon2id's memory in KiB (`None` for PBKDF2).
+    pub memory_kib: Option<u32>,
+    /// Argon2id's lanes (`None` for PBKDF2).
+    pub lanes: Option<u32>,
+    /// The passphrase normalisation of new vaults: `nfkc`, or `none` when kept
+    /// Eclosion-compatible.
+    pub normalization: &'static str,
+    /// The latency budget the cost is calibrated to, in milliseconds, if one was set.
+    pub latency_budget_ms: Option<u64>,
+    /// Whether a successful unlock re-seals a weaker vault at this target.
+    pub upgrade_on_unlock: bool,
+}
+
+impl KdfTarget {
+    fn of(options: &Options) -> Self {
+        let plan = &options.kdf;
+        // A budget not yet calibrated is calibrated now (a failure leaves what is known).
+        let target = plan
+            .target(&options.deriver)
+            .ok()
+            .or_else(|| plan.resolved_now());
+        let argon2 = target.and_then(|t| t.argon2_cost());
+        Self {
+            algorithm: crate::kdf_plan::algorithm_of(plan.cost).name(),
+            iterations: target.map_or(0, |t| t.iterations()),
+            memory_kib: argon2.map(|c| c.memory_kib()),
+            lanes: argon2.map(|c| c.lanes()),
+            normalization: plan.normalization.name(),
+            latency_budget_ms: plan
+                .cost
+                .budget()
+                .map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX)),
+            upgrade_on_unlock: plan.upgrade,
+        }
+    }
 }
 
 /// The vault file on disk.
@@ -224,20 +267,25 @@ impl SecurityStatus {
         let mut kdf = None;
         let mut cipher = None;
         if let Some(store) = store {
-            match store.load().map_err(Error::from).and_then(|b| {
-                b.map(|b| VaultFile::parse(&b, options.acceptance))
-                    .transpose()
-            }) {
+            match store
+                .load()
+                .map_err(Error::from)
+                .and_then(|b| b.map(|b| options.parse(&b)).transpose())
+            {
                 Ok(Some(file)) => {
+                    let argon2 = file.params.argon2_cost();
                     kdf = Some(KdfStatus {
                         algorithm: file.params.algorithm().name(),
                         iterations: file.params.iterations(),
                         salt_bytes: file.params.salt().as_bytes().len(),
+                        memory_kib: argon2.map(|c| c.memory_kib()),
+                        lanes: argon2.map(|c| c.lanes()),
+                        normalization: file.params.normalization().name(),
                     });
                     cipher = Some(CipherStatus {
                         name: CIPHER,
                         construction: "AES-128-CBC + HMAC-SHA256 (encrypt-then-MAC), one token",
-                        format_version: FORMAT_VERSION,
+                        format_version: file.version(),
                     });
                 }
                 Ok(None) => {}
@@ -284,10 +332,7 @@ impl SecurityStatus {
             key_in_memory: state == Some(SessionState::Unlocked),
             cipher,
             kdf,
-            kdf_for_new_vaults: KdfTarget {
-                algorithm: credlock_crypto::KdfAlgorithm::Pbkdf2HmacSha256.name(),
-                iterations: options.iterations,
-            },
+            kdf_for_new_vaults: KdfTarget::of(options),
             insecure_kdf_allowed,
             file,
             policy: options.policy.requirements(),

@@ -195,7 +195,9 @@ impl Vault {
 
     /// Checks a new passphrase for the account `email` against this vault's policy, with the
     /// email (and its parts) as context words: the same check [`Vault::store`],
-    /// [`Vault::replace`] and [`Vault::change_passphrase`] apply.
+    /// [`Vault::replace`] and [`Vault::change_passphrase`] apply. The policy sees the
+    /// passphrase as the KDF will hash it: its NFKC form, unless the vault is kept
+    /// Eclosion-compatible.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -222,6 +224,19 @@ impl Vault {
         passphrase: SecretString,
         email: &str,
     ) -> Result<ValidPassphrase, PolicyViolations> {
+        // The policy judges the text the KDF hashes (NFKC unless kept Eclosion-compatible),
+        // so a look-alike spelling (fullwidth letters, ligatures) of a blocked passphrase is
+        // blocked too. The passphrase returned is that text, which hashes the same.
+        let hashed = self
+            .options
+            .kdf
+            .normalization
+            .apply(passphrase.expose_secret());
+        let passphrase = if hashed.as_str() == passphrase.expose_secret() {
+            passphrase
+        } else {
+            SecretString::from(hashed.as_str().to_owned())
+        };
         self.options.policy.check_with_context(passphrase, &[email])
     }
 
@@ -290,6 +305,22 @@ impl Vault {
         passphrase: &ValidPassphrase,
         replace: bool,
     ) -> Result<(), Error> {
+        self.write_sealed_with(
+            credentials,
+            passphrase,
+            replace,
+            self.options.new_kdf_params()?,
+        )
+    }
+
+    /// [`Vault::write_sealed`] with the given KDF parameters.
+    pub(crate) fn write_sealed_with(
+        &self,
+        credentials: Credentials,
+        passphrase: &ValidPassphrase,
+        replace: bool,
+        params: KdfParams,
+    ) -> Result<(), Error> {
         credentials.validate()?;
         let _guard = self.store.lock()?;
         if !replace && self.store.describe().present {
@@ -297,7 +328,6 @@ impl Vault {
             return Err(Error::VaultExists { path: self.path() });
         }
         let epoch = self.shared.state().epoch;
-        let params = self.options.new_kdf_params()?;
         let key = self.options.deriver.derive_new(passphrase, &params)?;
         let token = key.seal(&record::to_bytes(&credentials)?)?;
         self.store.save(&VaultFile { params, token }.to_bytes()?)?;
@@ -347,6 +377,13 @@ impl Vault {
     ///   version can open; it is left untouched and no derivation is attempted for bad
     ///   parameters.
     /// - [`Error::Storage`]: the file could not be read safely.
+    ///
+    /// After a successful unlock, a vault whose key derivation is weaker than the options'
+    /// target is re-sealed at the target (see
+    /// [`VaultBuilder::kdf_latency_budget`](crate::VaultBuilder::kdf_latency_budget),
+    /// [`VaultBuilder::keep_eclosion_compatible_kdf`](crate::VaultBuilder::keep_eclosion_compatible_kdf)),
+    /// which takes one more derivation at the new cost. A failure to write it leaves the vault
+    /// unlocked and unchanged (audited; tried again at the next unlock).
     pub fn unlock(&self, passphrase: &SecretString) -> Result<(), Error> {
         self.expire_idle();
         let epoch = {
@@ -382,7 +419,9 @@ impl Vault {
         self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
             .inspect_err(|_| {
                 self.shared.state().lock();
-            })
+            })?;
+        // A vault weaker than the options' KDF target is re-sealed at it ([`crate::upgrade`]).
+        self.upgrade_after_unlock(passphrase, &file, &plaintext, epoch)
     }
 
     /// The idle sweeper watching this vault, if any.
@@ -540,7 +579,8 @@ impl Vault {
     }
 
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
-    /// (no passphrase needed).
+    /// (no passphrase needed). What an Eclosion import carried along (its notes key and
+    /// timestamps) is kept.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -568,6 +608,7 @@ impl Vault {
         credentials.validate()?;
         self.expire_idle();
         self.note_activity()?;
+        let credentials = self.keep_extras(credentials);
         let _guard = self.store.lock()?;
         let on_disk = self.read_file()?;
         let (params, token, epoch) = {
@@ -677,7 +718,7 @@ impl Vault {
     /// Reads and parses the vault file; no derivation.
     pub(crate) fn read_file(&self) -> Result<VaultFile, Error> {
         match self.store.load()? {
-            Some(bytes) => VaultFile::parse(&bytes, self.options.acceptance),
+            Some(bytes) => self.options.parse(&bytes),
             None => {
                 self.shared.state().refresh_presence(false);
                 Err(Error::VaultMissing { path: self.path() })

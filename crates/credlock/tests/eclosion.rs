@@ -90,7 +90,7 @@ fn remove_original_deletes_the_legacy_file_only_after_success() {
     let opts = ImportOptions::new().remove_original(true);
     assert!(matches!(
         v.import_eclosion(&legacy, &secret("Wrong-Passphrase-1!"), &opts),
-        Err(Error::WrongPassphrase)
+        Err(Error::EclosionWrongPassphrase { .. })
     ));
     assert!(legacy.exists());
     assert_eq!(v.status(), SessionState::NoCredentials);
@@ -130,10 +130,15 @@ fn import_refuses_to_overwrite_existing_credentials_unless_asked() {
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
     let v = stored(&path);
-    assert!(matches!(
-        v.import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new()),
-        Err(Error::VaultExists { .. })
-    ));
+    let err = v
+        .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::ImportWouldReplace { .. }), "{err:?}");
+    assert_eq!(err.kind(), credlock::ErrorKind::Conflict);
+    // The message points to the import's own option, not to Vault::replace.
+    let msg = err.to_string();
+    assert!(msg.contains("ImportOptions::replace_existing"), "{msg}");
+    assert!(!msg.contains("Vault::replace"), "{msg}");
     v.import_eclosion(
         &legacy,
         &secret(&doc.passphrase),
@@ -195,7 +200,7 @@ fn malformed_and_unencrypted_legacy_files_are_refused() {
                 v["password"] = t.into();
                 v
             },
-            |e| matches!(e, Error::WrongPassphrase),
+            |e| matches!(e, Error::EclosionWrongPassphrase { .. }),
         ),
         ("not an object", serde_json::json!([1, 2]), |e| {
             matches!(e, Error::LegacyFormat { .. })
@@ -316,6 +321,110 @@ fn export_from_a_vault_with_another_cost_draws_a_fresh_legacy_salt() {
     ));
 }
 
+#[test]
+fn legacy_errors_name_eclosions_file() {
+    let doc = documented();
+    let (dir, path) = temp_vault();
+    let legacy = private_copy(dir.path());
+    let v = open(&path);
+    let err = v
+        .import_eclosion(
+            &legacy,
+            &secret("Wrong-Passphrase-1!"),
+            &ImportOptions::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), credlock::ErrorKind::WrongPassphrase);
+    let msg = err.to_string();
+    assert!(msg.contains("Eclosion's credentials file"), "{msg}");
+    assert!(!msg.contains("vault"), "{msg}");
+    assert!(!msg.contains(&doc.passphrase));
+    assert_eq!(
+        v.lockout_state().unwrap().failures,
+        1,
+        "counted by the gate"
+    );
+    // A missing or empty source is named by its path, not as a vault.
+    let missing = dir.path().join("missing").join("credentials.json");
+    let err = v
+        .import_eclosion(&missing, &secret(PASS), &ImportOptions::new())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("credentials.json") && !msg.contains("vault"),
+        "{msg}"
+    );
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, b"").unwrap();
+    set_mode(&empty, 0o600);
+    let err = v
+        .import_eclosion(&empty, &secret(PASS), &ImportOptions::new())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("empty.json") && !msg.contains("vault"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_plaintext_legacy_file_is_told_to_set_a_passphrase_in_eclosion_first() {
+    // Eclosion reads a file whose "encrypted" is missing or falsy as plaintext credentials.
+    let cases = [
+        serde_json::json!({"encrypted": false, "email": "a@example.com", "password": "pw"}),
+        serde_json::json!({"email": "a@example.com", "password": "pw", "mfa_secret": ""}),
+        serde_json::json!({"encrypted": null, "email": "a@example.com", "password": "pw"}),
+        serde_json::json!({"encrypted": 0, "email": 42, "password": ["not", "a", "string"]}),
+    ];
+    for content in cases {
+        let (dir, path) = temp_vault();
+        let legacy = dir.path().join("credentials.json");
+        std::fs::write(&legacy, serde_json::to_vec(&content).unwrap()).unwrap();
+        set_mode(&legacy, 0o600);
+        let err = open(&path)
+            .import_eclosion(&legacy, &secret(PASS), &ImportOptions::new())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::LegacyUnencrypted),
+            "{content}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("set a passphrase in Eclosion first"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("pw"));
+    }
+}
+
+#[test]
+fn an_export_refused_for_an_existing_destination_leaves_nothing_behind() {
+    let (dir, path) = temp_vault();
+    let v = open(&path);
+    v.store(creds(), valid(PASS)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("credentials.json");
+    std::fs::write(&out, b"{}").unwrap();
+    let err = v.export_eclosion(&out, &secret(PASS)).unwrap_err();
+    assert!(matches!(err, Error::DestinationExists { .. }), "{err:?}");
+    let names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["credentials.json"],
+        "a lock or temporary file was left"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"{}");
+    // A fresh destination gets the file, 0600, and nothing else.
+    std::fs::remove_file(&out).unwrap();
+    v.export_eclosion(&out, &secret(PASS)).unwrap();
+    assert_eq!(mode(&out), 0o600);
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+}
+
 #[cfg(feature = "eclosion-sqlite")]
 mod sqlite {
     use super::*;
@@ -411,7 +520,7 @@ mod sqlite {
                 &secret("Wrong-Horse-9-Battery!"),
                 &ImportOptions::new()
             ),
-            Err(Error::WrongPassphrase)
+            Err(Error::EclosionWrongPassphrase { .. })
         ));
     }
 
@@ -434,7 +543,7 @@ mod sqlite {
         let w = open(&path2);
         assert!(matches!(
             w.import_eclosion_sqlite(&empty, &secret(&doc.passphrase), &ImportOptions::new()),
-            Err(Error::LegacyFormat { .. })
+            Err(Error::EclosionDatabase { .. })
         ));
         let not_db = dir2.path().join("not.db");
         std::fs::write(
@@ -444,7 +553,7 @@ mod sqlite {
         .unwrap();
         assert!(matches!(
             w.import_eclosion_sqlite(&not_db, &secret(&doc.passphrase), &ImportOptions::new()),
-            Err(Error::LegacyFormat { .. })
+            Err(Error::EclosionDatabase { .. })
         ));
         let link = dir2.path().join("link.db");
         std::os::unix::fs::symlink(&db, &link).unwrap();
@@ -454,7 +563,7 @@ mod sqlite {
         );
         assert!(matches!(
             w.import_eclosion_sqlite(&db, &secret("Wrong-Passphrase-1!"), &ImportOptions::new()),
-            Err(Error::WrongPassphrase)
+            Err(Error::EclosionWrongPassphrase { .. })
         ));
         assert_eq!(w.status(), SessionState::NoCredentials);
     }

@@ -90,7 +90,8 @@ fn a_healthy_vault_inspects_like_its_status() {
     );
     assert_eq!(
         report.cipher.map(|c| (c.name, c.format_version)),
-        Some(("fernet", 1))
+        Some(("fernet", 2)),
+        "a new vault records its NFKC normalisation, which takes version 2"
     );
 }
 

@@ -47,6 +47,11 @@ fn only_the_gate_counts_and_derives_attempts() {
     );
     assert_eq!(files_using(".derive_attempt("), ["gate.rs"]);
     assert_eq!(
+        files_using(".derive_verified("),
+        ["upgrade.rs"],
+        "only the KDF upgrade re-derives from a passphrase the gate just verified"
+    );
+    assert_eq!(
         files_using("derive_key("),
         ["derivation.rs"],
         "the raw key derivation is called in one place"

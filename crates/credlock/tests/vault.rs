@@ -312,20 +312,20 @@ fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
         ),
         (
             "future version",
-            Box::new(|s| s.replace("\"version\": 1", "\"version\": 2")),
+            Box::new(|s| s.replace("\"version\": 2", "\"version\": 3")),
             |e| {
                 matches!(
                     e,
                     Error::UnsupportedVersion {
-                        found: 2,
-                        supported: 1
+                        found: 3,
+                        supported: 2
                     }
                 )
             },
         ),
         (
             "version as text",
-            Box::new(|s| s.replace("\"version\": 1", "\"version\": \"1\"")),
+            Box::new(|s| s.replace("\"version\": 2", "\"version\": \"2\"")),
             |e| matches!(e, Error::CorruptVault { .. }),
         ),
         (

@@ -8,7 +8,8 @@
 //! - x86 with the SHA extensions: SHA-NI intrinsics (`x86.rs`), the state kept in SHA-NI's
 //!   register layout across the whole chain;
 //! - x86 with AVX2 and BMI2 but no SHA-NI (Intel before Ice Lake, e.g. Skylake-SP): the
-//!   message schedule in SSE registers, the rounds with `rorx`/`andn` (`x86.rs`);
+//!   message schedule in SSE registers, the rounds with `rorx`/`andn`, each chained
+//!   compression specialised for the constant padding words (`x86.rs`);
 //! - other x86: the portable rounds of `soft.rs` (faster than `sha2`'s portable code here);
 //! - other targets: `sha2`'s block function, which uses the ARMv8 SHA-2 instructions and
 //!   the other hardware `sha2` supports, or its portable code.

@@ -8,7 +8,9 @@
 //! - **AVX2/BMI2**, for x86 CPUs without SHA-NI (Intel up to Skylake/Cascade Lake): the
 //!   message schedule four words at a time in SSE registers (on the vector ports), the
 //!   rounds in general registers with BMI2 `rorx` and BMI1 `andn`, as OpenSSL's
-//!   `sha256_block_data_order_avx2` does for one block.
+//!   `sha256_block_data_order_avx2` does for one block. The chain's compressions are
+//!   specialised for PBKDF2's padded 32-byte block (constant `W + K` for rounds 8..16, the
+//!   padding folded into the first schedule words); other blocks take the generic body.
 //!
 //! This is the only module of the crate allowed `unsafe`, for two things: calling a
 //! `#[target_feature]` function (only through [`ShaNiToken`] and [`Bmi2Token`], which only
@@ -225,19 +227,73 @@ fn chain_bmi2(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32; 
     }
 }
 
-/// The hash of a 32-byte message after one 64-byte block (see [`soft::compress_padded32`]):
-/// message words 8..16 are the constant padding. Not inlined, so that the two calls of a
-/// PBKDF2 iteration share one copy of the code.
+/// `W[t] + K[t]` for rounds 8..16 of every PBKDF2 block: the padding words plus the round
+/// constants, folded at compile time.
+const PAD32_WK: [u32; 8] = {
+    let mut out = [0u32; 8];
+    let mut i = 0;
+    while i < 8 {
+        out[i] = PAD32[i].wrapping_add(K[8 + i]);
+        i += 1;
+    }
+    out
+};
+
+/// The hash of a 32-byte message after one 64-byte block (see [`soft::compress_padded32`]),
+/// specialised for the PBKDF2 layout: message words 8..16 are the constant padding, so
+///
+/// - rounds 8..16 add compile-time constants (`PAD32_WK`) instead of schedule words,
+/// - the first sixteen schedule words (`W[16..32]`) are computed with the padding words as
+///   compile-time constants, which removes the terms they zero out (`W[9..15]` are zero,
+///   `σ0(0) = σ1(0) = 0`) and folds the others,
+/// - rounds 0..8 add the message words (the previous hash's output) and their round
+///   constants as one vector, with no padding words to load.
+///
+/// Rounds 16..64 then run the generic loop body. Not inlined, so that the two calls of a
+/// PBKDF2 iteration share one copy of the code; the specialised part adds sixteen rounds of
+/// code, not more: unrolling all 64 rounds measured slower (the code outgrows the µop cache).
 #[inline(never)]
 #[target_feature(enable = "avx2,bmi1,bmi2")]
 fn compress_padded32(state: &[u32; 8], msg: &[u32; 8]) -> [u32; 8] {
-    compress_body!(
-        state,
-        load4(msg, 0),
-        load4(msg, 4),
-        load4(&PAD32, 0),
-        load4(&PAD32, 4)
-    )
+    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+    let mut bxc = b ^ c;
+    let (mut x0, mut x1) = (load4(msg, 0), load4(msg, 4));
+    let (mut x2, mut x3) = (load4(&PAD32, 0), load4(&PAD32, 4));
+    let wk = spill(_mm_add_epi32(x0, load4(&K, 0)));
+    x0 = schedule4(x0, x1, x2, x3);
+    rounds4!([a, b, c, d, e, f, g, h], 0, wk, bxc);
+    let wk = spill(_mm_add_epi32(x1, load4(&K, 4)));
+    x1 = schedule4(x1, x2, x3, x0);
+    rounds4!([a, b, c, d, e, f, g, h], 1, wk, bxc);
+    x2 = schedule4(x2, x3, x0, x1);
+    rounds4!(
+        [a, b, c, d, e, f, g, h],
+        0,
+        [PAD32_WK[0], PAD32_WK[1], PAD32_WK[2], PAD32_WK[3]],
+        bxc
+    );
+    x3 = schedule4(x3, x0, x1, x2);
+    rounds4!(
+        [a, b, c, d, e, f, g, h],
+        1,
+        [PAD32_WK[4], PAD32_WK[5], PAD32_WK[6], PAD32_WK[7]],
+        bxc
+    );
+    for j in 1..4 {
+        rounds16!(
+            &K[16 * j..16 * j + 16],
+            [x0, x1, x2, x3],
+            [a, b, c, d, e, f, g, h],
+            bxc,
+            j < 3
+        );
+    }
+    let _ = bxc;
+    let mut out = *state;
+    for (o, v) in out.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+        *o = o.wrapping_add(v);
+    }
+    out
 }
 
 /// One compression of the message `w` (four vectors of four big-endian words).
