@@ -337,6 +337,10 @@ impl Vault {
             .state()
             .install(key, credentials, params, epoch, self.now());
         self.poke_sweeper();
+        if replace {
+            // Sessions were granted under the credentials and passphrase just replaced.
+            self.revoke_sessions_on("replace");
+        }
         Ok(())
     }
 

@@ -387,3 +387,20 @@ fn with_fail_closed_auditing_an_unaudited_session_is_not_kept() {
         "the unaudited session is gone"
     );
 }
+
+#[test]
+fn replacing_the_credentials_revokes_sessions_a_passphrase_change_does_not() {
+    let (_d, v, _c, _t) = vault(None);
+    let s = v.mint_session(SessionRequest::client("a")).unwrap();
+    v.change_passphrase(&secret(PASS), valid(OTHER_PASS))
+        .unwrap();
+    assert!(
+        v.validate_session(s.token.expose_secret(), Scope::Totp)
+            .is_ok()
+    );
+    v.replace(creds(), valid(PASS)).unwrap();
+    assert!(matches!(
+        v.validate_session(s.token.expose_secret(), Scope::Totp),
+        Err(Error::InvalidToken)
+    ));
+}

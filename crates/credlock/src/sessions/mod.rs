@@ -9,7 +9,10 @@
 //!
 //! Sessions live as long as the key: [`Vault::lock`](crate::Vault::lock), the idle lock,
 //! [`Vault::logout`](crate::Vault::logout) and [`Vault::reset`](crate::Vault::reset) revoke
-//! them all. They are kept in a [`SessionStore`]: in memory by default, so that a restart
+//! them all, and so does replacing the credentials ([`Vault::replace`](crate::Vault::replace),
+//! an import over them). A passphrase change keeps them: the user's own clients stay signed
+//! in; revoke them with [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions)
+//! if that is the app's policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart
 //! means locked and no sessions.
 //!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
