@@ -16,8 +16,6 @@
 //!   the vault as it was and unlocked, is audited as a failed `kdf_upgraded`, and is tried
 //!   again at the next unlock.
 
-use std::time::Instant;
-
 use credlock_audit::{EventKind, Outcome};
 use credlock_store::WriteOutcome;
 use secrecy::SecretString;
@@ -78,7 +76,7 @@ impl Vault {
         let credentials = record::from_bytes(plaintext)?;
         self.shared()
             .state()
-            .install(key, credentials, params, epoch, Instant::now());
+            .install(key, credentials, params, epoch, self.now());
         Ok(true)
     }
 

@@ -17,6 +17,7 @@ use credlock::audit::{
 };
 use credlock::eclosion::ImportOptions;
 use credlock::secrecy::ExposeSecret as _;
+use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Error, SessionState};
 
 const ECLOSION_PASS: &str = "Correct-Horse-9-Battery!";
@@ -80,6 +81,21 @@ fn a_full_run_audits_every_event_and_no_secret() {
         vault.lockout_state().unwrap();
         vault.clear_lockout().unwrap();
         vault.unlock(&secret(PASS)).unwrap();
+        let minted = vault
+            .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+            .unwrap();
+        let rotated = vault.rotate_session(&minted.info.id).unwrap();
+        assert!(
+            vault
+                .validate_session(minted.token.expose_secret(), Scope::Totp)
+                .is_err()
+        );
+        vault.revoke_session(&minted.info.id).unwrap();
+        vault.revoke_all_sessions().unwrap();
+        let tokens = [
+            minted.token.expose_secret().to_owned(),
+            rotated.token.expose_secret().to_owned(),
+        ];
         vault
             .update_credentials(creds().with_mfa_secret(secret("JBSWY3DPEHPK3PXP")))
             .unwrap();
@@ -157,6 +173,7 @@ fn a_full_run_audits_every_event_and_no_secret() {
             path.display().to_string(),
         ];
         secrets.extend(keys);
+        secrets.extend(tokens.iter().map(|t| t[4..].to_owned()));
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "an event holds {s:?}");
             assert!(!file_text.contains(s.as_str()), "the log holds {s:?}");
