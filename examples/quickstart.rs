@@ -3,7 +3,8 @@
 //! Run with `cargo run --example quickstart`. It creates a vault with sample credentials,
 //! shows the 0600 file, locks it, fails unlocks with wrong passphrases until it is locked out,
 //! clears the lockout as an operator would, unlocks it, prints the security report and the
-//! unlock time, and logs out.
+//! unlock time, mints a client session, uses it for a TOTP code and revokes it, and logs
+//! out.
 
 #![allow(clippy::print_stdout, reason = "an example prints what it does")]
 
@@ -11,6 +12,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::Instant;
 
 use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Credentials, Policy, Vault};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -127,10 +129,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_value(&status)?["state"]
     );
 
-    // 7. Logout deletes the file and forgets the key.
+    // 7. A client session: a token for a script that only needs TOTP codes. The token is
+    //    shown once; the vault keeps its SHA-256 digest only.
+    let minted = vault.mint_session(SessionRequest::api_token("login-script", Scope::Totp))?;
+    let token = minted.token.expose_secret();
+    println!(
+        "7. Minted session {} ({:?}, scopes {:?}): token {}… ({} characters, shown once).",
+        minted.info.id,
+        minted.info.kind,
+        minted
+            .info
+            .scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        &token[..4],
+        token.len()
+    );
+    let code = vault.totp_for(token)?;
+    println!(
+        "   With it, the TOTP code of the demo secret JBSWY3DPEHPK3PXP: {} ({} s left).",
+        code.code().expose_secret(),
+        code.seconds_left()
+    );
+    if let Err(e) = vault.credentials_for(token) {
+        println!("   Reading the password with it is refused: {e}.");
+    }
+    vault.revoke_session(&minted.info.id)?;
+    if let Err(e) = vault.totp_for(token) {
+        println!(
+            "   Revoked; the token is refused now: {e} ({} sessions left).\n",
+            vault.sessions()?.len()
+        );
+    }
+
+    // 8. Logout deletes the file and forgets the key.
     vault.logout()?;
     println!(
-        "7. Logged out: status {}, file exists: {}.",
+        "8. Logged out: status {}, file exists: {}.",
         vault.status(),
         path.exists()
     );

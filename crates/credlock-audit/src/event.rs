@@ -52,6 +52,24 @@ pub enum EventKind {
     Imported,
     /// The record was re-sealed with a stronger key derivation.
     KdfUpgraded,
+    /// An operator removed a user's vault from a registry (record and lockout state), without
+    /// a passphrase.
+    UserRemoved,
+    /// An operator listed a registry's locked-out users.
+    LockoutsListed,
+    /// A client session or API token was minted ([`AuditEvent::session`] names it).
+    SessionMinted,
+    /// One client session or API token was revoked.
+    SessionRevoked,
+    /// Every client session and API token was revoked (on request, or by a lock or logout:
+    /// [`AuditEvent::operation`] says which).
+    SessionsRevoked,
+    /// An API token was rotated: a new token was issued and the old one refused from then on.
+    SessionRotated,
+    /// A session token was refused (unknown, revoked, expired, or without the scope asked
+    /// for); [`AuditEvent::failures`] counts refusals not audited one by one since the last
+    /// such event.
+    SessionRefused,
 }
 
 impl EventKind {
@@ -73,6 +91,13 @@ impl EventKind {
         Self::Exported,
         Self::Imported,
         Self::KdfUpgraded,
+        Self::UserRemoved,
+        Self::LockoutsListed,
+        Self::SessionMinted,
+        Self::SessionRevoked,
+        Self::SessionsRevoked,
+        Self::SessionRotated,
+        Self::SessionRefused,
     ];
 
     /// The `snake_case` name, as serialised and as the `kind` field of the
@@ -102,16 +127,25 @@ impl EventKind {
             Self::Exported => "exported",
             Self::Imported => "imported",
             Self::KdfUpgraded => "kdf_upgraded",
+            Self::UserRemoved => "user_removed",
+            Self::LockoutsListed => "lockouts_listed",
+            Self::SessionMinted => "session_minted",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionsRevoked => "sessions_revoked",
+            Self::SessionRotated => "session_rotated",
+            Self::SessionRefused => "session_refused",
         }
     }
 
-    /// Whether this kind is a sign of someone guessing passphrases: [`PassphraseRejected`],
-    /// [`LockoutStarted`] and [`AttemptRefused`]. The [`TracingSink`](crate::TracingSink)
-    /// emits these at `WARN`, everything else at `INFO`.
+    /// Whether this kind is a sign of someone guessing passphrases or tokens:
+    /// [`PassphraseRejected`], [`LockoutStarted`], [`AttemptRefused`] and
+    /// [`SessionRefused`]. The [`TracingSink`](crate::TracingSink) emits these at `WARN`,
+    /// everything else at `INFO`.
     ///
     /// [`PassphraseRejected`]: EventKind::PassphraseRejected
     /// [`LockoutStarted`]: EventKind::LockoutStarted
     /// [`AttemptRefused`]: EventKind::AttemptRefused
+    /// [`SessionRefused`]: EventKind::SessionRefused
     ///
     /// ```
     /// use credlock_audit::EventKind;
@@ -123,7 +157,10 @@ impl EventKind {
     pub const fn is_warning(self) -> bool {
         matches!(
             self,
-            Self::PassphraseRejected | Self::LockoutStarted | Self::AttemptRefused
+            Self::PassphraseRejected
+                | Self::LockoutStarted
+                | Self::AttemptRefused
+                | Self::SessionRefused
         )
     }
 }
@@ -303,6 +340,10 @@ pub struct AuditEvent {
     /// The app's context of the request, if it gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<AuditContext>,
+    /// For session events: the session's identifier (never its token). Left out of the JSON
+    /// when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 impl AuditEvent {
@@ -339,6 +380,7 @@ impl AuditEvent {
             failures: None,
             retry_after_secs: None,
             context: None,
+            session: None,
         }
     }
 
@@ -414,6 +456,23 @@ impl AuditEvent {
     #[must_use]
     pub fn context(mut self, c: Option<AuditContext>) -> Self {
         self.context = c;
+        self
+    }
+
+    /// Sets the session identifier of a session event ([`sanitize`]d).
+    ///
+    /// ```
+    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    ///
+    /// let event = AuditEvent::now("main", EventKind::SessionRevoked, Outcome::Success)
+    ///     .session("ses_0123abcd");
+    /// assert_eq!(event.session.as_deref(), Some("ses_0123abcd"));
+    /// assert!(event.to_json_line().ends_with(r#""session":"ses_0123abcd"}"#));
+    /// ```
+    #[must_use]
+    pub fn session(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.session = Some(if is_sanitized(&id) { id } else { sanitize(&id) });
         self
     }
 
@@ -518,7 +577,7 @@ mod tests {
 
     #[test]
     fn kinds_serialise_as_their_snake_case_names() {
-        assert_eq!(EventKind::ALL.len(), 16);
+        assert_eq!(EventKind::ALL.len(), 23);
         for &kind in EventKind::ALL {
             let json = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
@@ -564,7 +623,8 @@ mod tests {
             [
                 EventKind::PassphraseRejected,
                 EventKind::LockoutStarted,
-                EventKind::AttemptRefused
+                EventKind::AttemptRefused,
+                EventKind::SessionRefused
             ]
         );
     }

@@ -11,9 +11,9 @@ pub const TRACING_TARGET: &str = "credlock::audit";
 /// Emits each event as a `tracing` event with target [`TRACING_TARGET`]
 /// (`"credlock::audit"`) and the message `"credlock audit event"`.
 ///
-/// Kinds that are signs of someone guessing passphrases ([`EventKind::is_warning`]:
-/// `passphrase_rejected`, `lockout_started`, `attempt_refused`) are emitted at `WARN`,
-/// everything else at `INFO`. The fields are:
+/// Kinds that are signs of someone guessing passphrases or tokens
+/// ([`EventKind::is_warning`]: `passphrase_rejected`, `lockout_started`, `attempt_refused`,
+/// `session_refused`) are emitted at `WARN`, everything else at `INFO`. The fields are:
 ///
 /// | field              | value                                            |
 /// |--------------------|--------------------------------------------------|
@@ -24,6 +24,7 @@ pub const TRACING_TARGET: &str = "credlock::audit";
 /// | `operation`        | only when set                                    |
 /// | `failures`         | only when set                                    |
 /// | `retry_after_secs` | only when set                                    |
+/// | `session`          | only when set (session events)                   |
 /// | `client`           | only when set                                    |
 /// | `user_agent`       | only when set                                    |
 ///
@@ -71,6 +72,7 @@ macro_rules! emit {
         let context = event.context.as_ref();
         let client = context.and_then(|c| c.client.as_deref()).map(clean);
         let user_agent = context.and_then(|c| c.user_agent.as_deref()).map(clean);
+        let session = event.session.as_deref().map(clean);
         tracing::event!(
             target: TRACING_TARGET,
             $level,
@@ -83,6 +85,7 @@ macro_rules! emit {
             retry_after_secs = event.retry_after_secs,
             client = client.as_deref(),
             user_agent = user_agent.as_deref(),
+            session = session.as_deref(),
             "credlock audit event"
         );
     }};

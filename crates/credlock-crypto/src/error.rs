@@ -93,6 +93,16 @@ impl fmt::Display for RandomError {
 impl std::error::Error for RandomError {}
 
 /// Fills `dest` from the operating system's random source.
-pub(crate) fn fill_random(dest: &mut [u8]) -> Result<(), Error> {
+///
+/// ```
+/// let mut nonce = [0u8; 16];
+/// credlock_crypto::fill_random(&mut nonce)?;
+/// # Ok::<(), credlock_crypto::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Random`] if the operating system's random source fails.
+pub fn fill_random(dest: &mut [u8]) -> Result<(), Error> {
     getrandom::fill(dest).map_err(|e| Error::Random(RandomError(e)))
 }

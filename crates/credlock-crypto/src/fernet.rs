@@ -116,6 +116,12 @@ impl FernetKey {
         timestamp: u64,
         iv: &[u8; IV_LEN],
     ) -> String {
+        let token = self.seal_inner(plaintext, timestamp, iv);
+        scrub_stack();
+        token
+    }
+
+    fn seal_inner(&self, plaintext: &[u8], timestamp: u64, iv: &[u8; IV_LEN]) -> String {
         let ciphertext = Aes128CbcEnc::new(self.encryption_key().into(), iv.into())
             .encrypt_padded_vec::<Pkcs7>(plaintext);
         let mut data = Vec::with_capacity(HEADER_LEN + ciphertext.len() + MAC_LEN);
@@ -130,6 +136,16 @@ impl FernetKey {
     }
 
     pub(crate) fn open_checked(
+        &self,
+        token: &str,
+        check: Option<TimeCheck>,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let opened = self.open_inner(token, check);
+        scrub_stack();
+        opened
+    }
+
+    fn open_inner(
         &self,
         token: &str,
         check: Option<TimeCheck>,
@@ -167,12 +183,31 @@ impl FernetKey {
     }
 
     /// HMAC-SHA256 keyed with the signing half. HMAC zero-pads a short key to the 64-byte
-    /// block (RFC 2104), so padding it here is the same key and makes keying infallible.
+    /// block (RFC 2104), so padding it here is the same key and makes keying infallible. The
+    /// padded key is passed by reference from a zeroizing buffer, never as a temporary.
     fn hmac(&self) -> Hmac<Sha256> {
         let mut block = Zeroizing::new([0u8; 64]);
         block[..16].copy_from_slice(self.signing_key());
-        Hmac::<Sha256>::new(&(*block).into())
+        Hmac::<Sha256>::new((&*block).into())
     }
+}
+
+/// Bytes of stack overwritten after each seal and open.
+const SCRUB_BYTES: usize = 16 * 1024;
+
+/// Overwrites the stack below the caller, where the cipher's and the MAC's frames were.
+///
+/// The AES key schedule, the CBC mode and the HMAC keying are the dependencies' code: their
+/// states are zeroized on drop (the `zeroize` features of `aes`, `cbc` and `hmac`), but the
+/// copies their frames and moves leave on the stack (16-byte round keys; HMAC's padded key
+/// XOR the pad) are not. A zeroized buffer as large as those frames, in a frame of its own
+/// just below the caller's, overwrites them.
+#[inline(never)]
+fn scrub_stack() {
+    let mut scratch = [0xa5u8; SCRUB_BYTES];
+    core::hint::black_box(&mut scratch);
+    zeroize::Zeroize::zeroize(&mut scratch);
+    core::hint::black_box(&scratch);
 }
 
 fn unix_now() -> Result<u64, Error> {

@@ -14,7 +14,7 @@ mod params;
 mod pbkdf2_fast;
 
 pub use argon2id::{Argon2Cost, Argon2Limits};
-pub use error::{Error, RandomError};
+pub use error::{Error, RandomError, fill_random};
 pub use kdf::{derive_key, derive_key_from_bytes};
 pub use key::{FernetKey, KEY_LEN};
 pub use normalization::Normalization;

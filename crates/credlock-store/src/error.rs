@@ -272,6 +272,54 @@ pub enum Error {
         /// How long this call waited.
         waited: Duration,
     },
+
+    /// A compare-and-swap update lost to other writers every time it was tried.
+    #[error(
+        "the state of {path:?} kept changing under {attempts} update attempts; another writer \
+         is updating it in a tight loop: retry later"
+    )]
+    Contended {
+        /// The store (or a placeholder name).
+        path: PathBuf,
+        /// How many times the update was tried.
+        attempts: u32,
+    },
+
+    /// A key (a user id) that cannot name a store: see [`StoreKey`](crate::StoreKey).
+    #[error("invalid store key for {path:?}: {reason}")]
+    InvalidKey {
+        /// Where the store would have been (a directory or a database).
+        path: PathBuf,
+        /// Why the key was refused.
+        reason: InvalidKeyReason,
+    },
+
+    /// The database refused or failed an operation (connection, query, schema).
+    #[error(
+        "{backend} database {path:?}: {op} failed; check that the database is reachable \
+             and that its schema is credlock's"
+    )]
+    Database {
+        /// The database file, or the server's description (never with a password).
+        path: PathBuf,
+        /// `"sqlite"` or `"postgres"`.
+        backend: &'static str,
+        /// What was being done.
+        op: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A stored row is malformed (edited by hand, or written by something else): it is
+    /// refused, never repaired or reset.
+    #[error("a stored row for {path:?} is malformed ({what}); it was not used")]
+    CorruptRow {
+        /// The database and key of the row.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: &'static str,
+    },
 }
 
 impl Error {
@@ -330,7 +378,11 @@ impl Error {
             | Self::StorageFull { path, .. }
             | Self::ReadOnlyFilesystem { path, .. }
             | Self::Io { path, .. }
-            | Self::LockTimeout { path, .. } => path,
+            | Self::LockTimeout { path, .. }
+            | Self::Contended { path, .. }
+            | Self::InvalidKey { path, .. }
+            | Self::Database { path, .. }
+            | Self::CorruptRow { path, .. } => path,
         }
     }
 
@@ -498,6 +550,36 @@ impl fmt::Display for Operation {
             Self::SyncDirectory => "flushing (fsync) the directory of",
             Self::Remove => "removing",
             Self::Lock => "locking",
+        })
+    }
+}
+
+impl std::error::Error for InvalidKeyReason {}
+
+/// Why a key (a user id) was refused; see [`StoreKey`](crate::StoreKey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidKeyReason {
+    /// The key is empty.
+    Empty,
+    /// The key is longer than [`StoreKey::MAX_LEN`](crate::StoreKey::MAX_LEN) bytes.
+    TooLong,
+    /// The key holds a character outside the allowed set (ASCII letters, digits and
+    /// `.` `_` `-` `@` `+`), such as `/`, a space, a control character or a non-ASCII one.
+    BadCharacter,
+    /// The key does not start with a letter or a digit.
+    BadStart,
+}
+
+impl fmt::Display for InvalidKeyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "it is empty",
+            Self::TooLong => "it is longer than 128 bytes",
+            Self::BadCharacter => {
+                "it holds a character other than ASCII letters, digits and `.` `_` `-` `@` `+`"
+            }
+            Self::BadStart => "it does not start with an ASCII letter or digit",
         })
     }
 }

@@ -3,21 +3,32 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod error;
+mod key;
 mod limits;
 mod lockout;
 mod memory;
+mod set;
 mod store;
+mod version;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 #[cfg(unix)]
 mod file;
 
 pub mod manual;
 
-pub use error::{Error, InvalidPathReason, Operation};
+pub use error::{Error, InvalidKeyReason, InvalidPathReason, Operation};
+pub use key::StoreKey;
 pub use limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN};
 pub use lockout::LockoutRecord;
 pub use memory::MemoryStore;
-pub use store::{Store, StoreInfo, StoreKind, StoreLock};
+pub use set::{MemoryStoreSet, StoreSet};
+pub use store::{MAX_CAS_ATTEMPTS, Store, StoreInfo, StoreKind, StoreLock};
+pub use version::{Version, Versioned, WriteOutcome};
 
 #[cfg(unix)]
-pub use file::{FileStore, FileStoreBuilder, ReadOptions, read_checked};
+pub use file::{
+    FileStore, FileStoreBuilder, FileStoreSet, ReadOptions, open_private_dir, read_checked,
+};

@@ -6,7 +6,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, check_data_len};
-use crate::{Error, LockoutRecord, Operation, Store, StoreInfo, StoreKind, StoreLock};
+use crate::{
+    Error, LockoutRecord, Operation, Store, StoreInfo, StoreKind, StoreLock, Version, Versioned,
+    WriteOutcome,
+};
 
 /// A [`Store`] that keeps the bytes in memory, for tests of the layers above.
 ///
@@ -46,6 +49,10 @@ struct Shared {
 struct State {
     bytes: Option<Vec<u8>>,
     lockout: LockoutRecord,
+    /// Bumped by every write of the bytes (the compare-and-swap version).
+    version: u64,
+    /// Bumped by every write of the lockout state.
+    lockout_version: u64,
     locked: bool,
     fail_saves: Option<io::ErrorKind>,
     max_len: usize,
@@ -57,6 +64,8 @@ impl Default for State {
         Self {
             bytes: None,
             lockout: LockoutRecord::default(),
+            version: 0,
+            lockout_version: 0,
             locked: false,
             fail_saves: None,
             max_len: DEFAULT_MAX_LEN,
@@ -108,7 +117,9 @@ impl MemoryStore {
     /// assert!(matches!(store.load(), Err(Error::Empty { .. })));
     /// ```
     pub fn set_contents(&self, bytes: Option<Vec<u8>>) {
-        self.state().bytes = bytes;
+        let mut state = self.state();
+        state.bytes = bytes;
+        state.version += 1;
     }
 
     /// Makes every following [`save`](Store::save) fail with [`Error::Io`] (or the variant
@@ -192,11 +203,9 @@ impl MemoryStore {
     fn path() -> &'static Path {
         Path::new(Self::PATH)
     }
-}
 
-impl Store for MemoryStore {
-    fn load(&self) -> Result<Option<Vec<u8>>, Error> {
-        let state = self.state();
+    /// The stored bytes, refused as a file store would refuse them.
+    fn checked(state: &State) -> Result<Option<Vec<u8>>, Error> {
         match &state.bytes {
             None => Ok(None),
             Some(bytes) if bytes.is_empty() => Err(Error::Empty {
@@ -211,6 +220,24 @@ impl Store for MemoryStore {
         }
     }
 
+    /// The failure injected by [`fail_saves`](Self::fail_saves), if any.
+    fn fail_if_asked(state: &State) -> Result<(), Error> {
+        match state.fail_saves {
+            Some(kind) => Err(Error::from_io(
+                Self::path(),
+                Operation::Write,
+                io::Error::new(kind, "injected failure (MemoryStore::fail_saves)"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self) -> Result<Option<Vec<u8>>, Error> {
+        Self::checked(&self.state())
+    }
+
     fn save(&self, bytes: &[u8]) -> Result<(), Error> {
         let mut state = self.state();
         check_data_len(Self::path(), bytes, state.max_len)?;
@@ -222,13 +249,16 @@ impl Store for MemoryStore {
             ));
         }
         state.bytes = Some(bytes.to_vec());
+        state.version += 1;
         Ok(())
     }
 
     fn delete(&self) -> Result<(), Error> {
         let mut state = self.state();
         state.bytes = None;
+        state.version += 1;
         state.lockout = LockoutRecord::default();
+        state.lockout_version += 1;
         Ok(())
     }
 
@@ -275,7 +305,65 @@ impl Store for MemoryStore {
             ));
         }
         state.lockout = *record;
+        state.lockout_version += 1;
         Ok(())
+    }
+
+    fn read(&self) -> Result<Option<Versioned<Vec<u8>>>, Error> {
+        let state = self.state();
+        let version = Version::new(state.version);
+        Ok(Self::checked(&state)?.map(|b| Versioned::new(b, version)))
+    }
+
+    fn create(&self, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        let mut state = self.state();
+        check_data_len(Self::path(), bytes, state.max_len)?;
+        if state.bytes.is_some() {
+            return Ok(WriteOutcome::Conflict);
+        }
+        Self::fail_if_asked(&state)?;
+        state.bytes = Some(bytes.to_vec());
+        state.version += 1;
+        Ok(WriteOutcome::Written(Version::new(state.version)))
+    }
+
+    fn replace_if(&self, expected: Version, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        let mut state = self.state();
+        check_data_len(Self::path(), bytes, state.max_len)?;
+        if state.bytes.is_none() || state.version != expected.get() {
+            return Ok(WriteOutcome::Conflict);
+        }
+        Self::fail_if_asked(&state)?;
+        state.bytes = Some(bytes.to_vec());
+        state.version += 1;
+        Ok(WriteOutcome::Written(Version::new(state.version)))
+    }
+
+    fn read_lockout(&self) -> Result<Versioned<LockoutRecord>, Error> {
+        let state = self.state();
+        Ok(Versioned::new(
+            state.lockout,
+            Version::new(state.lockout_version),
+        ))
+    }
+
+    fn replace_lockout_if(
+        &self,
+        expected: Version,
+        record: &LockoutRecord,
+    ) -> Result<WriteOutcome, Error> {
+        let mut state = self.state();
+        if state.lockout_version != expected.get() {
+            return Ok(WriteOutcome::Conflict);
+        }
+        Self::fail_if_asked(&state)?;
+        state.lockout = *record;
+        state.lockout_version += 1;
+        Ok(WriteOutcome::Written(Version::new(state.lockout_version)))
+    }
+
+    fn reset_lockout(&self) -> Result<(), Error> {
+        self.save_lockout(&LockoutRecord::default())
     }
 
     fn describe(&self) -> StoreInfo {

@@ -4,16 +4,37 @@ use std::any::Any;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, LockoutRecord};
+use crate::{Error, LockoutRecord, Version, Versioned, WriteOutcome};
 
 /// Somewhere to keep one blob of opaque sealed bytes.
 ///
 /// The store knows nothing of what the bytes mean. Implementations: [`FileStore`] (the default,
-/// Unix only) and [`MemoryStore`] (for tests of upper layers). A database-backed store can
-/// implement the same trait later.
+/// Unix only) and [`MemoryStore`] (for tests of upper layers) here; SQLite and PostgreSQL in
+/// the crates `credlock-store-sqlite` and `credlock-store-postgres`. Every implementation
+/// passes the one conformance suite ([`conformance`](crate::conformance), feature
+/// `conformance`).
+///
+/// # The contract
+///
+/// - **The sealed record**: [`read`](Store::read) it with its [`Version`];
+///   [`create`](Store::create) it only if absent; [`replace_if`](Store::replace_if) it only
+///   if unchanged since read (compare-and-swap), so two writers never lose an update: one of
+///   them gets [`WriteOutcome::Conflict`] and reads again. [`save`](Store::save) and
+///   [`delete`](Store::delete) write unconditionally.
+/// - **The lockout state** beside it: [`read_lockout`](Store::read_lockout),
+///   [`replace_lockout_if`](Store::replace_lockout_if) (compare-and-swap), on which
+///   [`update_lockout`](Store::update_lockout) builds an atomic read-modify-write (the
+///   failed-attempt increment), and [`reset_lockout`](Store::reset_lockout). Shared exactly by
+///   every process and every replica using the same store.
+///
+/// The conditional writes have default implementations for a store whose
+/// [`lock`](Store::lock) excludes other processes (the file store): they take the lock, read,
+/// compare the content's digest ([`Version::of_bytes`]) and write. A database backend
+/// overrides them with single conditional statements.
 ///
 /// `load`, `save` and `delete` are each atomic on their own. A read-modify-write that must not
-/// lose a concurrent update holds the guard from [`lock`](Store::lock) around them:
+/// lose a concurrent update uses the conditional writes, or holds the guard from
+/// [`lock`](Store::lock) around them:
 ///
 /// ```
 /// use credlock_store::{MemoryStore, Store};
@@ -101,7 +122,152 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// The write errors of [`Store::save`].
     fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error>;
+
+    /// Reads the sealed record with its version; `Ok(None)` if nothing is stored.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load`].
+    fn read(&self) -> Result<Option<Versioned<Vec<u8>>>, Error> {
+        Ok(self.load()?.map(|bytes| {
+            let version = Version::of_bytes(&bytes);
+            Versioned::new(bytes, version)
+        }))
+    }
+
+    /// Stores `bytes` only if nothing is stored: [`WriteOutcome::Conflict`] (and nothing
+    /// written) if something is, even something unreadable.
+    ///
+    /// Do not call it while holding this store's [`lock`](Store::lock): the default
+    /// implementation takes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::save`] and [`Store::lock`].
+    fn create(&self, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        let _guard = self.lock()?;
+        if self.describe().present {
+            return Ok(WriteOutcome::Conflict);
+        }
+        self.save(bytes)?;
+        Ok(WriteOutcome::Written(Version::of_bytes(bytes)))
+    }
+
+    /// Replaces the sealed record with `bytes` only if its version is still `expected`
+    /// (compare-and-swap); [`WriteOutcome::Conflict`] (and nothing written) if it changed or
+    /// was deleted.
+    ///
+    /// Do not call it while holding this store's [`lock`](Store::lock): the default
+    /// implementation takes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load`], [`Store::save`] and [`Store::lock`].
+    fn replace_if(&self, expected: Version, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        let _guard = self.lock()?;
+        match self.load()? {
+            Some(current) if Version::of_bytes(&current) == expected => {
+                self.save(bytes)?;
+                Ok(WriteOutcome::Written(Version::of_bytes(bytes)))
+            }
+            _ => Ok(WriteOutcome::Conflict),
+        }
+    }
+
+    /// Reads the lockout state with its version (the default record, with a version, if none
+    /// is stored).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load_lockout`].
+    fn read_lockout(&self) -> Result<Versioned<LockoutRecord>, Error> {
+        let record = self.load_lockout()?;
+        Ok(Versioned::new(record, Version::of_bytes(&record.encode())))
+    }
+
+    /// Replaces the lockout state only if its version is still `expected` (compare-and-swap).
+    ///
+    /// Do not call it while holding this store's [`lock`](Store::lock): the default
+    /// implementation takes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load_lockout`], [`Store::save_lockout`] and [`Store::lock`].
+    fn replace_lockout_if(
+        &self,
+        expected: Version,
+        record: &LockoutRecord,
+    ) -> Result<WriteOutcome, Error> {
+        let _guard = self.lock()?;
+        let current = self.read_lockout()?;
+        if current.version != expected {
+            return Ok(WriteOutcome::Conflict);
+        }
+        self.save_lockout(record)?;
+        Ok(WriteOutcome::Written(Version::of_bytes(&record.encode())))
+    }
+
+    /// Resets the lockout state to the default record (no failures, no lockout),
+    /// unconditionally and atomically with respect to [`Store::replace_lockout_if`]. A state
+    /// that cannot be parsed is overwritten too: this is the way out of it.
+    ///
+    /// Do not call it while holding this store's [`lock`](Store::lock): the default
+    /// implementation takes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::save_lockout`] and [`Store::lock`].
+    fn reset_lockout(&self) -> Result<(), Error> {
+        let _guard = self.lock()?;
+        self.save_lockout(&LockoutRecord::default())
+    }
+
+    /// Atomically updates the lockout state: reads it, asks `update` for the new record
+    /// (`None`: leave it as it is) and writes that with [`Store::replace_lockout_if`],
+    /// starting again if another writer came first. `update` may thus run more than once,
+    /// always on the latest state. Returns the record as it stands afterwards.
+    ///
+    /// This is the failed-attempt increment: no increment is ever lost, whether the writers
+    /// are threads, processes or replicas sharing a database.
+    ///
+    /// ```
+    /// use credlock_store::{LockoutRecord, MemoryStore, Store};
+    ///
+    /// # fn main() -> Result<(), credlock_store::Error> {
+    /// let store = MemoryStore::new();
+    /// let after = store.update_lockout(&mut |r| Some(LockoutRecord::new(r.failures() + 1, None)))?;
+    /// assert_eq!(after.failures(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::read_lockout`] and [`Store::replace_lockout_if`];
+    /// [`Error::Contended`] if other writers won [`MAX_CAS_ATTEMPTS`] times in a row.
+    fn update_lockout(
+        &self,
+        update: &mut dyn FnMut(&LockoutRecord) -> Option<LockoutRecord>,
+    ) -> Result<LockoutRecord, Error> {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = self.read_lockout()?;
+            let Some(new) = update(&current.value) else {
+                return Ok(current.value);
+            };
+            if let WriteOutcome::Written(_) = self.replace_lockout_if(current.version, &new)? {
+                return Ok(new);
+            }
+        }
+        Err(Error::Contended {
+            path: self.describe().path.unwrap_or_default(),
+            attempts: MAX_CAS_ATTEMPTS,
+        })
+    }
 }
+
+/// How many times [`Store::update_lockout`] tries before giving up with
+/// [`Error::Contended`]: every failed try means another writer's update went through.
+pub const MAX_CAS_ATTEMPTS: u32 = 1_000;
 
 /// Which kind of [`Store`] a [`StoreInfo`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,10 +277,14 @@ pub enum StoreKind {
     File,
     /// Process memory ([`MemoryStore`](crate::MemoryStore)).
     Memory,
+    /// A row of an SQLite database (crate `credlock-store-sqlite`).
+    Sqlite,
+    /// A row of a PostgreSQL database (crate `credlock-store-postgres`).
+    Postgres,
 }
 
 impl StoreKind {
-    /// A short lowercase name: `"file"` or `"memory"`.
+    /// A short lowercase name: `"file"`, `"memory"`, `"sqlite"` or `"postgres"`.
     ///
     /// # Example
     ///
@@ -126,6 +296,8 @@ impl StoreKind {
         match self {
             Self::File => "file",
             Self::Memory => "memory",
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
         }
     }
 }
@@ -153,7 +325,8 @@ impl fmt::Display for StoreKind {
 pub struct StoreInfo {
     /// Which kind of store this is.
     pub kind: StoreKind,
-    /// The file's path, for stores kept in a file.
+    /// The file's path, for stores kept in a file (for a database: the database file, or a
+    /// description of the server without credentials).
     pub path: Option<PathBuf>,
     /// The permission bits (`st_mode & 0o7777`) of the file as it is on disk now, read without
     /// following a symbolic link; `None` if there is no file (or no file system).
@@ -235,5 +408,60 @@ impl fmt::Debug for StoreLock {
         f.debug_struct("StoreLock")
             .field("kind", &self.kind)
             .finish_non_exhaustive()
+    }
+}
+
+/// A boxed store is a store (every method forwarded, the overridden conditional writes
+/// included), so a [`StoreSet`](crate::StoreSet)'s `Box<dyn Store>` goes wherever a store
+/// does.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn load(&self) -> Result<Option<Vec<u8>>, Error> {
+        (**self).load()
+    }
+    fn save(&self, bytes: &[u8]) -> Result<(), Error> {
+        (**self).save(bytes)
+    }
+    fn delete(&self) -> Result<(), Error> {
+        (**self).delete()
+    }
+    fn lock(&self) -> Result<StoreLock, Error> {
+        (**self).lock()
+    }
+    fn describe(&self) -> StoreInfo {
+        (**self).describe()
+    }
+    fn load_lockout(&self) -> Result<LockoutRecord, Error> {
+        (**self).load_lockout()
+    }
+    fn save_lockout(&self, record: &LockoutRecord) -> Result<(), Error> {
+        (**self).save_lockout(record)
+    }
+    fn read(&self) -> Result<Option<Versioned<Vec<u8>>>, Error> {
+        (**self).read()
+    }
+    fn create(&self, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        (**self).create(bytes)
+    }
+    fn replace_if(&self, expected: Version, bytes: &[u8]) -> Result<WriteOutcome, Error> {
+        (**self).replace_if(expected, bytes)
+    }
+    fn read_lockout(&self) -> Result<Versioned<LockoutRecord>, Error> {
+        (**self).read_lockout()
+    }
+    fn replace_lockout_if(
+        &self,
+        expected: Version,
+        record: &LockoutRecord,
+    ) -> Result<WriteOutcome, Error> {
+        (**self).replace_lockout_if(expected, record)
+    }
+    fn reset_lockout(&self) -> Result<(), Error> {
+        (**self).reset_lockout()
+    }
+    fn update_lockout(
+        &self,
+        update: &mut dyn FnMut(&LockoutRecord) -> Option<LockoutRecord>,
+    ) -> Result<LockoutRecord, Error> {
+        (**self).update_lockout(update)
     }
 }

@@ -58,6 +58,13 @@ fn umask_0_child() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("new/nested");
     let path = dir.join("vault");
+    // Only the last component is created: a missing parent is refused, not made.
+    assert!(matches!(
+        FileStore::open(&path),
+        Err(Error::DirectoryNotFound { path: p }) if p == tmp.path().join("new")
+    ));
+    assert!(!tmp.path().join("new").exists());
+    FileStore::open(tmp.path().join("new/x")).unwrap();
     let store = FileStore::open(&path).unwrap();
     store.save(b"first").unwrap();
     assert_eq!(mode(&path), 0o600, "first stat of a new file");

@@ -1,7 +1,10 @@
-//! The wall clock that the persisted lockout and the audit trail read.
+//! The wall clock that the persisted lockout and the audit trail read, and the idle clock
+//! ([`crate::idle_clock`]).
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::idle_clock::{FakeClock, IdleClock};
 
 /// An injected wall clock (tests); the system clock otherwise.
 pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -10,6 +13,7 @@ pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 #[derive(Clone, Default)]
 pub(crate) struct Clock {
     fake: Option<WallClock>,
+    idle: IdleClock,
 }
 
 impl core::fmt::Debug for Clock {
@@ -24,7 +28,24 @@ impl core::fmt::Debug for Clock {
 
 impl Clock {
     pub(crate) fn injected(clock: WallClock) -> Self {
-        Self { fake: Some(clock) }
+        Self {
+            fake: Some(clock),
+            idle: IdleClock::default(),
+        }
+    }
+
+    /// Every clock from one [`FakeClock`]: the wall clock and the idle clock.
+    pub(crate) fn fake(clock: FakeClock) -> Self {
+        let wall = clock.clone();
+        Self {
+            fake: Some(Arc::new(move || wall.wall())),
+            idle: IdleClock::Fake(clock),
+        }
+    }
+
+    /// Now on the idle clock, which counts suspend.
+    pub(crate) fn idle_now(&self) -> Instant {
+        self.idle.now()
     }
 
     pub(crate) fn now(&self) -> SystemTime {

@@ -10,6 +10,7 @@ use crate::derivation::Deriver;
 use crate::error::Error;
 use crate::format::{Acceptance, VaultFile};
 use crate::kdf_plan::KdfPlan;
+use crate::sessions::Sessions;
 
 /// The checked options of an open vault.
 #[derive(Debug, Clone)]
@@ -25,6 +26,10 @@ pub(crate) struct Options {
     pub(crate) auditor: Auditor,
     /// The key derivation for new vaults, passphrase changes and upgrades on unlock.
     pub(crate) kdf: KdfPlan,
+    /// Where client sessions are kept.
+    pub(crate) sessions: Sessions,
+    /// Whether the process's idle sweeper watches this vault.
+    pub(crate) idle_sweeper: bool,
 }
 
 impl Options {

@@ -67,6 +67,36 @@ impl Credentials {
         self.mfa_secret.as_ref()
     }
 
+    /// Checks what can be checked before the credentials are stored: an MFA secret must be
+    /// a usable TOTP secret ([`TotpSecret::parse`](crate::totp::TotpSecret::parse)).
+    ///
+    /// ```
+    /// use credlock::Credentials;
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let ok = Credentials::new("a@example.com", SecretString::from("pw"))
+    ///     .with_mfa_secret(SecretString::from("jbsw y3dp ehpk 3pxp"));
+    /// assert!(ok.validate().is_ok());
+    /// let bad = Credentials::new("a@example.com", SecretString::from("pw"))
+    ///     .with_mfa_secret(SecretString::from("not a secret"));
+    /// assert!(bad.validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidMfaSecret`](crate::Error::InvalidMfaSecret) naming what is wrong.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        self.totp_secret().map(|_| ())
+    }
+
+    /// The MFA secret parsed as a TOTP secret, if there is one.
+    pub(crate) fn totp_secret(&self) -> Result<Option<crate::totp::TotpSecret>, crate::Error> {
+        self.mfa_secret
+            .as_ref()
+            .map(|s| crate::totp::TotpSecret::parse(s.expose_secret()))
+            .transpose()
+    }
+
     /// A copy with its own secret buffers (each zeroized on drop).
     #[must_use]
     pub fn duplicate(&self) -> Self {

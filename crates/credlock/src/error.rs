@@ -189,6 +189,32 @@ pub enum Error {
         /// The database.
         path: PathBuf,
     },
+    /// A session token was refused: malformed, unknown, revoked, rotated, or presented while
+    /// the vault is locked (a lock revokes every session). Which of these is not said.
+    #[error("the session token is not valid: sign in again")]
+    InvalidToken,
+    /// A session token has expired (by age, or unused for too long).
+    #[error("the session has expired: sign in again")]
+    TokenExpired,
+    /// A session token is valid but its scopes do not allow this operation.
+    #[error("the session's scopes do not allow this (it needs `{needed}`)")]
+    ScopeRefused {
+        /// The scope the operation needs.
+        needed: crate::sessions::Scope,
+    },
+    /// The session store failed; the token or the operation was refused.
+    #[error(transparent)]
+    SessionStore(crate::sessions::SessionStoreError),
+    /// The MFA secret is not a TOTP secret credlock can use (base32, or an
+    /// `otpauth://totp/` URI with known parameters).
+    #[error("the MFA secret is not a usable TOTP secret ({reason})")]
+    InvalidMfaSecret {
+        /// What is wrong, without any of the secret.
+        reason: &'static str,
+    },
+    /// The stored credentials have no MFA secret, so there is no TOTP code.
+    #[error("the stored credentials have no MFA secret")]
+    NoMfaSecret,
 }
 
 impl From<PolicyViolations> for Error {
@@ -243,6 +269,12 @@ pub enum ErrorKind {
     Crypto,
     /// Fail-closed auditing could not record an event.
     AuditFailed,
+    /// A session token is invalid or expired: authenticate again (HTTP 401).
+    Unauthenticated,
+    /// A valid session token lacks the scope for this operation (HTTP 403).
+    Forbidden,
+    /// Credentials to store are not valid (an unusable MFA secret).
+    InvalidCredentials,
 }
 
 /// How a storage operation failed, from [`StorageError::kind`] or [`Error::kind`].
@@ -327,6 +359,11 @@ impl Error {
             Self::InvalidOption { .. } => ErrorKind::InvalidOption,
             Self::Crypto(_) => ErrorKind::Crypto,
             Self::AuditFailed(_) => ErrorKind::AuditFailed,
+            Self::InvalidToken | Self::TokenExpired => ErrorKind::Unauthenticated,
+            Self::ScopeRefused { .. } => ErrorKind::Forbidden,
+            Self::SessionStore(_) => ErrorKind::Storage(StorageKind::Other),
+            Self::InvalidMfaSecret { .. } => ErrorKind::InvalidCredentials,
+            Self::NoMfaSecret => ErrorKind::NoCredentials,
         }
     }
 
@@ -398,9 +435,12 @@ impl StorageError {
                 | E::InsecureMode { .. }
                 | E::UnsupportedFilesystem { .. }
                 | E::PermissionDenied { .. } => StorageKind::Refused,
-                E::Empty { .. } | E::TooLarge { .. } | E::LockoutCorrupt { .. } => {
-                    StorageKind::Corrupt
-                }
+                E::Empty { .. }
+                | E::TooLarge { .. }
+                | E::LockoutCorrupt { .. }
+                | E::CorruptRow { .. } => StorageKind::Corrupt,
+                E::InvalidKey { .. } => StorageKind::InvalidPath,
+                E::Contended { .. } => StorageKind::Busy,
                 E::StorageFull { .. } => StorageKind::NoSpace,
                 E::ReadOnlyFilesystem { .. } => StorageKind::ReadOnly,
                 E::LockTimeout { .. } => StorageKind::Busy,

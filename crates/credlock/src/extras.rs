@@ -66,7 +66,7 @@ impl crate::vault::Vault {
             return credentials;
         }
         let state = self.shared().state();
-        match state.session.record(std::time::Instant::now()) {
+        match state.session.record(self.now()) {
             Ok(current) if !current.extras().is_empty() => {
                 credentials.with_extras(current.extras().duplicate())
             }

@@ -10,9 +10,10 @@
 //! lockout: it has to come through here, which
 //!
 //! 1. takes the vault's in-process gate, so attempts on one `Vault` take turns;
-//! 2. under the store's cross-process lock, reads the persisted lockout state; while locked
-//!    out, refuses **without deriving** (audited); otherwise counts the attempt durably
-//!    **before** deriving, so a crash or a kill during the derivation leaves it counted, and
+//! 2. in one atomic update of the persisted lockout state (a compare-and-swap shared by
+//!    every process and replica using the store), reads it; while locked out, refuses
+//!    **without deriving** (audited); otherwise counts the attempt durably **before**
+//!    deriving, so a crash or a kill during the derivation leaves it counted, and
 //!    parallel callers in any number of processes see each other's attempts;
 //! 3. derives and judges the passphrase;
 //! 4. records the outcome: success resets the count (the attempt is un-counted); a wrong
@@ -91,22 +92,23 @@ impl Gate<'_> {
     }
 
     /// Refuses while locked out (no derivation); otherwise counts the attempt durably and
-    /// returns the record as counted.
+    /// returns the record as counted. The check and the count are one atomic update of the
+    /// stored state ([`Store::update_lockout`], a compare-and-swap), so attempts from other
+    /// threads, processes or replicas are neither lost nor let through a lockout they set.
     fn count(&self, attempt: Attempt) -> Result<(Counted, LockoutRecord), Error> {
-        let refused = {
-            let _lock = self.store.lock()?;
-            let record = self.store.load_lockout()?;
-            let now = self.clock.now_ms();
-            match remaining(&record, now) {
-                Some(wait) => (record.failures(), wait, until_cleared(&record)),
-                None => {
-                    let counted = counted(&record, self.policy, now);
-                    self.store.save_lockout(&counted)?;
-                    return Ok((Counted::after_counting(), counted));
-                }
+        let now = self.clock.now_ms();
+        let mut refused = None;
+        let record = self.store.update_lockout(&mut |record| {
+            if let Some(wait) = remaining(record, now) {
+                refused = Some((record.failures(), wait, until_cleared(record)));
+                return None;
             }
+            refused = None;
+            Some(counted(record, self.policy, now))
+        })?;
+        let Some((failures, wait, until_cleared)) = refused else {
+            return Ok((Counted::after_counting(), record));
         };
-        let (failures, wait, until_cleared) = refused;
         self.auditor.record(
             self.clock,
             EventKind::AttemptRefused,
@@ -129,9 +131,8 @@ impl Gate<'_> {
 
     /// A successful attempt resets the count: the attempt is un-counted.
     fn uncount(&self) -> Result<(), Error> {
-        let _lock = self.store.lock()?;
-        if self.store.load_lockout()? != LockoutRecord::default() {
-            self.store.save_lockout(&LockoutRecord::default())?;
+        if self.store.read_lockout()?.value != LockoutRecord::default() {
+            self.store.reset_lockout()?;
         }
         Ok(())
     }

@@ -16,21 +16,29 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+pub mod hardening;
+mod idle_clock;
 mod kdf_plan;
 mod lockout;
 mod operator;
 mod options;
 mod record;
+pub mod registry;
+pub mod sessions;
 mod state;
 mod status;
+mod sweeper;
+pub mod totp;
 mod upgrade;
 mod vault;
 
 pub use credentials::Credentials;
 pub use derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
+pub use idle_clock::FakeClock;
 pub use lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 pub use options::VaultBuilder;
+pub use registry::{InvalidUserId, Registry, UserId};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,
     SecurityStatus,

@@ -2,7 +2,6 @@
 //! an administrator's "locked users" view does. Both are audited.
 
 use credlock_audit::{EventKind, Outcome};
-use credlock_store::LockoutRecord;
 
 use crate::error::Error;
 use crate::lockout::LockoutState;
@@ -54,12 +53,8 @@ impl Vault {
     ///
     /// [`Error::Storage`] if the state cannot be written.
     pub fn clear_lockout(&self) -> Result<(), Error> {
-        let previous = {
-            let _lock = self.backend().lock()?;
-            let previous = self.backend().load_lockout().ok();
-            self.backend().save_lockout(&LockoutRecord::default())?;
-            previous
-        };
+        let previous = self.backend().load_lockout().ok();
+        self.backend().reset_lockout()?;
         self.audit(
             EventKind::LockoutCleared,
             Outcome::Success,

@@ -15,7 +15,9 @@ use crate::config::Options;
 use crate::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
+use crate::idle_clock::FakeClock;
 use crate::kdf_plan::{Cost, KdfPlan};
+use crate::sessions::{SessionStore, Sessions};
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
 
@@ -55,6 +57,8 @@ pub struct VaultBuilder {
     kdf: Cost,
     argon2_limits: Argon2Limits,
     eclosion_compatible: bool,
+    sessions: Sessions,
+    idle_sweeper: bool,
 }
 
 #[derive(Debug)]
@@ -98,6 +102,8 @@ impl VaultBuilder {
             kdf: Cost::Pbkdf2(KdfParams::RECOMMENDED_ITERATIONS),
             argon2_limits: Argon2Limits::DEFAULT,
             eclosion_compatible: false,
+            sessions: Sessions::default(),
+            idle_sweeper: false,
         }
     }
 
@@ -351,6 +357,33 @@ impl VaultBuilder {
         self
     }
 
+    /// Where client sessions and API tokens are kept: a [`MemorySessionStore`] by default
+    /// (nothing survives a restart). See [`SessionStore`] for what a shared store must do.
+    ///
+    /// [`MemorySessionStore`]: crate::sessions::MemorySessionStore
+    pub fn session_store(mut self, store: impl SessionStore + 'static) -> Self {
+        self.sessions = Sessions::new(Arc::new(store));
+        self
+    }
+
+    /// Lock the vault **at** its idle deadline rather than at the next call: the process's
+    /// idle sweeper (one background thread shared by every vault that asks for it, stopped
+    /// when the last of them is dropped) zeroizes the key when the idle timeout runs out,
+    /// revokes the sessions and audits the idle lock. Without it, an idle-expired key is
+    /// dropped by the next call on the vault.
+    pub fn idle_sweeper(mut self) -> Self {
+        self.idle_sweeper = true;
+        self
+    }
+
+    /// **Insecure**, for tests: every clock of the vault (the idle lock's, the session
+    /// expiries', the persisted lockout's, the audit trail's) from a [`FakeClock`], which
+    /// moves only when told. Replaces [`VaultBuilder::insecure_wall_clock`].
+    pub fn insecure_clock(mut self, clock: FakeClock) -> Self {
+        self.clock = Clock::fake(clock);
+        self
+    }
+
     /// Never lock the vault for idleness.
     pub fn without_idle_timeout(mut self) -> Self {
         self.session = self.session.without_idle_timeout();
@@ -489,6 +522,8 @@ impl VaultBuilder {
             clock: self.clock,
             auditor,
             kdf: plan,
+            sessions: self.sessions,
+            idle_sweeper: self.idle_sweeper,
         };
         (options, self.target)
     }

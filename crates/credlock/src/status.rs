@@ -65,6 +65,9 @@ pub struct SecurityStatus {
     /// Problems found (an unreadable, unsafe or invalid file; a cheap test configuration);
     /// empty when all is well.
     pub problems: Vec<Problem>,
+    /// What [`harden_process`](crate::hardening::harden_process) achieved for this process,
+    /// if it was called.
+    pub hardening: Option<crate::hardening::HardeningReport>,
 }
 
 /// One problem in a [`SecurityStatus`].
@@ -344,6 +347,7 @@ impl SecurityStatus {
             idle_timeout_secs: options.session.idle_timeout().map(ceil_secs),
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
+            hardening: crate::hardening::last_report(),
         }
     }
 }
@@ -385,7 +389,7 @@ impl Vault {
     fn report(&self, show_path: ShowPath) -> SecurityStatus {
         // An idle lock that falls due now is applied (and audited) before the report.
         self.expire_idle();
-        let snapshot = Snapshot::take(&mut self.shared().state(), Instant::now());
+        let snapshot = Snapshot::take(&mut self.shared().state(), self.now());
         SecurityStatus::collect(
             self.options(),
             Some(self.backend()),

@@ -8,17 +8,16 @@
 //!   [`Deriver::derive_verified`](crate::derivation::Deriver), is not counted towards the
 //!   lockout and cannot fail as a wrong guess.
 //! - The new file replaces the old one through the store contract only
-//!   ([`Vault::replace_if_unchanged`]: the cross-process lock, a re-read, a comparison and
-//!   the store's atomic `save`), so it works on every backend, and a crash at any point
+//!   ([`Vault::replace_if_unchanged`]: a versioned re-read, a comparison and the store's
+//!   compare-and-swap), so it works on every backend, and a crash at any point
 //!   leaves either the old file or the new one, each opening with the passphrase. A vault
 //!   changed by another writer since it was read is left to that writer.
 //! - Success is audited as [`EventKind::KdfUpgraded`]; a failure (a full disk, say) leaves
 //!   the vault as it was and unlocked, is audited as a failed `kdf_upgraded`, and is tried
 //!   again at the next unlock.
 
-use std::time::Instant;
-
 use credlock_audit::{EventKind, Outcome};
+use credlock_store::WriteOutcome;
 use secrecy::SecretString;
 
 use crate::error::Error;
@@ -77,23 +76,23 @@ impl Vault {
         let credentials = record::from_bytes(plaintext)?;
         self.shared()
             .state()
-            .install(key, credentials, params, epoch, Instant::now());
+            .install(key, credentials, params, epoch, self.now());
         Ok(true)
     }
 
     /// Writes `new` in place of the vault file only if the file still holds the token
-    /// `expected`, under the store's cross-process lock (lock, load, compare, atomic save);
-    /// returns whether it wrote. The one place a compare-and-swap of the store would go.
+    /// `expected`: a versioned read, a comparison and the store's compare-and-swap on that
+    /// version, so no other writer's change (another process or replica) is overwritten;
+    /// returns whether it wrote.
     pub(crate) fn replace_if_unchanged(
         &self,
         expected: &str,
         new: &VaultFile,
     ) -> Result<bool, Error> {
-        let _guard = self.backend().lock()?;
-        if self.read_file()?.token != expected {
+        let (on_disk, version) = self.read_file_versioned()?;
+        if on_disk.token != expected {
             return Ok(false);
         }
-        self.backend().save(&new.to_bytes()?)?;
-        Ok(true)
+        Ok(self.backend().replace_if(version, &new.to_bytes()?)? != WriteOutcome::Conflict)
     }
 }

@@ -1,13 +1,13 @@
 //! The vault: credentials sealed under a passphrase, locked or unlocked.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
 
 use credlock_audit::{AuditEvent, EventKind, Outcome};
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::{LockoutRecord, Store};
+use credlock_store::{Store, Version, WriteOutcome};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::Options;
@@ -16,7 +16,9 @@ use crate::error::Error;
 use crate::format::VaultFile;
 use crate::gate::{Attempt, Gate};
 use crate::record;
+use crate::sessions::Sessions;
 use crate::state::{Shared, State};
+use crate::sweeper::{self, SweeperHandle};
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
 /// unlocked or empty.
@@ -65,7 +67,9 @@ use crate::state::{Shared, State};
 pub struct Vault {
     store: Box<dyn Store>,
     options: Options,
-    shared: Shared,
+    shared: Arc<Shared>,
+    /// The idle sweeper watching this vault, if asked for.
+    sweeper: Option<Arc<SweeperHandle>>,
 }
 
 impl Vault {
@@ -86,10 +90,20 @@ impl Vault {
 
     pub(crate) fn from_parts(store: Box<dyn Store>, options: Options) -> Result<Self, Error> {
         let stored = store.load()?.is_some();
+        let shared = Arc::new(Shared::new(State::new(stored, options.session)));
+        let sweeper = options.idle_sweeper.then(|| {
+            sweeper::register(sweeper::Entry {
+                shared: Arc::downgrade(&shared),
+                sessions: options.sessions.clone(),
+                auditor: options.auditor.clone(),
+                clock: options.clock.clone(),
+            })
+        });
         Ok(Self {
-            shared: Shared::new(State::new(stored, options.session)),
+            shared,
             store,
             options,
+            sweeper,
         })
     }
 
@@ -114,12 +128,69 @@ impl Vault {
         self.shared.state().session.state()
     }
 
-    /// Applies the idle timeout now: an expired key is dropped, and the idle lock audited.
+    /// Applies the idle timeout now: an expired key is dropped, the sessions revoked, and
+    /// the idle lock audited.
     pub(crate) fn expire_idle(&self) {
-        let idle_locked = self.shared.state().expire_idle(Instant::now());
+        let idle_locked = self.shared.state().expire_idle(self.now());
         if idle_locked {
             let _ = self.audit(EventKind::IdleLocked, Outcome::Success, |e| e);
+            self.revoke_sessions_on("idle_lock");
         }
+    }
+
+    /// Now on the idle clock (which counts suspend).
+    pub(crate) fn now(&self) -> std::time::Instant {
+        self.options.clock.idle_now()
+    }
+
+    /// Revokes every client session as the key goes (lock, logout); never fails the lock.
+    fn revoke_sessions_on(&self, operation: &'static str) {
+        let _ =
+            self.options
+                .sessions
+                .revoke_all(&self.options.auditor, &self.options.clock, operation);
+    }
+
+    /// The vault's client sessions.
+    pub(crate) fn session_registry(&self) -> &Sessions {
+        &self.options.sessions
+    }
+
+    /// Counts as activity for the idle lock, while unlocked: the idle clock restarts. Apps
+    /// call it on user activity that does not otherwise reach the vault; reading the
+    /// credentials, a TOTP code, an update or a session token validation already count.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::SecretString;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// # let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// vault.touch()?;
+    /// vault.lock();
+    /// assert!(matches!(vault.touch(), Err(credlock::Error::Locked)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`] (also once idle-expired: activity cannot revive it),
+    /// [`Error::NoCredentials`].
+    pub fn touch(&self) -> Result<(), Error> {
+        self.note_activity().map(|_| ())
+    }
+
+    /// Applies the idle timeout, then records activity if unlocked; returns the state's
+    /// epoch.
+    pub(crate) fn note_activity(&self) -> Result<u64, Error> {
+        self.expire_idle();
+        let now = self.now();
+        let mut state = self.shared.state();
+        state.session.key(now)?;
+        state.session.touch(now);
+        Ok(state.epoch)
     }
 
     /// Checks a new passphrase for the account `email` against this vault's policy, with the
@@ -250,7 +321,7 @@ impl Vault {
         replace: bool,
         params: KdfParams,
     ) -> Result<(), Error> {
-        let _guard = self.store.lock()?;
+        credentials.validate()?;
         if !replace && self.store.describe().present {
             self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
@@ -258,12 +329,24 @@ impl Vault {
         let epoch = self.shared.state().epoch;
         let key = self.options.deriver.derive_new(passphrase, &params)?;
         let token = key.seal(&record::to_bytes(&credentials)?)?;
-        self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        let bytes = VaultFile { params, token }.to_bytes()?;
+        if replace {
+            self.store.save(&bytes)?;
+        } else if self.store.create(&bytes)? == WriteOutcome::Conflict {
+            // Created elsewhere while the key was being derived.
+            self.shared.state().refresh_presence(true);
+            return Err(Error::VaultExists { path: self.path() });
+        }
         // New credentials start with a clean slate.
-        self.store.save_lockout(&LockoutRecord::default())?;
+        self.store.reset_lockout()?;
         self.shared
             .state()
-            .install(key, credentials, params, epoch, Instant::now());
+            .install(key, credentials, params, epoch, self.now());
+        self.poke_sweeper();
+        if replace {
+            // Sessions were granted under the credentials and passphrase just replaced.
+            self.revoke_sessions_on("replace");
+        }
         Ok(())
     }
 
@@ -315,7 +398,7 @@ impl Vault {
         self.expire_idle();
         let epoch = {
             let state = self.shared.state();
-            state.session.check_unlock_allowed(Instant::now())?;
+            state.session.check_unlock_allowed(self.now())?;
             state.epoch
         };
         let file = self.read_file()?;
@@ -331,7 +414,7 @@ impl Vault {
                 return Err(Error::Interrupted);
             }
             let session = std::mem::take(&mut state.session);
-            match session.unlock(key, credentials, Instant::now()) {
+            match session.unlock(key, credentials, self.now()) {
                 Ok(s) => {
                     state.session = s;
                     state.params = Some(file.params);
@@ -342,6 +425,7 @@ impl Vault {
                 }
             }
         }
+        self.poke_sweeper();
         self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
             .inspect_err(|_| {
                 self.shared.state().lock();
@@ -350,8 +434,27 @@ impl Vault {
         self.upgrade_after_unlock(passphrase, &file, &plaintext, epoch)
     }
 
-    /// Locks the vault: the key and the credentials are dropped and zeroized. Does nothing if
-    /// the vault is not unlocked.
+    /// The idle sweeper watching this vault, if any.
+    #[cfg(test)]
+    pub(crate) fn sweeper(&self) -> Option<&Arc<SweeperHandle>> {
+        self.sweeper.as_ref()
+    }
+
+    /// The shared state, as the sweeper holds it.
+    #[cfg(test)]
+    pub(crate) fn shared_arc(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// A new idle deadline: the sweeper, if any, looks again.
+    fn poke_sweeper(&self) {
+        if let Some(sweeper) = &self.sweeper {
+            sweeper.poke();
+        }
+    }
+
+    /// Locks the vault: the key and the credentials are dropped and zeroized, and every
+    /// client session is revoked. Does nothing if the vault is not unlocked.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -372,6 +475,7 @@ impl Vault {
             // Locking never fails; a failing audit sink cannot undo it.
             let _ = self.audit(EventKind::Locked, Outcome::Success, |e| e);
         }
+        self.revoke_sessions_on("lock");
     }
 
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key. Only an
@@ -400,7 +504,7 @@ impl Vault {
     /// is gone either way) and the file is still there.
     pub fn logout(&self) -> Result<(), Error> {
         self.expire_idle();
-        match self.shared.state().session.key(Instant::now()) {
+        match self.shared.state().session.key(self.now()) {
             Ok(_) => {}
             // Nothing stored: nothing to delete (logging out twice is fine).
             Err(credlock_session::Error::NoCredentials) => return Ok(()),
@@ -438,15 +542,17 @@ impl Vault {
     }
 
     /// Deletes the record and its lockout state, audited as `kind`.
-    fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
+    pub(crate) fn delete_record(&self, kind: EventKind) -> Result<(), Error> {
         let result = self.store.lock().and_then(|_guard| self.store.delete());
         match result {
             Ok(()) => {
                 self.shared.state().logout();
+                self.revoke_sessions_on(kind.as_str());
                 self.audit(kind, Outcome::Success, |e| e)
             }
             Err(e) => {
                 self.shared.state().lock();
+                self.revoke_sessions_on("lock");
                 let _ = self.audit(kind, Outcome::Failure, |e| e);
                 Err(e.into())
             }
@@ -475,7 +581,7 @@ impl Vault {
     /// [`Error::Locked`] (also after the idle timeout), [`Error::NoCredentials`].
     pub fn credentials(&self) -> Result<Credentials, Error> {
         self.expire_idle();
-        let now = Instant::now();
+        let now = self.now();
         let mut state = self.shared.state();
         let copy = state.session.record(now)?.duplicate();
         state.session.touch(now);
@@ -509,29 +615,45 @@ impl Vault {
     /// [`Error::Storage`]: writing failed; the file and the credentials in memory are
     /// unchanged.
     pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
+        credentials.validate()?;
         self.expire_idle();
-        self.shared.state().session.key(Instant::now())?;
+        self.note_activity()?;
         let credentials = self.keep_extras(credentials);
-        let _guard = self.store.lock()?;
-        let on_disk = self.read_file()?;
-        let (params, token, epoch) = {
-            let mut state = self.shared.state();
-            let key = state.session.key(Instant::now())?;
-            let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
-                state.lock();
-                return Err(Error::ChangedElsewhere);
+        let mut tries = 0;
+        let epoch = loop {
+            let (on_disk, version) = self.read_file_versioned()?;
+            let (params, token, epoch) = {
+                let mut state = self.shared.state();
+                let key = state.session.key(self.now())?;
+                let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
+                    state.lock();
+                    return Err(Error::ChangedElsewhere);
+                };
+                (
+                    params,
+                    key.seal(&record::to_bytes(&credentials)?)?,
+                    state.epoch,
+                )
             };
-            (
-                params,
-                key.seal(&record::to_bytes(&credentials)?)?,
-                state.epoch,
-            )
+            let bytes = VaultFile { params, token }.to_bytes()?;
+            // Compare-and-swap: a concurrent writer (another process or replica) makes this
+            // read again, so its update is never overwritten unseen.
+            if self.store.replace_if(version, &bytes)? != WriteOutcome::Conflict {
+                break epoch;
+            }
+            tries += 1;
+            if tries >= credlock_store::MAX_CAS_ATTEMPTS {
+                return Err(credlock_store::Error::Contended {
+                    path: self.path().unwrap_or_default(),
+                    attempts: tries,
+                }
+                .into());
+            }
         };
-        self.store.save(&VaultFile { params, token }.to_bytes()?)?;
         {
             let mut state = self.shared.state();
             if state.epoch == epoch {
-                state.session.replace_record(credentials, Instant::now())?;
+                state.session.replace_record(credentials, self.now())?;
             }
         }
         self.audit(EventKind::CredentialsUpdated, Outcome::Success, |e| e)
@@ -575,7 +697,7 @@ impl Vault {
             }
             state.epoch
         };
-        let file = self.read_file()?;
+        let (file, version) = self.read_file_versioned()?;
         let (_old_key, plaintext) =
             self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
                 let plaintext = key.open(&file.token)?;
@@ -587,17 +709,15 @@ impl Vault {
         let key = self.options.deriver.derive_new(&new, &params)?;
         // The record's exact bytes are re-sealed: the credentials do not change.
         let token = key.seal(&plaintext)?;
-        {
-            let _guard = self.store.lock()?;
-            // The file the old passphrase opened must still be the one on disk.
-            if self.read_file()?.token != file.token {
-                return Err(Error::ChangedElsewhere);
-            }
-            self.store.save(&VaultFile { params, token }.to_bytes()?)?;
+        // The file the old passphrase opened must still be the one stored (compare-and-swap).
+        let bytes = VaultFile { params, token }.to_bytes()?;
+        if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
+            return Err(Error::ChangedElsewhere);
         }
         self.shared
             .state()
-            .install(key, credentials, params, epoch, Instant::now());
+            .install(key, credentials, params, epoch, self.now());
+        self.poke_sweeper();
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
 
@@ -619,8 +739,13 @@ impl Vault {
 
     /// Reads and parses the vault file; no derivation.
     pub(crate) fn read_file(&self) -> Result<VaultFile, Error> {
-        match self.store.load()? {
-            Some(bytes) => self.options.parse(&bytes),
+        self.read_file_versioned().map(|(file, _)| file)
+    }
+
+    /// Reads and parses the vault file with its version, for a compare-and-swap write.
+    pub(crate) fn read_file_versioned(&self) -> Result<(VaultFile, Version), Error> {
+        match self.store.read()? {
+            Some(read) => Ok((self.options.parse(&read.value)?, read.version)),
             None => {
                 self.shared.state().refresh_presence(false);
                 Err(Error::VaultMissing { path: self.path() })

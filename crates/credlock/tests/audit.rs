@@ -17,6 +17,7 @@ use credlock::audit::{
 };
 use credlock::eclosion::ImportOptions;
 use credlock::secrecy::ExposeSecret as _;
+use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Error, SessionState};
 
 const ECLOSION_PASS: &str = "Correct-Horse-9-Battery!";
@@ -80,6 +81,21 @@ fn a_full_run_audits_every_event_and_no_secret() {
         vault.lockout_state().unwrap();
         vault.clear_lockout().unwrap();
         vault.unlock(&secret(PASS)).unwrap();
+        let minted = vault
+            .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+            .unwrap();
+        let rotated = vault.rotate_session(&minted.info.id).unwrap();
+        assert!(
+            vault
+                .validate_session(minted.token.expose_secret(), Scope::Totp)
+                .is_err()
+        );
+        vault.revoke_session(&minted.info.id).unwrap();
+        vault.revoke_all_sessions().unwrap();
+        let tokens = [
+            minted.token.expose_secret().to_owned(),
+            rotated.token.expose_secret().to_owned(),
+        ];
         vault
             .update_credentials(creds().with_mfa_secret(secret("JBSWY3DPEHPK3PXP")))
             .unwrap();
@@ -117,6 +133,25 @@ fn a_full_run_audits_every_event_and_no_secret() {
         idle.store(creds(), valid(PASS)).unwrap();
         assert_eq!(idle.status(), SessionState::Locked);
 
+        // A registry's operator actions: the locked-out list, and removing a user.
+        let t = trail.clone();
+        let registry = credlock::Registry::builder(credlock::registry::MemoryStoreSet::new())
+            .vault_options(move |b| {
+                b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                    .without_tracing_audit()
+                    .audit_to(t.clone())
+            })
+            .open()
+            .unwrap();
+        let user = credlock::UserId::new("user-42").unwrap();
+        registry
+            .vault(&user)
+            .unwrap()
+            .store(creds(), valid(PASS))
+            .unwrap();
+        assert!(registry.locked_out().unwrap().is_empty());
+        registry.remove_user(&user).unwrap();
+
         let events = trail.events();
         let kinds: BTreeSet<_> = events.iter().map(|e| e.kind.as_str()).collect();
         for kind in EventKind::ALL {
@@ -138,6 +173,7 @@ fn a_full_run_audits_every_event_and_no_secret() {
             path.display().to_string(),
         ];
         secrets.extend(keys);
+        secrets.extend(tokens.iter().map(|t| t[4..].to_owned()));
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "an event holds {s:?}");
             assert!(!file_text.contains(s.as_str()), "the log holds {s:?}");
@@ -145,7 +181,7 @@ fn a_full_run_audits_every_event_and_no_secret() {
         assert!(
             events
                 .iter()
-                .all(|e| e.vault == "user-42" || e.vault == "vault.json")
+                .all(|e| ["user-42", "vault.json", "registry"].contains(&e.vault.as_str()))
         );
         let with_ctx = events.iter().filter(|e| e.context.is_some()).count();
         assert_eq!(

@@ -1,5 +1,6 @@
 //! Our Eclosion exports (the legacy file and the SQLite database) opened by Python's
-//! `cryptography`, as Eclosion itself would.
+//! `cryptography`, as Eclosion itself would; our TOTP code checked against one computed by
+//! Python's standard `hmac`.
 //!
 //! `.ci/run` sets `CREDLOCK_PYTHON` to a Python with `cryptography` and runs the ignored tests.
 
@@ -193,4 +194,53 @@ fn python_cryptography_opens_our_eclosion_database_exports() {
     );
     assert_eq!(got["created_at"], "2026-02-01 09:30:00.123456");
     assert_eq!(got["wrong_passphrase_refused"], true);
+}
+
+#[test]
+#[ignore = "needs CREDLOCK_PYTHON pointing at a Python; .ci/run sets it"]
+fn python_hmac_computes_our_totp_code() {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use credlock::secrecy::ExposeSecret as _;
+
+    let python = std::env::var("CREDLOCK_PYTHON")
+        .expect("set CREDLOCK_PYTHON to a Python interpreter (`.ci/run` creates one in .venv)");
+    // As a user pastes it: lowercase, in groups of four, no padding.
+    let pasted = "mfrg gzdf mztw q2lk nnwg 23tp obyx e43u";
+    let at = 1_750_000_015_u64;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/totp.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .arg(at.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pasted.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "Python failed: {}", out.status);
+    let python_code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(python_code.len(), 6);
+
+    let (_dir, path) = temp_vault();
+    let clock = credlock::FakeClock::starting_at(UNIX_EPOCH + Duration::from_secs(at));
+    let v = credlock::Vault::builder(&path)
+        .insecure_kdf_iterations(TEST_ITERATIONS)
+        .insecure_clock(clock)
+        .open()
+        .unwrap();
+    v.store(
+        Credentials::new("alice@example.com", secret("pw")).with_mfa_secret(secret(pasted)),
+        valid(PASS),
+    )
+    .unwrap();
+    let code = v.totp().unwrap();
+    assert_eq!(code.code().expose_secret(), python_code);
+    assert_eq!(code.seconds_left(), 30 - at % 30);
 }

@@ -23,13 +23,28 @@ pub(crate) fn open_checked(dir: &Path) -> Result<OwnedFd, Error> {
     Ok(fd)
 }
 
-/// Like [`open_checked`], but first creates `dir` (and missing ancestors) with mode 0700 if
-/// it does not exist, and flushes its parent so the new directory survives a crash.
+/// Like [`open_checked`], but first creates `dir` with mode 0700 if it does not exist, and
+/// flushes its parent so the new directory survives a crash.
+///
+/// Only the last component is ever created: a missing parent is
+/// [`Error::DirectoryNotFound`] naming the parent, never a chain of directories made on the
+/// caller's behalf (a typo in a configured path must not plant directories elsewhere).
 pub(crate) fn create_or_open_checked(dir: &Path) -> Result<OwnedFd, Error> {
     match open(dir) {
         Err(Error::DirectoryNotFound { .. }) => {
-            match DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir) {
+            match DirBuilder::new()
+                .recursive(false)
+                .mode(DIR_MODE)
+                .create(dir)
+            {
                 Ok(()) => {}
+                // Another process created it meanwhile: check it like any existing one.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Error::DirectoryNotFound {
+                        path: dir.parent().unwrap_or(dir).to_path_buf(),
+                    });
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
                     return Err(Error::NotADirectory {
                         path: dir.to_path_buf(),

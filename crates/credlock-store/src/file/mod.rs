@@ -7,6 +7,7 @@ mod lockout;
 mod paths;
 mod read;
 mod replace;
+mod set;
 mod sys;
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
 
 pub use read::{ReadOptions, read_checked};
+pub use set::{FileStoreSet, open_private_dir};
 
 use crate::limits::check_data_len;
 use crate::{
@@ -41,7 +43,8 @@ use replace::{RealSyscalls, Syscalls};
 ///   user, a file with any group/other permission bit, an empty file and one over the size cap.
 /// - **Lock** takes an `flock` on the stable lock file `.<name>.lock` beside it, after
 ///   queueing at a second stable file, `.<name>.turnstile`, so that waiters take turns.
-/// - **Directory**: [`open`](FileStore::open) creates it with mode 0700 if missing; every
+/// - **Directory**: [`open`](FileStore::open) creates it with mode 0700 if missing (only the
+///   last component: a missing parent is [`Error::DirectoryNotFound`]); every
 ///   operation refuses a directory writable by group or others or owned by another user.
 /// - Temporary files left by a crashed writer are removed by `open` and `delete`.
 ///
@@ -98,6 +101,7 @@ pub struct FileStoreBuilder {
     max_len: usize,
     lock_timeout: Duration,
     create_dir: bool,
+    cleanup: bool,
 }
 
 impl FileStoreBuilder {
@@ -128,8 +132,8 @@ impl FileStoreBuilder {
         self
     }
 
-    /// Whether [`open`](Self::open) creates a missing directory (and missing ancestors), with
-    /// mode 0700. Default `true`; with `false` a missing directory is
+    /// Whether [`open`](Self::open) creates a missing directory, with mode 0700 (only the
+    /// directory itself: its parent must exist). Default `true`; with `false` a missing directory is
     /// [`Error::DirectoryNotFound`].
     ///
     /// # Example
@@ -143,6 +147,14 @@ impl FileStoreBuilder {
     /// ```
     pub fn create_dir(mut self, create: bool) -> Self {
         self.create_dir = create;
+        self
+    }
+
+    /// Leaves the stale-temporary-file sweep to [`Store::delete`] (a [`FileStoreSet`] opens
+    /// one store per key in a shared directory, where a sweep per open would list every
+    /// key's files).
+    pub(crate) fn skip_cleanup(mut self) -> Self {
+        self.cleanup = false;
         self
     }
 
@@ -174,8 +186,10 @@ impl FileStoreBuilder {
         check_target(&dir, &names)?;
         let lockout_names = names.lockout()?;
         check_target(&dir, &lockout_names)?;
-        cleanup::remove_stale_temps(dir.as_fd(), &names)?;
-        cleanup::remove_stale_temps(dir.as_fd(), &lockout_names)?;
+        if self.cleanup {
+            cleanup::remove_stale_temps(dir.as_fd(), &names)?;
+            cleanup::remove_stale_temps(dir.as_fd(), &lockout_names)?;
+        }
         Ok(FileStore {
             names,
             lockout_names,
@@ -221,6 +235,7 @@ impl FileStore {
             max_len: DEFAULT_MAX_LEN,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             create_dir: true,
+            cleanup: true,
         }
     }
 

@@ -1,7 +1,6 @@
 //! Eclosion's legacy `credentials.json`: parse, decrypt, migrate, export.
 
 use std::path::Path;
-use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -406,7 +405,7 @@ impl Vault {
         self.expire_idle();
         let (creds, params) = {
             let state = self.shared().state();
-            let creds = state.session.record(Instant::now())?.duplicate();
+            let creds = state.session.record(self.now())?.duplicate();
             (creds, state.params.ok_or(Error::Locked)?)
         };
         let key = self.test_passphrase(Attempt::Export, passphrase, &params, |key| {
@@ -414,7 +413,7 @@ impl Vault {
             // A lock() that landed during the derivation wins; it is not a wrong guess.
             let current = state
                 .session
-                .key(Instant::now())
+                .key(self.now())
                 .map_err(|_| Error::Interrupted)?;
             if &key == current {
                 Ok(key)

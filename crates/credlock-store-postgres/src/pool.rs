@@ -1,0 +1,102 @@
+//! Connections: how to make one (with the app's TLS connector), a small pool, and errors.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use credlock_store::Error;
+use postgres::config::Host;
+use postgres::{Client, Config};
+
+/// Makes a new connection (the configuration and the TLS connector, captured).
+pub(crate) type Connect = dyn Fn() -> Result<Client, postgres::Error> + Send + Sync;
+
+/// Idle connections kept for reuse.
+const POOL_MAX: usize = 8;
+
+/// One database: how to connect, and idle connections.
+pub(crate) struct Pool {
+    connect: Box<Connect>,
+    /// `postgres://user@host:port/dbname`, never a password: what errors name.
+    pub(crate) name: PathBuf,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(config: &Config, connect: Box<Connect>) -> Self {
+        Self {
+            connect,
+            name: describe(config),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle connection, or a new one.
+    pub(crate) fn take(&self) -> Result<Client, Error> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => (self.connect)().map_err(|e| self.error("connecting", e)),
+        }
+    }
+
+    /// Returns a connection for reuse (a closed one is dropped).
+    pub(crate) fn put(&self, client: Client) {
+        if client.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < POOL_MAX {
+            idle.push(client);
+        }
+    }
+
+    /// Runs `f` on a pooled connection.
+    pub(crate) fn with<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, Error> {
+        let mut client = self.take()?;
+        let result = f(&mut client).map_err(|e| self.error(op, e));
+        self.put(client);
+        result
+    }
+
+    pub(crate) fn error(&self, op: &'static str, e: postgres::Error) -> Error {
+        Error::Database {
+            path: self.name.clone(),
+            backend: "postgres",
+            op,
+            source: Box::new(e),
+        }
+    }
+}
+
+/// `postgres://user@host:port/dbname` (a socket directory for a Unix socket), without the
+/// password.
+fn describe(config: &Config) -> PathBuf {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => String::from("localhost"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    PathBuf::from(format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    ))
+}

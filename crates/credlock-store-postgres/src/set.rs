@@ -1,0 +1,156 @@
+//! [`PostgresStoreSet`]: every key's store in one PostgreSQL database, shared by replicas.
+
+use std::sync::Arc;
+
+use credlock_store::{Error, LockoutRecord, Store, StoreInfo, StoreKey, StoreKind, StoreSet};
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::{Config, NoTls, Socket};
+
+use crate::pool::{Connect, Pool};
+use crate::schema::{self, SchemaError};
+use crate::store::PostgresStore;
+
+/// A [`StoreSet`] in a PostgreSQL database: the tables `credlock_records` and
+/// `credlock_lockouts` (and `credlock_schema`, the schema's version).
+///
+/// Cheap to clone (clones share the connection pool) and `Send + Sync`. Handing out a key's
+/// store does no I/O. Open one per process (per replica); every replica's set on the same
+/// database shares every key's record and lockout state.
+#[derive(Debug, Clone)]
+pub struct PostgresStoreSet {
+    pool: Arc<Pool>,
+}
+
+/// Options for a [`PostgresStoreSet`]; from [`PostgresStoreSet::builder`].
+#[must_use = "call .open() to connect"]
+pub struct PostgresStoreSetBuilder {
+    config: Config,
+    connect: Box<Connect>,
+}
+
+impl std::fmt::Debug for PostgresStoreSetBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStoreSetBuilder")
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStoreSetBuilder {
+    /// Connects through `tls`, a TLS connector (such as `postgres-rustls`'s
+    /// `MakeRustlsConnect`); set `sslmode=require` in the configuration so that a server
+    /// without TLS is refused. Without this option the connection is not encrypted
+    /// ([`NoTls`]).
+    pub fn tls<T>(mut self, tls: T) -> Self
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::TlsConnect: Send,
+        T::Stream: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let config = self.config.clone();
+        self.connect = Box::new(move || config.connect(tls.clone()));
+        self
+    }
+
+    /// Connects, and creates or migrates the schema.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] if the server cannot be reached, refuses the credentials, or holds
+    /// a schema from a newer credlock (left unaltered).
+    pub fn open(self) -> Result<PostgresStoreSet, Error> {
+        let pool = Arc::new(Pool::new(&self.config, self.connect));
+        let mut client = pool.take()?;
+        schema::migrate(&mut client).map_err(|e| match e {
+            SchemaError::Sql(e) => pool.error("creating or migrating the schema", e),
+            SchemaError::TooNew(found) => Error::Database {
+                path: pool.name.clone(),
+                backend: "postgres",
+                op: "checking the schema version",
+                source: format!(
+                    "the schema is at version {found}, newer than this credlock's {}; \
+                     upgrade credlock",
+                    schema::CURRENT
+                )
+                .into(),
+            },
+        })?;
+        pool.put(client);
+        Ok(PostgresStoreSet { pool })
+    }
+}
+
+impl PostgresStoreSet {
+    /// A builder for the database `config` names (for example
+    /// `"host=/run/postgresql user=app dbname=app".parse()?`), without TLS unless
+    /// [`tls`](PostgresStoreSetBuilder::tls) is given.
+    pub fn builder(config: Config) -> PostgresStoreSetBuilder {
+        let c = config.clone();
+        PostgresStoreSetBuilder {
+            config,
+            connect: Box::new(move || c.connect(NoTls)),
+        }
+    }
+
+    /// The key's store, typed (the trait's [`StoreSet::store`] boxes it).
+    #[must_use]
+    pub fn postgres_store(&self, key: StoreKey) -> PostgresStore {
+        PostgresStore {
+            pool: Arc::clone(&self.pool),
+            key,
+        }
+    }
+
+    /// Parses a key column: it must be a key this crate wrote.
+    fn key_of(&self, raw: &str) -> Result<StoreKey, Error> {
+        match StoreKey::new(raw) {
+            Ok(k) if k.as_str() == raw => Ok(k),
+            _ => Err(Error::CorruptRow {
+                path: self.pool.name.clone(),
+                what: "a key is not a valid store key",
+            }),
+        }
+    }
+}
+
+impl StoreSet for PostgresStoreSet {
+    fn store(&self, key: &StoreKey) -> Result<Box<dyn Store>, Error> {
+        Ok(Box::new(self.postgres_store(key.clone())))
+    }
+
+    fn keys(&self) -> Result<Vec<StoreKey>, Error> {
+        let rows = self.pool.with("listing keys", |c| {
+            c.query(
+                "SELECT key FROM credlock_records WHERE record IS NOT NULL ORDER BY key",
+                &[],
+            )
+        })?;
+        rows.iter().map(|r| self.key_of(r.get(0))).collect()
+    }
+
+    fn lockouts(&self) -> Result<Vec<(StoreKey, LockoutRecord)>, Error> {
+        let rows = self.pool.with("listing lockout states", |c| {
+            c.query(
+                "SELECT key, state FROM credlock_lockouts WHERE state IS NOT NULL ORDER BY key",
+                &[],
+            )
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let key = self.key_of(row.get(0))?;
+            let state: &str = row.get(1);
+            let record =
+                LockoutRecord::decode(state.as_bytes()).ok_or_else(|| Error::LockoutCorrupt {
+                    path: self.pool.name.join(key.as_str()),
+                })?;
+            if record != LockoutRecord::default() {
+                out.push((key, record));
+            }
+        }
+        Ok(out)
+    }
+
+    fn describe(&self) -> StoreInfo {
+        StoreInfo::new(StoreKind::Postgres, Some(&self.pool.name), None, true)
+    }
+}

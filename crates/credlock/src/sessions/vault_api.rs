@@ -1,0 +1,269 @@
+//! The vault's session operations.
+
+use std::time::Duration;
+
+use credlock_audit::{EventKind, Outcome};
+use credlock_session::SessionState;
+
+use super::info::{MintedSession, SessionId, SessionInfo, SessionRecord, SessionRequest};
+use super::scope::Scope;
+use super::token::{SessionToken, TokenSecret};
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::totp::TotpCode;
+use crate::vault::Vault;
+
+/// Longest label kept, in characters.
+const MAX_LABEL_CHARS: usize = 200;
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Vault {
+    /// Mints a client session or an API token, while unlocked. The token in the result is
+    /// shown once: the vault keeps only its digest. Counts as activity.
+    ///
+    /// ```
+    /// use credlock::sessions::{Scope, SessionRequest};
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{Credentials, Policy, Vault};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let minted = vault.mint_session(SessionRequest::client("Firefox on Linux"))?;
+    /// assert!(minted.token.expose_secret().starts_with("clk_"));
+    /// assert_eq!(vault.sessions()?, [minted.info]);
+    /// vault.lock(); // revokes every session
+    /// assert!(vault.validate_session(minted.token.expose_secret(), Scope::Totp).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::NoCredentials`]: sessions are minted only while unlocked.
+    /// [`Error::InvalidOption`] for a request without any scope. [`Error::Interrupted`] if
+    /// the vault was locked meanwhile (the session is not kept). [`Error::SessionStore`],
+    /// [`Error::Crypto`] (random source); [`Error::AuditFailed`] with fail-closed auditing
+    /// (the session is not kept).
+    pub fn mint_session(&self, request: SessionRequest) -> Result<MintedSession, Error> {
+        if request.scopes.is_empty() {
+            return Err(Error::InvalidOption { name: "scopes" });
+        }
+        let epoch = self.note_activity()?;
+        let (token, secret) = SessionToken::generate()?;
+        let now_ms = self.options().clock.now_ms();
+        let record = SessionRecord {
+            id: SessionId::generate()?,
+            digest: secret.digest(),
+            kind: request.kind,
+            label: credlock_audit::sanitize(&request.label)
+                .chars()
+                .take(MAX_LABEL_CHARS)
+                .collect(),
+            scopes: request.scopes,
+            created_ms: now_ms,
+            last_used_ms: now_ms,
+            expires_ms: request.lifetime.map(|l| now_ms.saturating_add(ms(l))),
+            idle_timeout_ms: request.idle_timeout.map(ms),
+        };
+        let info = record.info();
+        let store = &self.session_registry().store;
+        store.insert(record, &secret).map_err(Error::SessionStore)?;
+        if self.shared().state().epoch != epoch {
+            // A lock landed meanwhile and revoked every session: this one goes too.
+            store.remove(&info.id).map_err(Error::SessionStore)?;
+            return Err(Error::Interrupted);
+        }
+        self.audit(EventKind::SessionMinted, Outcome::Success, |e| {
+            e.session(info.id.as_str())
+        })
+        .inspect_err(|_| {
+            // Fail-closed auditing: no session the trail does not know of.
+            let _ = store.remove(&info.id);
+        })?;
+        Ok(MintedSession { token, info })
+    }
+
+    /// Checks a client's token: it must be a live session of this (unlocked) vault, not
+    /// expired, whose scopes allow `scope`. Counts as activity, for the vault's idle lock
+    /// and the session's idle expiry. Returns the session as listed.
+    ///
+    /// Costs about a microsecond (a SHA-256 and a constant-time comparison per session).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidToken`] for a malformed, unknown, revoked or rotated token, and for
+    /// any token while the vault is locked (a lock revokes every session);
+    /// [`Error::TokenExpired`] for an expired session (which is then removed);
+    /// [`Error::ScopeRefused`] if its scopes do not allow `scope`; [`Error::SessionStore`]
+    /// if the store fails. Refusals are audited ([`EventKind::SessionRefused`]), at most
+    /// once a second.
+    pub fn validate_session(&self, token: &str, scope: Scope) -> Result<SessionInfo, Error> {
+        let sessions = self.session_registry();
+        let (auditor, clock) = (&self.options().auditor, &self.options().clock);
+        let refuse = |e| Err(sessions.refuse(auditor, clock, e));
+        let Some(secret) = TokenSecret::parse(token) else {
+            return refuse(Error::InvalidToken);
+        };
+        if self.note_activity().is_err() {
+            // Locked: any session left from a lock that raced a mint goes now.
+            let _ = sessions.revoke_all(auditor, clock, "lock");
+            return refuse(Error::InvalidToken);
+        }
+        let record = match sessions.store.find(&secret.digest(), &secret) {
+            Ok(Some(record)) => record,
+            Ok(None) => return refuse(Error::InvalidToken),
+            Err(e) => return refuse(Error::SessionStore(e)),
+        };
+        let now_ms = clock.now_ms();
+        if record.expired_at(now_ms) {
+            let _ = sessions.store.remove(&record.id);
+            return refuse(Error::TokenExpired);
+        }
+        if !record.scopes.allows(scope) {
+            return refuse(Error::ScopeRefused { needed: scope });
+        }
+        if let Err(e) = sessions.store.touch(&record.id, now_ms) {
+            return refuse(Error::SessionStore(e));
+        }
+        let mut info = record.info();
+        info.last_used_at = super::info::from_ms(now_ms.max(record.last_used_ms));
+        Ok(info)
+    }
+
+    /// The credentials, for a client whose token allows [`Scope::ReadCredentials`]: the
+    /// token is validated (which counts as activity) before they are read.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`].
+    pub fn credentials_for(&self, token: &str) -> Result<Credentials, Error> {
+        self.validate_session(token, Scope::ReadCredentials)?;
+        self.credentials()
+    }
+
+    /// The current TOTP code, for a client whose token allows [`Scope::Totp`] (or
+    /// [`Scope::ReadCredentials`]).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Vault::validate_session`], then those of [`Vault::totp`].
+    pub fn totp_for(&self, token: &str) -> Result<TotpCode, Error> {
+        self.validate_session(token, Scope::Totp)?;
+        self.totp()
+    }
+
+    /// Every live session and API token, oldest first: never a token or a digest. Expired
+    /// sessions are removed, not listed; a vault that is not unlocked has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SessionStore`] if the store fails.
+    pub fn sessions(&self) -> Result<Vec<SessionInfo>, Error> {
+        if self.status() != SessionState::Unlocked {
+            // Whatever locked it (a lock, a file changed elsewhere), the sessions went too.
+            self.session_registry().revoke_all(
+                &self.options().auditor,
+                &self.options().clock,
+                "lock",
+            )?;
+            return Ok(Vec::new());
+        }
+        let store = &self.session_registry().store;
+        let now_ms = self.options().clock.now_ms();
+        let mut live = Vec::new();
+        for record in store.list().map_err(Error::SessionStore)? {
+            if record.expired_at(now_ms) {
+                store.remove(&record.id).map_err(Error::SessionStore)?;
+            } else {
+                live.push(record.info());
+            }
+        }
+        live.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(live)
+    }
+
+    /// Revokes one session: its token is refused from now on. Whether it existed. Works
+    /// whether the vault is locked or not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SessionStore`] if the store fails; [`Error::AuditFailed`].
+    pub fn revoke_session(&self, id: &SessionId) -> Result<bool, Error> {
+        let removed = self
+            .session_registry()
+            .store
+            .remove(id)
+            .map_err(Error::SessionStore)?;
+        if removed {
+            self.audit(EventKind::SessionRevoked, Outcome::Success, |e| {
+                e.session(id.as_str())
+            })?;
+        }
+        Ok(removed)
+    }
+
+    /// Revokes every session and API token; how many there were. Always audited.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SessionStore`] if the store fails; [`Error::AuditFailed`].
+    pub fn revoke_all_sessions(&self) -> Result<usize, Error> {
+        let n = self
+            .session_registry()
+            .store
+            .remove_all()
+            .map_err(Error::SessionStore)?;
+        self.audit(EventKind::SessionsRevoked, Outcome::Success, |e| {
+            e.operation("request")
+        })?;
+        Ok(n)
+    }
+
+    /// Rotates a session (typically an API token): a new token is returned, once, and the
+    /// old one is refused from now on. The session keeps its id, label, scopes and expiry.
+    /// Only while unlocked; counts as activity.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::InvalidToken`] for an unknown
+    /// or expired session id; [`Error::SessionStore`], [`Error::Crypto`];
+    /// [`Error::AuditFailed`] with fail-closed auditing, and the session is then revoked.
+    pub fn rotate_session(&self, id: &SessionId) -> Result<MintedSession, Error> {
+        self.note_activity()?;
+        let store = &self.session_registry().store;
+        let now_ms = self.options().clock.now_ms();
+        let Some(mut record) = store
+            .list()
+            .map_err(Error::SessionStore)?
+            .into_iter()
+            .find(|r| &r.id == id)
+            .filter(|r| !r.expired_at(now_ms))
+        else {
+            return Err(Error::InvalidToken);
+        };
+        let (token, secret) = SessionToken::generate()?;
+        record.digest = secret.digest();
+        record.last_used_ms = record.last_used_ms.max(now_ms);
+        if !store
+            .replace_digest(id, record.digest, &secret, now_ms)
+            .map_err(Error::SessionStore)?
+        {
+            return Err(Error::InvalidToken);
+        }
+        self.audit(EventKind::SessionRotated, Outcome::Success, |e| {
+            e.session(id.as_str())
+        })
+        .inspect_err(|_| {
+            // Fail-closed auditing: the old token is already refused, and the new one, which
+            // the trail does not know of, goes too.
+            let _ = store.remove(id);
+        })?;
+        Ok(MintedSession {
+            token,
+            info: record.info(),
+        })
+    }
+}

@@ -1,0 +1,423 @@
+//! TOTP codes (RFC 6238) from the stored MFA secret.
+//!
+//! Secrets are accepted as users paste them: base32 (RFC 4648) with spaces or dashes,
+//! lowercase, with or without `=` padding, or a whole `otpauth://totp/...` URI, whose
+//! `algorithm` (`SHA1`, `SHA256`, `SHA512`), `digits` (6 to 8) and `period` (seconds)
+//! parameters are honoured. The default is what authenticator apps and finance sites use:
+//! HMAC-SHA1, 6 digits, 30 seconds. The HMAC and the truncation are `totp-rs`'s.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use credlock::totp::TotpSecret;
+//! use credlock::secrecy::ExposeSecret;
+//!
+//! // RFC 6238 appendix B: the ASCII secret "12345678901234567890", base32-encoded.
+//! let secret = TotpSecret::parse("gezd gnbv gy3t qojq gezd gnbv gy3t qojq")?;
+//! let code = secret.code_at(UNIX_EPOCH + Duration::from_secs(59));
+//! assert_eq!(code.code().expose_secret(), "287082");
+//! assert_eq!(code.seconds_left(), 1);
+//! # Ok::<(), credlock::Error>(())
+//! ```
+
+use core::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// The HMAC a TOTP secret uses.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TotpAlgorithm {
+    /// HMAC-SHA1: the default, and what nearly every site uses.
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+/// Shortest secret accepted, in bytes (80 bits, the shortest authenticator apps issue).
+const MIN_SECRET_BYTES: usize = 10;
+/// Longest secret accepted, in bytes.
+const MAX_SECRET_BYTES: usize = 256;
+/// Longest period accepted, in seconds.
+const MAX_PERIOD: u64 = 3600;
+
+/// A parsed TOTP secret and its parameters. Zeroized on drop; `Debug` shows only the
+/// parameters.
+pub struct TotpSecret {
+    key: Zeroizing<Vec<u8>>,
+    algorithm: TotpAlgorithm,
+    digits: u8,
+    period: u64,
+}
+
+impl TotpSecret {
+    /// Parses a secret as a user pasted it (see the [module docs](self)).
+    ///
+    /// ```
+    /// use credlock::totp::{TotpAlgorithm, TotpSecret};
+    ///
+    /// let s = TotpSecret::parse(
+    ///     "otpauth://totp/Bank:alice?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8&period=60",
+    /// )?;
+    /// assert_eq!((s.algorithm(), s.digits(), s.period()), (TotpAlgorithm::Sha256, 8, 60));
+    /// assert!(TotpSecret::parse("not base32!").is_err());
+    /// # Ok::<(), credlock::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidMfaSecret`] naming what is wrong (never the secret): not base32, too
+    /// short or long, an `otpauth` URI that is not `totp`, lacks a secret, or has an unknown
+    /// algorithm, a digit count outside 6–8 or a period outside 1–3600 s.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        if text
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("otpauth://"))
+        {
+            return Self::parse_uri(text);
+        }
+        Self::with_defaults(decode_base32(text)?)
+    }
+
+    fn with_defaults(key: Zeroizing<Vec<u8>>) -> Result<Self, Error> {
+        if key.len() < MIN_SECRET_BYTES {
+            return Err(invalid("the secret is too short"));
+        }
+        if key.len() > MAX_SECRET_BYTES {
+            return Err(invalid("the secret is too long"));
+        }
+        Ok(Self {
+            key,
+            algorithm: TotpAlgorithm::Sha1,
+            digits: 6,
+            period: 30,
+        })
+    }
+
+    fn parse_uri(uri: &str) -> Result<Self, Error> {
+        let rest = &uri[10..];
+        let kind = rest.split('/').next().unwrap_or_default();
+        if !kind.eq_ignore_ascii_case("totp") {
+            return Err(invalid("the otpauth URI is not a TOTP one"));
+        }
+        let query = rest
+            .split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or_default())
+            .unwrap_or_default();
+        let (mut secret, mut algorithm, mut digits, mut period) = (None, None, None, None);
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode(value)?;
+            match name.to_ascii_lowercase().as_str() {
+                "secret" => secret = Some(value),
+                "algorithm" => {
+                    algorithm = Some(match value.to_ascii_uppercase().as_str() {
+                        "SHA1" => TotpAlgorithm::Sha1,
+                        "SHA256" => TotpAlgorithm::Sha256,
+                        "SHA512" => TotpAlgorithm::Sha512,
+                        _ => return Err(invalid("the otpauth URI names an unknown algorithm")),
+                    });
+                }
+                "digits" => {
+                    digits = Some(
+                        value
+                            .parse::<u8>()
+                            .ok()
+                            .filter(|d| (6..=8).contains(d))
+                            .ok_or_else(|| invalid("the otpauth URI's digits are not 6 to 8"))?,
+                    );
+                }
+                "period" => {
+                    period = Some(
+                        value
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|p| (1..=MAX_PERIOD).contains(p))
+                            .ok_or_else(|| {
+                                invalid("the otpauth URI's period is not 1 to 3600 seconds")
+                            })?,
+                    );
+                }
+                _ => {}
+            }
+        }
+        let secret = secret.ok_or_else(|| invalid("the otpauth URI has no secret"))?;
+        let mut parsed = Self::with_defaults(decode_base32(&secret)?)?;
+        parsed.algorithm = algorithm.unwrap_or(TotpAlgorithm::Sha1);
+        parsed.digits = digits.unwrap_or(6);
+        parsed.period = period.unwrap_or(30);
+        Ok(parsed)
+    }
+
+    /// The HMAC algorithm.
+    #[must_use]
+    pub const fn algorithm(&self) -> TotpAlgorithm {
+        self.algorithm
+    }
+
+    /// Digits per code (6 to 8).
+    #[must_use]
+    pub const fn digits(&self) -> u8 {
+        self.digits
+    }
+
+    /// Seconds per code.
+    #[must_use]
+    pub const fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// The code at `time`, and the seconds it stays valid. A time before 1970 counts as
+    /// 1970.
+    #[must_use]
+    pub fn code_at(&self, time: SystemTime) -> TotpCode {
+        let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let algorithm = match self.algorithm {
+            TotpAlgorithm::Sha1 => totp_rs::Algorithm::SHA1,
+            TotpAlgorithm::Sha256 => totp_rs::Algorithm::SHA256,
+            TotpAlgorithm::Sha512 => totp_rs::Algorithm::SHA512,
+        };
+        // The digits and period were checked when parsing, so the RFC's checks hold.
+        let totp = totp_rs::Builder::new()
+            .with_algorithm(algorithm)
+            .with_digits(self.digits)
+            .with_step_duration(self.period)
+            .with_secret(self.key.to_vec())
+            .build_noncompliant();
+        let code = Zeroizing::new(totp.generate(secs).to_string());
+        TotpCode {
+            code: SecretString::from(code.as_str()),
+            seconds_left: self.period - secs % self.period,
+        }
+    }
+}
+
+impl fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpSecret")
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A TOTP code and how long it stays valid.
+#[derive(Debug)]
+pub struct TotpCode {
+    code: SecretString,
+    seconds_left: u64,
+}
+
+impl TotpCode {
+    /// The code's digits (kept secret: it logs someone in for the rest of its period).
+    #[must_use]
+    pub fn code(&self) -> &SecretString {
+        &self.code
+    }
+
+    /// Seconds until the next code (1 to the period).
+    #[must_use]
+    pub const fn seconds_left(&self) -> u64 {
+        self.seconds_left
+    }
+}
+
+impl crate::Vault {
+    /// The current TOTP code from the stored MFA secret, and the seconds it stays valid.
+    /// Counts as activity for the idle lock.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// let creds = Credentials::new("alice@example.com", SecretString::from("pw"))
+    ///     .with_mfa_secret(SecretString::from("jbsw y3dp ehpk 3pxp"));
+    /// vault.store(creds, pass)?;
+    /// let code = vault.totp()?;
+    /// assert_eq!(code.code().expose_secret().len(), 6);
+    /// assert!((1..=30).contains(&code.seconds_left()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::NoMfaSecret`] if the
+    /// credentials have none; [`Error::InvalidMfaSecret`] for a secret stored by an older
+    /// version that did not check it.
+    pub fn totp(&self) -> Result<TotpCode, Error> {
+        self.note_activity()?;
+        let now = self.now();
+        let secret = {
+            let state = self.shared().state();
+            state.session.record(now)?.totp_secret()?
+        };
+        let secret = secret.ok_or(Error::NoMfaSecret)?;
+        Ok(secret.code_at(self.options().clock.now()))
+    }
+}
+
+fn invalid(reason: &'static str) -> Error {
+    Error::InvalidMfaSecret { reason }
+}
+
+/// RFC 4648 base32, as pasted: spaces, tabs and dashes ignored, any case, padding optional.
+fn decode_base32(text: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 5 / 8 + 1));
+    let (mut buffer, mut bits, mut chars) = (0u32, 0u32, 0usize);
+    let mut padding = false;
+    for c in text.chars() {
+        let value = match c {
+            ' ' | '\t' | '\r' | '\n' | '-' => continue,
+            '=' => {
+                padding = true;
+                continue;
+            }
+            _ if padding => return Err(invalid("the secret has characters after its padding")),
+            'A'..='Z' => u32::from(c) - u32::from('A'),
+            'a'..='z' => u32::from(c) - u32::from('a'),
+            '2'..='7' => u32::from(c) - u32::from('2') + 26,
+            _ => return Err(invalid("the secret is not base32")),
+        };
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        chars += 1;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).unwrap_or_default());
+        }
+        buffer &= (1 << bits) - 1;
+    }
+    // A final group of 1, 3 or 6 characters cannot come from whole bytes.
+    if matches!(chars % 8, 1 | 3 | 6) {
+        return Err(invalid("the secret's base32 length is impossible"));
+    }
+    Ok(out)
+}
+
+/// Percent-decodes a URI query value (`+` stays `+`); the result must be UTF-8. Zeroized on
+/// drop: it may be the secret.
+fn percent_decode(value: &str) -> Result<Zeroizing<String>, Error> {
+    let bytes = value.as_bytes();
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| invalid("the otpauth URI has a bad percent escape"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    match String::from_utf8(std::mem::take(&mut *out)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Err(invalid("the otpauth URI is not UTF-8"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn base32_as_pasted() {
+        let canonical = TotpSecret::parse("JBSWY3DPEHPK3PXP").unwrap();
+        for variant in [
+            "jbswy3dpehpk3pxp",
+            "JBSW Y3DP EHPK 3PXP",
+            " jbsw-y3dp-ehpk-3pxp\n",
+            "JBSWY3DPEHPK3PXP======",
+        ] {
+            let s = TotpSecret::parse(variant).unwrap();
+            assert_eq!(*s.key, *canonical.key, "{variant:?}");
+        }
+        assert_eq!(&**canonical.key, b"Hello!\xde\xad\xbe\xef");
+    }
+
+    #[test]
+    fn bad_secrets_are_refused_with_a_reason() {
+        for (bad, reason) in [
+            ("", "the secret is too short"),
+            ("JBSWY3DP", "the secret is too short"),
+            ("JBSWY3DPEHPK3PX1", "the secret is not base32"),
+            (
+                "JBSWY3DPEHPK3PXPA",
+                "the secret's base32 length is impossible",
+            ),
+            (
+                "JBSWY3DP==EHPK3PXP",
+                "the secret has characters after its padding",
+            ),
+            (
+                "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP",
+                "the otpauth URI is not a TOTP one",
+            ),
+            ("otpauth://totp/x?issuer=y", "the otpauth URI has no secret"),
+            (
+                "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+                "the otpauth URI names an unknown algorithm",
+            ),
+            (
+                "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&digits=9",
+                "the otpauth URI's digits are not 6 to 8",
+            ),
+            (
+                "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0",
+                "the otpauth URI's period is not 1 to 3600 seconds",
+            ),
+            (
+                "otpauth://totp/x?secret=%zz",
+                "the otpauth URI has a bad percent escape",
+            ),
+        ] {
+            match TotpSecret::parse(bad) {
+                Err(Error::InvalidMfaSecret { reason: r }) => assert_eq!(r, reason, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn uri_parameters_are_honoured() {
+        let s = TotpSecret::parse(
+            "OTPAUTH://TOTP/Example:alice%40example.com?SECRET=jbswy3dpehpk3pxp%3D%3D%3D&issuer=Example&period=60&digits=8&algorithm=sha512",
+        )
+        .unwrap();
+        assert_eq!(s.algorithm(), TotpAlgorithm::Sha512);
+        assert_eq!((s.digits(), s.period()), (8, 60));
+        assert_eq!(&**s.key, b"Hello!\xde\xad\xbe\xef");
+        let code = s.code_at(UNIX_EPOCH + Duration::from_secs(125));
+        assert_eq!(code.code().expose_secret().len(), 8);
+        assert_eq!(code.seconds_left(), 55);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let s = TotpSecret::parse("JBSWY3DPEHPK3PXP").unwrap();
+        let code = s.code_at(UNIX_EPOCH);
+        let shown = format!("{s:?}{code:?}");
+        assert!(!shown.contains("JBSW") && !shown.contains(code.code().expose_secret()));
+    }
+}

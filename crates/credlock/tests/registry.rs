@@ -1,0 +1,288 @@
+//! The registry of many users' vaults: lazy opening, one vault per user, validated ids that
+//! never escape their place, and the audited admin operations, on every embedded backend.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use common::{PASS, creds, secret, valid};
+use credlock::audit::{EventKind, MemorySink};
+use credlock::registry::{FileStoreSet, MemoryStoreSet, StoreSet};
+use credlock::{Registry, SessionState, UserId};
+use proptest::prelude::*;
+
+/// A registry with cheap derivations, a settable wall clock and an audit trail.
+fn registry(set: impl StoreSet + 'static) -> (Registry, MemorySink, Arc<Mutex<SystemTime>>) {
+    let trail = MemorySink::new();
+    let now = Arc::new(Mutex::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+    ));
+    let (t, n) = (trail.clone(), Arc::clone(&now));
+    let registry = Registry::builder(set)
+        .vault_options(move |b| {
+            let n = Arc::clone(&n);
+            b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                .without_tracing_audit()
+                .audit_to(t.clone())
+                .insecure_wall_clock(move || *n.lock().unwrap())
+        })
+        .open()
+        .unwrap();
+    (registry, trail, now)
+}
+
+fn id(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+
+/// The whole story on one backend: lazy vaults, one per user, shared state, admin.
+fn users_are_separate_and_admin_works(set: impl StoreSet + 'static, reopen: impl Fn() -> Registry) {
+    let (reg, trail, now) = registry(set);
+    assert_eq!(reg.open_vaults(), 0);
+    for user in ["alice", "bob", "carol"] {
+        let v = reg.vault(&id(user)).unwrap();
+        assert_eq!(v.status(), SessionState::NoCredentials);
+        v.store(creds(), valid(PASS)).unwrap();
+        v.lock();
+    }
+    assert_eq!(reg.open_vaults(), 3);
+    // One vault per user, whatever the case of the id.
+    let a1 = reg.vault(&id("alice")).unwrap();
+    let a2 = reg.vault(&id("ALICE")).unwrap();
+    assert!(Arc::ptr_eq(&a1, &a2));
+    a1.unlock(&secret(PASS)).unwrap();
+    assert_eq!(a2.status(), SessionState::Unlocked);
+    assert_eq!(
+        reg.vault(&id("bob")).unwrap().status(),
+        SessionState::Locked
+    );
+    assert_eq!(
+        reg.users().unwrap(),
+        vec![id("alice"), id("bob"), id("carol")]
+    );
+
+    // Five wrong guesses lock bob out, and only bob.
+    let bob = reg.vault(&id("bob")).unwrap();
+    for _ in 0..5 {
+        assert!(bob.unlock(&secret("wrong guess")).is_err());
+    }
+    let locked = reg.locked_out().unwrap();
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].user, id("bob"));
+    assert_eq!(locked[0].state.failures, 5);
+    assert_eq!(locked[0].state.retry_after_secs, Some(30));
+    assert_eq!(locked[0].state.locked_until_unix_secs, Some(1_000_030));
+    assert!(trail.kinds().contains(&EventKind::LockoutsListed));
+    // Another registry on the same storage (another process) sees the same lockout.
+    let other = reopen();
+    assert_eq!(other.locked_out().unwrap().len(), 1);
+    assert!(matches!(
+        other.vault(&id("bob")).unwrap().unlock(&secret(PASS)),
+        Err(credlock::Error::LockedOut { .. })
+    ));
+    // The lockout expires with the clock.
+    *now.lock().unwrap() += Duration::from_secs(31);
+    assert!(reg.locked_out().unwrap().is_empty());
+    *now.lock().unwrap() -= Duration::from_secs(31);
+    reg.clear_lockout(&id("bob")).unwrap();
+    assert!(reg.locked_out().unwrap().is_empty());
+    bob.unlock(&secret(PASS)).unwrap();
+
+    // Removing a user is audited and removes only them.
+    let other_carol = other.vault(&id("carol")).unwrap();
+    assert_eq!(other_carol.status(), SessionState::Locked);
+    trail.clear();
+    reg.remove_user(&id("carol")).unwrap();
+    let removed: Vec<_> = trail
+        .events()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::UserRemoved)
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].vault, "carol");
+    assert_eq!(reg.users().unwrap(), vec![id("alice"), id("bob")]);
+    // Another process's vault of the removed user finds it gone at its next unlock.
+    assert!(matches!(
+        other_carol.unlock(&secret(PASS)),
+        Err(credlock::Error::VaultMissing { .. })
+    ));
+    assert_eq!(other_carol.status(), SessionState::NoCredentials);
+    assert_eq!(
+        reopen().vault(&id("carol")).unwrap().status(),
+        SessionState::NoCredentials
+    );
+    reg.remove_user(&id("nobody")).unwrap();
+
+    // Locked vaults not in use can be dropped from memory; unlocked ones stay.
+    drop((a1, a2, bob));
+    reg.vault(&id("bob")).unwrap().lock();
+    assert_eq!(reg.evict_idle(), 1);
+    assert_eq!(
+        reg.vault(&id("alice")).unwrap().status(),
+        SessionState::Unlocked
+    );
+}
+
+#[test]
+fn file_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    let d = dir.clone();
+    users_are_separate_and_admin_works(FileStoreSet::open(&dir).unwrap(), move || {
+        registry(FileStoreSet::open(&d).unwrap()).0
+    });
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["alice.vault", "bob.vault"]);
+}
+
+#[test]
+fn memory_registry() {
+    let set = MemoryStoreSet::new();
+    let s = set.clone();
+    users_are_separate_and_admin_works(set, move || registry(s.clone()).0);
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_registry() {
+    use credlock::registry::SqliteStoreSet;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let d = dir.clone();
+    users_are_separate_and_admin_works(SqliteStoreSet::open(&dir).unwrap(), move || {
+        registry(SqliteStoreSet::open(&d).unwrap()).0
+    });
+}
+
+#[test]
+fn opening_a_registry_of_many_users_reads_none_of_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    {
+        let (reg, _, _) = registry(FileStoreSet::open(&dir).unwrap());
+        for i in 0..50 {
+            reg.vault(&id(&format!("user-{i}")))
+                .unwrap()
+                .store(creds(), valid(PASS))
+                .unwrap();
+        }
+    }
+    // Planted garbage in one user's record: opening the registry does not notice,
+    // only that user's vault does, with a typed error.
+    std::fs::write(dir.join("user-7.vault"), b"").unwrap();
+    let (reg, _, _) = registry(FileStoreSet::open(&dir).unwrap());
+    assert_eq!(reg.open_vaults(), 0);
+    assert_eq!(reg.users().unwrap().len(), 50);
+    let err = reg.vault(&id("user-7")).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        credlock::ErrorKind::Storage(credlock::StorageKind::Corrupt)
+    );
+    assert_eq!(
+        reg.vault(&id("user-8")).unwrap().status(),
+        SessionState::Locked
+    );
+    assert_eq!(reg.open_vaults(), 1);
+}
+
+#[test]
+fn a_registry_is_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Registry>();
+    let (reg, _, _) = registry(MemoryStoreSet::new());
+    let reg = Arc::new(reg);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let reg = Arc::clone(&reg);
+            s.spawn(move || {
+                for i in 0..10 {
+                    let v = reg.vault(&id(&format!("u{}", (t * 10 + i) % 15))).unwrap();
+                    let _ = v.status();
+                }
+            });
+        }
+    });
+    assert_eq!(
+        reg.open_vaults(),
+        15,
+        "one vault per user, even when opened in a race"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever string an app passes as a user id, it is refused or the user's files are
+    /// direct children of the registry's directory, named after the folded id.
+    #[test]
+    fn no_user_id_escapes_the_registry_directory(
+        raw in prop_oneof![
+            any::<String>(),
+            "[a-zA-Z0-9./\\\\@+_ \\n-]{0,140}",
+            Just("../outside".to_owned()),
+            Just("a/../../outside".to_owned()),
+            Just(".hidden".to_owned()),
+        ]
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("vaults");
+        let reg = Registry::builder(FileStoreSet::open(&dir).unwrap())
+            .vault_options(|b| b.insecure_kdf_iterations(1).without_tracing_audit())
+            .open()
+            .unwrap();
+        match UserId::new(&raw) {
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+            Ok(user) => {
+                reg.vault(&user).unwrap().store(creds(), valid(PASS)).unwrap();
+                let outside: Vec<_> = std::fs::read_dir(tmp.path()).unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                prop_assert_eq!(outside, vec![std::ffi::OsString::from("vaults")]);
+                let visible: Vec<_> = std::fs::read_dir(&dir).unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect();
+                prop_assert_eq!(visible, vec![format!("{}.vault", user.as_str())]);
+                prop_assert_eq!(reg.users().unwrap(), vec![user]);
+            }
+        }
+    }
+}
+
+#[test]
+fn two_registries_creating_one_user_at_once_make_one_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    let a = registry(FileStoreSet::open(&dir).unwrap()).0;
+    let b = registry(FileStoreSet::open(&dir).unwrap()).0;
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = [&a, &b]
+            .into_iter()
+            .map(|reg| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let v = reg.vault(&id("dave")).unwrap();
+                    barrier.wait();
+                    v.store(creds(), valid(PASS))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(credlock::Error::VaultExists { .. })))
+    );
+}
