@@ -17,13 +17,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::clients::SessionView;
+use super::clients;
 use super::http::{
     ApiError, CLIENT_COOKIE, Client, JsonBody, SESSION_COOKIE, blocking, clear_cookie, cookie,
     policy_failure, set_cookie,
 };
 use super::pending::LoginAttempt;
 use super::users::UserVault;
+use credlock::sessions::{Scope, SessionInfo};
 
 /// A well-formed client cookie: 256 random bits in unpadded base64url.
 fn valid_client_id(value: &str) -> bool {
@@ -69,13 +70,12 @@ pub(crate) fn ensure_client_cookie(state: &AppState, headers: &HeaderMap, respon
 
 /// The signed-in client's session, from its cookie.
 fn authenticate(
-    state: &AppState,
     user: &UserVault,
     headers: &HeaderMap,
-) -> Result<(String, SessionView), ApiError> {
+    scope: Scope,
+) -> Result<SessionInfo, ApiError> {
     let token = cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
-    let view = state.inner.clients.validate(user, token)?;
-    Ok((token.to_owned(), view))
+    clients::validate(user, token, scope)
 }
 
 /// Counts a passphrase attempt against the client's address.
@@ -98,11 +98,15 @@ fn signed_in(
     client: &Client,
     body: Value,
 ) -> Result<Response, ApiError> {
-    let (token, _view) = state.inner.clients.mint(user, client.label())?;
+    let minted = clients::mint_client(user, client.label())?;
     let mut response = Json(body).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &token, state.config().tls),
+        set_cookie(
+            SESSION_COOKIE,
+            minted.token.expose_secret(),
+            state.config().tls,
+        ),
     );
     Ok(response)
 }
@@ -124,7 +128,7 @@ pub(crate) async fn status(
     headers: HeaderMap,
 ) -> Response {
     let vault_state = user.vault.status();
-    let authenticated = authenticate(&state, &user, &headers).is_ok();
+    let authenticated = authenticate(&user, &headers, Scope::Totp).is_ok();
     let has_stored = vault_state != SessionState::NoCredentials;
     let pending = cookie(&headers, CLIENT_COOKIE)
         .filter(|id| valid_client_id(id))
@@ -172,6 +176,13 @@ pub(crate) async fn login(
     }
     if user.vault.status() != SessionState::NoCredentials {
         return Err(credlock::Error::VaultExists { path: None }.into());
+    }
+    // A bad MFA secret is refused now, not after the passphrase is chosen.
+    if let Some(mfa) = body.mfa_secret.as_ref()
+        && !mfa.expose_secret().is_empty()
+        && body.mfa_mode.as_deref().is_none_or(|m| m == "secret")
+    {
+        credlock::totp::TotpSecret::parse(mfa.expose_secret())?;
     }
     let attempt = LoginAttempt {
         email: body.email.trim().to_owned(),
@@ -274,9 +285,9 @@ pub(crate) async fn lock(
     user: UserVault,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &user, &headers)?;
+    authenticate(&user, &headers, Scope::Manage)?;
+    // Locking ends every session of the vault.
     user.vault.lock();
-    state.inner.clients.revoke_all(&user);
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
@@ -288,21 +299,17 @@ pub(crate) async fn logout(
     client: Client,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &user, &headers)?;
+    authenticate(&user, &headers, Scope::Manage)?;
     let vault = std::sync::Arc::clone(&user.vault);
+    // Logging out deletes the record and ends every session.
     blocking(&client, move || vault.logout()).await??;
-    state.inner.clients.revoke_all(&user);
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
 /// `GET /auth/sessions`: the live sessions, this one marked `current`.
-pub(crate) async fn sessions(
-    State(state): State<AppState>,
-    user: UserVault,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let (_, me) = authenticate(&state, &user, &headers)?;
-    let list = state.inner.clients.list(&user)?;
+pub(crate) async fn sessions(user: UserVault, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let me = authenticate(&user, &headers, Scope::Manage)?;
+    let list = clients::list(&user)?;
     let sessions: Vec<Value> = list
         .into_iter()
         .map(|s| {
@@ -325,12 +332,11 @@ pub(crate) struct TokenBody {
 /// `POST /auth/sessions`: a signed-in client mints an API token for a script (listed and
 /// revocable like any session). The token is in the answer, once.
 pub(crate) async fn new_token(
-    State(state): State<AppState>,
     user: UserVault,
     headers: HeaderMap,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&state, &user, &headers)?;
+    authenticate(&user, &headers, Scope::Manage)?;
     let label = body.label.trim();
     if label.is_empty() {
         return Err(ApiError::new(
@@ -339,13 +345,12 @@ pub(crate) async fn new_token(
             "A label is required.",
         ));
     }
-    let (token, view) = state
-        .inner
-        .clients
-        .mint(&user, format!("API token: {label}"))?;
-    Ok(Json(
-        json!({ "success": true, "token": token, "session": view }),
-    ))
+    let minted = clients::mint_token(&user, label.to_owned())?;
+    Ok(Json(json!({
+        "success": true,
+        "token": minted.token.expose_secret(),
+        "session": minted.info,
+    })))
 }
 
 /// `DELETE /auth/sessions/{id}`: revokes a session (this one too, if asked).
@@ -355,8 +360,8 @@ pub(crate) async fn revoke_session(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, me) = authenticate(&state, &user, &headers)?;
-    if !state.inner.clients.revoke(&user, &id)? {
+    let me = authenticate(&user, &headers, Scope::Manage)?;
+    if !clients::revoke(&user, &id)? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_such_session",
@@ -364,31 +369,20 @@ pub(crate) async fn revoke_session(
         ));
     }
     let body = json!({ "success": true, "revoked": id });
-    Ok(if id == me.id {
+    Ok(if id == me.id.as_str() {
         signed_out(&state, body)
     } else {
         Json(body).into_response()
     })
 }
 
-/// `GET /auth/totp`: the current TOTP code of the stored MFA secret.
-pub(crate) async fn totp(
-    State(state): State<AppState>,
-    user: UserVault,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authenticate(&state, &user, &headers)?;
-    let creds = user.vault.credentials()?;
-    if creds.mfa_secret().is_none() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_mfa_secret",
-            "The stored credentials have no MFA secret.",
-        ));
-    }
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "totp_unavailable",
-        "TOTP codes are not available in this build.",
-    ))
+/// `GET /auth/totp`: the current TOTP code of the stored MFA secret, and its seconds left.
+pub(crate) async fn totp(user: UserVault, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let token = cookie(&headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    // Validates the token for `Scope::Totp`, then derives the code.
+    let code = user.vault.totp_for(token)?;
+    Ok(Json(json!({
+        "code": code.code().expose_secret(),
+        "seconds_left": code.seconds_left(),
+    })))
 }

@@ -1,100 +1,49 @@
-//! Client sessions: the token in a browser's cookie, minted at unlock.
-//!
-//! Every call goes through this module, so the handlers read the same whichever session
-//! mechanism is behind it.
+//! Client sessions: credlock's own. `/auth/set-passphrase` and `/auth/unlock` mint one
+//! ([`Vault::mint_session`](credlock::Vault::mint_session)) and hand its token to the browser
+//! in an HttpOnly cookie; the vault keeps only the token's digest. Locking or logging out
+//! ends every session (the vault revokes them), and each request checks its token with
+//! [`Vault::validate_session`](credlock::Vault::validate_session) for the scope it needs.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use credlock::SessionState;
-use serde::Serialize;
+use axum::http::StatusCode;
+use credlock::sessions::{MintedSession, Scope, SessionId, SessionInfo, SessionRequest};
 
 use super::http::ApiError;
 use super::users::UserVault;
 
-/// A session as listed to clients: never its token.
-#[derive(Clone, Debug, Serialize)]
-pub(crate) struct SessionView {
-    pub(crate) id: String,
-    pub(crate) label: String,
-    pub(crate) created_at_ms: u64,
+/// A session for a browser (every scope, idle expiry), labelled with its user agent.
+pub(crate) fn mint_client(user: &UserVault, label: String) -> Result<MintedSession, ApiError> {
+    Ok(user.vault.mint_session(SessionRequest::client(label))?)
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Clients {
-    live: Mutex<HashMap<(String, String), SessionView>>,
+/// An API token for a script: TOTP codes only.
+pub(crate) fn mint_token(user: &UserVault, label: String) -> Result<MintedSession, ApiError> {
+    Ok(user
+        .vault
+        .mint_session(SessionRequest::api_token(label, Scope::Totp))?)
 }
 
-fn random_text() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|_| ApiError::internal("random source"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+/// The session of `token`, if it is live and allows `scope`.
+pub(crate) fn validate(
+    user: &UserVault,
+    token: &str,
+    scope: Scope,
+) -> Result<SessionInfo, ApiError> {
+    Ok(user.vault.validate_session(token, scope)?)
 }
 
-impl Clients {
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), SessionView>> {
-        self.live.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// Every live session, oldest first (never a token).
+pub(crate) fn list(user: &UserVault) -> Result<Vec<SessionInfo>, ApiError> {
+    Ok(user.vault.sessions()?)
+}
 
-    /// A new session for `label` on an unlocked vault: its token (for the cookie) and view.
-    pub(crate) fn mint(
-        &self,
-        user: &UserVault,
-        label: String,
-    ) -> Result<(String, SessionView), ApiError> {
-        if user.vault.status() != SessionState::Unlocked {
-            return Err(credlock::Error::Locked.into());
-        }
-        let token = random_text()?;
-        let view = SessionView {
-            id: random_text()?.chars().take(16).collect(),
-            label,
-            created_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        };
-        self.live()
-            .insert((user.user.clone(), token.clone()), view.clone());
-        Ok((token, view))
-    }
-
-    /// The session of `token`, if it is live and the vault unlocked.
-    pub(crate) fn validate(&self, user: &UserVault, token: &str) -> Result<SessionView, ApiError> {
-        if user.vault.status() != SessionState::Unlocked {
-            self.revoke_all(user);
-            return Err(ApiError::unauthenticated().clearing_session());
-        }
-        self.live()
-            .get(&(user.user.clone(), token.to_owned()))
-            .cloned()
-            .ok_or_else(|| ApiError::unauthenticated().clearing_session())
-    }
-
-    /// Every live session, oldest first.
-    pub(crate) fn list(&self, user: &UserVault) -> Result<Vec<SessionView>, ApiError> {
-        let mut all: Vec<SessionView> = self
-            .live()
-            .iter()
-            .filter(|((u, _), _)| *u == user.user)
-            .map(|(_, v)| v.clone())
-            .collect();
-        all.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
-        Ok(all)
-    }
-
-    /// Revokes session `id`; whether it existed.
-    pub(crate) fn revoke(&self, user: &UserVault, id: &str) -> Result<bool, ApiError> {
-        let mut live = self.live();
-        let before = live.len();
-        live.retain(|(u, _), v| *u != user.user || v.id != id);
-        Ok(live.len() != before)
-    }
-
-    /// Revokes every session (the vault was locked or logged out).
-    pub(crate) fn revoke_all(&self, user: &UserVault) {
-        self.live().retain(|(u, _), _| *u != user.user);
-    }
+/// Revokes session `id`; whether it existed.
+pub(crate) fn revoke(user: &UserVault, id: &str) -> Result<bool, ApiError> {
+    let Some(id) = SessionId::parse(id) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_session",
+            "No such session.",
+        ));
+    };
+    Ok(user.vault.revoke_session(&id)?)
 }

@@ -116,6 +116,22 @@ impl From<Error> for ApiError {
                 "locked",
                 "The credentials are locked: unlock them first.",
             ),
+            ErrorKind::Unauthenticated => Self::unauthenticated().clearing_session(),
+            ErrorKind::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This session is not allowed to do that.",
+            ),
+            ErrorKind::InvalidCredentials => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_mfa_secret",
+                "The MFA secret is not a usable TOTP secret (base32, as the service shows it).",
+            ),
+            ErrorKind::NoCredentials if matches!(e, Error::NoMfaSecret) => Self::new(
+                StatusCode::NOT_FOUND,
+                "no_mfa_secret",
+                "The stored credentials have no MFA secret.",
+            ),
             ErrorKind::NoCredentials => Self::new(
                 StatusCode::NOT_FOUND,
                 "no_credentials",

@@ -64,7 +64,6 @@ struct Inner {
     pending: pending::PendingLogins,
     finance: Arc<dyn FinanceService>,
     limiter: ratelimit::Limiter,
-    clients: clients::Clients,
 }
 
 impl AppState {
@@ -83,7 +82,6 @@ impl AppState {
             inner: Arc::new(Inner {
                 pending: pending::PendingLogins::new(config.pending_ttl),
                 limiter: ratelimit::Limiter::new(config.attempts),
-                clients: clients::Clients::default(),
                 vaults,
                 config,
                 finance,

@@ -20,6 +20,8 @@ fn is_security_event(kind: EventKind) -> bool {
             | EventKind::PassphraseChanged
             | EventKind::LoggedOut
             | EventKind::Reset
+            | EventKind::SessionRevoked
+            | EventKind::UserRemoved
     )
 }
 

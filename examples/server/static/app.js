@@ -79,7 +79,8 @@ async function loadSessions() {
   if (!ok) return;
   for (const s of data.sessions) {
     const li = document.createElement('li');
-    li.textContent = s.label + (s.current ? ' (this browser) ' : ' ');
+    const kind = s.kind === 'api_token' ? 'API token (' + s.scopes.join(', ') + '): ' : '';
+    li.textContent = kind + s.label + (s.current ? ' (this browser) ' : ' ');
     li.dataset.id = s.id;
     const revoke = document.createElement('button');
     revoke.type = 'button';

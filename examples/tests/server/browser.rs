@@ -342,6 +342,12 @@ async fn the_page_in_headless_chromium() {
     browser.click("#passphrase-submit").await;
     browser.wait_state("unlocked").await;
     browser.wait_text("#sessions", "(this browser)").await;
+    browser.wait_text("#totp-left", "s left").await;
+    let code = browser.text("#totp-code").await;
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "TOTP code {code:?}"
+    );
     assert!(server.path.exists());
 
     // Lock, a wrong passphrase, the right one.
@@ -362,6 +368,7 @@ async fn the_page_in_headless_chromium() {
     browser.wait_text("#message", "Credentials unlocked").await;
     browser.wait_text("#security", "PBKDF2 with SHA-256").await;
     browser.wait_text("#sessions", "(this browser)").await;
+    browser.wait_text("#totp-left", "s left").await;
 
     // The page ran under `default-src 'self'` without a violation (a failed fetch, such as
     // the 401 of the wrong passphrase, is logged too; those are expected).

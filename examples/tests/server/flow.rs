@@ -188,21 +188,42 @@ async fn the_whole_flow() {
         !list.json.to_string().contains(&token),
         "never a token in a listing"
     );
+    assert_eq!(a.json["session"]["kind"], "api_token");
+    assert_eq!(a.json["session"]["scopes"], json!(["totp"]));
+    // The token reads TOTP codes, and nothing else.
     let mut script = Client::new(&server);
     script
         .cookies
         .insert("credlock_session".into(), token.clone());
-    assert_eq!(script.get("/auth/sessions").await.status, 200);
+    let code = script.get("/auth/totp").await;
+    assert_eq!(code.status, 200, "{code:?}");
+    let digits = code.json["code"].as_str().unwrap();
+    assert!(
+        digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{digits}"
+    );
+    assert!((1..=30).contains(&code.json["seconds_left"].as_u64().unwrap()));
+    script
+        .get("/auth/sessions")
+        .await
+        .assert_error(403, "forbidden");
     let a = alice.delete(&format!("/auth/sessions/{token_id}")).await;
     assert_eq!(a.status, 200, "{a:?}");
     // The revoked token is refused, and its cookie cleared.
-    let a = script.get("/auth/sessions").await;
+    let a = script.get("/auth/totp").await;
     a.assert_error(401, "unauthenticated");
     assert!(!script.cookies.contains_key("credlock_session"));
     alice
         .delete(&format!("/auth/sessions/{token_id}"))
         .await
         .assert_error(404, "no_such_session");
+    alice
+        .delete("/auth/sessions/not-an-id")
+        .await
+        .assert_error(404, "no_such_session");
+    // This client's own TOTP code.
+    let code = alice.get("/auth/totp").await;
+    assert_eq!(code.status, 200, "{code:?}");
     let list = alice.get("/auth/sessions").await;
     assert_eq!(list.json["sessions"].as_array().unwrap().len(), 1);
 
@@ -232,6 +253,36 @@ async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
     );
     let cookie = a.header("set-cookie").unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_bad_mfa_secret_is_refused_at_login_and_no_secret_means_no_totp() {
+    let _turn = common::shared().await;
+    let server = common::start(Setup::default()).await;
+    let mut client = Client::arrived(&server).await;
+    let a = client
+        .post(
+            "/auth/login",
+            json!({ "email": EMAIL, "password": "pw", "mfa_secret": "not base32 at all!" }),
+        )
+        .await;
+    a.assert_error(422, "invalid_mfa_secret");
+    assert_eq!(
+        client.get("/auth/status").await.json["pending_login"],
+        false
+    );
+    let a = client
+        .post("/auth/login", json!({ "email": EMAIL, "password": "pw" }))
+        .await;
+    assert_eq!(a.status, 200);
+    let a = client
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200);
+    client
+        .get("/auth/totp")
+        .await
+        .assert_error(404, "no_mfa_secret");
 }
 
 #[derive(Debug)]
