@@ -70,7 +70,8 @@ enum Command {
     Init,
     /// Check the passphrase: unlocks the vault and prints its state.
     Unlock,
-    /// Unlock and show the credentials (the password masked unless --reveal).
+    /// Unlock and show the credentials (the password masked unless --reveal) and the current
+    /// TOTP code with its seconds left.
     Show {
         /// Print the password in clear.
         #[arg(long)]
@@ -437,6 +438,10 @@ fn init(path: &Path, input: &mut Input) -> Result<(), Failure> {
         return Err(Failure::Other("the password is empty".into()));
     }
     let mfa = input.secret("MFA secret (empty for none): ", "the MFA secret")?;
+    if !mfa.expose_secret().is_empty() {
+        // Refused now, before a passphrase is asked for, if it is not a TOTP secret.
+        credlock::totp::TotpSecret::parse(mfa.expose_secret())?;
+    }
     let pass = input.new_passphrase()?;
     // Every unmet rule at once, the email and its parts included as context words.
     let valid = vault
@@ -465,6 +470,8 @@ fn show(path: &Path, input: &mut Input, reveal: bool, json: bool) -> Result<(), 
         "*".repeat(8)
     };
     let mfa = creds.mfa_secret().is_some();
+    // The current TOTP code of the MFA secret, and how long it stays valid.
+    let totp = if mfa { Some(vault.totp()?) } else { None };
     if json {
         let value = serde_json::json!({
             "email": creds.email(),
@@ -472,12 +479,23 @@ fn show(path: &Path, input: &mut Input, reveal: bool, json: bool) -> Result<(), 
             "password_revealed": reveal,
             "password_length": length,
             "mfa_secret_stored": mfa,
+            "totp": totp.as_ref().map(|t| serde_json::json!({
+                "code": t.code().expose_secret(),
+                "seconds_left": t.seconds_left(),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("email:    {}", creds.email());
         println!("password: {password} ({length} characters)");
-        println!("mfa:      {}", if mfa { "secret stored" } else { "none" });
+        match &totp {
+            Some(t) => println!(
+                "totp:     {} ({} s left)",
+                t.code().expose_secret(),
+                t.seconds_left()
+            ),
+            None => println!("totp:     no MFA secret stored"),
+        }
     }
     Ok(())
 }

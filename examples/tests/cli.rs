@@ -185,6 +185,15 @@ fn init_lists_every_unmet_rule_at_once_and_then_creates_a_private_vault() {
         "truncated stdin",
     );
     assert!(!other.exists());
+    // An MFA secret that is not a TOTP secret is refused before anything is written.
+    let third = dir.path().join("third.json");
+    let r = cli(
+        &third,
+        &["init"],
+        &format!("bob@example.com\npw\nnot base32!\n{PASS}\n"),
+    );
+    expect(&r, 1, "a bad MFA secret");
+    assert!(!third.exists());
 }
 
 #[test]
@@ -194,6 +203,7 @@ fn show_masks_the_password_unless_revealed() {
     expect(&r, 0, "show");
     assert!(r.stdout.contains("alice@example.com"));
     assert!(r.stdout.contains("********"));
+    assert!(r.stdout.contains(" s left)"), "{}", r.stdout);
     assert!(!r.stdout.contains("monarch-pw-123"));
     let r = cli(
         &vault,
@@ -205,6 +215,12 @@ fn show_masks_the_password_unless_revealed() {
     assert_eq!(json["email"], "alice@example.com");
     assert_eq!(json["password"], "monarch-pw-123");
     assert_eq!(json["mfa_secret_stored"], true);
+    let code = json["totp"]["code"].as_str().unwrap();
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+    assert!((1..=30).contains(&json["totp"]["seconds_left"].as_u64().unwrap()));
     let r = cli(&vault, &["show", "--json"], &format!("{PASS}\n"));
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(json["password"], "********");
