@@ -22,6 +22,8 @@
 //!   requests (the CSRF defence), a 16 KiB body limit, JSON errors throughout.
 //! - Audit events in the log through `tracing`, and with `--webhook URL
 //!   --webhook-secret-file F` security events POSTed as JSON signed with HMAC-SHA256.
+//! - With `--store files:DIR|sqlite:DIR|postgres:CONNINFO` and `--multi-user`, many users'
+//!   vaults from a credlock `Registry`, each user under `/users/{id}/`.
 
 mod app;
 
@@ -31,8 +33,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use credlock::Vault;
 use credlock::audit::webhook::WebhookSecret;
+use credlock::registry::{FileStoreSet, PostgresStoreSet, RegistryBuilder, SqliteStoreSet};
+use credlock::{Registry, Vault};
 
 /// Eclosion's credential endpoints in front of a credlock vault (a credlock example).
 #[derive(Debug, Parser)]
@@ -53,6 +56,39 @@ struct Args {
     /// The file holding the webhook's shared secret (at least 16 bytes).
     #[arg(long, requires = "webhook")]
     webhook_secret_file: Option<PathBuf>,
+    /// Keep users' vaults in a store of many (a credlock registry) instead of --vault:
+    /// `files:DIR`, `sqlite:DIR` or `postgres:CONNINFO` (libpq key=value or a URL).
+    #[arg(long, value_name = "KIND:WHERE")]
+    store: Option<String>,
+    /// Serve many users, each under `/users/{id}/` (the page too), from --store (default
+    /// `files:vaults`). Without it, a --store serves the one user `default`.
+    #[arg(long)]
+    multi_user: bool,
+}
+
+/// A registry over the store set named by `--store`.
+fn registry(spec: &str) -> Result<RegistryBuilder, String> {
+    let (kind, place) = spec.split_once(':').ok_or_else(|| {
+        format!("--store {spec:?}: expected files:DIR, sqlite:DIR or postgres:CONNINFO")
+    })?;
+    let failed = |e: &dyn std::fmt::Display| format!("cannot open the {kind} store: {e}");
+    Ok(match kind {
+        "files" => Registry::builder(FileStoreSet::open(place).map_err(|e| failed(&e))?),
+        "sqlite" => Registry::builder(SqliteStoreSet::open(place).map_err(|e| failed(&e))?),
+        "postgres" => {
+            let config = place.parse().map_err(|e| failed(&e))?;
+            Registry::builder(
+                PostgresStoreSet::builder(config)
+                    .open()
+                    .map_err(|e| failed(&e))?,
+            )
+        }
+        other => {
+            return Err(format!(
+                "--store: unknown kind {other:?} (files, sqlite, postgres)"
+            ));
+        }
+    })
 }
 
 #[tokio::main]
@@ -77,32 +113,64 @@ async fn run(args: Args) -> Result<(), String> {
             args.listen
         ));
     }
-    let mut builder = Vault::builder(&args.vault);
-    if let (Some(url), Some(file)) = (&args.webhook, &args.webhook_secret_file) {
-        let mut bytes = std::fs::read(file)
-            .map_err(|e| format!("cannot read the webhook secret {}: {e}", file.display()))?;
-        while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
-            bytes.pop();
+    let webhook = match (&args.webhook, &args.webhook_secret_file) {
+        (Some(url), Some(file)) => {
+            let mut bytes = std::fs::read(file)
+                .map_err(|e| format!("cannot read the webhook secret {}: {e}", file.display()))?;
+            while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                bytes.pop();
+            }
+            let secret = WebhookSecret::new(bytes).map_err(|e| e.to_string())?;
+            Some(app::webhook::start(url.clone(), secret))
         }
-        let secret = WebhookSecret::new(bytes).map_err(|e| e.to_string())?;
-        builder = builder.audit_to(app::webhook::start(url.clone(), secret));
-    }
-    let vault = builder
-        .open()
-        .map_err(|e| format!("cannot open the vault {}: {e}", args.vault.display()))?;
+        _ => None,
+    };
     let config = app::Config {
         tls: !args.insecure_http,
         ..app::Config::default()
     };
-    let state = app::AppState::new(Arc::new(vault), config, Arc::new(app::AcceptAll));
+    let finance = Arc::new(app::AcceptAll);
+    let store = match (&args.store, args.multi_user) {
+        (Some(spec), _) => Some(spec.clone()),
+        (None, true) => Some("files:vaults".to_owned()),
+        (None, false) => None,
+    };
+    let state = if let Some(spec) = store {
+        // Many vaults: a registry over the store set, each vault with the same options.
+        let registry = registry(&spec)?
+            .vault_options(move |builder| match &webhook {
+                Some(sink) => builder.audit_to(sink.clone()),
+                None => builder,
+            })
+            .open()
+            .map_err(|e| format!("cannot open the registry: {e}"))?;
+        tracing::info!(
+            "vaults in {spec}, {}",
+            if args.multi_user {
+                "one per user under /users/{id}/"
+            } else {
+                "the one user `default`"
+            }
+        );
+        let vaults = app::registry::RegistryVaults {
+            registry,
+            multi_user: args.multi_user,
+        };
+        app::AppState::with_vaults(Arc::new(vaults), config, finance)
+    } else {
+        let mut builder = Vault::builder(&args.vault);
+        if let Some(sink) = webhook {
+            builder = builder.audit_to(sink);
+        }
+        let vault = builder
+            .open()
+            .map_err(|e| format!("cannot open the vault {}: {e}", args.vault.display()))?;
+        app::AppState::new(Arc::new(vault), config, finance)
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    tracing::info!(
-        "serving http://{} (vault {})",
-        args.listen,
-        args.vault.display()
-    );
+    tracing::info!("serving http://{}", args.listen);
     app::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -9,6 +9,7 @@ mod http;
 mod page;
 pub(crate) mod pending;
 mod ratelimit;
+pub(crate) mod registry;
 mod security;
 pub(crate) mod users;
 pub(crate) mod webhook;

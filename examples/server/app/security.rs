@@ -6,6 +6,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::http::ApiError;
 use super::users::UserVault;
 
 /// `1234567` as `1,234,567`.
@@ -21,10 +22,17 @@ fn thousands(n: u32) -> String {
     out
 }
 
-pub(crate) async fn status(State(state): State<AppState>, user: UserVault) -> Json<Value> {
-    // Reads the vault file's header and the lockout record: no lock, no derivation, so it
-    // answers at once while unlocks run.
-    let report = user.vault.security_status();
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    user: UserVault,
+) -> Result<Json<Value>, ApiError> {
+    // Reads the stored record's header and the lockout state: no lock, no derivation, so it
+    // answers at once while unlocks run. On the blocking pool, since a database store's
+    // reads block.
+    let vault = std::sync::Arc::clone(&user.vault);
+    let report = tokio::task::spawn_blocking(move || vault.security_status())
+        .await
+        .map_err(|_| ApiError::internal("a blocking task panicked"))?;
     let iterations = report
         .kdf
         .as_ref()
@@ -37,7 +45,7 @@ pub(crate) async fn status(State(state): State<AppState>, user: UserVault) -> Js
             .any(|r| r.code == format!("missing_{name}"))
     };
     let config = state.config();
-    Json(json!({
+    Ok(Json(json!({
         "encryption_enabled": report.cipher.is_some(),
         "encryption_algorithm": report
             .cipher
@@ -72,7 +80,7 @@ pub(crate) async fn status(State(state): State<AppState>, user: UserVault) -> Js
         },
         "audit_logging": !report.audit.sinks.is_empty(),
         "report": report,
-    }))
+    })))
 }
 
 #[cfg(test)]

@@ -48,39 +48,78 @@ fn plain_http_is_refused_off_loopback() {
     assert!(log.contains("only allowed on a loopback address"), "{log}");
 }
 
-#[tokio::test]
-async fn the_binary_serves_with_the_real_kdf_cost_and_logs_audit_events() {
-    let _turn = common::shared().await;
-    let dir = tempfile::tempdir().unwrap();
-    let vault = dir.path().join("vault.json");
+/// Starts the binary with `args` on a free loopback port; returns it and its base URL once
+/// it answers.
+async fn spawn(args: &[&std::ffi::OsStr]) -> (Running, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Running(
+    let child = Running(
         Command::new(server_binary())
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--vault")
-            .arg(&vault)
             .arg("--insecure-http")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let mut client = Client::at(&base);
     // Bounded wait for the listener.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/auth/status")).await.is_err() {
+    while reqwest::get(format!("{base}/app.js")).await.is_err() {
         assert!(
             Instant::now() < deadline,
             "the server did not start in 30 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    (child, base)
+}
+
+#[tokio::test]
+async fn the_binary_serves_many_users_from_an_sqlite_store() {
+    let _turn = common::shared().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("db").display());
+    let (_child, base) =
+        spawn(&["--multi-user".as_ref(), "--store".as_ref(), store.as_ref()]).await;
+    let mut client = Client::at(&base);
+    let page = client.get("/users/alice/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(client.get("/").await.status, 404, "no single-user root");
+    let a = client
+        .post(
+            "/users/alice/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = client
+        .post(
+            "/users/alice/auth/set-passphrase",
+            json!({ "passphrase": PASS }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let s = client.get("/users/alice/security/status").await;
+    assert_eq!(s.json["kdf_iterations"], 480_000);
+    assert_eq!(s.json["report"]["state"], "unlocked");
+    let s = client.get("/users/bob/auth/status").await;
+    assert_eq!(s.json["has_stored_credentials"], false);
+    assert!(dir.path().join("db").join("credlock.sqlite3").is_file());
+}
+
+#[tokio::test]
+async fn the_binary_serves_with_the_real_kdf_cost_and_logs_audit_events() {
+    let _turn = common::shared().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    let (mut child, base) = spawn(&["--vault".as_ref(), vault.as_os_str()]).await;
+    let mut client = Client::at(&base);
     client.get("/auth/status").await;
     let a = client
         .post(

@@ -22,4 +22,5 @@ mod common;
 mod errors;
 mod flow;
 mod load;
+mod users;
 mod webhook;
