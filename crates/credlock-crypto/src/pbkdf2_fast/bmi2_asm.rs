@@ -22,10 +22,10 @@
 //! | register | use |
 //! |---|---|
 //! | `eax ebx ecx edx r8d r9d r10d r11d` | working variables `a..h`, renamed each round |
-//! | `r12d r13d ebp` | temporaries; `r13d` carries `Σ0(a)` into the next round, `ebp` a copy of `f` |
+//! | `r12d r13d ebp` | temporaries; `r13d` carries `Σ0(a)` to the next round, `ebp` copies `f` |
 //! | `r14d r15d` | `a ^ b` of this round / `b ^ c` carried from the previous one, alternating |
-//! | `rdi` | the [`Ctx`] (W + K buffer, constants, counter, saved registers) |
-//! | `rsi` | the [`Pad`] of the compression being run |
+//! | `rdi` | the `Ctx` (W + K buffer, constants, counter, saved registers) |
+//! | `rsi` | the `Pad` of the compression being run |
 //! | `xmm0..xmm3` | sixteen message words; `xmm4..xmm7` schedule temporaries |
 //! | `xmm14 xmm15` | `T`, the XOR of the chain's outputs |
 //!
@@ -101,7 +101,7 @@ struct Ctx {
     wk: [u32; 64],
     /// The message words 0..8 of the last compression: after the inner one, the previous `U`.
     msg: [u32; 8],
-    /// `T`, the XOR of the `U`s (in: `t ^ u`, see [`chain`]).
+    /// `T`, the XOR of the `U`s (in: `t ^ u`, see `chain`).
     t: [u32; 8],
     /// In: the working variables the previous outer compression would have ended with,
     /// `u - opad`; out: the last `U`.
@@ -150,27 +150,34 @@ impl Drop for Ctx {
 /// One round on the working variables named `a..h` (register names), `wk` = `W + K` (a
 /// memory operand or an immediate), `a2` receiving `a ^ b`, `a3` holding `b ^ c`. On entry
 /// `r13d` holds `Σ0` of the previous round's `a` (still to be added) and `ebp` a copy of `f`.
+/// `v0..v3` are message-schedule instructions (see `schedule!`) placed between the
+/// round's own, so that the vector work spreads evenly over the rounds.
 #[rustfmt::skip]
 macro_rules! round {
     ($a:literal, $b:literal, $c:literal, $d:literal, $e:literal, $f:literal, $g:literal,
-     $h:literal, $wk:literal, $a2:literal, $a3:literal) => {
+     $h:literal, $wk:expr, $a2:literal, $a3:literal, $v0:expr, $v1:expr, $v2:expr,
+     $v3:expr) => {
         concat!(
             "add ", $h, ", ", $wk, "\n",
             "and ebp, ", $e, "\n",            // e & f
             "rorx r12d, ", $e, ", 25\n",
             "rorx ", $a2, ", ", $e, ", 11\n",
+            $v0,
             "add ", $a, ", r13d\n",            // a += Σ0 from the previous round
             "add ", $h, ", ebp\n",
             "andn ebp, ", $e, ", ", $g, "\n", // !e & g
             "xor r12d, ", $a2, "\n",
+            $v1,
             "rorx r13d, ", $e, ", 6\n",
             "add ", $h, ", ebp\n",             // + Ch(e, f, g)
             "xor r12d, r13d\n",                // Σ1(e)
             "mov ", $a2, ", ", $a, "\n",
+            $v2,
             "rorx ebp, ", $a, ", 22\n",
             "add ", $h, ", r12d\n",            // + Σ1(e): h = T1
             "xor ", $a2, ", ", $b, "\n",      // a ^ b
             "rorx r13d, ", $a, ", 13\n",
+            $v3,
             "rorx r12d, ", $a, ", 2\n",
             "add ", $d, ", ", $h, "\n",       // d += T1
             "and ", $a3, ", ", $a2, "\n",     // (b ^ c) & (a ^ b)
@@ -184,49 +191,136 @@ macro_rules! round {
 }
 
 /// Four message words: `x0 = W[t..t+4]` from `x0..x3 = W[t-16..t]`, and their `W + K`
-/// stored at `wk` (`k`: offset of `K[t]`). σ1 of two words at a time in 64-bit lanes
-/// (each word duplicated, so a 64-bit shift is a 32-bit rotation).
+/// stored at `wk` (`k`: offset of `K[t]`), in sixteen numbered pairs of instructions that
+/// `rounds4!` spreads over four rounds. σ1 of two words at a time in 64-bit lanes (each
+/// word duplicated, so that a 64-bit shift is a 32-bit rotation).
 #[rustfmt::skip]
 macro_rules! schedule {
-    ($x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+    (0, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
         concat!(
             "vpalignr xmm4, ", $x1, ", ", $x0, ", 4\n", // W[t-15..t-11]
             "vpalignr xmm7, ", $x3, ", ", $x2, ", 4\n", // W[t-7..t-3]
-            "vpaddd ", $x0, ", ", $x0, ", xmm7\n",
-            "vpsrld xmm5, xmm4, 7\n",
-            "vpsrld xmm6, xmm4, 3\n",
-            "vpslld xmm7, xmm4, 14\n",
-            "vpxor xmm4, xmm6, xmm5\n",
-            "vpsrld xmm5, xmm5, 11\n",
-            "vpxor xmm4, xmm4, xmm7\n",
-            "vpslld xmm7, xmm7, 11\n",
-            "vpxor xmm4, xmm4, xmm5\n",
-            "vpxor xmm4, xmm4, xmm7\n",                 // σ0
+        )
+    };
+    (1, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+        concat!("vpaddd ", $x0, ", ", $x0, ", xmm7\n", "vpsrld xmm5, xmm4, 7\n")
+    };
+    (2, $($_:literal),*) => { "vpsrld xmm6, xmm4, 3\nvpslld xmm7, xmm4, 14\n" };
+    (3, $($_:literal),*) => { "vpxor xmm4, xmm6, xmm5\nvpsrld xmm5, xmm5, 11\n" };
+    (4, $($_:literal),*) => { "vpxor xmm4, xmm4, xmm7\nvpslld xmm7, xmm7, 11\n" };
+    (5, $($_:literal),*) => { "vpxor xmm4, xmm4, xmm5\nvpxor xmm4, xmm4, xmm7\n" }; // σ0
+    (6, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+        concat!(
             "vpaddd ", $x0, ", ", $x0, ", xmm4\n",
-            "vpshufd xmm6, ", $x3, ", 0xfa\n",          // W[t-2], W[t-2], W[t-1], W[t-1]
-            "vpsrld xmm5, xmm6, 10\n",
-            "vpsrlq xmm7, xmm6, 17\n",
-            "vpxor xmm5, xmm5, xmm7\n",
-            "vpsrlq xmm7, xmm6, 19\n",
-            "vpxor xmm5, xmm5, xmm7\n",                 // σ1 in lanes 0 and 2
-            "vpshufd xmm5, xmm5, 0x08\n",
-            "vpaddd xmm4, ", $x0, ", xmm5\n",           // lanes 0, 1 done
+            "vpshufd xmm6, ", $x3, ", 0xfa\n",           // W[t-2], W[t-2], W[t-1], W[t-1]
+        )
+    };
+    (7, $($_:literal),*) => { "vpsrld xmm5, xmm6, 10\nvpsrlq xmm7, xmm6, 17\n" };
+    (8, $($_:literal),*) => { "vpxor xmm5, xmm5, xmm7\nvpsrlq xmm7, xmm6, 19\n" };
+    (9, $($_:literal),*) => {
+        "vpxor xmm5, xmm5, xmm7\nvpshufd xmm5, xmm5, 0x08\n" // σ1 of lanes 2, 3 into 0, 1
+    };
+    (10, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+        concat!(
+            "vpaddd xmm4, ", $x0, ", xmm5\n",             // lanes 0, 1 done
             "vpshufd xmm6, xmm4, 0x50\n",
-            "vpsrld xmm5, xmm6, 10\n",
-            "vpsrlq xmm7, xmm6, 17\n",
-            "vpxor xmm5, xmm5, xmm7\n",
-            "vpsrlq xmm7, xmm6, 19\n",
-            "vpxor xmm5, xmm5, xmm7\n",
-            "vpshufd xmm5, xmm5, 0x80\n",
-            "vpaddd xmm5, ", $x0, ", xmm5\n",           // lanes 2, 3 done
+        )
+    };
+    (11, $($_:literal),*) => { "vpsrld xmm5, xmm6, 10\nvpsrlq xmm7, xmm6, 17\n" };
+    (12, $($_:literal),*) => { "vpxor xmm5, xmm5, xmm7\nvpsrlq xmm7, xmm6, 19\n" };
+    (13, $($_:literal),*) => {
+        "vpxor xmm5, xmm5, xmm7\nvpshufd xmm5, xmm5, 0x80\n" // σ1 of lanes 0, 1 into 2, 3
+    };
+    (14, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+        concat!(
+            "vpaddd xmm5, ", $x0, ", xmm5\n",             // lanes 2, 3 done
             "vpblendd ", $x0, ", xmm4, xmm5, 0x0c\n",
+        )
+    };
+    (15, $x0:literal, $x1:literal, $x2:literal, $x3:literal, $k:literal, $wk:literal) => {
+        concat!(
             "vpaddd xmm4, ", $x0, ", [rdi + ", $k, "]\n",
             "vmovdqa [rdi + ", $wk, "], xmm4\n",
         )
     };
 }
 
-/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u` (as [`super::soft::chain`]).
+/// Pair `n` of a `schedule!` given as `(x0, x1, x2, x3, k, wk)`, or nothing for `none`.
+macro_rules! piece {
+    (none, $n:tt) => {
+        ""
+    };
+    (($($s:literal),*), $n:tt) => {
+        schedule!($n, $($s),*)
+    };
+}
+
+/// A round's `W + K` operand: `mem(offset)` in the buffer at `rdi`, or `imm(value)`.
+macro_rules! wk {
+    (mem, $offset:literal) => {
+        concat!("dword ptr [rdi + ", $offset, "]")
+    };
+    (imm, $value:literal) => {
+        concat!($value)
+    };
+}
+
+/// Rounds 1..4 of a compression (round 0 is folded into per-pad constants), with pairs
+/// 4..16 of the schedule `$s` of `W[16..20]` (pairs 0..4 run before them).
+#[rustfmt::skip]
+macro_rules! rounds_1_to_3 {
+    ($s:tt) => {
+        concat!(
+            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", wk!(mem, 4),
+                   "r15d", "r14d", piece!($s, 4), piece!($s, 5), piece!($s, 6), piece!($s, 7)),
+            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", wk!(mem, 8),
+                   "r14d", "r15d", piece!($s, 8), piece!($s, 9), piece!($s, 10), piece!($s, 11)),
+            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", wk!(mem, 12),
+                   "r15d", "r14d", piece!($s, 12), piece!($s, 13), piece!($s, 14), piece!($s, 15)),
+        )
+    };
+}
+
+/// Four rounds with the names of rounds `8j..8j + 4` (`first`) or `8j + 4..8j + 8`
+/// (`second`), `W + K` per round (`mem(offsets)` or `imm(values)`, see `wk!`), and the
+/// schedule of four message words (or `none`) spread over them.
+#[rustfmt::skip]
+macro_rules! rounds4 {
+    (first, $k:ident($w0:literal, $w1:literal, $w2:literal, $w3:literal), $s:tt) => {
+        concat!(
+            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d",
+                   wk!($k, $w0), "r14d", "r15d",
+                   piece!($s, 0), piece!($s, 1), piece!($s, 2), piece!($s, 3)),
+            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d",
+                   wk!($k, $w1), "r15d", "r14d",
+                   piece!($s, 4), piece!($s, 5), piece!($s, 6), piece!($s, 7)),
+            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d",
+                   wk!($k, $w2), "r14d", "r15d",
+                   piece!($s, 8), piece!($s, 9), piece!($s, 10), piece!($s, 11)),
+            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d",
+                   wk!($k, $w3), "r15d", "r14d",
+                   piece!($s, 12), piece!($s, 13), piece!($s, 14), piece!($s, 15)),
+        )
+    };
+    (second, $k:ident($w0:literal, $w1:literal, $w2:literal, $w3:literal), $s:tt) => {
+        concat!(
+            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx",
+                   wk!($k, $w0), "r14d", "r15d",
+                   piece!($s, 0), piece!($s, 1), piece!($s, 2), piece!($s, 3)),
+            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx",
+                   wk!($k, $w1), "r15d", "r14d",
+                   piece!($s, 4), piece!($s, 5), piece!($s, 6), piece!($s, 7)),
+            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx",
+                   wk!($k, $w2), "r14d", "r15d",
+                   piece!($s, 8), piece!($s, 9), piece!($s, 10), piece!($s, 11)),
+            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax",
+                   wk!($k, $w3), "r15d", "r14d",
+                   piece!($s, 12), piece!($s, 13), piece!($s, 14), piece!($s, 15)),
+        )
+    };
+}
+
+/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u` (as `super::soft::chain`).
 pub(super) fn chain(
     _token: Bmi2Token,
     ipad: &[u32; 8],
@@ -357,81 +451,38 @@ pub(super) fn chain(
             "vmovdqa [rdi + 272], xmm1",
             "vmovdqa xmm2, [rdi + 608]",
             "vmovdqa xmm3, [rdi + 624]",
-            schedule!("xmm0", "xmm1", "xmm2", "xmm3", "416", "64"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 4]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 8]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 12]", "r15d", "r14d"),
-            schedule!("xmm1", "xmm2", "xmm3", "xmm0", "432", "80"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 16]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 20]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 24]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 28]", "r15d", "r14d"),
-            schedule!("xmm2", "xmm3", "xmm0", "xmm1", "448", "96"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "0x5807aa98", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "0x12835b01", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "0x243185be", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "0x550c7dc3", "r15d", "r14d"),
-            schedule!("xmm3", "xmm0", "xmm1", "xmm2", "464", "112"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "0x72be5d74", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "0x80deb1fe", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "0x9bdc06a7", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "0xc19bf474", "r15d", "r14d"),
-            schedule!("xmm0", "xmm1", "xmm2", "xmm3", "480", "128"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 64]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 68]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 72]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 76]", "r15d", "r14d"),
-            schedule!("xmm1", "xmm2", "xmm3", "xmm0", "496", "144"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 80]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 84]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 88]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 92]", "r15d", "r14d"),
-            schedule!("xmm2", "xmm3", "xmm0", "xmm1", "512", "160"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 96]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 100]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 104]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 108]", "r15d", "r14d"),
-            schedule!("xmm3", "xmm0", "xmm1", "xmm2", "528", "176"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 112]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 116]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 120]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 124]", "r15d", "r14d"),
-            schedule!("xmm0", "xmm1", "xmm2", "xmm3", "544", "192"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 128]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 132]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 136]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 140]", "r15d", "r14d"),
-            schedule!("xmm1", "xmm2", "xmm3", "xmm0", "560", "208"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 144]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 148]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 152]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 156]", "r15d", "r14d"),
-            schedule!("xmm2", "xmm3", "xmm0", "xmm1", "576", "224"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 160]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 164]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 168]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 172]", "r15d", "r14d"),
-            schedule!("xmm3", "xmm0", "xmm1", "xmm2", "592", "240"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 176]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 180]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 184]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 188]", "r15d", "r14d"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 192]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 196]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 200]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 204]", "r15d", "r14d"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 208]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 212]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 216]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 220]", "r15d", "r14d"),
-            round!("eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "dword ptr [rdi + 224]", "r14d", "r15d"),
-            round!("r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "r10d", "dword ptr [rdi + 228]", "r15d", "r14d"),
-            round!("r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "r9d", "dword ptr [rdi + 232]", "r14d", "r15d"),
-            round!("r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "r8d", "dword ptr [rdi + 236]", "r15d", "r14d"),
-            round!("r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "edx", "dword ptr [rdi + 240]", "r14d", "r15d"),
-            round!("edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "ecx", "dword ptr [rdi + 244]", "r15d", "r14d"),
-            round!("ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "ebx", "dword ptr [rdi + 248]", "r14d", "r15d"),
-            round!("ebx", "ecx", "edx", "r8d", "r9d", "r10d", "r11d", "eax", "dword ptr [rdi + 252]", "r15d", "r14d"),
+            // Schedule of W[16..20]: its first pairs here, the rest in rounds 1..4.
+            schedule!(0, "xmm0", "xmm1", "xmm2", "xmm3", "416", "64"),
+            schedule!(1, "xmm0", "xmm1", "xmm2", "xmm3", "416", "64"),
+            schedule!(2, "xmm0", "xmm1", "xmm2", "xmm3", "416", "64"),
+            schedule!(3, "xmm0", "xmm1", "xmm2", "xmm3", "416", "64"),
+            // Rounds 1..4 (round 0 is folded above).
+            rounds_1_to_3!(("xmm0", "xmm1", "xmm2", "xmm3", "416", "64")),
+            rounds4!(second, mem(16, 20, 24, 28), ("xmm1", "xmm2", "xmm3", "xmm0", "432", "80")),
+            // Rounds 8..16: W + K is the padding word plus the round constant.
+            rounds4!(first, imm(0x5807aa98, 0x12835b01, 0x243185be, 0x550c7dc3),
+                     ("xmm2", "xmm3", "xmm0", "xmm1", "448", "96")),
+            rounds4!(second, imm(0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf474),
+                     ("xmm3", "xmm0", "xmm1", "xmm2", "464", "112")),
+            // Rounds 16..64 from the schedule, computed sixteen rounds ahead.
+            rounds4!(first, mem(64, 68, 72, 76), ("xmm0", "xmm1", "xmm2", "xmm3", "480", "128")),
+            rounds4!(second, mem(80, 84, 88, 92), ("xmm1", "xmm2", "xmm3", "xmm0", "496", "144")),
+            rounds4!(first, mem(96, 100, 104, 108), ("xmm2", "xmm3", "xmm0", "xmm1", "512", "160")),
+            rounds4!(second, mem(112, 116, 120, 124),
+                     ("xmm3", "xmm0", "xmm1", "xmm2", "528", "176")),
+            rounds4!(first, mem(128, 132, 136, 140),
+                     ("xmm0", "xmm1", "xmm2", "xmm3", "544", "192")),
+            rounds4!(second, mem(144, 148, 152, 156),
+                     ("xmm1", "xmm2", "xmm3", "xmm0", "560", "208")),
+            rounds4!(first, mem(160, 164, 168, 172),
+                     ("xmm2", "xmm3", "xmm0", "xmm1", "576", "224")),
+            rounds4!(second, mem(176, 180, 184, 188),
+                     ("xmm3", "xmm0", "xmm1", "xmm2", "592", "240")),
+            // Rounds 48..64: nothing left to schedule.
+            rounds4!(first, mem(192, 196, 200, 204), none),
+            rounds4!(second, mem(208, 212, 216, 220), none),
+            rounds4!(first, mem(224, 228, 232, 236), none),
+            rounds4!(second, mem(240, 244, 248, 252), none),
             "ret",
             "4:",
             in("rdi") ctx_ptr,
