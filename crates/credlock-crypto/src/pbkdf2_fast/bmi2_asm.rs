@@ -6,7 +6,7 @@
 //!
 //! - the working variables stay in general registers from one compression to the next:
 //!   the previous compression's final working variables become the next message without a
-//!   function call, a state array or a byte swap;
+//!   Rust function call, a state array or a byte swap;
 //! - `W + K` of rounds 0..8 is the previous output plus per-pad constants (one `add` per
 //!   word), round 0 is folded into two per-pad constants (its state is constant, only `W[0]`
 //!   varies), and rounds 8..16 add immediates (padding word + round constant);
