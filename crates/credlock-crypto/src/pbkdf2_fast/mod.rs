@@ -8,8 +8,10 @@
 //! - x86 with the SHA extensions: SHA-NI intrinsics (`x86.rs`), the state kept in SHA-NI's
 //!   register layout across the whole chain;
 //! - x86 with AVX2 and BMI2 but no SHA-NI (Intel before Ice Lake, e.g. Skylake-SP): the
-//!   message schedule in SSE registers, the rounds with `rorx`/`andn`, each chained
-//!   compression specialised for the constant padding words (`x86.rs`);
+//!   message schedule in SSE registers, the rounds with `rorx`/`andn`; on x86-64 the whole
+//!   chain is one `asm!` block that keeps the working variables in registers from one
+//!   compression to the next and folds the constant padding words and round 0 into
+//!   per-pad constants (`bmi2_asm.rs`; `x86.rs` for other blocks and 32-bit x86);
 //! - other x86: the portable rounds of `soft.rs` (faster than `sha2`'s portable code here);
 //! - other targets: `sha2`'s block function, which uses the ARMv8 SHA-2 instructions and
 //!   the other hardware `sha2` supports, or its portable code.
@@ -19,6 +21,8 @@
 
 use zeroize::Zeroize;
 
+#[cfg(target_arch = "x86_64")]
+mod bmi2_asm;
 mod soft;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86;

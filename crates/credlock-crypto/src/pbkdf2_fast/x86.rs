@@ -8,14 +8,15 @@
 //! - **AVX2/BMI2**, for x86 CPUs without SHA-NI (Intel up to Skylake/Cascade Lake): the
 //!   message schedule four words at a time in SSE registers (on the vector ports), the
 //!   rounds in general registers with BMI2 `rorx` and BMI1 `andn`, as OpenSSL's
-//!   `sha256_block_data_order_avx2` does for one block. The chain's compressions are
-//!   specialised for PBKDF2's padded 32-byte block (constant `W + K` for rounds 8..16, the
-//!   padding folded into the first schedule words); other blocks take the generic body.
+//!   `sha256_block_data_order_avx2` does for one block. On x86-64 the PBKDF2 chain is one
+//!   `asm!` block specialised for PBKDF2's padded 32-byte block (`bmi2_asm.rs`); on 32-bit
+//!   x86 it is the intrinsics chain below (constant `W + K` for rounds 8..16, the padding
+//!   folded into the first schedule words); other blocks take the generic body.
 //!
-//! This is the only module of the crate allowed `unsafe`, for two things: calling a
-//! `#[target_feature]` function (only through [`ShaNiToken`] and [`Bmi2Token`], which only
-//! runtime detection makes), and reading a stored vector's lanes as scalars. The intrinsics
-//! themselves are safe inside `#[target_feature]` functions.
+//! With `bmi2_asm.rs`, this is the only module of the crate allowed `unsafe`, here for two
+//! things: calling a `#[target_feature]` function (only through [`ShaNiToken`] and
+//! [`Bmi2Token`], which only runtime detection makes), and reading a stored vector's lanes
+//! as scalars. The intrinsics themselves are safe inside `#[target_feature]` functions.
 
 #![allow(unsafe_code)]
 
@@ -98,9 +99,16 @@ impl Bmi2Token {
         t: &mut [u32; 8],
         n: u32,
     ) {
+        // x86-64: the whole chain in one `asm!` block (`bmi2_asm.rs`).
+        #[cfg(target_arch = "x86_64")]
+        super::bmi2_asm::chain(self, ipad, opad, u, t, n);
+        // 32-bit x86 (eight general registers): the intrinsics chain below.
         // SAFETY: `self` exists only if `detect` found AVX2, BMI1 and BMI2 on this CPU, the
         // features `chain_bmi2` is compiled for.
-        unsafe { chain_bmi2(ipad, opad, u, t, n) }
+        #[cfg(target_arch = "x86")]
+        unsafe {
+            chain_bmi2(ipad, opad, u, t, n);
+        }
     }
 }
 
@@ -215,7 +223,9 @@ fn compress_block_bmi2(state: &mut [u32; 8], block: &[u8; 64]) {
     );
 }
 
-/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u`.
+/// `n` further PBKDF2 iterations: `u = HMAC(u)`, `t ^= u` (32-bit x86; x86-64 runs
+/// `bmi2_asm.rs`).
+#[cfg(target_arch = "x86")]
 #[target_feature(enable = "avx2,bmi1,bmi2")]
 fn chain_bmi2(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32; 8], n: u32) {
     for _ in 0..n {
@@ -229,6 +239,7 @@ fn chain_bmi2(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32; 
 
 /// `W[t] + K[t]` for rounds 8..16 of every PBKDF2 block: the padding words plus the round
 /// constants, folded at compile time.
+#[cfg(target_arch = "x86")]
 const PAD32_WK: [u32; 8] = {
     let mut out = [0u32; 8];
     let mut i = 0;
@@ -252,6 +263,7 @@ const PAD32_WK: [u32; 8] = {
 /// Rounds 16..64 then run the generic loop body. Not inlined, so that the two calls of a
 /// PBKDF2 iteration share one copy of the code; the specialised part adds sixteen rounds of
 /// code, not more: unrolling all 64 rounds measured slower (the code outgrows the µop cache).
+#[cfg(target_arch = "x86")]
 #[inline(never)]
 #[target_feature(enable = "avx2,bmi1,bmi2")]
 fn compress_padded32(state: &[u32; 8], msg: &[u32; 8]) -> [u32; 8] {
