@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use credlock::sessions::{Scope, SessionRequest};
 use serde_json::{Value, json};
 
 use crate::common::{self, PASS, Setup};
@@ -335,7 +336,18 @@ async fn the_page_in_headless_chromium() {
     let listed = browser.text("#rules").await;
     assert!(listed.contains("At least 12 characters"), "{listed}");
     assert!(listed.contains("At least 1 number"), "{listed}");
-    browser.elements("#rules li[data-code=too_short]").await;
+    assert_eq!(
+        browser
+            .elements("#rules li[data-code=too_short]")
+            .await
+            .len(),
+        1
+    );
+    let rules_shot = target_dir()
+        .join("screenshots")
+        .join("server-page-policy.png");
+    browser.screenshot(&rules_shot).await;
+    eprintln!("screenshot of the unmet rules: {}", rules_shot.display());
 
     // A good one: saved, unlocked, this browser's session listed.
     browser.fill("#new-passphrase", PASS).await;
@@ -380,11 +392,45 @@ async fn the_page_in_headless_chromium() {
         "{console:#?}"
     );
 
+    // A second session (an API token a script would use), listed after a reload.
+    let token = server
+        .vault
+        .mint_session(SessionRequest::api_token("backup script", Scope::Totp))
+        .unwrap();
+    browser.go(&format!("{}/", server.base)).await;
+    browser.wait_state("unlocked").await;
+    browser.wait_text("#sessions", "backup script").await;
+    browser.wait_text("#totp-left", "s left").await;
+
     let shot = target_dir().join("screenshots").join("server-page.png");
     browser.screenshot(&shot).await;
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
     eprintln!("screenshot of the page: {}", shot.display());
+
+    // Revoke the token from the page.
+    browser
+        .click(&format!(
+            "#sessions li[data-id='{}'] button.revoke",
+            token.info.id.as_str()
+        ))
+        .await;
+    browser.wait_text("#message", "Session revoked").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.text("#sessions").await.contains("backup script") {
+        assert!(
+            Instant::now() < deadline,
+            "the revoked token is still listed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        server
+            .vault
+            .validate_session(token.token.expose_secret(), Scope::Totp)
+            .is_err()
+    );
+    browser.wait_text("#sessions", "(this browser)").await;
 
     // Log out from the page: the credentials are deleted.
     browser.click("#logout-button").await;
