@@ -37,6 +37,7 @@ async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
     let running = Arc::new(AtomicBool::new(true));
     // The sampler runs on a thread and runtime of its own, so the 50 clients' tasks do not
     // delay its measurements.
+    let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
     let sampler = {
         let running = Arc::clone(&running);
         let url = format!("{}/security/status", server.base);
@@ -47,6 +48,12 @@ async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
                 .unwrap();
             runtime.block_on(async move {
                 let http = reqwest::Client::new();
+                // One request first, so that the connection is open before the load starts:
+                // what is measured is the status, not a TCP handshake.
+                let warm = http.get(&url).send().await.unwrap();
+                assert_eq!(warm.status(), 200);
+                let _ = warm.bytes().await.unwrap();
+                ready_tx.send(()).unwrap();
                 let mut samples = Vec::new();
                 // Bounded: at most 10,000 requests or 60 s.
                 let deadline = Instant::now() + Duration::from_secs(60);
@@ -63,6 +70,7 @@ async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
         })
     };
 
+    ready.recv().unwrap();
     let started = Instant::now();
     let unlocks: Vec<_> = (0..CONCURRENT)
         .map(|i| {
