@@ -137,13 +137,20 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let state = if let Some(spec) = store {
         // Many vaults: a registry over the store set, each vault with the same options.
-        let registry = registry(&spec)?
-            .vault_options(move |builder| match &webhook {
-                Some(sink) => builder.audit_to(sink.clone()),
-                None => builder,
-            })
-            .open()
-            .map_err(|e| format!("cannot open the registry: {e}"))?;
+        // Opening a database store blocks (PostgreSQL's client runs a runtime of its own):
+        // on the blocking pool.
+        let opened = spec.clone();
+        let registry = tokio::task::spawn_blocking(move || {
+            registry(&opened)?
+                .vault_options(move |builder| match &webhook {
+                    Some(sink) => builder.audit_to(sink.clone()),
+                    None => builder,
+                })
+                .open()
+                .map_err(|e| format!("cannot open the registry: {e}"))
+        })
+        .await
+        .map_err(|e| format!("opening the registry failed: {e}"))??;
         tracing::info!(
             "vaults in {spec}, {}",
             if args.multi_user {

@@ -56,7 +56,7 @@ async fn spawn(args: &[&std::ffi::OsStr]) -> (Running, String) {
         .local_addr()
         .unwrap()
         .port();
-    let child = Running(
+    let mut child = Running(
         Command::new(server_binary())
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -71,6 +71,11 @@ async fn spawn(args: &[&std::ffi::OsStr]) -> (Running, String) {
     // Bounded wait for the listener.
     let deadline = Instant::now() + Duration::from_secs(30);
     while reqwest::get(format!("{base}/app.js")).await.is_err() {
+        if child.0.try_wait().unwrap().is_some() {
+            let mut log = String::new();
+            let _ = child.0.stdout.take().unwrap().read_to_string(&mut log);
+            panic!("the server exited:\n{log}");
+        }
         assert!(
             Instant::now() < deadline,
             "the server did not start in 30 s"
@@ -111,6 +116,78 @@ async fn the_binary_serves_many_users_from_an_sqlite_store() {
     let s = client.get("/users/bob/auth/status").await;
     assert_eq!(s.json["has_stored_credentials"], false);
     assert!(dir.path().join("db").join("credlock.sqlite3").is_file());
+}
+
+#[tokio::test]
+async fn the_binary_serves_users_from_postgresql() {
+    use credlock_store_postgres::postgres::config::Host;
+    use credlock_store_postgres::testing::TestServer;
+
+    let _turn = common::shared().await;
+    // Prints that it skips without PostgreSQL; fails instead when CREDLOCK_REQUIRE_PG=1.
+    let Some(pg) = tokio::task::spawn_blocking(TestServer::shared)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let server = std::sync::Arc::clone(&pg);
+    let config = tokio::task::spawn_blocking(move || server.database())
+        .await
+        .unwrap();
+    let Some(Host::Unix(socket_dir)) = config.get_hosts().first() else {
+        panic!("the test server listens on a Unix socket");
+    };
+    let conninfo = format!(
+        "postgres:host={} user={} dbname={}",
+        socket_dir.display(),
+        config.get_user().unwrap(),
+        config.get_dbname().unwrap()
+    );
+    let (_child, base) = spawn(&[
+        "--multi-user".as_ref(),
+        "--store".as_ref(),
+        conninfo.as_ref(),
+    ])
+    .await;
+    let mut client = Client::at(&base);
+    client.get("/users/alice/auth/status").await;
+    let a = client
+        .post(
+            "/users/alice/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = client
+        .post(
+            "/users/alice/auth/set-passphrase",
+            json!({ "passphrase": PASS }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(
+        client
+            .post("/users/alice/auth/lock", json!({}))
+            .await
+            .status,
+        200
+    );
+    let a = client
+        .post(
+            "/users/alice/auth/unlock",
+            json!({ "passphrase": "Wrong-Guess-0000!" }),
+        )
+        .await;
+    assert_eq!(a.status, 401);
+    let s = client.get("/users/alice/security/status").await;
+    assert_eq!(s.status, 200, "{s:?}");
+    assert_eq!(s.json["report"]["failed_attempts"], 1);
+    assert_eq!(s.json["report"]["state"], "locked");
+    let a = client
+        .post("/users/alice/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
 }
 
 #[tokio::test]
