@@ -96,10 +96,16 @@ impl Vault {
     ///
     /// Costs about a microsecond (a SHA-256 and a constant-time comparison per session).
     ///
+    /// With [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas), a vault
+    /// locked in this process (another replica unlocked it) still accepts a live token of
+    /// the shared store whose sealed key the token opens, and stays locked; the store is
+    /// asked on every call (a database round trip).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidToken`] for a malformed, unknown, revoked or rotated token, and for
-    /// any token while the vault is locked (a lock revokes every session);
+    /// any token while the vault is locked (a lock revokes every session), unless sessions
+    /// are shared and the token opens its sealed key;
     /// [`Error::TokenExpired`] for an expired session (which is then removed);
     /// [`Error::ScopeRefused`] if its scopes do not allow `scope`; [`Error::SessionStore`]
     /// if the store fails. Refusals are audited ([`EventKind::SessionRefused`]), at most
@@ -154,11 +160,17 @@ impl Vault {
     }
 
     /// The credentials, for a client whose token allows [`Scope::ReadCredentials`]: the
-    /// token is validated (which counts as activity) before they are read.
+    /// token is validated (which counts as activity) before they are read. With
+    /// [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas) and the vault
+    /// locked here, the record is read and opened with the key sealed in the session's row,
+    /// for this call only (one read of the record; no key derivation).
     ///
     /// # Errors
     ///
-    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`].
+    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`]; with
+    /// shared sessions on a vault locked here, [`Error::InvalidToken`] if the sealed key no
+    /// longer opens the record (the key changed elsewhere; the session is removed), and the
+    /// record errors of [`Vault::unlock`].
     pub fn credentials_for(&self, token: &str) -> Result<Credentials, Error> {
         match self.check_session(token, Scope::ReadCredentials)?.1 {
             Access::Local => self.credentials(),
@@ -184,7 +196,8 @@ impl Vault {
     }
 
     /// Every live session and API token, oldest first: never a token or a digest. Expired
-    /// sessions are removed, not listed; a vault that is not unlocked has none.
+    /// sessions are removed, not listed; a vault that is not unlocked has none, unless
+    /// sessions are shared (then every replica lists the user's sessions).
     ///
     /// # Errors
     ///
