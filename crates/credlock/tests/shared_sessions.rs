@@ -396,4 +396,21 @@ fn one_users_lock_leaves_another_users_sessions() {
     p.a.lock();
     assert!(is_invalid(p.b.credentials_for(&alice_token)));
     bob_b.credentials_for(&bob_token).unwrap();
+    // Removing a user removes their sessions.
+    ra.remove_user(&bob()).unwrap();
+    assert!(is_invalid(bob_b.credentials_for(&bob_token)));
+}
+
+#[test]
+fn a_corrupt_row_is_refused_with_a_clear_error() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    client(&p)
+        .execute("UPDATE credlock_sessions SET kind = 'root'", &[])
+        .unwrap();
+    let err = p.b.credentials_for(&token).unwrap_err();
+    assert!(matches!(err, Error::SessionStore(_)), "{err}");
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("a session kind is unknown"), "{source}");
+    assert!(!format!("{err:?}").contains(&token[4..]));
 }

@@ -120,19 +120,20 @@ impl PostgresSessionStore {
         let corrupt = |what| unavailable(self.set.corrupt_row(what));
         let ms = |v: i64| u64::try_from(v).map_err(|_| corrupt("a session time is negative"));
         let opt_ms = |v: Option<i64>| v.map(ms).transpose();
-        let id = SessionId::parse(row.get::<_, &str>(0)).ok_or_else(|| corrupt("a session id"))?;
+        let id = SessionId::parse(row.get::<_, &str>(0))
+            .ok_or_else(|| corrupt("a session id is malformed"))?;
         let digest = <[u8; 32]>::try_from(row.get::<_, &[u8]>(1))
             .map_err(|_| corrupt("a session digest is not 32 bytes"))?;
         let kind = match row.get::<_, &str>(2) {
             "client" => SessionKind::Client,
             "api_token" => SessionKind::ApiToken,
-            _ => return Err(corrupt("a session kind")),
+            _ => return Err(corrupt("a session kind is unknown")),
         };
         let scopes = u8::try_from(row.get::<_, i16>(4))
             .ok()
             .filter(|b| Scopes::from_bits(*b).bits() == *b)
             .map(Scopes::from_bits)
-            .ok_or_else(|| corrupt("a session's scopes"))?;
+            .ok_or_else(|| corrupt("a session's scopes are unknown"))?;
         Ok(SessionRecord {
             id,
             digest: TokenDigest::from_bytes(digest),
