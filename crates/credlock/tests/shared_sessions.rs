@@ -413,4 +413,21 @@ fn a_corrupt_row_is_refused_with_a_clear_error() {
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("a session kind is unknown"), "{source}");
     assert!(!format!("{err:?}").contains(&token[4..]));
+    for (fault, expected) in [
+        (
+            "kind = 'client', created_ms = -1",
+            "a session time is negative",
+        ),
+        (
+            "created_ms = 0, digest = '\\x00'",
+            "a session digest is not 32 bytes",
+        ),
+    ] {
+        client(&p)
+            .execute(&format!("UPDATE credlock_sessions SET {fault}"), &[])
+            .unwrap();
+        let err = p.a.sessions().unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains(expected), "{source}");
+    }
 }

@@ -115,36 +115,46 @@ impl PostgresSessionStore {
         self.set.with_client(op, f).map_err(unavailable)
     }
 
-    /// A row read back; anything this crate did not write is refused.
+    /// A row read back; anything this crate did not write is refused (never a panic, even
+    /// for a column whose type was altered).
     fn record(&self, row: &Row) -> Result<SessionRecord, SessionStoreError> {
         let corrupt = |what| unavailable(self.set.corrupt_row(what));
+        let column = |what| move |_| corrupt(what);
         let ms = |v: i64| u64::try_from(v).map_err(|_| corrupt("a session time is negative"));
         let opt_ms = |v: Option<i64>| v.map(ms).transpose();
-        let id = SessionId::parse(row.get::<_, &str>(0))
-            .ok_or_else(|| corrupt("a session id is malformed"))?;
-        let digest = <[u8; 32]>::try_from(row.get::<_, &[u8]>(1))
+        let bad_column = "a session column has an unexpected type";
+        let id = row.try_get::<_, &str>(0).map_err(column(bad_column))?;
+        let id = SessionId::parse(id).ok_or_else(|| corrupt("a session id is malformed"))?;
+        let digest = row.try_get::<_, &[u8]>(1).map_err(column(bad_column))?;
+        let digest = <[u8; 32]>::try_from(digest)
             .map_err(|_| corrupt("a session digest is not 32 bytes"))?;
-        let kind = match row.get::<_, &str>(2) {
+        let kind = match row.try_get::<_, &str>(2).map_err(column(bad_column))? {
             "client" => SessionKind::Client,
             "api_token" => SessionKind::ApiToken,
             _ => return Err(corrupt("a session kind is unknown")),
         };
-        let scopes = u8::try_from(row.get::<_, i16>(4))
+        let scopes = row.try_get::<_, i16>(4).map_err(column(bad_column))?;
+        let scopes = u8::try_from(scopes)
             .ok()
             .filter(|b| Scopes::from_bits(*b).bits() == *b)
             .map(Scopes::from_bits)
             .ok_or_else(|| corrupt("a session's scopes are unknown"))?;
+        let int = |i| row.try_get::<_, i64>(i).map_err(column(bad_column));
+        let opt_int = |i| row.try_get::<_, Option<i64>>(i).map_err(column(bad_column));
         Ok(SessionRecord {
             id,
             digest: TokenDigest::from_bytes(digest),
             kind,
-            label: row.get::<_, String>(3),
+            label: row.try_get::<_, String>(3).map_err(column(bad_column))?,
             scopes,
-            created_ms: ms(row.get(5))?,
-            last_used_ms: ms(row.get(6))?,
-            expires_ms: opt_ms(row.get(7))?,
-            idle_timeout_ms: opt_ms(row.get(8))?,
-            sealed_key: row.get::<_, Option<String>>(9).map(SealedKey::from_text),
+            created_ms: ms(int(5)?)?,
+            last_used_ms: ms(int(6)?)?,
+            expires_ms: opt_ms(opt_int(7)?)?,
+            idle_timeout_ms: opt_ms(opt_int(8)?)?,
+            sealed_key: row
+                .try_get::<_, Option<String>>(9)
+                .map_err(column(bad_column))?
+                .map(SealedKey::from_text),
         })
     }
 }
