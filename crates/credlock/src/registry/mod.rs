@@ -44,7 +44,9 @@ type Configure = dyn Fn(VaultBuilder) -> VaultBuilder + Send + Sync;
 ///   each user's record and lockout exactly: a wrong guess counted by one is seen by all, a
 ///   passphrase changed on one is the one the others test at their next unlock, and
 ///   concurrent writes are compare-and-swaps, so none is lost. An unlocked vault is unlocked
-///   only in the process that unlocked it.
+///   only in the process that unlocked it; with the opt-in
+///   [`shared_sessions`](RegistryBuilder::shared_sessions), a session token minted on one
+///   replica is served by every replica.
 ///
 /// Every method that touches storage **blocks** (as [`Vault`]'s do); call it through
 /// `tokio::task::spawn_blocking` in an async app.

@@ -45,7 +45,7 @@
 //! replicas behind a load balancer without sticky sessions can opt in to a shared
 //! [`SessionStore`] ([`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions),
 //! [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions);
-//! with the `postgres` feature, [`PostgresSessions`]). Each session's row then also holds the
+//! with the `postgres` feature, `PostgresSessions`). Each session's row then also holds the
 //! vault key sealed under a key derived from the session's token ([`SealedKey`]: HKDF-SHA256
 //! of the token's 256 bits, Fernet), so a replica where the vault is locked serves
 //! [`Vault::validate_session`](crate::Vault::validate_session),

@@ -13,8 +13,13 @@ use crate::registry::UserId;
 ///
 /// The default, [`MemorySessionStore`], keeps them in the process: a restart means a locked
 /// vault and no sessions, which is the point (the passphrase is never stored to restore
-/// them). A store shared by several replicas of an app implements this trait in its own
-/// crate and is passed to [`VaultBuilder::session_store`](crate::VaultBuilder::session_store).
+/// them). A store shared by several replicas of an app (such as the `postgres` feature's
+/// `PostgresSessionStore`) implements this trait and is passed to
+/// [`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions), which also seals
+/// the vault key into each record (see
+/// [shared sessions](super#shared-sessions-opt-in-for-replicas)); a store passed to
+/// [`VaultBuilder::session_store`](crate::VaultBuilder::session_store) keeps sessions
+/// without keys, served only where the vault is unlocked.
 ///
 /// # Contract
 ///
