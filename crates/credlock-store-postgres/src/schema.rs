@@ -22,10 +22,27 @@ const MIGRATIONS: &[&str] = &[
          state   TEXT,
          version BIGINT NOT NULL
      );",
+    // 2: shared client sessions (the facade's `PostgresSessions`): per user (`key`), the
+    // token's SHA-256 digest for lookup (never the token), the session's metadata, and the
+    // vault key sealed under a key derived from the token (never the key).
+    "CREATE TABLE credlock_sessions (
+         id              TEXT PRIMARY KEY,
+         key             TEXT NOT NULL,
+         digest          BYTEA NOT NULL UNIQUE,
+         kind            TEXT NOT NULL,
+         label           TEXT NOT NULL,
+         scopes          SMALLINT NOT NULL,
+         created_ms      BIGINT NOT NULL,
+         last_used_ms    BIGINT NOT NULL,
+         expires_ms      BIGINT,
+         idle_timeout_ms BIGINT,
+         sealed_key      TEXT
+     );
+     CREATE INDEX credlock_sessions_by_key ON credlock_sessions (key);",
 ];
 
 /// The schema version this crate writes.
-pub(crate) const CURRENT: i32 = 1;
+pub(crate) const CURRENT: i32 = 2;
 
 /// The advisory lock key migrations hold (an arbitrary constant: "credlock" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6372_6564_6c6f_636b;

@@ -101,6 +101,30 @@ impl PostgresStoreSet {
         }
     }
 
+    /// Runs `f` on a pooled connection to this set's database, naming `op` in the error if
+    /// it fails: for the tables other crates keep in the same schema (the facade's shared
+    /// session store uses `credlock_sessions`, created by this crate's migrations).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] if no connection can be made or `f` fails.
+    pub fn with_client<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, Error> {
+        self.pool.with(op, f)
+    }
+
+    /// A [`Error::CorruptRow`] naming this set's database.
+    #[must_use]
+    pub fn corrupt_row(&self, what: &'static str) -> Error {
+        Error::CorruptRow {
+            path: self.pool.name.clone(),
+            what,
+        }
+    }
+
     /// Parses a key column: it must be a key this crate wrote.
     fn key_of(&self, raw: &str) -> Result<StoreKey, Error> {
         match StoreKey::new(raw) {

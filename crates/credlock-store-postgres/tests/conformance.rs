@@ -121,6 +121,37 @@ fn a_schema_from_a_newer_version_is_refused_and_left_alone() {
 }
 
 #[test]
+fn a_schema_at_version_1_is_migrated_forward_keeping_its_records() {
+    let Some(server) = TestServer::shared() else {
+        return;
+    };
+    let config = server.database();
+    let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    let key = StoreKey::new("alice").unwrap();
+    set.store(&key).unwrap().save(b"sealed").unwrap();
+    drop(set);
+    // Back to what version 1 made: no session table.
+    let mut c = config.connect(NoTls).unwrap();
+    c.batch_execute("DROP TABLE credlock_sessions; UPDATE credlock_schema SET version = 1")
+        .unwrap();
+    let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    assert_eq!(
+        set.store(&key).unwrap().load().unwrap().as_deref(),
+        Some(&b"sealed"[..])
+    );
+    let v: i32 = c
+        .query_one("SELECT version FROM credlock_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+    let sessions: i64 = c
+        .query_one("SELECT count(*) FROM credlock_sessions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sessions, 0);
+}
+
+#[test]
 fn an_unreachable_server_is_a_clear_error() {
     let mut config = Config::new();
     config

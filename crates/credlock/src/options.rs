@@ -366,6 +366,53 @@ impl VaultBuilder {
         self
     }
 
+    /// **Opt-in, for replicas**: keeps sessions in `store`, shared by every replica, with the
+    /// vault key sealed into each session's row under a key derived from its token, so that
+    /// a replica where the vault is locked serves the token
+    /// ([`Vault::credentials_for`](crate::Vault::credentials_for),
+    /// [`Vault::totp_for`](crate::Vault::totp_for)) without the passphrase. A lock, a logout
+    /// or a revocation on any replica removes the rows. See
+    /// [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas) for the
+    /// trade-off; a [`Registry`](crate::Registry) sets this per user through
+    /// [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use credlock::sessions::{MemorySessionStore, Scope, SessionRequest};
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("vault.json");
+    /// // In an app, a PostgreSQL store shared by the replicas (`sessions::PostgresSessions`).
+    /// let store = Arc::new(MemorySessionStore::new());
+    /// let a = Vault::builder(&path).shared_sessions(Arc::clone(&store))
+    /// #   .insecure_kdf_iterations(1_000)
+    ///     .open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # a.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let minted = a.mint_session(SessionRequest::api_token("bot", Scope::ReadCredentials))?;
+    /// let token = minted.token.expose_secret();
+    ///
+    /// let b = Vault::builder(&path).shared_sessions(store) // another replica: locked
+    /// #   .insecure_kdf_iterations(1_000)
+    ///     .open()?;
+    /// assert_eq!(b.status(), SessionState::Locked);
+    /// assert_eq!(b.credentials_for(token)?.email(), "alice@example.com");
+    /// assert_eq!(b.status(), SessionState::Locked); // the key was used, not kept
+    /// a.lock(); // removes the user's sessions for every replica
+    /// assert!(b.credentials_for(token).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shared_sessions(self, store: impl SessionStore + 'static) -> Self {
+        self.shared_sessions_in(Arc::new(store))
+    }
+
+    /// [`VaultBuilder::shared_sessions`] with a store already shared.
+    pub(crate) fn shared_sessions_in(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Sessions::shared(store);
+        self
+    }
+
     /// Lock the vault **at** its idle deadline rather than at the next call: the process's
     /// idle sweeper (one background thread shared by every vault that asks for it, stopped
     /// when the last of them is dropped) zeroizes the key when the idle timeout runs out,

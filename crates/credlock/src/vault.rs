@@ -718,6 +718,9 @@ impl Vault {
             .state()
             .install(key, credentials, params, epoch, self.now());
         self.poke_sweeper();
+        // Shared sessions hold keys sealed under the old passphrase; those left behind by a
+        // failing store open nothing and are refused.
+        let _ = self.revoke_shared_sessions_on("passphrase_change");
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
 

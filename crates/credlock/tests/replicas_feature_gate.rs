@@ -1,5 +1,5 @@
-//! The replica tests need the `postgres` feature; built without it they say so, and fail
-//! where PostgreSQL is required.
+//! The replica and shared-session tests need the `postgres` feature; built without it they
+//! say so, and fail where PostgreSQL is required.
 
 #![cfg(not(feature = "postgres"))]
 #![allow(clippy::print_stderr)]

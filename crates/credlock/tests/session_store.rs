@@ -1,79 +1,13 @@
 //! The `SessionStore` contract, as a suite any store can be run through; here the in-memory
-//! store. A shared store (in its own crate) runs the same checks.
+//! store. The PostgreSQL store runs the same checks (`shared_sessions.rs`).
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use credlock::sessions::{
-    MemorySessionStore, Scope, Scopes, SessionId, SessionKind, SessionRecord, SessionStore,
-    TokenSecret,
-};
+#[path = "common/session_conformance.rs"]
+mod session_conformance;
 
-fn token(byte: u8) -> TokenSecret {
-    use base64::Engine as _;
-    let text = format!(
-        "clk_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([byte; 32])
-    );
-    TokenSecret::parse(&text).unwrap()
-}
-
-fn id(n: u8) -> SessionId {
-    SessionId::parse(&format!("ses_{:032x}", n)).unwrap()
-}
-
-fn record(n: u8, secret: &TokenSecret) -> SessionRecord {
-    SessionRecord {
-        id: id(n),
-        digest: secret.digest(),
-        kind: SessionKind::ApiToken,
-        label: format!("token {n}"),
-        scopes: Scopes::from(Scope::Totp),
-        created_ms: 1_000,
-        last_used_ms: 1_000,
-        expires_ms: Some(10_000),
-        idle_timeout_ms: None,
-    }
-}
-
-/// What every store must do.
-fn conformance(store: &dyn SessionStore) {
-    let (a, b) = (token(1), token(2));
-    store.insert(record(1, &a), &a).unwrap();
-    store.insert(record(2, &b), &b).unwrap();
-    assert_eq!(store.list().unwrap().len(), 2);
-
-    // Found by the digest of its token only.
-    let found = store.find(&a.digest(), &a).unwrap().unwrap();
-    assert_eq!((found.id, found.label.as_str()), (id(1), "token 1"));
-    let other = token(3);
-    assert!(store.find(&other.digest(), &other).unwrap().is_none());
-
-    // A use moves last_used forward, never back.
-    store.touch(&id(1), 5_000).unwrap();
-    store.touch(&id(1), 2_000).unwrap();
-    assert_eq!(
-        store.find(&a.digest(), &a).unwrap().unwrap().last_used_ms,
-        5_000
-    );
-    store.touch(&id(9), 5_000).unwrap(); // unknown: nothing happens
-
-    // Rotation: the old digest is never found again, the new one is.
-    let c = token(4);
-    assert!(store.replace_digest(&id(1), c.digest(), &c, 6_000).unwrap());
-    assert!(store.find(&a.digest(), &a).unwrap().is_none());
-    let rotated = store.find(&c.digest(), &c).unwrap().unwrap();
-    assert_eq!((rotated.id, rotated.last_used_ms), (id(1), 6_000));
-    assert!(!store.replace_digest(&id(9), a.digest(), &a, 6_000).unwrap());
-
-    // Removal is final.
-    assert!(store.remove(&id(2)).unwrap());
-    assert!(!store.remove(&id(2)).unwrap());
-    assert!(store.find(&b.digest(), &b).unwrap().is_none());
-    assert_eq!(store.remove_all().unwrap(), 1);
-    assert!(store.find(&c.digest(), &c).unwrap().is_none());
-    assert!(store.list().unwrap().is_empty());
-    assert_eq!(store.remove_all().unwrap(), 0);
-}
+use credlock::sessions::MemorySessionStore;
+use session_conformance::{conformance, record, token};
 
 #[test]
 fn the_memory_store_keeps_the_contract() {

@@ -23,6 +23,7 @@ pub use user_id::{InvalidUserId, UserId};
 
 use crate::error::Error;
 use crate::options::VaultBuilder;
+use crate::sessions::SessionStoreSet;
 use crate::vault::Vault;
 
 /// How every user's vault is configured: applied to each user's [`VaultBuilder`].
@@ -43,7 +44,9 @@ type Configure = dyn Fn(VaultBuilder) -> VaultBuilder + Send + Sync;
 ///   each user's record and lockout exactly: a wrong guess counted by one is seen by all, a
 ///   passphrase changed on one is the one the others test at their next unlock, and
 ///   concurrent writes are compare-and-swaps, so none is lost. An unlocked vault is unlocked
-///   only in the process that unlocked it.
+///   only in the process that unlocked it; with the opt-in
+///   [`shared_sessions`](RegistryBuilder::shared_sessions), a session token minted on one
+///   replica is served by every replica.
 ///
 /// Every method that touches storage **blocks** (as [`Vault`]'s do); call it through
 /// `tokio::task::spawn_blocking` in an async app.
@@ -71,6 +74,8 @@ pub struct Registry {
     /// are the registry's, and it audits the registry's own events (as vault `registry`).
     admin: Vault,
     open: Mutex<HashMap<UserId, Arc<Vault>>>,
+    /// Each user's shared session store, if asked for.
+    shared_sessions: Option<Arc<dyn SessionStoreSet>>,
 }
 
 impl fmt::Debug for Registry {
@@ -87,6 +92,7 @@ impl fmt::Debug for Registry {
 pub struct RegistryBuilder {
     set: Arc<dyn StoreSet>,
     configure: Box<Configure>,
+    shared_sessions: Option<Arc<dyn SessionStoreSet>>,
 }
 
 impl fmt::Debug for RegistryBuilder {
@@ -123,6 +129,17 @@ impl RegistryBuilder {
         self
     }
 
+    /// **Opt-in, for replicas**: every user's vault keeps its sessions in `sessions`, shared
+    /// by the replicas, with the vault key sealed under each session's token (see
+    /// [`VaultBuilder::shared_sessions`] and
+    /// [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas)): a replica
+    /// where the user's vault is locked serves their tokens without the passphrase. Without
+    /// it, sessions stay in the process that minted them.
+    pub fn shared_sessions(mut self, sessions: impl SessionStoreSet + 'static) -> Self {
+        self.shared_sessions = Some(Arc::new(sessions));
+        self
+    }
+
     /// Opens the registry. Reads nothing per user.
     ///
     /// # Errors
@@ -138,6 +155,7 @@ impl RegistryBuilder {
             configure: self.configure,
             admin,
             open: Mutex::new(HashMap::new()),
+            shared_sessions: self.shared_sessions,
         })
     }
 }
@@ -167,6 +185,7 @@ impl Registry {
         RegistryBuilder {
             set: Arc::new(set),
             configure: Box::new(|b| b),
+            shared_sessions: None,
         }
     }
 
@@ -193,9 +212,11 @@ impl Registry {
 
     fn open_vault(&self, user: &UserId) -> Result<Vault, Error> {
         let store = self.set.store(user.key())?;
-        (self.configure)(VaultBuilder::with_store(store))
-            .audit_id(user.as_str())
-            .open()
+        let mut builder = (self.configure)(VaultBuilder::with_store(store));
+        if let Some(sessions) = &self.shared_sessions {
+            builder = builder.shared_sessions_in(sessions.for_user(user));
+        }
+        builder.audit_id(user.as_str()).open()
     }
 
     /// How many users' vaults this registry holds in memory now.

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::scope::Scopes;
+use super::sealed_key::SealedKey;
 use super::token::{SessionToken, TokenDigest};
 use crate::error::Error;
 
@@ -247,6 +248,10 @@ pub struct SessionRecord {
     pub expires_ms: Option<u64>,
     /// Idle expiry in milliseconds, if any.
     pub idle_timeout_ms: Option<u64>,
+    /// With shared sessions, the vault key sealed under the token
+    /// ([`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions)); `None`
+    /// otherwise.
+    pub sealed_key: Option<SealedKey>,
 }
 
 impl SessionRecord {

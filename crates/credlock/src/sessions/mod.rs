@@ -38,9 +38,47 @@
 //! assert!(vault.validate_session(&token, Scope::Totp).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Shared sessions (opt-in, for replicas)
+//!
+//! By default a session lives in the process that minted it. An app running several
+//! replicas behind a load balancer without sticky sessions can opt in to a shared
+//! [`SessionStore`] ([`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions),
+//! [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions);
+//! with the `postgres` feature, `PostgresSessions`). Each session's row then also holds the
+//! vault key sealed under a key derived from the session's token ([`SealedKey`]: HKDF-SHA256
+//! of the token's 256 bits, Fernet), so a replica where the vault is locked serves
+//! [`Vault::validate_session`](crate::Vault::validate_session),
+//! [`Vault::credentials_for`](crate::Vault::credentials_for) and
+//! [`Vault::totp_for`](crate::Vault::totp_for) by opening the key with the token the client
+//! presents, for that request only; it never keeps the key, and stays locked. The database
+//! alone opens nothing: it holds digests and sealed keys, never a token or a key.
+//!
+//! What changes with shared sessions:
+//! - [`Vault::lock`](crate::Vault::lock), [`Vault::logout`](crate::Vault::logout),
+//!   [`Vault::reset`](crate::Vault::reset), replacing the credentials and revocations remove
+//!   the user's rows, so every replica refuses the tokens from then on; so does a lock on a
+//!   replica that was never unlocked (the user locked the vault).
+//! - A passphrase change also revokes them (their sealed keys belong to the old passphrase);
+//!   a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
+//!   upgrade) is refused and removed.
+//! - A replica's idle lock drops its own key but revokes no shared session: sessions expire
+//!   by their own idle and absolute expiry, checked on every read on the vault's wall
+//!   clock, with the last use kept in the row (every replica's use counts).
+//! - Listing sessions works on every replica, locked or not; minting and rotating need the
+//!   key, so only an unlocked replica does them.
+//!
+//! The trade-off: with the default, a restart (or a replica the client was not pinned to)
+//! means re-entering the passphrase, and nothing outside the process can reopen the vault.
+//! With shared sessions, the database holds wrapped keys: a copy of it plus a live token
+//! opens the vault until the session expires or is revoked.
 
 mod info;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod scope;
+mod sealed_key;
+mod shared;
 mod store;
 mod token;
 mod vault_api;
@@ -50,8 +88,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use credlock_audit::{EventKind, Outcome};
 
 pub use info::{MintedSession, SessionId, SessionInfo, SessionKind, SessionRecord, SessionRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresSessionStore, PostgresSessions};
 pub use scope::{Scope, Scopes};
-pub use store::{MemorySessionStore, SessionStore, SessionStoreError};
+pub use sealed_key::SealedKey;
+pub use store::{MemorySessionStore, SessionStore, SessionStoreError, SessionStoreSet};
 pub use token::{SessionToken, TOKEN_PREFIX, TokenDigest, TokenSecret};
 
 use crate::audit::Auditor;
@@ -63,6 +104,8 @@ use crate::error::Error;
 pub(crate) struct Sessions {
     pub(crate) store: Arc<dyn SessionStore>,
     refusals: Arc<Mutex<Refusals>>,
+    /// Shared sessions: rows hold sealed keys, and a locked vault serves their tokens.
+    pub(crate) shared: bool,
 }
 
 /// Refusals not audited yet, and when the last one was.
@@ -86,6 +129,15 @@ impl Sessions {
         Self {
             store,
             refusals: Arc::default(),
+            shared: false,
+        }
+    }
+
+    /// Shared sessions in `store` (see the [module docs](self#shared-sessions-opt-in-for-replicas)).
+    pub(crate) fn shared(store: Arc<dyn SessionStore>) -> Self {
+        Self {
+            shared: true,
+            ..Self::new(store)
         }
     }
 
@@ -97,6 +149,10 @@ impl Sessions {
         clock: &Clock,
         operation: &'static str,
     ) -> Result<usize, Error> {
+        if self.shared && operation == "idle_lock" {
+            // A replica's idle lock drops its key; shared sessions expire on their own.
+            return Ok(0);
+        }
         let n = self.store.remove_all().map_err(Error::SessionStore)?;
         if n > 0 {
             auditor.record(clock, EventKind::SessionsRevoked, Outcome::Success, |e| {

@@ -5,14 +5,21 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::info::{SessionId, SessionRecord};
+use super::sealed_key::SealedKey;
 use super::token::{TokenDigest, TokenSecret};
+use crate::registry::UserId;
 
 /// Where a vault keeps its client sessions and API tokens.
 ///
 /// The default, [`MemorySessionStore`], keeps them in the process: a restart means a locked
 /// vault and no sessions, which is the point (the passphrase is never stored to restore
-/// them). A store shared by several replicas of an app implements this trait in its own
-/// crate and is passed to [`VaultBuilder::session_store`](crate::VaultBuilder::session_store).
+/// them). A store shared by several replicas of an app (such as the `postgres` feature's
+/// `PostgresSessionStore`) implements this trait and is passed to
+/// [`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions), which also seals
+/// the vault key into each record (see
+/// [shared sessions](super#shared-sessions-opt-in-for-replicas)); a store passed to
+/// [`VaultBuilder::session_store`](crate::VaultBuilder::session_store) keeps sessions
+/// without keys, served only where the vault is unlocked.
 ///
 /// # Contract
 ///
@@ -27,6 +34,10 @@ use super::token::{TokenDigest, TokenSecret};
 ///   keep data that only a holder of the token can open, such as the vault key wrapped for
 ///   that session, so that a replica can serve a token without the passphrase. The secret
 ///   must never be stored, logged or kept past the call.
+/// - A record's [`sealed_key`](SessionRecord::sealed_key) is kept as given, and replaced
+///   by [`replace_digest`](Self::replace_digest): with shared sessions it is the vault key
+///   sealed under the current token, so a store shared by replicas lets any of them serve
+///   the token while holding nothing usable itself.
 /// - Removing is final: a removed or replaced digest is never found again, by any replica.
 /// - Errors are [`SessionStoreError`]s; the vault then refuses the token (fail closed).
 pub trait SessionStore: Send + Sync + fmt::Debug {
@@ -76,8 +87,9 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// [`SessionStoreError`] if the store cannot be written.
     fn remove_all(&self) -> Result<usize, SessionStoreError>;
 
-    /// Gives session `id` a new token digest (rotation) and records a use at `now_ms`; the
-    /// old digest is never found again. Whether the session was there.
+    /// Gives session `id` a new token digest and sealed key (rotation), in one step, and
+    /// records a use at `now_ms`; the old digest is never found again. Whether the session
+    /// was there.
     ///
     /// # Errors
     ///
@@ -86,9 +98,60 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         &self,
         id: &SessionId,
         digest: TokenDigest,
+        sealed_key: Option<SealedKey>,
         secret: &TokenSecret,
         now_ms: u64,
     ) -> Result<bool, SessionStoreError>;
+}
+
+impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    fn insert(&self, record: SessionRecord, secret: &TokenSecret) -> Result<(), SessionStoreError> {
+        (**self).insert(record, secret)
+    }
+
+    fn find(
+        &self,
+        digest: &TokenDigest,
+        secret: &TokenSecret,
+    ) -> Result<Option<SessionRecord>, SessionStoreError> {
+        (**self).find(digest, secret)
+    }
+
+    fn touch(&self, id: &SessionId, now_ms: u64) -> Result<(), SessionStoreError> {
+        (**self).touch(id, now_ms)
+    }
+
+    fn list(&self) -> Result<Vec<SessionRecord>, SessionStoreError> {
+        (**self).list()
+    }
+
+    fn remove(&self, id: &SessionId) -> Result<bool, SessionStoreError> {
+        (**self).remove(id)
+    }
+
+    fn remove_all(&self) -> Result<usize, SessionStoreError> {
+        (**self).remove_all()
+    }
+
+    fn replace_digest(
+        &self,
+        id: &SessionId,
+        digest: TokenDigest,
+        sealed_key: Option<SealedKey>,
+        secret: &TokenSecret,
+        now_ms: u64,
+    ) -> Result<bool, SessionStoreError> {
+        (**self).replace_digest(id, digest, sealed_key, secret, now_ms)
+    }
+}
+
+/// The session stores of many users, one per user: what
+/// [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions)
+/// takes, such as [`PostgresSessions`](crate::sessions#shared-sessions-opt-in-for-replicas)
+/// (feature `postgres`).
+pub trait SessionStoreSet: Send + Sync + fmt::Debug {
+    /// The store of `user`'s sessions: it sees, lists and removes only theirs.
+    fn for_user(&self, user: &UserId) -> std::sync::Arc<dyn SessionStore>;
 }
 
 /// A [`SessionStore`] failure. The vault refuses the token or the operation.
@@ -201,6 +264,7 @@ impl SessionStore for MemorySessionStore {
         &self,
         id: &SessionId,
         digest: TokenDigest,
+        sealed_key: Option<SealedKey>,
         _: &TokenSecret,
         now_ms: u64,
     ) -> Result<bool, SessionStoreError> {
@@ -208,6 +272,7 @@ impl SessionStore for MemorySessionStore {
         let Some(r) = inner.sessions.get_mut(id) else {
             return Ok(false);
         };
+        r.sealed_key = sealed_key;
         let old = std::mem::replace(&mut r.digest, digest);
         r.last_used_ms = r.last_used_ms.max(now_ms);
         inner.by_digest.remove(old.as_bytes());

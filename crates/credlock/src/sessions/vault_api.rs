@@ -7,6 +7,7 @@ use credlock_session::SessionState;
 
 use super::info::{MintedSession, SessionId, SessionInfo, SessionRecord, SessionRequest};
 use super::scope::Scope;
+use super::shared::Access;
 use super::token::{SessionToken, TokenSecret};
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -54,8 +55,10 @@ impl Vault {
         let epoch = self.note_activity()?;
         let (token, secret) = SessionToken::generate()?;
         let now_ms = self.options().clock.now_ms();
+        let id = SessionId::generate()?;
+        let sealed_key = self.seal_for_session(&id, &secret)?;
         let record = SessionRecord {
-            id: SessionId::generate()?,
+            id,
             digest: secret.digest(),
             kind: request.kind,
             label: credlock_audit::sanitize(&request.label)
@@ -67,6 +70,7 @@ impl Vault {
             last_used_ms: now_ms,
             expires_ms: request.lifetime.map(|l| now_ms.saturating_add(ms(l))),
             idle_timeout_ms: request.idle_timeout.map(ms),
+            sealed_key,
         };
         let info = record.info();
         let store = &self.session_registry().store;
@@ -92,22 +96,36 @@ impl Vault {
     ///
     /// Costs about a microsecond (a SHA-256 and a constant-time comparison per session).
     ///
+    /// With [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas), a vault
+    /// locked in this process (another replica unlocked it) still accepts a live token of
+    /// the shared store whose sealed key the token opens, and stays locked; the store is
+    /// asked on every call (a database round trip).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidToken`] for a malformed, unknown, revoked or rotated token, and for
-    /// any token while the vault is locked (a lock revokes every session);
+    /// any token while the vault is locked (a lock revokes every session), unless sessions
+    /// are shared and the token opens its sealed key;
     /// [`Error::TokenExpired`] for an expired session (which is then removed);
     /// [`Error::ScopeRefused`] if its scopes do not allow `scope`; [`Error::SessionStore`]
     /// if the store fails. Refusals are audited ([`EventKind::SessionRefused`]), at most
     /// once a second.
     pub fn validate_session(&self, token: &str, scope: Scope) -> Result<SessionInfo, Error> {
+        self.check_session(token, scope).map(|(info, _)| info)
+    }
+
+    /// [`Vault::validate_session`], and how the request may reach the record: through this
+    /// process's key, or (shared sessions, vault locked here) through the key sealed in the
+    /// session's row, opened with the token.
+    fn check_session(&self, token: &str, scope: Scope) -> Result<(SessionInfo, Access), Error> {
         let sessions = self.session_registry();
         let (auditor, clock) = (&self.options().auditor, &self.options().clock);
         let refuse = |e| Err(sessions.refuse(auditor, clock, e));
         let Some(secret) = TokenSecret::parse(token) else {
             return refuse(Error::InvalidToken);
         };
-        if self.note_activity().is_err() {
+        let unlocked_here = self.note_activity().is_ok();
+        if !unlocked_here && !sessions.shared {
             // Locked: any session left from a lock that raced a mint goes now.
             let _ = sessions.revoke_all(auditor, clock, "lock");
             return refuse(Error::InvalidToken);
@@ -125,23 +143,39 @@ impl Vault {
         if !record.scopes.allows(scope) {
             return refuse(Error::ScopeRefused { needed: scope });
         }
+        let access = if unlocked_here {
+            Access::Local
+        } else {
+            match self.open_sealed_key(&record, &secret) {
+                Ok(access) => access,
+                Err(e) => return refuse(e),
+            }
+        };
         if let Err(e) = sessions.store.touch(&record.id, now_ms) {
             return refuse(Error::SessionStore(e));
         }
         let mut info = record.info();
         info.last_used_at = super::info::from_ms(now_ms.max(record.last_used_ms));
-        Ok(info)
+        Ok((info, access))
     }
 
     /// The credentials, for a client whose token allows [`Scope::ReadCredentials`]: the
-    /// token is validated (which counts as activity) before they are read.
+    /// token is validated (which counts as activity) before they are read. With
+    /// [shared sessions](crate::sessions#shared-sessions-opt-in-for-replicas) and the vault
+    /// locked here, the record is read and opened with the key sealed in the session's row,
+    /// for this call only (one read of the record; no key derivation).
     ///
     /// # Errors
     ///
-    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`].
+    /// Those of [`Vault::validate_session`], then those of [`Vault::credentials`]; with
+    /// shared sessions on a vault locked here, [`Error::InvalidToken`] if the sealed key no
+    /// longer opens the record (the key changed elsewhere; the session is removed), and the
+    /// record errors of [`Vault::unlock`].
     pub fn credentials_for(&self, token: &str) -> Result<Credentials, Error> {
-        self.validate_session(token, Scope::ReadCredentials)?;
-        self.credentials()
+        match self.check_session(token, Scope::ReadCredentials)?.1 {
+            Access::Local => self.credentials(),
+            sealed => self.credentials_through(sealed),
+        }
     }
 
     /// The current TOTP code, for a client whose token allows [`Scope::Totp`] (or
@@ -151,18 +185,25 @@ impl Vault {
     ///
     /// Those of [`Vault::validate_session`], then those of [`Vault::totp`].
     pub fn totp_for(&self, token: &str) -> Result<TotpCode, Error> {
-        self.validate_session(token, Scope::Totp)?;
-        self.totp()
+        match self.check_session(token, Scope::Totp)?.1 {
+            Access::Local => self.totp(),
+            sealed => {
+                let secret = self.credentials_through(sealed)?.totp_secret()?;
+                let secret = secret.ok_or(Error::NoMfaSecret)?;
+                Ok(secret.code_at(self.options().clock.now()))
+            }
+        }
     }
 
     /// Every live session and API token, oldest first: never a token or a digest. Expired
-    /// sessions are removed, not listed; a vault that is not unlocked has none.
+    /// sessions are removed, not listed; a vault that is not unlocked has none, unless
+    /// sessions are shared (then every replica lists the user's sessions).
     ///
     /// # Errors
     ///
     /// [`Error::SessionStore`] if the store fails.
     pub fn sessions(&self) -> Result<Vec<SessionInfo>, Error> {
-        if self.status() != SessionState::Unlocked {
+        if self.status() != SessionState::Unlocked && !self.session_registry().shared {
             // Whatever locked it (a lock, a file changed elsewhere), the sessions went too.
             self.session_registry().revoke_all(
                 &self.options().auditor,
@@ -247,8 +288,9 @@ impl Vault {
         let (token, secret) = SessionToken::generate()?;
         record.digest = secret.digest();
         record.last_used_ms = record.last_used_ms.max(now_ms);
+        let sealed_key = self.seal_for_session(id, &secret)?;
         if !store
-            .replace_digest(id, record.digest, &secret, now_ms)
+            .replace_digest(id, record.digest, sealed_key, &secret, now_ms)
             .map_err(Error::SessionStore)?
         {
             return Err(Error::InvalidToken);

@@ -1,0 +1,433 @@
+//! Shared sessions on PostgreSQL: the session-store contract, and two replicas (two
+//! registries with connections of their own on one database, on one fake clock) where a
+//! token minted on one opens the vault on the other without the passphrase, until a lock,
+//! a logout, a revocation, a passphrase change or its expiry; and a database that holds no
+//! token and no key.
+//!
+//! A throwaway server is started (see `credlock_store_postgres::testing`); without
+//! PostgreSQL the tests say so, and fail if `CREDLOCK_REQUIRE_PG=1`.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+#![cfg(feature = "postgres")]
+
+mod common;
+#[path = "common/session_conformance.rs"]
+mod session_conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{OTHER_PASS, PASS, creds, secret, valid};
+use credlock::registry::PostgresStoreSet;
+use credlock::secrecy::ExposeSecret as _;
+use credlock::sessions::{PostgresSessions, Scope, SessionRequest, SessionStore};
+use credlock::{Error, FakeClock, Registry, SessionState, UserId, Vault};
+use credlock_store_postgres::postgres::{Config, NoTls};
+use credlock_store_postgres::testing::TestServer;
+
+const MIN: Duration = Duration::from_secs(60);
+
+/// One replica: a registry with shared sessions on its own connections, on `clock`.
+fn replica(config: &Config, clock: &FakeClock) -> Registry {
+    let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    let clock = clock.clone();
+    Registry::builder(set.clone())
+        .shared_sessions(PostgresSessions::new(set))
+        .vault_options(move |b| {
+            b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                .without_tracing_audit()
+                .insecure_clock(clock.clone())
+                .idle_timeout(5 * MIN)
+        })
+        .open()
+        .unwrap()
+}
+
+fn alice() -> UserId {
+    UserId::new("alice@example.com").unwrap()
+}
+
+fn bob() -> UserId {
+    UserId::new("bob@example.com").unwrap()
+}
+
+/// Two replicas on a fresh database; alice's vault stored and unlocked on A, locked on B.
+struct Pair {
+    _server: Arc<TestServer>,
+    config: Config,
+    clock: FakeClock,
+    a: Arc<Vault>,
+    b: Arc<Vault>,
+    _registries: (Registry, Registry),
+}
+
+fn pair() -> Option<Pair> {
+    let server = TestServer::shared()?;
+    let config = server.database();
+    let clock = FakeClock::new();
+    let (ra, rb) = (replica(&config, &clock), replica(&config, &clock));
+    let a = ra.vault(&alice()).unwrap();
+    a.store(creds(), valid(PASS)).unwrap();
+    let b = rb.vault(&alice()).unwrap();
+    assert_eq!(b.status(), SessionState::Locked);
+    Some(Pair {
+        _server: server,
+        config,
+        clock,
+        a,
+        b,
+        _registries: (ra, rb),
+    })
+}
+
+fn mint(v: &Vault, request: SessionRequest) -> String {
+    v.mint_session(request)
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned()
+}
+
+fn client(p: &Pair) -> credlock_store_postgres::postgres::Client {
+    p.config.connect(NoTls).unwrap()
+}
+
+fn is_invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> bool {
+    matches!(r, Err(Error::InvalidToken))
+}
+
+#[test]
+fn the_postgres_session_store_keeps_the_contract() {
+    let Some(server) = TestServer::shared() else {
+        return;
+    };
+    let set = PostgresStoreSet::builder(server.database()).open().unwrap();
+    let sessions = PostgresSessions::new(set);
+    session_conformance::conformance(&sessions.user(&alice()));
+
+    // One user's store sees and removes only that user's sessions.
+    let (alice_store, bob_store) = (sessions.user(&alice()), sessions.user(&bob()));
+    let t = session_conformance::token(7);
+    alice_store
+        .insert(session_conformance::record(7, &t), &t)
+        .unwrap();
+    assert!(bob_store.find(&t.digest(), &t).unwrap().is_none());
+    assert!(bob_store.list().unwrap().is_empty());
+    assert!(!bob_store.remove(&session_conformance::id(7)).unwrap());
+    assert_eq!(bob_store.remove_all().unwrap(), 0);
+    assert!(alice_store.find(&t.digest(), &t).unwrap().is_some());
+}
+
+#[test]
+fn a_token_minted_on_one_replica_opens_the_vault_on_the_other() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    let bot = mint(&p.a, SessionRequest::api_token("bot", Scope::Totp));
+
+    // B never saw the passphrase: the token opens the record for the request only.
+    let read = p.b.credentials_for(&token).unwrap();
+    assert_eq!(read.email(), "alice@example.com");
+    assert_eq!(read.password().expose_secret(), "monarch-pw-123");
+    assert_eq!(
+        p.b.totp_for(&bot).unwrap().code().expose_secret(),
+        p.a.totp().unwrap().code().expose_secret()
+    );
+    assert!(p.b.validate_session(&token, Scope::Manage).is_ok());
+    assert_eq!(p.b.status(), SessionState::Locked, "the key is not kept");
+    assert!(matches!(p.b.credentials(), Err(Error::Locked)));
+    // Scopes hold on every replica.
+    assert!(matches!(
+        p.b.credentials_for(&bot),
+        Err(Error::ScopeRefused { .. })
+    ));
+    // Both replicas list both sessions, and B's use is A's last use.
+    p.clock.advance(MIN);
+    p.b.validate_session(&token, Scope::Totp).unwrap();
+    for v in [&p.a, &p.b] {
+        let listed = v.sessions().unwrap();
+        assert_eq!(listed.len(), 2);
+        let browser = listed.iter().find(|s| s.label == "browser").unwrap();
+        assert_eq!(browser.last_used_at, p.clock.wall());
+    }
+}
+
+#[test]
+fn a_changed_token_or_a_row_without_its_token_opens_nothing() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    let other = mint(&p.a, SessionRequest::client("other"));
+
+    // One byte of the token changed: refused, on both replicas.
+    let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&token[4..])
+        .unwrap();
+    raw[17] ^= 1;
+    let forged = format!(
+        "clk_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)
+    );
+    assert!(is_invalid(p.b.credentials_for(&forged)));
+    assert!(is_invalid(p.a.credentials_for(&forged)));
+
+    // With write access to the database but not the token: the victim's sealed key copied
+    // into a row the attacker holds a token for opens nothing.
+    let mut c = client(&p);
+    c.execute(
+        "UPDATE credlock_sessions SET sealed_key = \
+         (SELECT sealed_key FROM credlock_sessions WHERE label = 'browser') \
+         WHERE label = 'other'",
+        &[],
+    )
+    .unwrap();
+    assert!(is_invalid(p.b.credentials_for(&other)));
+    // A row without a sealed key serves nothing where the vault is locked.
+    c.execute(
+        "UPDATE credlock_sessions SET sealed_key = NULL WHERE label = 'browser'",
+        &[],
+    )
+    .unwrap();
+    assert!(is_invalid(p.b.credentials_for(&token)));
+}
+
+#[test]
+fn the_database_holds_no_token_and_no_key() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    p.b.credentials_for(&token).unwrap();
+
+    let mut c = client(&p);
+    let dump: String = c
+        .query("SELECT row_to_json(s)::text FROM credlock_sessions s", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    assert!(
+        dump.contains("browser"),
+        "the dump is the session's row: {dump}"
+    );
+
+    // The vault key, derived here from the stored record's parameters.
+    let record: Vec<u8> = c
+        .query_one(
+            "SELECT record FROM credlock_records WHERE record IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let file: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    let salt = file["kdf"]["salt"].as_str().unwrap();
+    let salt = base64::engine::general_purpose::STANDARD
+        .decode(salt)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(salt))
+        .unwrap();
+    let params = credlock_crypto::KdfParams::insecure_low_cost(
+        file["kdf"]["iterations"].as_u64().unwrap(),
+        credlock_crypto::Salt::from_bytes(salt.try_into().unwrap()),
+    )
+    .unwrap();
+    let key = credlock_crypto::derive_key(PASS, &params).unwrap();
+
+    let token_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&token[4..])
+        .unwrap();
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let b64 = |b: &[u8]| {
+        [
+            base64::engine::general_purpose::STANDARD.encode(b),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+        ]
+    };
+    let mut secrets = vec![
+        token.clone(),
+        hex(&token_bytes),
+        hex(key.expose_secret_bytes()),
+        // Either half of the key, as well.
+        hex(&key.expose_secret_bytes()[..16]),
+        hex(&key.expose_secret_bytes()[16..]),
+        key.to_base64url().expose_secret().to_owned(),
+    ];
+    secrets.extend(b64(&token_bytes));
+    secrets.extend(b64(key.expose_secret_bytes()));
+    for s in &secrets {
+        assert!(!dump.contains(s.as_str()), "the row holds a secret");
+    }
+    // The row's raw bytes, too (the digest and the sealed key).
+    let raw: Vec<u8> = c
+        .query_one(
+            "SELECT digest || convert_to(sealed_key, 'UTF8') FROM credlock_sessions",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for needle in [&token_bytes[..], key.expose_secret_bytes()] {
+        assert!(!raw.windows(needle.len()).any(|w| w == needle));
+    }
+}
+
+#[test]
+fn revocation_lock_and_logout_on_one_replica_are_refused_on_the_other() {
+    let Some(p) = pair() else { return };
+    let (t1, t2) = (
+        mint(&p.a, SessionRequest::client("one")),
+        mint(&p.a, SessionRequest::client("two")),
+    );
+    p.b.credentials_for(&t1).unwrap();
+    let id = p.b.validate_session(&t1, Scope::Totp).unwrap().id;
+    assert!(p.a.revoke_session(&id).unwrap());
+    assert!(is_invalid(p.b.credentials_for(&t1)));
+    p.b.credentials_for(&t2).unwrap();
+
+    p.a.lock();
+    assert!(is_invalid(p.b.credentials_for(&t2)));
+    assert!(p.b.sessions().unwrap().is_empty());
+
+    // A lock on a replica that was never unlocked locks the user out of every session too.
+    p.a.unlock(&secret(PASS)).unwrap();
+    let t3 = mint(&p.a, SessionRequest::client("three"));
+    p.b.lock();
+    assert!(is_invalid(p.a.credentials_for(&t3)));
+
+    // Logout deletes the record and the rows.
+    let t4 = mint(&p.a, SessionRequest::client("four"));
+    p.b.credentials_for(&t4).unwrap();
+    p.a.logout().unwrap();
+    assert!(is_invalid(p.b.credentials_for(&t4)));
+    let rows: i64 = client(&p)
+        .query_one("SELECT count(*) FROM credlock_sessions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn sessions_expire_on_read_on_every_replica() {
+    let Some(p) = pair() else { return };
+    let idle = mint(
+        &p.a,
+        SessionRequest::client("idle").with_idle_timeout(10 * MIN),
+    );
+    let aged = mint(
+        &p.a,
+        SessionRequest::api_token("aged", Scope::ReadCredentials).expires_in(30 * MIN),
+    );
+    // A's own idle lock (5 minutes) drops A's key but revokes no shared session.
+    p.clock.advance(9 * MIN);
+    assert_eq!(p.a.status(), SessionState::Locked);
+    p.b.credentials_for(&idle).unwrap(); // a use on B restarts the session's idle clock
+    p.clock.advance(9 * MIN);
+    p.a.credentials_for(&idle).unwrap(); // A is locked now: served through the row too
+    p.clock.advance(10 * MIN);
+    assert!(matches!(
+        p.b.credentials_for(&idle),
+        Err(Error::TokenExpired)
+    ));
+    assert!(is_invalid(p.a.credentials_for(&idle)), "the row is gone");
+    p.b.credentials_for(&aged).unwrap();
+    p.clock.advance(2 * MIN);
+    assert!(matches!(p.b.totp_for(&aged), Err(Error::TokenExpired)));
+    assert!(p.a.sessions().unwrap().is_empty());
+}
+
+#[test]
+fn rotation_and_a_passphrase_change_reach_every_replica() {
+    let Some(p) = pair() else { return };
+    let minted =
+        p.a.mint_session(SessionRequest::api_token("bot", Scope::ReadCredentials))
+            .unwrap();
+    let old = minted.token.expose_secret().to_owned();
+    p.b.credentials_for(&old).unwrap();
+    let new = p.a.rotate_session(&minted.info.id).unwrap();
+    assert!(is_invalid(p.b.credentials_for(&old)));
+    p.b.credentials_for(new.token.expose_secret()).unwrap();
+    // The locked replica cannot rotate: the key it would seal is not there.
+    assert!(matches!(
+        p.b.rotate_session(&minted.info.id),
+        Err(Error::Locked)
+    ));
+
+    // A passphrase change revokes the shared sessions (their keys were sealed under the old
+    // passphrase's key).
+    let t = mint(&p.a, SessionRequest::client("browser"));
+    p.a.change_passphrase(&secret(PASS), valid(OTHER_PASS))
+        .unwrap();
+    assert!(is_invalid(p.b.credentials_for(&t)));
+    assert!(is_invalid(p.b.credentials_for(new.token.expose_secret())));
+}
+
+#[test]
+fn a_key_changed_elsewhere_is_refused_and_its_session_removed() {
+    let Some(p) = pair() else { return };
+    let t = mint(&p.a, SessionRequest::client("browser"));
+    // The record re-sealed under another key behind the rows' back (as a KDF upgrade on
+    // another replica does): the sealed key opens nothing, and the row goes.
+    let mut c = client(&p);
+    let fresh_set = PostgresStoreSet::builder(p.config.clone()).open().unwrap();
+    let fresh = Registry::builder(fresh_set)
+        .vault_options(|b| {
+            b.insecure_kdf_iterations(common::TEST_ITERATIONS + 1)
+                .without_tracing_audit()
+        })
+        .open()
+        .unwrap();
+    let v = fresh.vault(&alice()).unwrap();
+    v.replace(creds(), valid(OTHER_PASS)).unwrap();
+    assert!(is_invalid(p.b.credentials_for(&t)));
+    let rows: i64 = c
+        .query_one("SELECT count(*) FROM credlock_sessions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn one_users_lock_leaves_another_users_sessions() {
+    let Some(p) = pair() else { return };
+    let rb = replica(&p.config, &p.clock);
+    let ra = replica(&p.config, &p.clock);
+    let bob_a = ra.vault(&bob()).unwrap();
+    bob_a.store(creds(), valid(OTHER_PASS)).unwrap();
+    let bob_token = mint(&bob_a, SessionRequest::client("bob"));
+    let alice_token = mint(&p.a, SessionRequest::client("alice"));
+    let bob_b = rb.vault(&bob()).unwrap();
+    // Tokens are per user: alice's token is not a session of bob's vault.
+    assert!(is_invalid(bob_b.credentials_for(&alice_token)));
+    p.a.lock();
+    assert!(is_invalid(p.b.credentials_for(&alice_token)));
+    bob_b.credentials_for(&bob_token).unwrap();
+    // Removing a user removes their sessions.
+    ra.remove_user(&bob()).unwrap();
+    assert!(is_invalid(bob_b.credentials_for(&bob_token)));
+}
+
+#[test]
+fn a_corrupt_row_is_refused_with_a_clear_error() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    client(&p)
+        .execute("UPDATE credlock_sessions SET kind = 'root'", &[])
+        .unwrap();
+    let err = p.b.credentials_for(&token).unwrap_err();
+    assert!(matches!(err, Error::SessionStore(_)), "{err}");
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("a session kind is unknown"), "{source}");
+    assert!(!format!("{err:?}").contains(&token[4..]));
+    for (fault, expected) in [
+        (
+            "kind = 'client', created_ms = -1",
+            "a session time is negative",
+        ),
+        (
+            "created_ms = 0, digest = '\\x00'",
+            "a session digest is not 32 bytes",
+        ),
+    ] {
+        client(&p)
+            .execute(&format!("UPDATE credlock_sessions SET {fault}"), &[])
+            .unwrap();
+        let err = p.a.sessions().unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains(expected), "{source}");
+    }
+}
