@@ -85,7 +85,6 @@ impl ApiError {
 /// path on the server, which a client has no business seeing.
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status = StatusCode::from_u16;
         match e.kind() {
             ErrorKind::WrongPassphrase => Self::new(
                 StatusCode::UNAUTHORIZED,
@@ -159,7 +158,7 @@ impl From<Error> for ApiError {
                 _ => Self::internal("policy"),
             },
             ErrorKind::Storage(StorageKind::Busy) => Self::new(
-                status(503).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "The credentials store is busy: try again.",
             ),
