@@ -142,9 +142,13 @@ async fn run(args: Args) -> Result<(), String> {
         let opened = spec.clone();
         let registry = tokio::task::spawn_blocking(move || {
             registry(&opened)?
-                .vault_options(move |builder| match &webhook {
-                    Some(sink) => builder.audit_to(sink.clone()),
-                    None => builder,
+                .vault_options(move |builder| {
+                    // An idle vault locks at its deadline, not at the next request.
+                    let builder = builder.idle_sweeper();
+                    match &webhook {
+                        Some(sink) => builder.audit_to(sink.clone()),
+                        None => builder,
+                    }
                 })
                 .open()
                 .map_err(|e| format!("cannot open the registry: {e}"))
@@ -165,7 +169,8 @@ async fn run(args: Args) -> Result<(), String> {
         };
         app::AppState::with_vaults(Arc::new(vaults), config, finance)
     } else {
-        let mut builder = Vault::builder(&args.vault);
+        // An idle vault locks at its deadline, not at the next request.
+        let mut builder = Vault::builder(&args.vault).idle_sweeper();
         if let Some(sink) = webhook {
             builder = builder.audit_to(sink);
         }
