@@ -78,6 +78,10 @@ fuzz_target!(|ops: Vec<Op>| {
                 };
                 if r.is_ok() {
                     sealed_with = Some(i % 3);
+                    if replace {
+                        // Replaced credentials end every session granted under the old ones.
+                        minted.iter_mut().for_each(|m| m.live = false);
+                    }
                 }
             }
             Op::Unlock(i) => {
