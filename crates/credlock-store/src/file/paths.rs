@@ -263,4 +263,22 @@ mod tests {
         assert_eq!(reason("d/.0123456789abcdef"), None);
         assert_eq!(reason("d/.v.tmp0123456789abcdef"), None);
     }
+
+    #[test]
+    fn a_name_too_long_for_its_lockout_state_is_refused_there() {
+        // `.<name>.lockout.tmp-<16 hex>` must fit in 255 bytes: names up to 224 bytes do.
+        let lockout = |len: usize| Names::new(Path::new(&"n".repeat(len))).unwrap().lockout();
+        let longest = lockout(224).unwrap();
+        assert_eq!(longest.name.len(), 1 + 224 + LOCKOUT_SUFFIX.len());
+        assert_eq!(longest.temp_name().len(), NAME_MAX);
+        for len in [225, 233] {
+            assert!(matches!(
+                lockout(len),
+                Err(Error::InvalidPath {
+                    reason: InvalidPathReason::ReservedName,
+                    ..
+                })
+            ));
+        }
+    }
 }

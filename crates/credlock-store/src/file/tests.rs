@@ -782,3 +782,17 @@ mod swapped_between_look_and_open {
         assert_eq!(seen.get(), Some((true, true, true)));
     }
 }
+
+#[test]
+fn read_options_report_what_was_set() {
+    let strict = ReadOptions::new();
+    assert!(strict.private_mode_required() && strict.owner_required());
+    assert_eq!(strict.max_len_value(), DEFAULT_MAX_LEN);
+    let loose = strict
+        .require_private_mode(false)
+        .require_owner(false)
+        .max_len(4096);
+    assert!(!loose.private_mode_required() && !loose.owner_required());
+    assert_eq!(loose.max_len_value(), 4096);
+    assert_eq!(ReadOptions::default(), strict);
+}
