@@ -746,6 +746,25 @@ mod swapped_between_look_and_open {
     }
 
     #[test]
+    fn a_directory_that_became_a_file_is_named_as_such_not_as_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sub");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("vault");
+        std::fs::write(&path, SECRET).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (moved, swapped) = (tmp.path().join("elsewhere"), dir.clone());
+        between_look_and_open::set(move || {
+            std::fs::rename(&swapped, &moved).unwrap();
+            std::fs::write(&swapped, b"a file where the directory was").unwrap();
+        });
+        match read(&path) {
+            Err(Error::NotADirectory { path: shown }) => assert_eq!(shown, dir),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_store_load_decides_on_what_it_opened() {
         let (tmp, path, other) = dir_with_file();
         let store = FileStore::open(&path).unwrap();
