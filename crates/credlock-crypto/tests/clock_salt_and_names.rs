@@ -1,5 +1,5 @@
-//! What the public API does with the system clock, fresh salts, and how salts and algorithm
-//! names print.
+//! What the public API does with the system clock, fresh salts and zeroized keys, and how
+//! salts and algorithm names print.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -91,4 +91,12 @@ fn an_algorithm_displays_its_stable_name() {
     for a in [KdfAlgorithm::Pbkdf2HmacSha256, KdfAlgorithm::Argon2id] {
         assert_eq!(KdfAlgorithm::from_name(&a.to_string()), Some(a));
     }
+}
+
+#[test]
+fn a_zeroized_key_is_all_zeros() {
+    use zeroize::Zeroize as _;
+    let mut key = FernetKey::from_bytes(&[0x5a; 32]);
+    key.zeroize();
+    assert_eq!(key.expose_secret_bytes(), &[0u8; 32]);
 }
