@@ -2,7 +2,8 @@
 //! the state always agrees with what is stored, a wrong passphrase never unlocks, and only
 //! an unlocked vault's logout (or an explicit reset) deletes the record. Client sessions: a
 //! token validates only while the vault is unlocked, the session live and its scopes allow
-//! it; a token changed in one byte, revoked, rotated away, or minted before a lock never does.
+//! it; a token changed in one byte, revoked, rotated away, or minted before a lock or before
+//! the credentials were replaced never does.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -78,6 +79,10 @@ fuzz_target!(|ops: Vec<Op>| {
                 };
                 if r.is_ok() {
                     sealed_with = Some(i % 3);
+                    if replace {
+                        // Sessions were granted under the credentials just replaced.
+                        minted.iter_mut().for_each(|m| m.live = false);
+                    }
                 }
             }
             Op::Unlock(i) => {
