@@ -2,7 +2,8 @@
 //! the state always agrees with what is stored, a wrong passphrase never unlocks, and only
 //! an unlocked vault's logout (or an explicit reset) deletes the record. Client sessions: a
 //! token validates only while the vault is unlocked, the session live and its scopes allow
-//! it; a token changed in one byte, revoked, rotated away, or minted before a lock never does.
+//! it; a token changed in one byte, revoked, rotated away, or minted before a lock or before
+//! the credentials were replaced never does.
 #![no_main]
 
 use arbitrary::Arbitrary;

@@ -182,7 +182,6 @@ impl JsonLinesSink {
     /// other processes and rotated if `len` more bytes would not fit, then appends `line`.
     fn write_locked(&self, file: &mut File, line: &[u8]) -> Result<(), AuditError> {
         let len = u64::try_from(line.len()).unwrap_or(u64::MAX);
-        let mut rotated = false;
         for _ in 0..MAX_REOPENS {
             lock(&self.path, file)?;
             let st = fstat(&self.path, file)?;
@@ -191,10 +190,12 @@ impl JsonLinesSink {
                 *file = open_log(&self.path)?;
                 continue;
             }
-            if !rotated && st.st_size > 0 && size(&st).saturating_add(len) > self.max_bytes {
+            // Checked again after a rotation of our own: another writer may have filled the
+            // new file before this one got its lock. A line longer than the limit still goes
+            // alone into an empty file.
+            if st.st_size > 0 && size(&st).saturating_add(len) > self.max_bytes {
                 self.rotate()?;
                 *file = open_log(&self.path)?;
-                rotated = true;
                 continue;
             }
             break;

@@ -92,6 +92,8 @@ mod tests {
         ] {
             assert!(is_mostly_context(p, CTX), "{p}");
         }
+        // A passphrase that is one context word, exactly as long as it.
+        assert!(is_mostly_context("Credlock", CTX));
     }
 
     #[test]

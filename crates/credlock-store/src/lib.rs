@@ -19,6 +19,9 @@ mod file;
 
 pub mod manual;
 
+#[cfg(all(fuzzing, unix))]
+pub mod fuzzing;
+
 pub use error::{Error, InvalidKeyReason, InvalidPathReason, Operation};
 pub use key::StoreKey;
 pub use limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN};

@@ -115,4 +115,23 @@ mod tests {
         assert_eq!(back.extras().get("eclosion.notes_key"), Some("nk"));
         assert_eq!(to_bytes(&back).unwrap().as_slice(), bytes.as_slice());
     }
+
+    #[test]
+    fn the_buffer_is_reserved_for_the_worst_case_and_never_regrown() {
+        // Control characters are escaped as `\u00XX`: six bytes for one, the worst case.
+        let (email, password, mfa) = ("\u{1}".repeat(5), "\u{2}".repeat(7), "\u{3}".repeat(3));
+        let (key, value) = ("k\u{4}", "\u{5}".repeat(11));
+        let mut extras = Extras::default();
+        extras.insert(key, &value);
+        let worst = Credentials::new(email.as_str(), SecretString::from(password.as_str()))
+            .with_mfa_secret(SecretString::from(mfa.as_str()))
+            .with_extras(extras);
+        let bytes = to_bytes(&worst).unwrap();
+        assert_eq!(from_bytes(&bytes).unwrap().email(), email);
+        // The reservation: 64 bytes of structure and six per byte of every field, the
+        // extras with six bytes of quotes and separators each.
+        let reserved = 64 + 6 * (5 + 7 + 3 + (key.len() + value.len() + 6));
+        assert!(bytes.len() <= reserved);
+        assert_eq!(bytes.capacity(), reserved, "the buffer was regrown");
+    }
 }

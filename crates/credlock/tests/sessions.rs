@@ -404,3 +404,17 @@ fn replacing_the_credentials_revokes_sessions_a_passphrase_change_does_not() {
         Err(Error::InvalidToken)
     ));
 }
+
+/// Found by the `vault_ops` fuzz target: mint, replace, validate, revoke.
+#[test]
+fn a_session_revoked_by_a_replacement_is_not_listed_or_revoked_again() {
+    let (_d, v, _c, _t) = vault(None);
+    let s = v.mint_session(SessionRequest::client("a")).unwrap();
+    v.replace(creds(), valid(PASS)).unwrap();
+    assert!(
+        v.validate_session(s.token.expose_secret(), Scope::Totp)
+            .is_err()
+    );
+    assert!(v.sessions().unwrap().is_empty());
+    assert!(!v.revoke_session(&s.info.id).unwrap(), "already revoked");
+}

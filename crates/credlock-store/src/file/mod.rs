@@ -21,6 +21,8 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
 
+#[cfg(fuzzing)]
+pub(crate) use paths::fuzz_names;
 pub use read::{ReadOptions, read_checked};
 pub use set::{FileStoreSet, open_private_dir};
 

@@ -190,6 +190,36 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
+/// Splits `path` as a store does and checks what its names promise: every name derived from a
+/// store file is a direct child of its directory, reserved (so no store can be named like
+/// another's lock, turnstile, lockout state or temporary file), and short enough for the file
+/// system; a fresh temporary name is recognised as one.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_names(path: &Path) {
+    let Ok(names) = Names::new(path) else {
+        return;
+    };
+    let name = names.name.as_bytes();
+    assert!(!is_reserved(name), "a store file has a reserved name");
+    assert!(!name.is_empty() && !name.contains(&b'/') && name != b"." && name != b"..");
+    assert_eq!(names.path.parent(), Some(names.dir.as_path()));
+    let temp = names.temp_name();
+    assert!(names.is_temp_name(&temp));
+    assert!(is_reserved(temp.as_bytes()) && temp.len() <= NAME_MAX);
+    let mut derived = vec![names.lock_name.clone(), names.turnstile_name.clone()];
+    if let Ok(lockout) = names.lockout() {
+        assert_eq!(lockout.dir, names.dir);
+        assert!(lockout.temp_name().len() <= NAME_MAX);
+        derived.push(lockout.name);
+    }
+    for other in derived {
+        let bytes = other.as_bytes();
+        assert!(is_reserved(bytes), "{other:?} is not reserved");
+        assert!(bytes.len() <= NAME_MAX && !bytes.contains(&b'/'));
+        assert!(!names.is_temp_name(&other), "{other:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +258,27 @@ mod tests {
         );
         assert_eq!(reason("vault"), None);
         assert_eq!(reason(".vault"), None);
+        // Reserved takes both the mark and sixteen lowercase hex digits after it.
+        assert_eq!(reason("d/.v.tmp-0123456789abcdeg"), None);
+        assert_eq!(reason("d/.0123456789abcdef"), None);
+        assert_eq!(reason("d/.v.tmp0123456789abcdef"), None);
+    }
+
+    #[test]
+    fn a_name_too_long_for_its_lockout_state_is_refused_there() {
+        // `.<name>.lockout.tmp-<16 hex>` must fit in 255 bytes: names up to 224 bytes do.
+        let lockout = |len: usize| Names::new(Path::new(&"n".repeat(len))).unwrap().lockout();
+        let longest = lockout(224).unwrap();
+        assert_eq!(longest.name.len(), 1 + 224 + LOCKOUT_SUFFIX.len());
+        assert_eq!(longest.temp_name().len(), NAME_MAX);
+        for len in [225, 233] {
+            assert!(matches!(
+                lockout(len),
+                Err(Error::InvalidPath {
+                    reason: InvalidPathReason::ReservedName,
+                    ..
+                })
+            ));
+        }
     }
 }

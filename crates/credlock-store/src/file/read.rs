@@ -222,6 +222,8 @@ pub(crate) fn read_at(
         Err(e) if sys::is_errno(&e, Errno::NOENT) => return Ok(None),
         Err(e) => return Err(open_error(shown, Operation::Stat, e)),
     }
+    #[cfg(test)]
+    between_look_and_open::run();
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let fd = match sys::retry(|| rustix::fs::openat(dirfd, rel, flags, Mode::empty())) {
@@ -234,6 +236,8 @@ pub(crate) fn read_at(
         }
         Err(e) => return Err(open_error(shown, Operation::Open, e)),
     };
+    #[cfg(test)]
+    between_look_and_open::opened(&fd);
     // Decide on what was opened, not on what was looked at.
     let st =
         rustix::fs::fstat(&fd).map_err(|e| Error::from_io(shown, Operation::Stat, e.into()))?;
@@ -319,4 +323,44 @@ fn open_error(shown: &Path, op: Operation, e: std::io::Error) -> Error {
         };
     }
     Error::from_io(shown, op, e)
+}
+
+/// A test-only hook into [`read_at`]: what happens to the path between the `statat` that
+/// looks at it and the `openat` that opens it (another process swapping the file), and a
+/// look at the descriptor that was opened.
+#[cfg(test)]
+pub(crate) mod between_look_and_open {
+    use std::cell::RefCell;
+
+    use rustix::fd::OwnedFd;
+
+    type Hook = Box<dyn FnMut()>;
+    type FdHook = Box<dyn FnMut(&OwnedFd)>;
+
+    thread_local! {
+        static SWAP: RefCell<Option<Hook>> = RefCell::new(None);
+        static OPENED: RefCell<Option<FdHook>> = RefCell::new(None);
+    }
+
+    /// Runs `swap` between the look and the open of the next read on this thread.
+    pub(crate) fn set(swap: impl FnMut() + 'static) {
+        SWAP.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
+    }
+
+    /// Shows the descriptor of the next read on this thread to `look`.
+    pub(crate) fn on_open(look: impl FnMut(&OwnedFd) + 'static) {
+        OPENED.with(|h| *h.borrow_mut() = Some(Box::new(look)));
+    }
+
+    pub(super) fn run() {
+        if let Some(mut swap) = SWAP.with(|h| h.borrow_mut().take()) {
+            swap();
+        }
+    }
+
+    pub(super) fn opened(fd: &OwnedFd) {
+        if let Some(mut look) = OPENED.with(|h| h.borrow_mut().take()) {
+            look(fd);
+        }
+    }
 }

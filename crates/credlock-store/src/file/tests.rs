@@ -668,3 +668,150 @@ fn a_cleanup_between_creating_and_locking_the_temp_file_loses_no_save() {
         assert_eq!(left, Vec::<String>::new());
     }
 }
+
+mod swapped_between_look_and_open {
+    //! The file at the path changes between the `statat` that looks at it and the `openat`
+    //! that opens it: the read decides on what it opened.
+
+    use std::os::unix::fs::symlink;
+
+    use super::super::read::between_look_and_open;
+    use super::*;
+
+    const SECRET: &[u8] = b"sealed bytes";
+
+    /// A private directory with a 0600 store file `vault` and a 0600 `other` file.
+    fn dir_with_file() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("vault");
+        let other = tmp.path().join("other");
+        for p in [&path, &other] {
+            std::fs::write(p, SECRET).unwrap();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        (tmp, path, other)
+    }
+
+    fn read(path: &Path) -> Result<Vec<u8>, Error> {
+        read_checked(path, &ReadOptions::new())
+    }
+
+    #[test]
+    fn a_file_that_vanished_is_not_found() {
+        let (_tmp, path, _) = dir_with_file();
+        let gone = path.clone();
+        between_look_and_open::set(move || std::fs::remove_file(&gone).unwrap());
+        assert!(matches!(read(&path), Err(Error::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_file_that_became_a_symlink_is_refused_not_followed() {
+        let (_tmp, path, other) = dir_with_file();
+        let swapped = path.clone();
+        between_look_and_open::set(move || {
+            std::fs::remove_file(&swapped).unwrap();
+            symlink(&other, &swapped).unwrap();
+        });
+        assert!(matches!(read(&path), Err(Error::Symlink { .. })));
+    }
+
+    #[test]
+    fn a_file_that_became_a_fifo_is_refused_without_blocking() {
+        let (_tmp, path, _) = dir_with_file();
+        let swapped = path.clone();
+        between_look_and_open::set(move || {
+            std::fs::remove_file(&swapped).unwrap();
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &swapped,
+                FileType::Fifo,
+                Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap();
+        });
+        // Without O_NONBLOCK the open would wait for a writer that never comes.
+        assert!(matches!(read(&path), Err(Error::NotRegularFile { .. })));
+    }
+
+    #[test]
+    fn a_file_that_became_a_directory_is_refused() {
+        let (_tmp, path, _) = dir_with_file();
+        let swapped = path.clone();
+        between_look_and_open::set(move || {
+            std::fs::remove_file(&swapped).unwrap();
+            std::fs::create_dir(&swapped).unwrap();
+        });
+        assert!(matches!(read(&path), Err(Error::IsADirectory { .. })));
+    }
+
+    #[test]
+    fn a_directory_that_became_a_file_is_named_as_such_not_as_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sub");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("vault");
+        std::fs::write(&path, SECRET).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (moved, swapped) = (tmp.path().join("elsewhere"), dir.clone());
+        between_look_and_open::set(move || {
+            std::fs::rename(&swapped, &moved).unwrap();
+            std::fs::write(&swapped, b"a file where the directory was").unwrap();
+        });
+        match read(&path) {
+            Err(Error::NotADirectory { path: shown }) => assert_eq!(shown, dir),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_load_decides_on_what_it_opened() {
+        let (tmp, path, other) = dir_with_file();
+        let store = FileStore::open(&path).unwrap();
+        let swapped = path.clone();
+        between_look_and_open::set(move || {
+            std::fs::remove_file(&swapped).unwrap();
+            symlink(&other, &swapped).unwrap();
+        });
+        assert!(matches!(store.load(), Err(Error::Symlink { .. })));
+        std::fs::remove_file(&path).unwrap();
+        let gone = path.clone();
+        std::fs::write(&path, SECRET).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        between_look_and_open::set(move || std::fs::remove_file(&gone).unwrap());
+        assert_eq!(store.load().unwrap(), None);
+        drop(tmp);
+    }
+
+    #[test]
+    fn the_descriptor_read_is_close_on_exec_and_non_blocking() {
+        let (_tmp, path, _) = dir_with_file();
+        let seen = std::rc::Rc::new(std::cell::Cell::new(None));
+        let record = seen.clone();
+        between_look_and_open::on_open(move |fd| {
+            let fd_flags = rustix::io::fcntl_getfd(fd).unwrap();
+            let status = rustix::fs::fcntl_getfl(fd).unwrap();
+            record.set(Some((
+                fd_flags.contains(rustix::io::FdFlags::CLOEXEC),
+                status.contains(OFlags::NONBLOCK),
+                status & OFlags::ACCMODE == OFlags::RDONLY,
+            )));
+        });
+        assert_eq!(read(&path).unwrap(), SECRET);
+        assert_eq!(seen.get(), Some((true, true, true)));
+    }
+}
+
+#[test]
+fn read_options_report_what_was_set() {
+    let strict = ReadOptions::new();
+    assert!(strict.private_mode_required() && strict.owner_required());
+    assert_eq!(strict.max_len_value(), DEFAULT_MAX_LEN);
+    let loose = strict
+        .require_private_mode(false)
+        .require_owner(false)
+        .max_len(4096);
+    assert!(!loose.private_mode_required() && !loose.owner_required());
+    assert_eq!(loose.max_len_value(), 4096);
+    assert_eq!(ReadOptions::default(), strict);
+}

@@ -182,7 +182,7 @@ impl LegacyFields {
     }
 
     /// Opens every field with the legacy key.
-    fn decrypt(&self, key: &FernetKey) -> Result<Credentials, Error> {
+    pub(crate) fn decrypt(&self, key: &FernetKey) -> Result<Credentials, Error> {
         let email = open_field(key, &self.email)?;
         let password = open_field(key, &self.password)?;
         let mfa = open_field(key, &self.mfa_secret)?;

@@ -58,5 +58,9 @@ mod sqlite;
 #[cfg(fuzzing)]
 pub(crate) use legacy::parse_json as parse_legacy_json;
 pub use legacy::{ImportOptions, ImportReport};
+#[cfg(fuzzing)]
+pub(crate) use legacy::{LegacyFields, export_json as export_legacy_json};
 #[cfg(feature = "eclosion-sqlite")]
 pub use sqlite::DatabaseExportOptions;
+#[cfg(all(fuzzing, feature = "eclosion-sqlite"))]
+pub(crate) use sqlite::read_fields as read_database_fields;

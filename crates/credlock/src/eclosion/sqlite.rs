@@ -244,6 +244,16 @@ impl Vault {
     }
 }
 
+/// The fields an import of `database` would decrypt, read as the import reads them.
+#[cfg(fuzzing)]
+pub(crate) fn read_fields(database: &Path) -> Result<super::legacy::LegacyFields, Error> {
+    let found = read_database(database)?;
+    let mut fields = fields(&found.salt, found.email, found.password, found.mfa)?;
+    fields.notes_key = found.notes_key;
+    fields.plain_extras = found.plain_extras;
+    Ok(fields)
+}
+
 /// What the import read from the database, before any decryption.
 struct Found {
     salt: String,
