@@ -96,20 +96,7 @@ async fn the_binary_serves_many_users_from_an_sqlite_store() {
     let page = client.get("/users/alice/").await;
     assert_eq!(page.status, 200);
     assert_eq!(client.get("/").await.status, 404, "no single-user root");
-    let a = client
-        .post(
-            "/users/alice/auth/login",
-            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{a:?}");
-    let a = client
-        .post(
-            "/users/alice/auth/set-passphrase",
-            json!({ "passphrase": PASS }),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{a:?}");
+    enrol_alice(&mut client).await;
     let s = client.get("/users/alice/security/status").await;
     assert_eq!(s.json["kdf_iterations"], 480_000);
     assert_eq!(s.json["report"]["state"], "unlocked");
@@ -152,20 +139,7 @@ async fn the_binary_serves_users_from_postgresql() {
     .await;
     let mut client = Client::at(&base);
     client.get("/users/alice/auth/status").await;
-    let a = client
-        .post(
-            "/users/alice/auth/login",
-            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{a:?}");
-    let a = client
-        .post(
-            "/users/alice/auth/set-passphrase",
-            json!({ "passphrase": PASS }),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{a:?}");
+    enrol_alice(&mut client).await;
     assert_eq!(
         client
             .post("/users/alice/auth/lock", json!({}))
@@ -238,4 +212,22 @@ async fn the_binary_serves_with_the_real_kdf_cost_and_logs_audit_events() {
         );
     }
     assert!(!log.contains(PASS) && !log.contains("Wrong-Guess"), "{log}");
+}
+
+/// Logs alice in to the finance service and sets her passphrase: her vault is created.
+async fn enrol_alice(client: &mut Client) {
+    let a = client
+        .post(
+            "/users/alice/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = client
+        .post(
+            "/users/alice/auth/set-passphrase",
+            json!({ "passphrase": PASS }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
 }
