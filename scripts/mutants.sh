@@ -7,17 +7,19 @@
 #
 # The configuration (exclusions and their reasons, timeouts) is .cargo/mutants.toml. Results go
 # to target/mutants/CRATE/mutants.out (outcomes.json, caught.txt, missed.txt, timeout.txt,
-# unviable.txt). One job at a time: each mutant is built and tested in a copy of the tree, with
-# a build directory shared between runs (target/mutants/build) so dependencies build once.
+# unviable.txt). One job at a time unless MUTANTS_JOBS says more (tests that wait on disks and
+# child processes leave the CPU idle): each mutant is built and tested in a copy of the tree,
+# with a build directory shared between runs (target/mutants/build) so dependencies build once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 crate=$1
 shift
+features=()
 
 if ! command -v cargo-mutants >/dev/null; then
   echo "cargo-mutants is missing: cargo install cargo-mutants --locked" >&2
@@ -31,7 +33,12 @@ case "$crate" in
     # is measured through them; pass --file to measure more of it.
     defaults=(--file crates/credlock/src/format.rs --file crates/credlock/src/record.rs)
     ;;
-  credlock-crypto | credlock-policy | credlock-session | credlock-store | credlock-audit)
+  credlock-store | credlock-policy)
+    # The store's conformance suite and the policy's strength estimate are features.
+    defaults=()
+    features=(--all-features)
+    ;;
+  credlock-crypto | credlock-session | credlock-audit)
     defaults=()
     ;;
   *)
@@ -49,7 +56,8 @@ mkdir -p "target/mutants/$crate"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/mutants/build}"
 exec cargo mutants \
   --package "$crate" \
-  --jobs 1 \
+  --jobs "${MUTANTS_JOBS:-1}" \
   --output "target/mutants/$crate" \
+  "${features[@]}" \
   "${defaults[@]}" \
   "$@"
