@@ -7,7 +7,8 @@
 //! request that carried it ends.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +24,7 @@ use super::http::{
     policy_failure, set_cookie,
 };
 use super::pending::LoginAttempt;
-use super::users::UserVault;
+use super::users::{UserVault, path_param};
 use credlock::sessions::{Scope, SessionInfo};
 
 /// A well-formed client cookie: 256 random bits in unpadded base64url.
@@ -358,8 +359,10 @@ pub(crate) async fn revoke_session(
     State(state): State<AppState>,
     user: UserVault,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    params: Result<RawPathParams, RawPathParamsRejection>,
 ) -> Result<Response, ApiError> {
+    // The raw parameters, not `Path<String>`: a multi-user path names the user too.
+    let id = path_param(params, "id")?;
     let me = authenticate(&user, &headers, Scope::Manage)?;
     if !clients::revoke(&user, &id)? {
         return Err(ApiError::new(

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -66,24 +67,38 @@ impl FromRequestParts<AppState> for UserVault {
                 vault,
             });
         }
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::internal("path parameters"))?;
-        let user = params
-            .iter()
-            .find(|(name, _)| *name == "user")
-            .map(|(_, value)| value.to_owned())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "user_required",
-                    "Name the user in the path: /users/{id}/...",
-                )
-            })?;
+        let params = RawPathParams::from_request_parts(parts, state).await;
+        let user = path_param(params, "user")?;
         let name = user.clone();
         let vault = tokio::task::spawn_blocking(move || vaults.vault(Some(&name)))
             .await
             .map_err(|_| ApiError::internal("a blocking task panicked"))??;
         Ok(Self { user, vault })
     }
+}
+
+/// The path parameter `name`, as a JSON error when the path does not decode (a `%FF`) or
+/// has no such parameter.
+pub(crate) fn path_param(
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    name: &str,
+) -> Result<String, ApiError> {
+    let params = params.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "The path is not valid UTF-8 once decoded.",
+        )
+    })?;
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("The path names no {name}."),
+            )
+        })
 }

@@ -114,7 +114,31 @@ async fn users_have_their_own_vaults_sessions_and_lockouts() {
     let s = alice.get("/users/alice/security/status").await;
     assert_eq!(s.json["report"]["failed_attempts"], 3);
 
-    // Ids that name nothing are refused.
+    // A session of one user is revoked through that user's path (the path names two
+    // parameters: the user and the session).
+    let a = bob
+        .post("/users/bob/auth/sessions", json!({ "label": "cron" }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let token_id = a.json["session"]["id"].as_str().unwrap().to_owned();
+    alice
+        .delete(&format!("/users/alice/auth/sessions/{token_id}"))
+        .await
+        .assert_error(401, "unauthenticated");
+    let a = bob
+        .delete(&format!("/users/bob/auth/sessions/{token_id}"))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["revoked"], token_id.as_str());
+    bob.delete("/users/bob/auth/sessions/%FF")
+        .await
+        .assert_error(400, "bad_path");
+
+    // Ids that name nothing are refused; a path that does not decode too.
+    alice
+        .get("/users/%FF/auth/status")
+        .await
+        .assert_error(400, "bad_path");
     for bad in ["a%20b", "x%2Fy", "%00", &"u".repeat(300)] {
         alice
             .get(&format!("/users/{bad}/auth/status"))
