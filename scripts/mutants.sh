@@ -7,14 +7,15 @@
 #
 # The configuration (exclusions and their reasons, timeouts) is .cargo/mutants.toml. Results go
 # to target/mutants/CRATE/mutants.out (outcomes.json, caught.txt, missed.txt, timeout.txt,
-# unviable.txt). One job at a time unless MUTANTS_JOBS says more (tests that wait on disks and
-# child processes leave the CPU idle): each mutant is built and tested in a copy of the tree,
-# with a build directory shared between runs (target/mutants/build) so dependencies build once.
+# unviable.txt). One job at a time: each mutant is built and tested in a copy of the tree, with
+# a build directory shared between runs (target/mutants/build) so dependencies build once.
+# MUTANTS_JOBS=N runs N side by side (tests that wait on disks and child processes leave the
+# CPU idle), each building in its own copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 crate=$1
@@ -53,10 +54,18 @@ for arg in "$@"; do
 done
 
 mkdir -p "target/mutants/$crate"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/mutants/build}"
+jobs=${MUTANTS_JOBS:-1}
+if [ "$jobs" = 1 ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/mutants/build}"
+else
+  # Side by side, each job builds in its own copy of the tree: cargo names a workspace
+  # crate's artifacts by their path inside the workspace, so jobs sharing a target directory
+  # would overwrite each other's mutants between the build and the test.
+  unset CARGO_TARGET_DIR
+fi
 exec cargo mutants \
   --package "$crate" \
-  --jobs "${MUTANTS_JOBS:-1}" \
+  --jobs "$jobs" \
   --output "target/mutants/$crate" \
   "${features[@]}" \
   "${defaults[@]}" \

@@ -188,6 +188,24 @@ fn keep_zero_starts_a_new_file_and_keeps_nothing() {
 }
 
 #[test]
+fn a_file_filled_exactly_to_the_limit_is_not_rotated_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink = JsonLinesSink::builder(&path)
+        .max_bytes(2 * line_len())
+        .keep(1)
+        .open()
+        .unwrap();
+    for n in 100..103 {
+        sink.record(&event(n)).unwrap();
+    }
+    // Two lines fill the file to the byte; the third starts the next one.
+    assert_eq!(failures_in(&rotated(&path, 1)), [100, 101]);
+    assert_eq!(failures_in(&path), [102]);
+    assert_eq!(fs::metadata(rotated(&path, 1)).unwrap().len(), 2 * line_len());
+}
+
+#[test]
 fn a_line_longer_than_the_limit_is_written_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
