@@ -202,7 +202,10 @@ fn a_file_filled_exactly_to_the_limit_is_not_rotated_early() {
     // Two lines fill the file to the byte; the third starts the next one.
     assert_eq!(failures_in(&rotated(&path, 1)), [100, 101]);
     assert_eq!(failures_in(&path), [102]);
-    assert_eq!(fs::metadata(rotated(&path, 1)).unwrap().len(), 2 * line_len());
+    assert_eq!(
+        fs::metadata(rotated(&path, 1)).unwrap().len(),
+        2 * line_len()
+    );
 }
 
 #[test]

@@ -428,31 +428,16 @@ enum Class {
     Other,
 }
 
+/// What kind of failure `err` is. The standard library maps `EACCES`/`EPERM`, `ENOSPC`,
+/// `EDQUOT` and `EROFS` to these kinds on every Unix, so the kind alone decides.
 #[cfg_attr(not(unix), allow(dead_code))]
 fn classify(err: &io::Error) -> Class {
     match err.kind() {
-        io::ErrorKind::PermissionDenied => return Class::Denied,
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => return Class::Full,
-        io::ErrorKind::ReadOnlyFilesystem => return Class::ReadOnly,
-        _ => {}
+        io::ErrorKind::PermissionDenied => Class::Denied,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Class::Full,
+        io::ErrorKind::ReadOnlyFilesystem => Class::ReadOnly,
+        _ => Class::Other,
     }
-    #[cfg(unix)]
-    {
-        use rustix::io::Errno;
-        if let Some(raw) = err.raw_os_error() {
-            let errno = Errno::from_raw_os_error(raw);
-            if errno == Errno::ACCESS || errno == Errno::PERM {
-                return Class::Denied;
-            }
-            if errno == Errno::NOSPC || errno == Errno::DQUOT {
-                return Class::Full;
-            }
-            if errno == Errno::ROFS {
-                return Class::ReadOnly;
-            }
-        }
-    }
-    Class::Other
 }
 
 /// Why a path cannot name a store file.
@@ -581,5 +566,58 @@ impl fmt::Display for InvalidKeyReason {
             }
             Self::BadStart => "it does not start with an ASCII letter or digit",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn io_failures_are_classified_by_kind_and_by_errno() {
+        let path = Path::new("/v/vault.json");
+        let of = |e: io::Error| Error::from_io(path, Operation::Write, e);
+        for e in [
+            io::Error::from(io::ErrorKind::PermissionDenied),
+            io::Error::from_raw_os_error(rustix::io::Errno::ACCESS.raw_os_error()),
+            io::Error::from_raw_os_error(rustix::io::Errno::PERM.raw_os_error()),
+        ] {
+            assert!(matches!(of(e), Error::PermissionDenied { .. }));
+        }
+        for e in [
+            io::Error::from(io::ErrorKind::StorageFull),
+            io::Error::from(io::ErrorKind::QuotaExceeded),
+            io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error()),
+            io::Error::from_raw_os_error(rustix::io::Errno::DQUOT.raw_os_error()),
+        ] {
+            assert!(matches!(of(e), Error::StorageFull { .. }));
+        }
+        for e in [
+            io::Error::from(io::ErrorKind::ReadOnlyFilesystem),
+            io::Error::from_raw_os_error(rustix::io::Errno::ROFS.raw_os_error()),
+        ] {
+            assert!(matches!(of(e), Error::ReadOnlyFilesystem { .. }));
+        }
+        for e in [
+            io::Error::from(io::ErrorKind::NotFound),
+            io::Error::from_raw_os_error(rustix::io::Errno::IO.raw_os_error()),
+        ] {
+            assert!(matches!(of(e), Error::Io { .. }));
+        }
+    }
+
+    #[test]
+    fn every_operation_has_its_own_hint() {
+        assert_eq!(
+            Operation::Remove.hint(),
+            "the file may still exist; check the disk and retry"
+        );
+        assert_eq!(
+            Operation::Open.hint(),
+            "check the disk and the path, then retry"
+        );
+        assert!(Operation::SyncDirectory.hint().contains("power loss"));
+        assert!(Operation::Rename.hint().contains("nothing was replaced"));
     }
 }

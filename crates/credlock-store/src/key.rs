@@ -114,6 +114,13 @@ mod tests {
     }
 
     #[test]
+    fn shows_the_folded_key() {
+        let key = StoreKey::new("Alice@Example.com").unwrap();
+        assert_eq!(key.to_string(), "alice@example.com");
+        assert_eq!(format!("{key:?}"), r#"StoreKey("alice@example.com")"#);
+    }
+
+    #[test]
     fn refusals_name_the_rule() {
         assert_eq!(
             StoreKey::new(&"a".repeat(129)),
