@@ -42,6 +42,9 @@ impl Version {
     /// ```
     /// use credlock_store::Version;
     /// assert_eq!(Version::of_bytes(b""), Version::new(0xcbf2_9ce4_8422_2325));
+    /// // The FNV-1a test vectors.
+    /// assert_eq!(Version::of_bytes(b"a"), Version::new(0xaf63_dc4c_8601_ec8c));
+    /// assert_eq!(Version::of_bytes(b"foobar"), Version::new(0x8594_4171_f739_67e8));
     /// ```
     #[must_use]
     pub fn of_bytes(bytes: &[u8]) -> Self {
