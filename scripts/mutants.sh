@@ -54,6 +54,8 @@ for arg in "$@"; do
 done
 
 mkdir -p "target/mutants/$crate"
+# No debug info: linking the test binaries is most of a mutant's build.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 jobs=${MUTANTS_JOBS:-1}
 if [ "$jobs" = 1 ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/mutants/build}"

@@ -113,7 +113,10 @@ mod tests {
         ] {
             assert_eq!(LockoutRecord::decode(&r.encode()), Some(r));
         }
-        let good = LockoutRecord::new(5, Some((7, Duration::from_secs(30)))).encode();
+        let record = LockoutRecord::new(5, Some((7, Duration::from_secs(30))));
+        assert_eq!(record.lockout(), Some((7, Duration::from_secs(30))));
+        assert_eq!(LockoutRecord::new(5, None).lockout(), None);
+        let good = record.encode();
         assert!(LockoutRecord::decode(&good).is_some());
         for bad in [
             &b""[..],
@@ -125,6 +128,10 @@ mod tests {
             b"credlock-lockout 1\nfailures 4294967296\nlocked 0\nstarted_ms 0\nlength_ms 0\n",
             b"credlock-lockout 1\nfailures 1\nlocked 0\nstarted_ms 0\nlength_ms 0\nextra 1\n",
             b"credlock-lockout 1\nfailures 1\nlocked 0\nstarted_ms 0\nlength_ms 0",
+            // A field under another name, without a value, or with a sign.
+            b"credlock-lockout 1\nfailure 1\nlocked 0\nstarted_ms 0\nlength_ms 0\n",
+            b"credlock-lockout 1\nfailures \nlocked 0\nstarted_ms 0\nlength_ms 0\n",
+            b"credlock-lockout 1\nfailures +1\nlocked 0\nstarted_ms 0\nlength_ms 0\n",
         ] {
             assert_eq!(
                 LockoutRecord::decode(bad),
