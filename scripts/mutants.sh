@@ -56,6 +56,9 @@ done
 mkdir -p "target/mutants/$crate"
 # No debug info: linking the test binaries is most of a mutant's build.
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
+# The store's SIGKILL test kills its writer 100 times instead of 1000: a save that can tear
+# shows within a hundred kills, and the full run stays in the test suite.
+export CREDLOCK_STORE_CRASH_KILLS="${CREDLOCK_STORE_CRASH_KILLS:-100}"
 jobs=${MUTANTS_JOBS:-1}
 if [ "$jobs" = 1 ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/mutants/build}"

@@ -18,7 +18,20 @@ use std::time::{Duration, Instant};
 use credlock_store::{FileStore, ReadOptions, Store, read_checked};
 
 const DIR_ENV: &str = "CREDLOCK_STORE_CRASH_DIR";
+/// How many times the writer is killed; `CREDLOCK_STORE_CRASH_KILLS` may lower it for a
+/// mutation run (`scripts/mutants.sh`), where a torn save shows within a hundred kills.
 const KILLS: u32 = 1000;
+const KILLS_ENV: &str = "CREDLOCK_STORE_CRASH_KILLS";
+
+fn kills() -> u32 {
+    std::env::var(KILLS_ENV)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{KILLS_ENV}={v:?}: not a number"))
+        })
+        .unwrap_or(KILLS)
+}
 
 /// Version `n`: a header naming `n`, then a body whose length and bytes depend on `n`, so a
 /// torn, truncated or mixed file is never mistaken for a whole one.
@@ -85,7 +98,8 @@ fn crash_consistency_under_sigkill() {
     let mut last = 0;
     let (mut first_only, mut temps_left) = (0u32, 0u32);
     let start = Instant::now();
-    for kill in 0..KILLS {
+    let kills = kills();
+    for kill in 0..kills {
         let mut child = Command::new(&exe)
             .args([
                 "crash_writer",
@@ -141,7 +155,7 @@ fn crash_consistency_under_sigkill() {
         assert_eq!(reopened.file_mode(), Some(0o600));
     }
     eprintln!(
-        "crash test: {KILLS} SIGKILLs in {:.1?}; {temps_left} left a temp file (killed mid-save), \
+        "crash test: {kills} SIGKILLs in {:.1?}; {temps_left} left a temp file (killed mid-save), \
          all removed on reopen; {first_only} killed during the second save; {last} versions written",
         start.elapsed()
     );
