@@ -395,6 +395,86 @@ mod tests {
     use std::thread;
 
     #[test]
+    fn every_change_behind_a_reader_makes_its_write_conflict() {
+        let store = MemoryStore::new();
+        store.save(b"a").unwrap();
+        // Bytes planted by the test seam count as a write by someone else.
+        let seen = store.read().unwrap().unwrap();
+        store.set_contents(Some(b"planted".to_vec()));
+        assert_eq!(
+            store.replace_if(seen.version, b"b").unwrap(),
+            WriteOutcome::Conflict
+        );
+        assert_eq!(store.contents().unwrap(), b"planted");
+
+        // A lockout saved or cleared by a delete behind a reader's back.
+        let record = LockoutRecord::new(3, None);
+        let seen = store.read_lockout().unwrap();
+        store.save_lockout(&record).unwrap();
+        assert_eq!(
+            store
+                .replace_lockout_if(seen.version, &LockoutRecord::new(9, None))
+                .unwrap(),
+            WriteOutcome::Conflict
+        );
+        let seen = store.read_lockout().unwrap();
+        assert_eq!(seen.value, record);
+        store.delete().unwrap();
+        assert_eq!(
+            store.replace_lockout_if(seen.version, &record).unwrap(),
+            WriteOutcome::Conflict
+        );
+        assert_eq!(store.load_lockout().unwrap(), LockoutRecord::default());
+    }
+
+    #[test]
+    fn injected_failures_reach_every_write() {
+        let store = MemoryStore::new();
+        store.fail_saves(Some(io::ErrorKind::StorageFull));
+        assert!(matches!(store.create(b"x"), Err(Error::StorageFull { .. })));
+        assert_eq!(store.contents(), None);
+        store.fail_saves(None);
+        let WriteOutcome::Written(v) = store.create(b"x").unwrap() else {
+            panic!("create conflicted on an empty store");
+        };
+        store.fail_saves(Some(io::ErrorKind::Other));
+        assert!(matches!(store.replace_if(v, b"y"), Err(Error::Io { .. })));
+        let lockout = store.read_lockout().unwrap();
+        assert!(matches!(
+            store.replace_lockout_if(lockout.version, &LockoutRecord::new(1, None)),
+            Err(Error::Io { .. })
+        ));
+        assert_eq!(store.contents().unwrap(), b"x");
+        assert_eq!(store.load_lockout().unwrap(), LockoutRecord::default());
+    }
+
+    #[test]
+    fn the_size_cap_admits_exactly_max_len() {
+        let store = MemoryStore::new();
+        store.set_max_len(4);
+        store.set_contents(Some(b"1234".to_vec()));
+        assert_eq!(store.load().unwrap().unwrap(), b"1234");
+        store.set_contents(Some(b"12345".to_vec()));
+        assert!(matches!(store.load(), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_until_the_timeout_set() {
+        let store = MemoryStore::new();
+        let timeout = Duration::from_millis(20);
+        store.set_lock_timeout(timeout);
+        let _held = store.lock().unwrap();
+        // The waiter waits the whole timeout (not zero, not the 10 s default) and says so.
+        match store.clone().lock() {
+            Err(Error::LockTimeout { waited, .. }) => {
+                assert!(waited >= timeout, "gave up after {waited:?}");
+                assert!(waited < DEFAULT_LOCK_TIMEOUT / 2, "waited {waited:?}");
+            }
+            other => panic!("expected a lock timeout, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn lock_excludes_other_threads_and_loses_no_update() {
         let store = MemoryStore::new();
         store.save(b"0").unwrap();

@@ -67,6 +67,10 @@ pub trait StoreSet: fmt::Debug + Send + Sync {
 ///
 /// let set = MemoryStoreSet::new();
 /// assert!(set.keys().unwrap().is_empty());
+/// assert!(!set.describe().present);
+/// let _bob = set.memory_store(&StoreKey::new("bob")?);
+/// assert!(set.describe().present);
+/// # Ok::<(), credlock_store::InvalidKeyReason>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStoreSet {

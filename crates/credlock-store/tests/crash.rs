@@ -8,6 +8,7 @@
     clippy::unwrap_used,
     clippy::print_stderr,
     clippy::cast_possible_truncation,
+    clippy::panic,
     reason = "test code: helpers outside #[test] functions, and test data generators"
 )]
 
