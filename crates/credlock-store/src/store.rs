@@ -290,6 +290,7 @@ impl StoreKind {
     ///
     /// ```
     /// assert_eq!(credlock_store::StoreKind::File.as_str(), "file");
+    /// assert_eq!(credlock_store::StoreKind::Postgres.to_string(), "postgres");
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -375,6 +376,7 @@ impl StoreLock {
     /// use credlock_store::{StoreKind, StoreLock};
     ///
     /// let guard = StoreLock::new(StoreKind::Memory, ());
+    /// assert_eq!(format!("{guard:?}"), "StoreLock { kind: Memory, .. }");
     /// drop(guard);
     /// ```
     pub fn new<G: Send + 'static>(kind: StoreKind, guard: G) -> Self {
