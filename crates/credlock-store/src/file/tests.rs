@@ -815,3 +815,117 @@ fn read_options_report_what_was_set() {
     assert_eq!(loose.max_len_value(), 4096);
     assert_eq!(ReadOptions::default(), strict);
 }
+
+#[test]
+fn a_directory_made_by_another_between_the_look_and_the_mkdir_is_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    let made = dir.clone();
+    dir::between_look_and_create::set(move || {
+        std::fs::create_dir(&made).unwrap();
+        std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o700)).unwrap();
+    });
+    dir::create_or_open_checked(&dir).unwrap();
+    assert!(dir.is_dir());
+}
+
+#[test]
+fn a_parent_replaced_by_a_file_before_the_mkdir_is_not_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path().join("parent");
+    let dir = parent.join("vaults");
+    let swapped = parent.clone();
+    dir::between_look_and_create::set(move || std::fs::write(&swapped, b"a file").unwrap());
+    let err = dir::create_or_open_checked(&dir).unwrap_err();
+    assert!(matches!(err, Error::NotADirectory { .. }), "{err:?}");
+    assert_eq!(err.path(), dir);
+}
+
+#[test]
+fn a_dangling_symlink_as_the_directory_is_not_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join("vaults");
+    std::os::unix::fs::symlink(tmp.path().join("gone/away"), &link).unwrap();
+    // The mkdir finds the link's name taken; the directory it names still does not exist.
+    let err = dir::create_or_open_checked(&link).unwrap_err();
+    assert!(matches!(err, Error::DirectoryNotFound { .. }), "{err:?}");
+    assert_eq!(err.path(), link);
+    assert!(!tmp.path().join("gone").exists());
+}
+
+#[test]
+fn a_fifo_as_the_directory_is_refused_without_hanging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("vaults");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    // On another thread, so that a regression (opening the FIFO) hangs only that thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.join("vault");
+    std::thread::spawn(move || tx.send(FileStore::open(&path).map(drop)).unwrap());
+    let err = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("opening a FIFO as the directory hung")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotADirectory { .. }), "{err:?}");
+}
+
+#[test]
+fn a_new_directory_named_relative_to_the_working_directory_is_created() {
+    // A one-component relative directory has an empty parent: the parent flushed is then
+    // the working directory, which the path names implicitly.
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let name = PathBuf::from(format!(
+        ".credlock-test-reldir-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let _remove = Remove(name.clone());
+    let store = FileStore::builder(name.join("vault")).open().unwrap();
+    store.save(b"x").unwrap();
+    assert!(name.is_dir());
+    assert_eq!(std::fs::read(name.join("vault")).unwrap(), b"x");
+}
+
+#[test]
+fn a_symlink_or_fifo_under_a_temporary_name_is_removed_unopened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("vault");
+    let target = tmp.path().join("target");
+    std::fs::write(&target, b"left alone").unwrap();
+    let link = tmp.path().join(".vault.tmp-0123456789abcdef");
+    let fifo = tmp.path().join(".vault.tmp-fedcba9876543210");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    FileStore::open(&path).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is left"
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo).is_err(),
+        "the FIFO is left"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"left alone");
+}
