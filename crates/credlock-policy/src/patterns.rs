@@ -37,12 +37,17 @@ pub(crate) fn is_predictable(passphrase: &str) -> bool {
     if n == 0 {
         return false;
     }
-    let mut marked = vec![false; n];
-    mark_repeats(&chars, &mut marked);
-    mark_sequences(&chars, &mut marked);
-    mark_keyboard_runs(&chars, &mut marked);
-    let count = marked.iter().filter(|&&m| m).count();
+    let count = predictable(&chars).iter().filter(|&&m| m).count();
     count * 2 >= n
+}
+
+/// Which of `chars` (folded) lie in a predictable run.
+fn predictable(chars: &[char]) -> Vec<bool> {
+    let mut marked = vec![false; chars.len()];
+    mark_repeats(chars, &mut marked);
+    mark_sequences(chars, &mut marked);
+    mark_keyboard_runs(chars, &mut marked);
+    marked
 }
 
 fn mark_range(marked: &mut [bool], start: usize, end: usize) {
@@ -135,6 +140,35 @@ fn mark_keyboard_runs(c: &[char], marked: &mut [bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `^` under each predictable character, `.` under the others.
+    fn mask(p: &str) -> String {
+        let chars: Vec<char> = p.chars().map(fold).collect();
+        predictable(&chars)
+            .iter()
+            .map(|&m| if m { '^' } else { '.' })
+            .collect()
+    }
+
+    #[test]
+    fn runs_are_marked_from_their_first_character_to_their_last() {
+        for (p, want) in [
+            ("aaaxq", "^^^.."),
+            ("xqaaa", "..^^^"),
+            ("aaxq", "...."),
+            ("abcxq", "^^^.."),
+            ("xqcba", "..^^^"),
+            ("qabz", "...."),
+            // A step to or from a character that is not a letter or digit is no step.
+            ("89:xq", "....."),
+            ("/01xq", "....."),
+            ("xabab", ".^^^^"),
+            ("qwerx", "^^^^."),
+            ("qwex", "...."),
+        ] {
+            assert_eq!(mask(p), want, "{p}");
+        }
+    }
 
     #[test]
     fn refused() {

@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use credlock_store::{Error, FileStore, LockoutRecord, MemoryStore, Store};
+use credlock_store::{Error, FileStore, LockoutRecord, MemoryStore, Operation, Store};
 
 fn record() -> LockoutRecord {
     LockoutRecord::new(5, Some((1_764_157_361_000, Duration::from_secs(30))))
@@ -71,6 +71,24 @@ fn a_tampered_or_unsafe_lockout_state_is_an_error_not_a_reset() {
         store.load_lockout(),
         Err(Error::InsecureMode { .. })
     ));
+}
+
+#[test]
+fn a_directory_at_the_lockout_path_is_an_io_error_not_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FileStore::open(tmp.path().join("vault.json")).unwrap();
+    fs::create_dir(tmp.path().join(".vault.json.lockout")).unwrap();
+    let err = store.save_lockout(&record()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                op: Operation::Open,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
