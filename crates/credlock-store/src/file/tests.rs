@@ -721,14 +721,7 @@ mod swapped_between_look_and_open {
         let swapped = path.clone();
         between_look_and_open::set(move || {
             std::fs::remove_file(&swapped).unwrap();
-            rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &swapped,
-                FileType::Fifo,
-                Mode::from_raw_mode(0o600),
-                0,
-            )
-            .unwrap();
+            make_fifo(&swapped);
         });
         // Without O_NONBLOCK the open would wait for a writer that never comes.
         assert!(matches!(read(&path), Err(Error::NotRegularFile { .. })));
@@ -857,14 +850,7 @@ fn a_dangling_symlink_as_the_directory_is_not_found() {
 fn a_fifo_as_the_directory_is_refused_without_hanging() {
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("vaults");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        FileType::Fifo,
-        Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    make_fifo(&fifo);
     // On another thread, so that a regression (opening the FIFO) hangs only that thread.
     let (tx, rx) = std::sync::mpsc::channel();
     let path = fifo.join("vault");
@@ -910,14 +896,7 @@ fn a_symlink_or_fifo_under_a_temporary_name_is_removed_unopened() {
     let link = tmp.path().join(".vault.tmp-0123456789abcdef");
     let fifo = tmp.path().join(".vault.tmp-fedcba9876543210");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        FileType::Fifo,
-        Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    make_fifo(&fifo);
     FileStore::open(&path).unwrap();
     assert!(
         std::fs::symlink_metadata(&link).is_err(),
@@ -928,4 +907,16 @@ fn a_symlink_or_fifo_under_a_temporary_name_is_removed_unopened() {
         "the FIFO is left"
     );
     assert_eq!(std::fs::read(&target).unwrap(), b"left alone");
+}
+
+/// A FIFO (mode 0600) at `path`.
+fn make_fifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
 }
