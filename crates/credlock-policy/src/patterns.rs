@@ -164,7 +164,11 @@ mod tests {
             ("/01xq", "....."),
             ("xabab", ".^^^^"),
             ("qwerx", "^^^^."),
+            ("xqwer", ".^^^^"),
+            ("rewqx", "^^^^."),
             ("qwex", "...."),
+            ("xyqwx", "....."),
+            ("aszxqwx", "......."),
         ] {
             assert_eq!(mask(p), want, "{p}");
         }

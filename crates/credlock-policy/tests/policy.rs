@@ -429,3 +429,24 @@ fn strength_minimum() {
         Some(4)
     );
 }
+
+#[test]
+fn a_zero_minimum_lists_no_length_floor() {
+    let codes = |p: &Policy| -> Vec<&'static str> {
+        p.requirements().rules.iter().map(|r| r.code).collect()
+    };
+    assert!(!codes(&Policy::default().min_length(0)).contains(&"too_short"));
+    assert!(codes(&Policy::default().min_length(1)).contains(&"too_short"));
+}
+
+#[test]
+fn debug_shows_the_settings_but_not_the_context_words() {
+    let policy = Policy::default().context_words(["alice-secret-word"]);
+    let shown = format!("{policy:?}");
+    assert!(
+        shown.starts_with("Policy { min_length: 12, max_length: "),
+        "{shown}"
+    );
+    assert!(shown.contains("context_words: 1"), "{shown}");
+    assert!(!shown.contains("alice-secret-word"), "{shown}");
+}

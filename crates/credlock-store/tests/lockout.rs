@@ -92,6 +92,25 @@ fn a_directory_at_the_lockout_path_is_an_io_error_not_a_symlink() {
 }
 
 #[test]
+fn a_lockout_file_grown_longer_is_cut_back_by_the_next_save() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FileStore::open(tmp.path().join("vault.json")).unwrap();
+    store.save_lockout(&LockoutRecord::new(1, None)).unwrap();
+    let file = tmp.path().join(".vault.json.lockout");
+    let len = fs::metadata(&file).unwrap().len();
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"trailing bytes")
+        .unwrap();
+    store.save_lockout(&record()).unwrap();
+    assert_eq!(fs::metadata(&file).unwrap().len(), len);
+    assert_eq!(store.load_lockout().unwrap(), record());
+}
+
+#[test]
 fn later_writes_overwrite_the_record_in_place() {
     use std::os::unix::fs::MetadataExt as _;
     let tmp = tempfile::tempdir().unwrap();

@@ -37,6 +37,8 @@ struct Faulty {
     sync_errno: Option<Errno>,
     rename_errno: Option<Errno>,
     sync_dir_errno: Option<Errno>,
+    /// Give the temporary file this mode (a file system that ignores the one asked for).
+    temp_mode: Option<u32>,
 
     written: usize,
     create_calls: usize,
@@ -73,12 +75,11 @@ impl Syscalls for Faulty {
         self.temp_names.push(self.dir.join(name));
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        Ok(rustix::fs::openat(
-            dir,
-            name,
-            flags,
-            Mode::from_raw_mode(0o600),
-        )?)
+        let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+        if let Some(mode) = self.temp_mode {
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+        }
+        Ok(fd)
     }
 
     fn write(&mut self, fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
@@ -310,6 +311,78 @@ fn read_only_file_system_refuses_temp_file() {
     );
     assert_eq!(err.io_kind(), Some(io::ErrorKind::ReadOnlyFilesystem));
     assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(faulty.create_calls, 1, "only a name clash is retried");
+}
+
+#[test]
+fn a_temporary_file_that_is_not_private_is_refused() {
+    let fx = fixture(true);
+    let mut faulty = Faulty::new(&fx.dir);
+    faulty.temp_mode = Some(0o644);
+    let err = failed_save(&fx, &mut faulty);
+    assert!(
+        matches!(err, Error::UnsupportedFilesystem { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        faulty.write_calls, 0,
+        "nothing is written to a readable file"
+    );
+}
+
+#[test]
+fn the_real_create_never_follows_or_reuses_a_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirfd = dir::open_checked(tmp.path()).unwrap();
+    let target = tmp.path().join("target");
+    std::fs::write(&target, b"left alone").unwrap();
+    let link = OsStr::new(".vault.tmp-0123456789abcdef");
+    std::os::unix::fs::symlink(&target, tmp.path().join(link)).unwrap();
+    let err = RealSyscalls.create_temp(dirfd.as_fd(), link).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::EXIST.raw_os_error()));
+    assert_eq!(std::fs::read(&target).unwrap(), b"left alone");
+    let fresh = OsStr::new(".vault.tmp-fedcba9876543210");
+    drop(RealSyscalls.create_temp(dirfd.as_fd(), fresh).unwrap());
+    let meta = std::fs::symlink_metadata(tmp.path().join(fresh)).unwrap();
+    assert!(meta.is_file());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+}
+
+#[test]
+fn same_inode_needs_the_device_and_the_inode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::write(&a, b"a").unwrap();
+    std::fs::write(&b, b"b").unwrap();
+    let st = |p: &Path| rustix::fs::stat(p).unwrap();
+    assert!(sys::same_inode(&st(&a), &st(&a)));
+    // One device, two inodes.
+    assert!(!sys::same_inode(&st(&a), &st(&b)));
+}
+
+#[test]
+fn file_kinds_have_names() {
+    for (kind, name) in [
+        (FileType::Fifo, "FIFO"),
+        (FileType::Socket, "socket"),
+        (FileType::CharacterDevice, "character device"),
+        (FileType::BlockDevice, "block device"),
+        (FileType::Directory, "directory"),
+        (FileType::Symlink, "symbolic link"),
+        (FileType::RegularFile, "regular file"),
+        (FileType::Unknown, "special file"),
+    ] {
+        assert_eq!(sys::kind_name(kind), name);
+    }
+}
+
+#[test]
+fn a_store_set_describes_its_directory_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = FileStoreSet::open(tmp.path().join("vaults")).unwrap();
+    let info = crate::StoreSet::describe(&set);
+    assert_eq!(info.mode, Some(0o700));
+    assert!(info.present);
 }
 
 #[test]
