@@ -82,4 +82,16 @@ fn wrapped_sinks_are_sinks() {
     assert_eq!(arc.describe(), "memory");
     let failing: Box<dyn AuditSink> = Box::new(FailingSink::new());
     assert!(failing.record(&event(EventKind::Locked)).is_err());
+    // Described through each wrapper's own impl, as generic code sees them.
+    fn describe_via<S: AuditSink>(sink: S) -> String {
+        sink.describe()
+    }
+    assert_eq!(describe_via(&memory), "memory");
+    assert_eq!(
+        describe_via(&FailingSink::new()),
+        "failing (refuses every event)"
+    );
+    assert_eq!(describe_via(failing), "failing (refuses every event)");
+    assert_eq!(describe_via(Arc::clone(&arc)), "memory");
+    assert_eq!(Outcome::Refused.to_string(), "refused");
 }
