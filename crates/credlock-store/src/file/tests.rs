@@ -936,31 +936,6 @@ fn a_fifo_as_the_directory_is_refused_without_hanging() {
 }
 
 #[test]
-fn a_new_directory_named_relative_to_the_working_directory_is_created() {
-    // A one-component relative directory has an empty parent: the parent flushed is then
-    // the working directory, which the path names implicitly.
-    struct Remove(PathBuf);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let name = PathBuf::from(format!(
-        ".credlock-test-reldir-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let _remove = Remove(name.clone());
-    let store = FileStore::builder(name.join("vault")).open().unwrap();
-    store.save(b"x").unwrap();
-    assert!(name.is_dir());
-    assert_eq!(std::fs::read(name.join("vault")).unwrap(), b"x");
-}
-
-#[test]
 fn a_symlink_or_fifo_under_a_temporary_name_is_removed_unopened() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("vault");
@@ -992,4 +967,52 @@ fn make_fifo(path: &Path) {
         0,
     )
     .unwrap();
+}
+
+#[test]
+fn a_temporary_swapped_for_a_fifo_or_link_during_cleanup_is_handled_without_hanging() {
+    for swap_to_fifo in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let temp = dir.join(".vault.tmp-0123456789abcdef");
+        let target = dir.join("target");
+        std::fs::write(&target, b"left alone").unwrap();
+        std::fs::write(&temp, b"stale").unwrap();
+        // On another thread, so that a regression (a blocking open) hangs only that thread.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (swapped, aim) = (temp.clone(), target.clone());
+        std::thread::spawn(move || {
+            cleanup::between_look_and_open::set(move || {
+                std::fs::remove_file(&swapped).unwrap();
+                if swap_to_fifo {
+                    make_fifo(&swapped);
+                } else {
+                    std::os::unix::fs::symlink(&aim, &swapped).unwrap();
+                }
+            });
+            let names = Names::new(&dir.join("vault")).unwrap();
+            let dirfd = dir::open_checked(&dir).unwrap();
+            tx.send(cleanup::remove_stale_temps(dirfd.as_fd(), &names).map_err(|e| e.to_string()))
+                .unwrap();
+        });
+        let removed = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the cleanup hung on what was swapped in")
+            .unwrap();
+        if swap_to_fifo {
+            // Opened without waiting, locked and removed: nobody holds it.
+            assert_eq!(removed, 1);
+            assert!(std::fs::symlink_metadata(&temp).is_err());
+        } else {
+            // The link is not followed: the candidate is left, its target untouched.
+            assert_eq!(removed, 0);
+            assert!(
+                std::fs::symlink_metadata(&temp)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"left alone");
+    }
 }
