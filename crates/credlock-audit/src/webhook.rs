@@ -216,6 +216,32 @@ mod tests {
     /// `hmac.new(b"whsec-0123456789abcdef", b'1764157361.{"kind":"lockout_started"}',
     /// hashlib.sha256).hexdigest()`.
     #[test]
+    fn signs_now_with_the_current_time() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (ts, sig) = sign_now(&secret(), BODY).unwrap();
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(
+            (before..=after).contains(&ts),
+            "{before} <= {ts} <= {after}"
+        );
+        assert_eq!(sig, sign(&secret(), ts, BODY));
+    }
+
+    #[test]
+    fn timestamps_have_at_most_twelve_digits() {
+        assert_eq!(parse_timestamp("999999999999"), Some(999_999_999_999));
+        assert_eq!(parse_timestamp("1000000000000"), None);
+        assert_eq!(parse_timestamp(""), None);
+        assert_eq!(parse_timestamp("+1"), None);
+    }
+
+    #[test]
     fn signs_timestamp_dot_body_as_python_does() {
         assert_eq!(
             sign(&secret(), TS, BODY),

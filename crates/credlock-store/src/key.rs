@@ -121,6 +121,20 @@ mod tests {
     }
 
     #[test]
+    fn refusals_say_which_rule() {
+        for (key, words) in [
+            ("", "it is empty"),
+            ("a/b", "it holds a character other than"),
+            ("-x", "it does not start with an ASCII letter or digit"),
+        ] {
+            let reason = StoreKey::new(key).unwrap_err().to_string();
+            assert!(reason.starts_with(words), "{key:?}: {reason}");
+        }
+        let long = StoreKey::new(&"a".repeat(129)).unwrap_err();
+        assert_eq!(long.to_string(), "it is longer than 128 bytes");
+    }
+
+    #[test]
     fn refusals_name_the_rule() {
         assert_eq!(
             StoreKey::new(&"a".repeat(129)),
