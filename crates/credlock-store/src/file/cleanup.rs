@@ -45,7 +45,7 @@ fn remove_if_stale(dir: BorrowedFd<'_>, name: &OsStr) -> bool {
         _ => return false,
     }
     #[cfg(test)]
-    between_look_and_open::run();
+    super::race::run(super::race::Point::CleanupOpen);
     // NONBLOCK: a FIFO swapped in after the look must not make the open wait for a writer.
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
     let Ok(fd) = rustix::fs::openat(dir, name, flags, Mode::empty()) else {
@@ -62,26 +62,4 @@ fn remove_if_stale(dir: BorrowedFd<'_>, name: &OsStr) -> bool {
         return false;
     };
     sys::same_inode(&locked, &now) && rustix::fs::unlinkat(dir, name, AtFlags::empty()).is_ok()
-}
-
-/// A test-only hook into [`remove_if_stale`]: what happens to a candidate between the look at
-/// its type and the open (another process swapping it).
-#[cfg(test)]
-pub(crate) mod between_look_and_open {
-    use std::cell::RefCell;
-
-    thread_local! {
-        static HOOK: RefCell<Option<Box<dyn FnMut()>>> = RefCell::new(None);
-    }
-
-    /// Runs `swap` between the look and the open of the next candidate on this thread.
-    pub(crate) fn set(swap: impl FnMut() + 'static) {
-        HOOK.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
-    }
-
-    pub(super) fn run() {
-        if let Some(mut swap) = HOOK.with(|h| h.borrow_mut().take()) {
-            swap();
-        }
-    }
 }

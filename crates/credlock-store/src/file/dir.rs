@@ -33,7 +33,7 @@ pub(crate) fn create_or_open_checked(dir: &Path) -> Result<OwnedFd, Error> {
     match open(dir) {
         Err(Error::DirectoryNotFound { .. }) => {
             #[cfg(test)]
-            between_look_and_create::run();
+            super::race::run(super::race::Point::Mkdir);
             match DirBuilder::new()
                 .recursive(false)
                 .mode(DIR_MODE)
@@ -111,26 +111,4 @@ fn check(dir: &Path, fd: &OwnedFd) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-/// A test-only hook into [`create_or_open_checked`]: what happens between the open that
-/// found no directory and the `mkdir` (another process creating it, or replacing its parent).
-#[cfg(test)]
-pub(crate) mod between_look_and_create {
-    use std::cell::RefCell;
-
-    thread_local! {
-        static HOOK: RefCell<Option<Box<dyn FnMut()>>> = RefCell::new(None);
-    }
-
-    /// Runs `race` before the `mkdir` of the next creation on this thread.
-    pub(crate) fn set(race: impl FnMut() + 'static) {
-        HOOK.with(|h| *h.borrow_mut() = Some(Box::new(race)));
-    }
-
-    pub(super) fn run() {
-        if let Some(mut race) = HOOK.with(|h| h.borrow_mut().take()) {
-            race();
-        }
-    }
 }

@@ -5,6 +5,8 @@ mod dir;
 mod lock;
 mod lockout;
 mod paths;
+#[cfg(test)]
+mod race;
 mod read;
 mod replace;
 mod set;

@@ -223,7 +223,7 @@ pub(crate) fn read_at(
         Err(e) => return Err(open_error(shown, Operation::Stat, e)),
     }
     #[cfg(test)]
-    between_look_and_open::run();
+    super::race::run(super::race::Point::ReadOpen);
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let fd = match sys::retry(|| rustix::fs::openat(dirfd, rel, flags, Mode::empty())) {
@@ -325,37 +325,23 @@ fn open_error(shown: &Path, op: Operation, e: std::io::Error) -> Error {
     Error::from_io(shown, op, e)
 }
 
-/// A test-only hook into [`read_at`]: what happens to the path between the `statat` that
-/// looks at it and the `openat` that opens it (another process swapping the file), and a
-/// look at the descriptor that was opened.
+/// A test-only look at the descriptor [`read_at`] opened (the swap before the open is
+/// [`race::Point::ReadOpen`](super::race::Point::ReadOpen)).
 #[cfg(test)]
 pub(crate) mod between_look_and_open {
     use std::cell::RefCell;
 
     use rustix::fd::OwnedFd;
 
-    type Hook = Box<dyn FnMut()>;
     type FdHook = Box<dyn FnMut(&OwnedFd)>;
 
     thread_local! {
-        static SWAP: RefCell<Option<Hook>> = RefCell::new(None);
         static OPENED: RefCell<Option<FdHook>> = RefCell::new(None);
-    }
-
-    /// Runs `swap` between the look and the open of the next read on this thread.
-    pub(crate) fn set(swap: impl FnMut() + 'static) {
-        SWAP.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
     }
 
     /// Shows the descriptor of the next read on this thread to `look`.
     pub(crate) fn on_open(look: impl FnMut(&OwnedFd) + 'static) {
         OPENED.with(|h| *h.borrow_mut() = Some(Box::new(look)));
-    }
-
-    pub(super) fn run() {
-        if let Some(mut swap) = SWAP.with(|h| h.borrow_mut().take()) {
-            swap();
-        }
     }
 
     pub(super) fn opened(fd: &OwnedFd) {

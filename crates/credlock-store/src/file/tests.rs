@@ -773,7 +773,9 @@ mod swapped_between_look_and_open {
     fn a_file_that_vanished_is_not_found() {
         let (_tmp, path, _) = dir_with_file();
         let gone = path.clone();
-        between_look_and_open::set(move || std::fs::remove_file(&gone).unwrap());
+        race::set(race::Point::ReadOpen, move || {
+            std::fs::remove_file(&gone).unwrap()
+        });
         assert!(matches!(read(&path), Err(Error::NotFound { .. })));
     }
 
@@ -781,7 +783,7 @@ mod swapped_between_look_and_open {
     fn a_file_that_became_a_symlink_is_refused_not_followed() {
         let (_tmp, path, other) = dir_with_file();
         let swapped = path.clone();
-        between_look_and_open::set(move || {
+        race::set(race::Point::ReadOpen, move || {
             std::fs::remove_file(&swapped).unwrap();
             symlink(&other, &swapped).unwrap();
         });
@@ -792,7 +794,7 @@ mod swapped_between_look_and_open {
     fn a_file_that_became_a_fifo_is_refused_without_blocking() {
         let (_tmp, path, _) = dir_with_file();
         let swapped = path.clone();
-        between_look_and_open::set(move || {
+        race::set(race::Point::ReadOpen, move || {
             std::fs::remove_file(&swapped).unwrap();
             make_fifo(&swapped);
         });
@@ -804,7 +806,7 @@ mod swapped_between_look_and_open {
     fn a_file_that_became_a_directory_is_refused() {
         let (_tmp, path, _) = dir_with_file();
         let swapped = path.clone();
-        between_look_and_open::set(move || {
+        race::set(race::Point::ReadOpen, move || {
             std::fs::remove_file(&swapped).unwrap();
             std::fs::create_dir(&swapped).unwrap();
         });
@@ -820,7 +822,7 @@ mod swapped_between_look_and_open {
         std::fs::write(&path, SECRET).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let (moved, swapped) = (tmp.path().join("elsewhere"), dir.clone());
-        between_look_and_open::set(move || {
+        race::set(race::Point::ReadOpen, move || {
             std::fs::rename(&swapped, &moved).unwrap();
             std::fs::write(&swapped, b"a file where the directory was").unwrap();
         });
@@ -835,7 +837,7 @@ mod swapped_between_look_and_open {
         let (tmp, path, other) = dir_with_file();
         let store = FileStore::open(&path).unwrap();
         let swapped = path.clone();
-        between_look_and_open::set(move || {
+        race::set(race::Point::ReadOpen, move || {
             std::fs::remove_file(&swapped).unwrap();
             symlink(&other, &swapped).unwrap();
         });
@@ -844,7 +846,9 @@ mod swapped_between_look_and_open {
         let gone = path.clone();
         std::fs::write(&path, SECRET).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        between_look_and_open::set(move || std::fs::remove_file(&gone).unwrap());
+        race::set(race::Point::ReadOpen, move || {
+            std::fs::remove_file(&gone).unwrap()
+        });
         assert_eq!(store.load().unwrap(), None);
         drop(tmp);
     }
@@ -887,7 +891,7 @@ fn a_directory_made_by_another_between_the_look_and_the_mkdir_is_used() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("vaults");
     let made = dir.clone();
-    dir::between_look_and_create::set(move || {
+    race::set(race::Point::Mkdir, move || {
         std::fs::create_dir(&made).unwrap();
         std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o700)).unwrap();
     });
@@ -901,7 +905,9 @@ fn a_parent_replaced_by_a_file_before_the_mkdir_is_not_a_directory() {
     let parent = tmp.path().join("parent");
     let dir = parent.join("vaults");
     let swapped = parent.clone();
-    dir::between_look_and_create::set(move || std::fs::write(&swapped, b"a file").unwrap());
+    race::set(race::Point::Mkdir, move || {
+        std::fs::write(&swapped, b"a file").unwrap()
+    });
     let err = dir::create_or_open_checked(&dir).unwrap_err();
     assert!(matches!(err, Error::NotADirectory { .. }), "{err:?}");
     assert_eq!(err.path(), dir);
@@ -982,7 +988,7 @@ fn a_temporary_swapped_for_a_fifo_or_link_during_cleanup_is_handled_without_hang
         let (tx, rx) = std::sync::mpsc::channel();
         let (swapped, aim) = (temp.clone(), target.clone());
         std::thread::spawn(move || {
-            cleanup::between_look_and_open::set(move || {
+            race::set(race::Point::CleanupOpen, move || {
                 std::fs::remove_file(&swapped).unwrap();
                 if swap_to_fifo {
                     make_fifo(&swapped);
