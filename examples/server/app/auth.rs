@@ -21,10 +21,10 @@ use super::AppState;
 use super::clients;
 use super::http::{
     ApiError, CLIENT_COOKIE, Client, JsonBody, SESSION_COOKIE, blocking, clear_cookie, cookie,
-    policy_failure, set_cookie,
+    path_param, policy_failure, set_cookie,
 };
 use super::pending::LoginAttempt;
-use super::users::{UserVault, path_param};
+use super::users::UserVault;
 use credlock::sessions::{Scope, SessionInfo};
 
 /// A well-formed client cookie: 256 random bits in unpadded base64url.

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::rejection::{JsonRejection, RawPathParamsRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -413,4 +413,30 @@ pub(crate) async fn security_headers(
 /// Unknown paths: a JSON 404.
 pub(crate) async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+/// The path parameter `name`, as a JSON error when the path does not decode (a `%FF`) or
+/// has no such parameter.
+pub(crate) fn path_param(
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    name: &str,
+) -> Result<String, ApiError> {
+    let params = params.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "The path is not valid UTF-8 once decoded.",
+        )
+    })?;
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("The path names no {name}."),
+            )
+        })
 }

@@ -4,14 +4,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use credlock::Vault;
 
 use super::AppState;
-use super::http::ApiError;
+use super::http::{ApiError, path_param};
 
 /// Where the server's vaults come from.
 pub(crate) trait Vaults: Send + Sync + fmt::Debug + 'static {
@@ -75,30 +73,4 @@ impl FromRequestParts<AppState> for UserVault {
             .map_err(|_| ApiError::internal("a blocking task panicked"))??;
         Ok(Self { user, vault })
     }
-}
-
-/// The path parameter `name`, as a JSON error when the path does not decode (a `%FF`) or
-/// has no such parameter.
-pub(crate) fn path_param(
-    params: Result<RawPathParams, RawPathParamsRejection>,
-    name: &str,
-) -> Result<String, ApiError> {
-    let params = params.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_path",
-            "The path is not valid UTF-8 once decoded.",
-        )
-    })?;
-    params
-        .iter()
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("The path names no {name}."),
-            )
-        })
 }
