@@ -161,3 +161,35 @@ impl Deriver {
         Ok(key?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_says_which_hooks_are_set_and_nothing_else() {
+        assert_eq!(
+            format!("{:?}", Deriver::default()),
+            "Deriver { observer: None, timer: None }"
+        );
+        let observed = Deriver::observed(Arc::new(|_| {}));
+        let timed = Deriver::default().with_probe_timer(Arc::new(|_| Duration::ZERO));
+        assert_eq!(
+            format!("{:?}", observed.with_timer_of(&timed)),
+            r#"Deriver { observer: Some("set"), timer: Some("set") }"#
+        );
+    }
+
+    #[test]
+    fn a_new_observer_keeps_the_probe_timer() {
+        let timed = Deriver::default()
+            .with_probe_timer(Arc::new(|e| Duration::from_secs(e.iterations.into())));
+        let observed = Deriver::observed(Arc::new(|_| {})).with_timer_of(&timed);
+        let params = KdfParams::new(100_000, credlock_crypto::Salt::from_bytes([7; 16])).unwrap();
+        assert_eq!(
+            observed.time_probe(&params).unwrap(),
+            Duration::from_secs(100_000),
+            "timed, not derived"
+        );
+    }
+}

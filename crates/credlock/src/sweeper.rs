@@ -298,6 +298,44 @@ mod tests {
     }
 
     #[test]
+    fn every_new_key_in_memory_pokes_the_sweeper() {
+        // Asleep with no unlocked vault, the thread waits for a poke: a vault that installs
+        // a key without one would keep it past its deadline until some other vault's call.
+        let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        let clock = FakeClock::new();
+        let trail = MemorySink::new();
+        let a = vault(&dir, "a.json", &clock, &trail);
+        let handle = Arc::clone(a.sweeper().unwrap());
+        let pokes = || handle.core.watch().pokes;
+        let pass = || SecretString::from("Tangerine-Rocket-42!");
+
+        a.lock();
+        let before = pokes();
+        a.unlock(&pass()).unwrap();
+        assert_eq!(pokes(), before + 1, "unlock");
+        let before = pokes();
+        a.change_passphrase(
+            &pass(),
+            ValidPassphrase::insecure_unchecked(SecretString::from("Marmalade-Comet-17?")),
+        )
+        .unwrap();
+        assert_eq!(pokes(), before + 1, "a changed passphrase");
+        a.logout().unwrap();
+        let before = pokes();
+        a.store(
+            Credentials::new("a@example.com", SecretString::from("pw")),
+            ValidPassphrase::insecure_unchecked(pass()),
+        )
+        .unwrap();
+        assert_eq!(pokes(), before + 1, "new credentials");
+        // Locking installs nothing: no poke.
+        let before = pokes();
+        a.lock();
+        assert_eq!(pokes(), before);
+    }
+
+    #[test]
     fn the_sweeper_stops_when_the_last_vault_is_dropped() {
         let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();

@@ -235,3 +235,59 @@ fn a_failing_sink_fails_the_operation_only_when_auditing_fails_closed() {
     assert!(report.audit.fail_closed);
     assert_eq!(report.audit.sinks.len(), 2, "{:?}", report.audit.sinks);
 }
+
+#[test]
+fn every_passphrase_test_names_its_operation() {
+    let (dir, path) = temp_vault();
+    let trail = MemorySink::new();
+    let vault = common::builder(&path)
+        .audit_to(trail.clone())
+        .open()
+        .unwrap();
+    vault.store(creds(), valid(PASS)).unwrap();
+    let wrong = secret("Wrong-Guess-123!");
+    let legacy = dir.path().join("credentials.json");
+    std::fs::copy(testdata("eclosion/credentials.json"), &legacy).unwrap();
+    common::set_mode(&legacy, 0o600);
+
+    // Five wrong passphrases, one through each operation that tests one, and the fifth
+    // starts the lockout (the recommended policy allows five).
+    assert!(vault.change_passphrase(&wrong, valid(OTHER_PASS)).is_err());
+    assert!(
+        vault
+            .export_eclosion(dir.path().join("export.json"), &wrong)
+            .is_err()
+    );
+    let replace = ImportOptions::new().replace_existing(true);
+    assert!(vault.import_eclosion(&legacy, &wrong, &replace).is_err());
+    vault.lock();
+    for _ in 0..2 {
+        assert!(vault.unlock(&wrong).is_err());
+    }
+    // Refused without a derivation (the right passphrase too), named for what was refused.
+    assert!(matches!(
+        vault.import_eclosion(&legacy, &secret(ECLOSION_PASS), &replace),
+        Err(Error::LockedOut { .. })
+    ));
+
+    let named = |kind: EventKind| -> Vec<Option<&'static str>> {
+        trail
+            .events()
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.operation)
+            .collect()
+    };
+    assert_eq!(
+        named(EventKind::PassphraseRejected),
+        [
+            Some("change_passphrase"),
+            Some("export"),
+            Some("import"),
+            Some("unlock"),
+            Some("unlock"),
+        ]
+    );
+    assert_eq!(named(EventKind::LockoutStarted), [Some("unlock")]);
+    assert_eq!(named(EventKind::AttemptRefused), [Some("import")]);
+}

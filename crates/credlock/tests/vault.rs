@@ -657,3 +657,114 @@ fn a_vault_can_move_between_threads() {
     .unwrap();
     assert_eq!(v2.status(), SessionState::Unlocked);
 }
+
+/// A file store whose compare-and-swap loses to another writer the first `losses` times.
+#[derive(Debug)]
+struct Contending {
+    inner: credlock_store::FileStore,
+    losses: u32,
+    /// Shared with the test, which reads it.
+    calls: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl credlock::Store for Contending {
+    fn load(&self) -> Result<Option<Vec<u8>>, credlock_store::Error> {
+        self.inner.load()
+    }
+    fn save(&self, bytes: &[u8]) -> Result<(), credlock_store::Error> {
+        self.inner.save(bytes)
+    }
+    fn delete(&self) -> Result<(), credlock_store::Error> {
+        self.inner.delete()
+    }
+    fn lock(&self) -> Result<credlock_store::StoreLock, credlock_store::Error> {
+        self.inner.lock()
+    }
+    fn describe(&self) -> credlock_store::StoreInfo {
+        self.inner.describe()
+    }
+    fn load_lockout(&self) -> Result<credlock_store::LockoutRecord, credlock_store::Error> {
+        self.inner.load_lockout()
+    }
+    fn save_lockout(
+        &self,
+        record: &credlock_store::LockoutRecord,
+    ) -> Result<(), credlock_store::Error> {
+        self.inner.save_lockout(record)
+    }
+    fn read(&self) -> Result<Option<credlock_store::Versioned<Vec<u8>>>, credlock_store::Error> {
+        self.inner.read()
+    }
+    fn create(&self, bytes: &[u8]) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
+        self.inner.create(bytes)
+    }
+    fn replace_if(
+        &self,
+        expected: credlock_store::Version,
+        bytes: &[u8],
+    ) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if call <= self.losses {
+            return Ok(credlock_store::WriteOutcome::Conflict);
+        }
+        self.inner.replace_if(expected, bytes)
+    }
+}
+
+#[test]
+fn an_update_retries_lost_compare_and_swaps_then_gives_up_with_a_typed_error() {
+    use std::sync::atomic::Ordering;
+
+    use credlock::StorageKind;
+    use credlock_store::MAX_CAS_ATTEMPTS;
+
+    let newer = || Credentials::new("bob@example.com", secret("newer-pw"));
+    for (losses, writes) in [
+        (0, true),
+        (MAX_CAS_ATTEMPTS - 1, true),
+        // One more loss than the limit, so that a retry count that never grows would end
+        // (written on the next call) instead of looping.
+        (MAX_CAS_ATTEMPTS + 1, false),
+    ] {
+        let (_dir, path) = temp_vault();
+        stored(&path);
+        let before = std::fs::read(&path).unwrap();
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let v = VaultBuilder::with_store(Contending {
+            inner: credlock_store::FileStore::open(&path).unwrap(),
+            losses,
+            calls: std::sync::Arc::clone(&calls),
+        })
+        .insecure_kdf_iterations(TEST_ITERATIONS)
+        .open()
+        .unwrap();
+        v.unlock(&secret(PASS)).unwrap();
+        let result = v.update_credentials(newer());
+        let calls = calls.load(Ordering::SeqCst);
+        if writes {
+            result.unwrap();
+            assert_eq!(calls, losses + 1, "one write after {losses} lost races");
+            assert_eq!(v.credentials().unwrap(), newer());
+            let reopened = open(&path);
+            reopened.unlock(&secret(PASS)).unwrap();
+            assert_eq!(reopened.credentials().unwrap(), newer());
+        } else {
+            let Err(Error::Storage(e)) = result else {
+                panic!("expected a storage error, got {result:?}");
+            };
+            assert_eq!(e.kind(), StorageKind::Busy);
+            assert_eq!(calls, MAX_CAS_ATTEMPTS, "gave up after the limit");
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("{:?}", path)),
+                "names the store: {message}"
+            );
+            assert!(
+                message.contains(&format!("{MAX_CAS_ATTEMPTS} update attempts")),
+                "{message}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
+            assert_eq!(v.credentials().unwrap(), creds(), "memory unchanged");
+        }
+    }
+}
