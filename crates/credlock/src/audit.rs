@@ -130,3 +130,36 @@ impl Auditor {
         self.sinks.iter().map(|s| s.describe()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+
+    use super::*;
+
+    fn client() -> Option<String> {
+        current_context().and_then(|c| c.client)
+    }
+
+    #[test]
+    fn a_context_ends_with_its_closure_even_on_a_panic() {
+        // A server thread serves one request after another: the first request's client must
+        // not be named in the events of the next.
+        assert_eq!(client(), None);
+        with_audit_context(AuditContext::new().client("203.0.113.7"), || {
+            assert_eq!(client().as_deref(), Some("203.0.113.7"));
+            with_audit_context(AuditContext::new().client("198.51.100.2"), || {
+                assert_eq!(client().as_deref(), Some("198.51.100.2"));
+            });
+            assert_eq!(client().as_deref(), Some("203.0.113.7"), "the outer again");
+        });
+        assert_eq!(client(), None);
+        let panicked = std::panic::catch_unwind(|| {
+            with_audit_context(AuditContext::new().client("192.0.2.9"), || {
+                panic!("a handler panics");
+            })
+        });
+        assert!(panicked.is_err());
+        assert_eq!(client(), None, "unwinding restores it too");
+    }
+}

@@ -62,3 +62,15 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_says_which_clock_without_reading_it() {
+        assert_eq!(format!("{:?}", Clock::default()), "Clock(system)");
+        let injected = Clock::injected(Arc::new(|| UNIX_EPOCH));
+        assert_eq!(format!("{injected:?}"), "Clock(injected)");
+    }
+}

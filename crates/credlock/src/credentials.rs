@@ -154,3 +154,42 @@ impl PartialEq for Credentials {
                 == other.mfa_secret.as_ref().map(|s| s.expose_secret())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(email: &str, password: &str, mfa: Option<&str>) -> Credentials {
+        let c = Credentials::new(email, SecretString::from(password));
+        match mfa {
+            Some(m) => c.with_mfa_secret(SecretString::from(m)),
+            None => c,
+        }
+    }
+
+    #[test]
+    fn equal_only_when_email_password_and_mfa_secret_all_are() {
+        let base = creds("a@example.com", "pw", Some("JBSWY3DP"));
+        assert_eq!(base, creds("a@example.com", "pw", Some("JBSWY3DP")));
+        for other in [
+            creds("b@example.com", "pw", Some("JBSWY3DP")),
+            creds("a@example.com", "other", Some("JBSWY3DP")),
+            creds("a@example.com", "pw", Some("KRSXG5CT")),
+            creds("a@example.com", "pw", None),
+        ] {
+            assert_ne!(base, other);
+            assert_ne!(other, base);
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_email_and_redacts_the_secrets() {
+        let text = format!("{:?}", creds("a@example.com", "hunter2", Some("JBSWY3DP")));
+        assert_eq!(
+            text,
+            r#"Credentials { email: "a@example.com", password: "[REDACTED]", mfa_secret: Some("[REDACTED]") }"#
+        );
+        let text = format!("{:?}", creds("a@example.com", "hunter2", None));
+        assert!(text.ends_with("mfa_secret: None }"), "{text}");
+    }
+}

@@ -557,3 +557,218 @@ impl From<credlock_session::Error> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use credlock_store::{Error as E, InvalidKeyReason, InvalidPathReason, Operation};
+
+    use super::*;
+
+    fn kind_and_code(e: E) -> (StorageKind, &'static str) {
+        let e = StorageError(StorageInner::Store(e));
+        (e.kind(), e.code())
+    }
+
+    #[test]
+    fn every_store_failure_has_its_kind_and_code() {
+        let p = || PathBuf::from("/srv/vault.json");
+        let io = || io::Error::other("disk says no");
+        use StorageKind as K;
+        let table: Vec<(E, K, &str)> = vec![
+            (E::DirectoryNotFound { path: p() }, K::NotFound, "not_found"),
+            (E::NotFound { path: p() }, K::NotFound, "not_found"),
+            (
+                E::InvalidPath {
+                    path: p(),
+                    reason: InvalidPathReason::NulByte,
+                },
+                K::InvalidPath,
+                "invalid_path",
+            ),
+            (
+                E::InvalidKey {
+                    path: p(),
+                    reason: InvalidKeyReason::Empty,
+                },
+                K::InvalidPath,
+                "invalid_path",
+            ),
+            (
+                E::NotADirectory { path: p() },
+                K::Refused,
+                "not_regular_file",
+            ),
+            (
+                E::IsADirectory { path: p() },
+                K::Refused,
+                "not_regular_file",
+            ),
+            (
+                E::NotRegularFile {
+                    path: p(),
+                    kind: "FIFO",
+                },
+                K::Refused,
+                "not_regular_file",
+            ),
+            (
+                E::DirectoryInsecure {
+                    path: p(),
+                    mode: 0o777,
+                },
+                K::Refused,
+                "directory_insecure",
+            ),
+            (
+                E::DirectoryWrongOwner {
+                    path: p(),
+                    owner: 1,
+                    expected: 2,
+                },
+                K::Refused,
+                "directory_wrong_owner",
+            ),
+            (E::Symlink { path: p() }, K::Refused, "symlink"),
+            (
+                E::WrongOwner {
+                    path: p(),
+                    owner: 1,
+                    expected: 2,
+                },
+                K::Refused,
+                "wrong_owner",
+            ),
+            (
+                E::InsecureMode {
+                    path: p(),
+                    mode: 0o644,
+                },
+                K::Refused,
+                "insecure_mode",
+            ),
+            (
+                E::UnsupportedFilesystem {
+                    path: p(),
+                    mode: 0o777,
+                },
+                K::Refused,
+                "unsupported_filesystem",
+            ),
+            (
+                E::PermissionDenied {
+                    path: p(),
+                    op: Operation::Open,
+                    source: io(),
+                },
+                K::Refused,
+                "permission_denied",
+            ),
+            (E::Empty { path: p() }, K::Corrupt, "corrupt"),
+            (
+                E::TooLarge {
+                    path: p(),
+                    len: 2,
+                    max: 1,
+                },
+                K::Corrupt,
+                "corrupt",
+            ),
+            (
+                E::LockoutCorrupt { path: p() },
+                K::Corrupt,
+                "lockout_corrupt",
+            ),
+            (
+                E::CorruptRow {
+                    path: p(),
+                    what: "version",
+                },
+                K::Corrupt,
+                "corrupt",
+            ),
+            (
+                E::Contended {
+                    path: p(),
+                    attempts: 3,
+                },
+                K::Busy,
+                "busy",
+            ),
+            (
+                E::LockTimeout {
+                    path: p(),
+                    waited: Duration::from_secs(1),
+                },
+                K::Busy,
+                "busy",
+            ),
+            (
+                E::StorageFull {
+                    path: p(),
+                    op: Operation::Write,
+                    source: io(),
+                },
+                K::NoSpace,
+                "no_space",
+            ),
+            (
+                E::ReadOnlyFilesystem {
+                    path: p(),
+                    op: Operation::Write,
+                    source: io(),
+                },
+                K::ReadOnly,
+                "read_only",
+            ),
+            (
+                E::Io {
+                    path: p(),
+                    op: Operation::Read,
+                    source: io(),
+                },
+                K::Other,
+                "io",
+            ),
+            (E::EmptyData { path: p() }, K::Other, "io"),
+            (
+                E::Database {
+                    path: p(),
+                    backend: "sqlite",
+                    op: "read",
+                    source: Box::new(io()),
+                },
+                K::Other,
+                "io",
+            ),
+        ];
+        for (e, kind, code) in table {
+            let name = format!("{e:?}");
+            assert_eq!(kind_and_code(e), (kind, code), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_io_failure_outside_the_store_is_classified_by_its_kind() {
+        let path = std::path::Path::new("/srv/export.json");
+        for (io_kind, kind) in [
+            (io::ErrorKind::NotFound, StorageKind::NotFound),
+            (io::ErrorKind::PermissionDenied, StorageKind::Refused),
+            (io::ErrorKind::WouldBlock, StorageKind::Other),
+        ] {
+            let e = StorageError::io(path, io::Error::from(io_kind));
+            assert_eq!((e.kind(), e.io_kind()), (kind, Some(io_kind)));
+            assert_eq!(e.to_string(), "cannot access /srv/export.json");
+        }
+    }
+
+    #[test]
+    fn a_path_is_named_only_when_there_is_one() {
+        assert_eq!(at(None), "");
+        assert_eq!(
+            at(Some(&PathBuf::from("/srv/vault.json"))),
+            " at /srv/vault.json"
+        );
+    }
+}
