@@ -1,6 +1,6 @@
-//! Process hardening, in a child process whose `RLIMIT_MEMLOCK` was lowered first (and,
-//! when run as root, without `CAP_IPC_LOCK`): memory locking is refused and reported, the
-//! rest is done, nothing fails.
+//! Process hardening, in child processes with `RLIMIT_MEMLOCK` lowered: without
+//! `CAP_IPC_LOCK` (dropped when run as root), memory locking is refused and reported, the rest is done,
+//! nothing fails; with `CAP_IPC_LOCK` kept (root), the whole process is locked.
 
 #![cfg(target_os = "linux")]
 #![allow(
@@ -22,19 +22,55 @@ use rustix::process::{
 use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
 
 fn child_main() -> bool {
-    if std::env::var_os("CREDLOCK_HARDEN_CHILD").is_none() {
-        return false;
+    match std::env::var("CREDLOCK_HARDEN_CHILD").as_deref() {
+        Ok("limited") => limited_child(),
+        Ok("privileged") => privileged_child(),
+        _ => return false,
     }
-    let small = Rlimit {
-        current: Some(64 * 1024),
-        maximum: Some(64 * 1024),
-    };
-    setrlimit(Resource::Memlock, small).unwrap();
+    true
+}
+
+/// Drops `CAP_IPC_LOCK` if the process has it (root), so that the limit alone decides.
+fn drop_ipc_lock() {
     let mut caps = capabilities(None).unwrap();
     if caps.effective.contains(CapabilitySet::IPC_LOCK) {
         caps.effective.remove(CapabilitySet::IPC_LOCK);
         set_capabilities(None, caps).unwrap();
     }
+}
+
+/// With `CAP_IPC_LOCK` (root keeps it), the whole process is locked whatever the limit.
+fn privileged_child() {
+    let caps = capabilities(None).unwrap();
+    if !caps.effective.contains(CapabilitySet::IPC_LOCK) {
+        println!("\nHARDENING-CHILD-UNPRIVILEGED the process lacks CAP_IPC_LOCK");
+        return;
+    }
+    lower_memlock();
+    let report = harden_process();
+    assert_eq!(report.memory_locked, HardeningStep::Done);
+    assert!(report.memory_locked.is_done());
+    assert!(report.core_dumps_disabled.is_done());
+    let (_dir, path) = temp_vault();
+    let vault = builder(&path).open().unwrap();
+    vault.store(creds(), valid(PASS)).unwrap();
+    let json = serde_json::to_value(vault.security_status()).unwrap();
+    assert_eq!(json["hardening"]["memory_locked"]["status"], "done");
+    println!("\nHARDENING-CHILD-OK");
+}
+
+/// `RLIMIT_MEMLOCK` down to 64 KiB, soft and hard.
+fn lower_memlock() {
+    let small = Rlimit {
+        current: Some(64 * 1024),
+        maximum: Some(64 * 1024),
+    };
+    setrlimit(Resource::Memlock, small).unwrap();
+}
+
+fn limited_child() {
+    lower_memlock();
+    drop_ipc_lock();
 
     let (_dir, path) = temp_vault();
     let vault = builder(&path).open().unwrap();
@@ -47,6 +83,9 @@ fn child_main() -> bool {
         HardeningStep::Refused(reason) => assert!(reason.contains("65536"), "{reason}"),
         other => panic!("memory locking should be refused: {other:?}"),
     }
+    assert!(!report.memory_locked.is_done());
+    assert!(!HardeningStep::Unsupported.is_done());
+    assert!(report.not_dumpable.is_done());
     // The system state says the same.
     assert_eq!(getrlimit(Resource::Core).current, Some(0));
     assert_eq!(getrlimit(Resource::Core).maximum, Some(0));
@@ -58,7 +97,6 @@ fn child_main() -> bool {
     assert_eq!(json["hardening"]["core_dumps_disabled"]["status"], "done");
     assert_eq!(json["hardening"]["memory_locked"]["status"], "refused");
     println!("\nHARDENING-CHILD-OK");
-    true
 }
 
 #[test]
@@ -70,8 +108,8 @@ fn harden_child_entry_point() {
     );
 }
 
-#[test]
-fn hardening_reports_a_refusal_and_fails_nothing() {
+/// Runs the child entry point with `CREDLOCK_HARDEN_CHILD=mode`; its stdout.
+fn run_child(mode: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -80,13 +118,46 @@ fn hardening_reports_a_refusal_and_fails_nothing() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("CREDLOCK_HARDEN_CHILD", "1")
+        .env("CREDLOCK_HARDEN_CHILD", mode)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        out.status.success() && stdout.contains("HARDENING-CHILD-OK"),
+        out.status.success(),
         "the child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn hardening_reports_a_refusal_and_fails_nothing() {
+    let stdout = run_child("limited");
+    assert!(stdout.contains("HARDENING-CHILD-OK"), "{stdout}");
+}
+
+/// The variable (set by `.ci/run`, which runs as root) that turns a missing `CAP_IPC_LOCK`
+/// into a failure.
+const REQUIRE_ROOT: &str = "CREDLOCK_REQUIRE_ROOT";
+
+#[test]
+fn with_cap_ipc_lock_the_process_is_locked_whatever_the_limit() {
+    let stdout = run_child("privileged");
+    if stdout.contains("HARDENING-CHILD-OK") {
+        return;
+    }
+    let Some(line) = stdout
+        .lines()
+        .find(|l| l.starts_with("HARDENING-CHILD-UNPRIVILEGED"))
+    else {
+        panic!("the child reported nothing:\n{stdout}");
+    };
+    assert!(
+        std::env::var(REQUIRE_ROOT).as_deref() != Ok("1"),
+        "{line}: run as root, or unset {REQUIRE_ROOT}"
+    );
+    eprintln!(
+        "with_cap_ipc_lock_the_process_is_locked_whatever_the_limit: not run ({line}; needs \
+         root; {REQUIRE_ROOT}=1 makes this a failure)"
     );
 }
