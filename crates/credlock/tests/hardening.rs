@@ -1,6 +1,6 @@
 //! Process hardening, in child processes with `RLIMIT_MEMLOCK` lowered: without
-//! `CAP_IPC_LOCK` (dropped when run as root), memory locking is refused and reported, the rest is done,
-//! nothing fails; with `CAP_IPC_LOCK` kept (root), the whole process is locked.
+//! `CAP_IPC_LOCK` (dropped when run as root), memory locking is refused and reported, the
+//! rest is done, nothing fails; with `CAP_IPC_LOCK` kept (root), the whole process is locked.
 
 #![cfg(target_os = "linux")]
 #![allow(
