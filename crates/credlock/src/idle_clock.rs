@@ -210,4 +210,25 @@ mod tests {
         assert!(b1 - b0 <= (i1 - i0) + Duration::from_millis(1));
         assert!(b1 >= b0);
     }
+
+    #[test]
+    fn a_fake_suspend_moves_the_boot_time_and_the_wall_clock_only() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_000);
+        let clock = FakeClock::starting_at(start);
+        clock.advance(Duration::from_secs(5));
+        clock.suspend(Duration::from_secs(60));
+        assert_eq!(clock.wall(), start + Duration::from_secs(65));
+        assert_eq!(clock.boot_elapsed(), Duration::from_secs(65));
+        assert_eq!(clock.monotonic_elapsed(), Duration::from_secs(5));
+        assert_eq!(
+            clock.idle_instant() - clock.0.origin,
+            Duration::from_secs(65),
+            "idle time runs on the boot time"
+        );
+        let debug = format!("{clock:?}");
+        assert!(
+            debug.starts_with("FakeClock { monotonic: 5s, boot: 65s, wall: SystemTime {"),
+            "{debug}"
+        );
+    }
 }

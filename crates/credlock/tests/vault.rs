@@ -768,3 +768,24 @@ fn an_update_retries_lost_compare_and_swaps_then_gives_up_with_a_typed_error() {
         }
     }
 }
+
+#[test]
+fn a_vault_stored_by_another_process_is_found_locked_not_overwritten() {
+    let (_dir, path) = temp_vault();
+    let here = open(&path);
+    assert_eq!(here.status(), SessionState::NoCredentials);
+    // Another process (another `Vault` on the same file) stores first.
+    let there = open(&path);
+    there.store(creds(), valid(PASS)).unwrap();
+    let written = std::fs::read(&path).unwrap();
+
+    let other = Credentials::new("mallory@example.com", secret("x"));
+    assert!(matches!(
+        here.store(other, valid(OTHER_PASS)),
+        Err(Error::VaultExists { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), written, "not overwritten");
+    assert_eq!(here.status(), SessionState::Locked, "it knows a vault is stored");
+    here.unlock(&secret(PASS)).unwrap();
+    assert_eq!(here.credentials().unwrap(), creds());
+}
