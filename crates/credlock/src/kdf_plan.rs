@@ -107,16 +107,6 @@ impl KdfPlan {
         Ok(())
     }
 
-    /// The calibrated value, if a budget was calibrated already (or the fixed target).
-    pub(crate) fn resolved_now(&self) -> Option<KdfParams> {
-        match self.cost {
-            Cost::Pbkdf2(_) | Cost::Argon2id(_) => self.fixed().ok(),
-            Cost::Pbkdf2Within(_) | Cost::Argon2idWithin { .. } => {
-                *self.resolved.lock().unwrap_or_else(PoisonError::into_inner)
-            }
-        }
-    }
-
     fn fixed(&self) -> Result<KdfParams, Error> {
         let salt = Salt::from_bytes([0; 16]);
         let params = match self.cost {
@@ -342,6 +332,10 @@ mod tests {
             probes.iter().all(|p| *p <= 160_000),
             "short probes: {probes:?}"
         );
+        // Rounded to the nearest 10,000: 0.209 µs per iteration fits 1,196,172 → 1,200,000.
+        let mut probes = Vec::new();
+        let n = pbkdf2_iterations(Duration::from_millis(250), linear(209, &mut probes)).unwrap();
+        assert_eq!(n, 1_200_000);
         // A slow machine is clamped up to the floor, a fast one down to the cap.
         let mut probes = Vec::new();
         let n = pbkdf2_iterations(Duration::from_millis(10), linear(1_000, &mut probes)).unwrap();
@@ -349,6 +343,9 @@ mod tests {
         let mut probes = Vec::new();
         let n = pbkdf2_iterations(Duration::from_secs(60), linear(1, &mut probes)).unwrap();
         assert_eq!(n, KdfParams::MAX_ITERATIONS);
+        // On a machine too fast to reach 20 ms, probing stops at half the cap.
+        assert_eq!(probes.iter().max(), Some(&5_120_000), "{probes:?}");
+        assert_eq!(probes.len(), 10 + 2);
         // The fastest of the final probes counts: one disturbed by other load does not
         // lower the count.
         let mut calls = 0;
@@ -412,6 +409,9 @@ mod tests {
         // Within the tolerance of a calibrated budget: left alone.
         assert!(upgrade(&pbkdf2(1_150_000, Nfkc), &pbkdf2(1_200_000, Nfkc), 90).is_none());
         assert!(upgrade(&pbkdf2(1_000_000, Nfkc), &pbkdf2(1_200_000, Nfkc), 90).is_some());
+        // Exactly at the tolerance is within it.
+        assert!(upgrade(&pbkdf2(1_080_000, Nfkc), &pbkdf2(1_200_000, Nfkc), 90).is_none());
+        assert!(upgrade(&pbkdf2(1_079_999, Nfkc), &pbkdf2(1_200_000, Nfkc), 90).is_some());
         // PBKDF2 → Argon2id, and never back.
         let up = upgrade(&pbkdf2(480_000, Raw), &argon(64, 3, 4, Nfkc), 100).unwrap();
         assert_eq!(up.argon2_cost(), Some(Argon2Cost::new(64, 3, 4)));

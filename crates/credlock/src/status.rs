@@ -138,11 +138,9 @@ pub struct KdfTarget {
 impl KdfTarget {
     fn of(options: &Options) -> Self {
         let plan = &options.kdf;
-        // A budget not yet calibrated is calibrated now (a failure leaves what is known).
-        let target = plan
-            .target(&options.deriver)
-            .ok()
-            .or_else(|| plan.resolved_now());
+        // A budget not yet calibrated is calibrated now; a calibration that fails (its
+        // probe could not derive) leaves nothing calibrated, and reports no target.
+        let target = plan.target(&options.deriver).ok();
         let argon2 = target.and_then(|t| t.argon2_cost());
         Self {
             algorithm: crate::kdf_plan::algorithm_of(plan.cost).name(),

@@ -785,7 +785,11 @@ fn a_vault_stored_by_another_process_is_found_locked_not_overwritten() {
         Err(Error::VaultExists { .. })
     ));
     assert_eq!(std::fs::read(&path).unwrap(), written, "not overwritten");
-    assert_eq!(here.status(), SessionState::Locked, "it knows a vault is stored");
+    assert_eq!(
+        here.status(),
+        SessionState::Locked,
+        "it knows a vault is stored"
+    );
     here.unlock(&secret(PASS)).unwrap();
     assert_eq!(here.credentials().unwrap(), creds());
 }
