@@ -351,9 +351,14 @@ mod tests {
         live.poke_and_wait();
         assert!(live.is_running());
         assert_eq!(live.core.watch().entries.len(), 1);
+        let core = Arc::clone(&live.core);
         drop(live);
         drop(b);
         assert!(handle.upgrade().is_none(), "the last handle is gone");
+        // The last handle's drop told the thread to stop and joined it: the thread's own
+        // reference to the core is gone with it.
+        assert!(core.watch().stop);
+        assert_eq!(Arc::strong_count(&core), 1, "the thread has ended");
         assert!(SWEEPER.lock().unwrap().upgrade().is_none());
 
         // A later vault starts a new thread.

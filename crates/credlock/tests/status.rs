@@ -67,6 +67,13 @@ fn a_symlink_and_a_corrupt_file_are_reported() {
     symlink(&path, &link).unwrap();
     assert_eq!(codes(&Vault::builder(&link).inspect()), ["symlink"]);
 
+    // A KDF this version does not know.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v["kdf"]["algorithm"] = "scrypt".into();
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    let report = common::builder(&path).inspect();
+    assert_eq!(codes(&report), ["unsupported_algorithm", "insecure_kdf"]);
+
     std::fs::write(&path, b"{\"format\": \"credlock-vault\", \"version\": 9}").unwrap();
     let report = common::builder(&path).inspect();
     assert_eq!(report.state, Some(SessionState::Locked));
