@@ -400,6 +400,24 @@ mod tests {
     }
 
     #[test]
+    fn secret_lengths_are_bounded_inclusively() {
+        // Every 5 bytes are 8 base32 characters.
+        let base32 = |bytes: usize| "A".repeat(bytes / 5 * 8);
+        assert_eq!(TotpSecret::parse(&base32(10)).unwrap().key.len(), 10);
+        assert_eq!(TotpSecret::parse(&base32(255)).unwrap().key.len(), 255);
+        let too_long = TotpSecret::parse(&base32(260));
+        assert!(
+            matches!(&too_long, Err(Error::InvalidMfaSecret { reason }) if *reason == "the secret is too long"),
+            "{too_long:?}"
+        );
+        // 256 bytes exactly: 51 groups of 5 bytes and one byte (2 characters + 6 padding).
+        let at_max = format!("{}AA======", "A".repeat(51 * 8));
+        assert_eq!(TotpSecret::parse(&at_max).unwrap().key.len(), 256);
+        let over = format!("{}AAAA====", "A".repeat(51 * 8));
+        assert!(TotpSecret::parse(&over).is_err(), "257 bytes");
+    }
+
+    #[test]
     fn uri_parameters_are_honoured() {
         let s = TotpSecret::parse(
             "OTPAUTH://TOTP/Example:alice%40example.com?SECRET=jbswy3dpehpk3pxp%3D%3D%3D&issuer=Example&period=60&digits=8&algorithm=sha512",
