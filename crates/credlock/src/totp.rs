@@ -437,5 +437,35 @@ mod tests {
         let code = s.code_at(UNIX_EPOCH);
         let shown = format!("{s:?}{code:?}");
         assert!(!shown.contains("JBSW") && !shown.contains(code.code().expose_secret()));
+        assert_eq!(
+            format!("{s:?}"),
+            "TotpSecret { algorithm: Sha1, digits: 6, period: 30, .. }"
+        );
+    }
+
+    #[test]
+    fn every_base32_letter_and_digit_decodes() {
+        // RFC 4648's alphabet in order (checked against Python's base64.b32decode).
+        let key = decode_base32("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").unwrap();
+        let want: [u8; 20] = [
+            0x00, 0x44, 0x32, 0x14, 0xc7, 0x42, 0x54, 0xb6, 0x35, 0xcf, 0x84, 0x65, 0x3a, 0x56,
+            0xd7, 0xc6, 0x75, 0xbe, 0x77, 0xdf,
+        ];
+        assert_eq!(*key, want);
+        let lower = decode_base32("abcdefghijklmnopqrstuvwxyz234567").unwrap();
+        assert_eq!(*lower, want);
+    }
+
+    #[test]
+    fn percent_escapes_decode_wherever_they_are() {
+        assert_eq!(percent_decode("%41b%42c%43").unwrap().as_str(), "AbBcC");
+        assert_eq!(percent_decode("a%2Bb+c").unwrap().as_str(), "a+b+c");
+        assert_eq!(
+            percent_decode("alice%40example.com").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in ["%", "%4", "a%zz", "%C3"] {
+            assert!(percent_decode(bad).is_err(), "{bad:?}");
+        }
     }
 }
