@@ -129,11 +129,25 @@ fn import_refuses_to_overwrite_existing_credentials_unless_asked() {
     let doc = documented();
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
-    let v = stored(&path);
+    let derived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&derived);
+    let v = builder(&path)
+        .on_key_derivation(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .open()
+        .unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    let before = derived.load(std::sync::atomic::Ordering::SeqCst);
     let err = v
         .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap_err();
     assert!(matches!(err, Error::ImportWouldReplace { .. }), "{err:?}");
+    assert_eq!(
+        derived.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "refused before the passphrase is tested (nothing derived, no attempt counted)"
+    );
     assert_eq!(err.kind(), credlock::ErrorKind::Conflict);
     // The message points to the import's own option, not to Vault::replace.
     let msg = err.to_string();
@@ -218,6 +232,54 @@ fn malformed_and_unencrypted_legacy_files_are_refused() {
         assert!(check(&err), "{name}: {err:?}");
         assert!(!path.exists(), "{name}: a vault was written");
         assert!(!err.to_string().contains(&doc.passphrase));
+    }
+}
+
+#[test]
+fn encrypted_is_read_with_pythons_truthiness() {
+    // Eclosion tests `if data.get("encrypted"):`, so each JSON type is false when empty or
+    // zero and true otherwise; a true one imports (the fields are the fixture's).
+    let doc = documented();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture()).unwrap()).unwrap();
+    let falsy = [
+        serde_json::json!(null),
+        serde_json::json!(false),
+        serde_json::json!(0),
+        serde_json::json!(0.0),
+        serde_json::json!(""),
+        serde_json::json!([]),
+        serde_json::json!({}),
+    ];
+    let truthy = [
+        serde_json::json!(true),
+        serde_json::json!(1),
+        serde_json::json!("yes"),
+        serde_json::json!([0]),
+        serde_json::json!({ "a": 0 }),
+    ];
+    for (value, encrypted) in falsy
+        .iter()
+        .map(|v| (v, false))
+        .chain(truthy.iter().map(|v| (v, true)))
+    {
+        let (dir, path) = temp_vault();
+        let mut content = original.clone();
+        content["encrypted"] = value.clone();
+        let legacy = dir.path().join("credentials.json");
+        std::fs::write(&legacy, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
+        set_mode(&legacy, 0o600);
+        let v = open(&path);
+        let result = v.import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new());
+        if encrypted {
+            result.unwrap();
+            assert_eq!(v.credentials().unwrap().email(), doc.email, "{value}");
+        } else {
+            assert!(
+                matches!(result, Err(Error::LegacyUnencrypted)),
+                "{value}: {result:?}"
+            );
+        }
     }
 }
 

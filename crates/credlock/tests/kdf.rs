@@ -683,3 +683,55 @@ fn the_upgrade_works_on_any_store_backend() {
     assert_eq!(file["kdf"]["normalization"], "nfkc");
     assert!(kinds(&trail).contains(&(EventKind::KdfUpgraded, Outcome::Success)));
 }
+
+#[test]
+fn an_export_reuses_the_key_only_of_a_vault_at_eclosions_exact_kdf() {
+    // Eclosion derives PBKDF2 at 480,000 iterations over the raw bytes: the key that opened
+    // such a vault is the legacy key (same salt, no second derivation). Any other vault's key
+    // would write a file Eclosion cannot open, so a fresh legacy key is derived for it.
+    let salt_of = |path: &Path| kdf_of(path).1["salt"].as_str().unwrap().to_owned();
+    for (iterations, reused) in [(480_000, true), (TEST_ITERATIONS, false)] {
+        let (dir, path) = temp_vault();
+        eclosion_style(&path, iterations, PASS);
+        let derived = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&derived);
+        let v = Vault::builder(&path)
+            .insecure_kdf_iterations(iterations)
+            .keep_eclosion_compatible_kdf()
+            .on_key_derivation(move |e| {
+                if e.stage == DerivationStage::Started {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .open()
+            .unwrap();
+        v.unlock(&secret(PASS)).unwrap();
+        let before = derived.load(Ordering::SeqCst);
+        let out = dir.path().join("export.json");
+        v.export_eclosion(&out, &secret(PASS)).unwrap();
+        let derivations = derived.load(Ordering::SeqCst) - before;
+        let legacy: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let legacy_salt = legacy["salt"].as_str().unwrap();
+        if reused {
+            assert_eq!(derivations, 1, "the check only");
+            // Eclosion's file holds the salt in standard base64; the vault in base64url.
+            assert_eq!(
+                legacy_salt.replace('+', "-").replace('/', "_"),
+                salt_of(&path)
+            );
+        } else {
+            assert_eq!(derivations, 2, "the check, then the legacy key");
+            assert_ne!(
+                legacy_salt.replace('+', "-").replace('/', "_"),
+                salt_of(&path)
+            );
+        }
+        // Either way the file opens at Eclosion's cost.
+        let (_d2, other) = temp_vault();
+        let w = common::open(&other);
+        w.import_eclosion(&out, &secret(PASS), &ImportOptions::new())
+            .unwrap();
+        assert_eq!(w.credentials().unwrap(), creds(), "{iterations}");
+    }
+}
