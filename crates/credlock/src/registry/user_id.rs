@@ -98,3 +98,29 @@ impl fmt::Display for InvalidUserId {
 }
 
 impl std::error::Error for InvalidUserId {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_user_id_shows_as_itself() {
+        let id = UserId::new("alice@example.com").unwrap();
+        assert_eq!(id.to_string(), "alice@example.com");
+        assert_eq!(format!("{id:?}"), r#"UserId("alice@example.com")"#);
+    }
+
+    #[test]
+    fn every_refusal_has_its_code() {
+        for (id, code) in [
+            (String::new(), "empty"),
+            ("a".repeat(1_000), "too_long"),
+            (String::from(".hidden"), "bad_start"),
+            (String::from("a/b"), "bad_character"),
+        ] {
+            assert_eq!(UserId::new(&id).unwrap_err().code(), code, "{id:?}");
+        }
+    }
+}

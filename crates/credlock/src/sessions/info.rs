@@ -289,3 +289,43 @@ pub struct MintedSession {
     /// The session as listed.
     pub info: SessionInfo,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_id_is_ses_and_exactly_32_lowercase_hex_digits() {
+        let good = "ses_0123456789abcdef0123456789abcdef";
+        let id = SessionId::parse(good).unwrap();
+        assert_eq!((id.as_str(), id.to_string()), (good, good.to_owned()));
+        assert_eq!(format!("{id:?}"), format!("SessionId({good})"));
+        for bad in [
+            "ses_0123456789abcdef0123456789abcde",   // 31 digits
+            "ses_0123456789abcdef0123456789abcdef0", // 33
+            "ses_0123456789abcdef0123456789abcdeg",  // not hex
+            "ses_0123456789ABCDEF0123456789ABCDEF",  // upper case
+            "tok_0123456789abcdef0123456789abcdef",
+            "",
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_lifetimes_are_as_documented() {
+        let day = 24 * 3600;
+        assert_eq!(SessionRequest::CLIENT_IDLE_TIMEOUT.as_secs(), 1_800);
+        assert_eq!(SessionRequest::CLIENT_LIFETIME.as_secs(), 7 * day);
+        assert_eq!(SessionRequest::CLIENT_LIFETIME.as_secs(), 604_800);
+        assert_eq!(SessionRequest::API_TOKEN_LIFETIME.as_secs(), 7_776_000);
+    }
+
+    #[test]
+    fn stored_times_are_milliseconds_since_the_epoch() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_735_689_600_123);
+        assert_eq!(to_ms(t), 1_735_689_600_123);
+        assert_eq!(from_ms(1_735_689_600_123), t);
+        assert_eq!(to_ms(UNIX_EPOCH - Duration::from_secs(1)), 0, "before 1970");
+    }
+}

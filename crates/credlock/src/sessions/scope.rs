@@ -141,3 +141,15 @@ impl Serialize for Scopes {
         s.collect_seq(self.iter())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_shows_as_its_name() {
+        assert_eq!(Scope::ReadCredentials.to_string(), "read_credentials");
+        assert_eq!(Scope::Totp.to_string(), "totp");
+        assert_eq!(Scope::Manage.to_string(), "manage");
+    }
+}
