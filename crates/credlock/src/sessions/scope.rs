@@ -152,4 +152,30 @@ mod tests {
         assert_eq!(Scope::Totp.to_string(), "totp");
         assert_eq!(Scope::Manage.to_string(), "manage");
     }
+
+    #[test]
+    fn a_set_adds_idempotently_and_lists_in_order() {
+        let set = Scopes::NONE
+            .with(Scope::Manage)
+            .with(Scope::Totp)
+            .with(Scope::Manage);
+        assert!(set.contains(Scope::Manage) && set.contains(Scope::Totp));
+        assert!(!set.contains(Scope::ReadCredentials));
+        assert_eq!(set.iter().collect::<Vec<_>>(), [Scope::Totp, Scope::Manage]);
+        assert_eq!(Scopes::ALL.iter().count(), 3);
+        assert_eq!(Scopes::NONE.iter().count(), 0);
+    }
+
+    #[test]
+    fn bits_round_trip_and_unknown_bits_are_dropped() {
+        assert_eq!(Scopes::from(Scope::ReadCredentials).bits(), 1);
+        assert_eq!(Scopes::from(Scope::Totp).bits(), 2);
+        assert_eq!(Scopes::from(Scope::Manage).bits(), 4);
+        assert_eq!(Scopes::ALL.bits(), 7);
+        for bits in 0..=7 {
+            assert_eq!(Scopes::from_bits(bits).bits(), bits);
+        }
+        assert_eq!(Scopes::from_bits(0b1111_1010), Scopes::from([Scope::Totp]));
+        assert_eq!(Scopes::from_bits(0b1000_0000), Scopes::NONE);
+    }
 }
