@@ -15,6 +15,21 @@ fn the_memory_store_keeps_the_contract() {
 }
 
 #[test]
+fn a_shared_handle_keeps_the_contract_too() {
+    // `Arc<S>` is a store in its own right (an app keeps one handle, the vault another).
+    conformance(&std::sync::Arc::new(MemorySessionStore::new()));
+}
+
+#[test]
+fn debug_shows_how_many_sessions_and_no_digest() {
+    let store = MemorySessionStore::new();
+    assert_eq!(format!("{store:?}"), "MemorySessionStore { sessions: 0 }");
+    let s = token(1);
+    credlock::sessions::SessionStore::insert(&store, record(1, &s), &s).unwrap();
+    assert_eq!(format!("{store:?}"), "MemorySessionStore { sessions: 1 }");
+}
+
+#[test]
 fn expiry_is_by_age_or_idle_time() {
     let s = token(1);
     let mut r = record(1, &s);

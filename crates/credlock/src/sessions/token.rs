@@ -147,6 +147,26 @@ mod tests {
     }
 
     #[test]
+    fn digests_compare_equal_only_when_every_byte_is() {
+        let (_, secret) = SessionToken::generate().unwrap();
+        let digest = secret.digest();
+        assert!(digest.ct_eq(&TokenDigest::from_bytes(*digest.as_bytes())));
+        for i in [0, 15, 31] {
+            let mut bytes = *digest.as_bytes();
+            bytes[i] ^= 1;
+            assert!(!digest.ct_eq(&TokenDigest::from_bytes(bytes)), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_every_part() {
+        let (token, secret) = SessionToken::generate().unwrap();
+        assert_eq!(format!("{token:?}"), "SessionToken([REDACTED])");
+        assert_eq!(format!("{secret:?}"), "TokenSecret([REDACTED])");
+        assert_eq!(format!("{:?}", secret.digest()), "TokenDigest(..)");
+    }
+
+    #[test]
     fn malformed_tokens_are_none() {
         let (token, _) = SessionToken::generate().unwrap();
         let text = token.expose_secret();
