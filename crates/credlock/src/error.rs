@@ -560,6 +560,8 @@ impl From<credlock_session::Error> for Error {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic, clippy::unwrap_used)]
+
     use std::time::Duration;
 
     use credlock_store::{Error as E, InvalidKeyReason, InvalidPathReason, Operation};
@@ -761,6 +763,55 @@ mod tests {
             assert_eq!((e.kind(), e.io_kind()), (kind, Some(io_kind)));
             assert_eq!(e.to_string(), "cannot access /srv/export.json");
         }
+    }
+
+    #[test]
+    fn session_errors_keep_their_meaning() {
+        use credlock_session::Error as S;
+        let wait = Duration::from_secs(30);
+        assert!(matches!(
+            Error::from(S::LockedOut { retry_after: wait }),
+            Error::LockedOut { retry_after } if retry_after == wait
+        ));
+        assert!(matches!(
+            Error::from(S::InvalidParameter {
+                name: "max_attempts"
+            }),
+            Error::InvalidOption {
+                name: "max_attempts"
+            }
+        ));
+        assert!(matches!(
+            Error::from(S::NoCredentials),
+            Error::NoCredentials
+        ));
+        assert!(matches!(
+            Error::from(S::AlreadyUnlocked),
+            Error::AlreadyUnlocked
+        ));
+        assert!(matches!(Error::from(S::Locked), Error::Locked));
+    }
+
+    #[test]
+    fn a_crypto_failure_says_what_the_crypto_layer_said() {
+        let inner = credlock_crypto::Error::ClockBeforeEpoch.to_string();
+        let Error::Crypto(e) = Error::from(credlock_crypto::Error::ClockBeforeEpoch) else {
+            panic!("not a crypto error");
+        };
+        assert!(!inner.is_empty());
+        assert_eq!(e.to_string(), inner);
+    }
+
+    #[test]
+    fn a_store_failure_keeps_its_io_cause() {
+        let e = StorageError(StorageInner::Store(E::PermissionDenied {
+            path: PathBuf::from("/srv/vault.json"),
+            op: Operation::Open,
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        }));
+        let cause = std::error::Error::source(&e).unwrap();
+        assert!(cause.downcast_ref::<io::Error>().is_some());
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::PermissionDenied));
     }
 
     #[test]

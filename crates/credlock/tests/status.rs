@@ -63,9 +63,18 @@ fn is_root() -> bool {
 fn a_symlink_and_a_corrupt_file_are_reported() {
     let (dir, path) = temp_vault();
     stored(&path);
+    let original = std::fs::read(&path).unwrap();
     let link = dir.path().join("link.json");
     symlink(&path, &link).unwrap();
     assert_eq!(codes(&Vault::builder(&link).inspect()), ["symlink"]);
+
+    // A version-1 file with a field missing.
+    std::fs::write(&path, b"{\"format\": \"credlock-vault\", \"version\": 1}").unwrap();
+    assert_eq!(
+        codes(&common::builder(&path).inspect()),
+        ["corrupt", "insecure_kdf"]
+    );
+    std::fs::write(&path, &original).unwrap();
 
     // A KDF this version does not know.
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
