@@ -129,14 +129,8 @@ fn import_refuses_to_overwrite_existing_credentials_unless_asked() {
     let doc = documented();
     let (dir, path) = temp_vault();
     let legacy = private_copy(dir.path());
-    let derived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&derived);
-    let v = builder(&path)
-        .on_key_derivation(move |_| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        })
-        .open()
-        .unwrap();
+    let (builder, derived) = counting_derivations(builder(&path));
+    let v = builder.open().unwrap();
     v.store(creds(), valid(PASS)).unwrap();
     let before = derived.load(std::sync::atomic::Ordering::SeqCst);
     let err = v

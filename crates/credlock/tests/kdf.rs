@@ -16,8 +16,7 @@ use common::{OTHER_PASS, PASS, TEST_ITERATIONS, creds, secret, temp_vault, valid
 use credlock::audit::{AuditEvent, AuditSink, MemorySink};
 use credlock::eclosion::ImportOptions;
 use credlock::{
-    Argon2Cost, Argon2Limits, DerivationStage, Error, SessionState, Store, ValidPassphrase, Vault,
-    VaultBuilder,
+    Argon2Cost, Argon2Limits, Error, SessionState, Store, ValidPassphrase, Vault, VaultBuilder,
 };
 use credlock_audit::{AuditError, EventKind, Outcome};
 use credlock_store::{FileStore, LockoutRecord, StoreInfo, StoreLock};
@@ -63,18 +62,12 @@ fn unlock_raises_a_480k_vault_to_the_target_and_audits_it() {
     drop(v);
 
     let trail = MemorySink::new();
-    let derivations = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&derivations);
-    let v = Vault::builder(&path)
-        .kdf_iterations(600_000)
-        .audit_to(trail.clone())
-        .on_key_derivation(move |e| {
-            if e.stage == DerivationStage::Started {
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-        })
-        .open()
-        .unwrap();
+    let (builder, derivations) = common::counting_derivations(
+        Vault::builder(&path)
+            .kdf_iterations(600_000)
+            .audit_to(trail.clone()),
+    );
+    let v = builder.open().unwrap();
     v.unlock(&secret(PASS)).unwrap();
     assert_eq!(v.status(), SessionState::Unlocked);
     let (version, kdf) = kdf_of(&path);
@@ -693,18 +686,12 @@ fn an_export_reuses_the_key_only_of_a_vault_at_eclosions_exact_kdf() {
     for (iterations, reused) in [(480_000, true), (TEST_ITERATIONS, false)] {
         let (dir, path) = temp_vault();
         eclosion_style(&path, iterations, PASS);
-        let derived = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&derived);
-        let v = Vault::builder(&path)
-            .insecure_kdf_iterations(iterations)
-            .keep_eclosion_compatible_kdf()
-            .on_key_derivation(move |e| {
-                if e.stage == DerivationStage::Started {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                }
-            })
-            .open()
-            .unwrap();
+        let (builder, derived) = common::counting_derivations(
+            Vault::builder(&path)
+                .insecure_kdf_iterations(iterations)
+                .keep_eclosion_compatible_kdf(),
+        );
+        let v = builder.open().unwrap();
         v.unlock(&secret(PASS)).unwrap();
         let before = derived.load(Ordering::SeqCst);
         let out = dir.path().join("export.json");

@@ -29,6 +29,20 @@ pub fn builder(path: &Path) -> VaultBuilder {
     Vault::builder(path).insecure_kdf_iterations(TEST_ITERATIONS)
 }
 
+/// `builder` with an observer that counts the key derivations started, and the count.
+pub fn counting_derivations(
+    builder: VaultBuilder,
+) -> (VaultBuilder, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&count);
+    let builder = builder.on_key_derivation(move |e| {
+        if e.stage == credlock::DerivationStage::Started {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (builder, count)
+}
+
 /// A vault that never locks out (for tests that fail many unlocks on purpose).
 pub fn open(path: &Path) -> Vault {
     builder(path)
