@@ -50,6 +50,16 @@ fn privileged_child() {
     let report = harden_process();
     assert_eq!(report.memory_locked, HardeningStep::Done);
     assert!(report.memory_locked.is_done());
+    // Memory allocated from now on is locked too (`MCL_FUTURE`), as each page is first
+    // touched (`MCL_ONFAULT`): a key derived later stays out of swap.
+    let before = locked_kib();
+    let touched = std::hint::black_box(vec![1u8; 8 * 1024 * 1024]);
+    let after = locked_kib();
+    assert!(
+        after >= before + 8 * 1024,
+        "VmLck {before} kB -> {after} kB after touching 8 MiB"
+    );
+    drop(touched);
     assert!(report.core_dumps_disabled.is_done());
     let (_dir, path) = temp_vault();
     let vault = builder(&path).open().unwrap();
@@ -57,6 +67,13 @@ fn privileged_child() {
     let json = serde_json::to_value(vault.security_status()).unwrap();
     assert_eq!(json["hardening"]["memory_locked"]["status"], "done");
     println!("\nHARDENING-CHILD-OK");
+}
+
+/// The process's locked memory (`VmLck` in `/proc/self/status`), in KiB.
+fn locked_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmLck:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// `RLIMIT_MEMLOCK` down to 64 KiB, soft and hard.
