@@ -6,8 +6,8 @@
 #   scripts/mutants.sh credlock --list          # what would be tried
 #
 # The configuration (exclusions and their reasons, timeouts) is .cargo/mutants.toml. Results go
-# to target/mutants/CRATE/mutants.out (outcomes.json, caught.txt, missed.txt, timeout.txt,
-# unviable.txt). One job at a time: each mutant is built and tested in a copy of the tree, with
+# to target/mutants/CRATE/mutants.out, or MUTANTS_OUT/mutants.out (caught.txt, missed.txt,
+# timeout.txt, unviable.txt). One job at a time: each mutant is built and tested in a copy of the tree, with
 # a build directory shared between runs (target/mutants/build) so dependencies build once.
 # MUTANTS_JOBS=N runs N side by side (tests that wait on disks and child processes leave the
 # CPU idle), each building in its own copy.
@@ -53,7 +53,9 @@ for arg in "$@"; do
   fi
 done
 
-mkdir -p "target/mutants/$crate"
+# Two runs of one crate side by side need two results folders.
+out=${MUTANTS_OUT:-target/mutants/$crate}
+mkdir -p "$out"
 # No debug info: linking the test binaries is most of a mutant's build.
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 # The store's SIGKILL test kills its writer 100 times instead of 1000: a save that can tear
@@ -71,7 +73,7 @@ fi
 exec cargo mutants \
   --package "$crate" \
   --jobs "$jobs" \
-  --output "target/mutants/$crate" \
+  --output "$out" \
   "${features[@]}" \
   "${defaults[@]}" \
   "$@"
