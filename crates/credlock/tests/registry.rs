@@ -124,6 +124,12 @@ fn users_are_separate_and_admin_works(set: impl StoreSet + 'static, reopen: impl
         reg.vault(&id("alice")).unwrap().status(),
         SessionState::Unlocked
     );
+    // A locked vault the app still holds stays in memory until it is let go.
+    let held = reg.vault(&id("bob")).unwrap();
+    assert_eq!(held.status(), SessionState::Locked);
+    assert_eq!(reg.evict_idle(), 0, "in use");
+    drop(held);
+    assert_eq!(reg.evict_idle(), 1);
 }
 
 #[test]

@@ -329,6 +329,29 @@ fn refusals_are_audited_at_most_once_a_second() {
     );
     assert_eq!(events[1].operation, Some("invalid"));
     assert!(EventKind::SessionRefused.is_warning());
+
+    // Each refusal names its reason: a scope the token lacks, a token past its lifetime.
+    let bot = v
+        .mint_session(
+            SessionRequest::api_token("bot", Scope::Totp).expires_in(Duration::from_secs(60)),
+        )
+        .unwrap();
+    clock.advance(Duration::from_secs(1));
+    assert!(matches!(
+        v.validate_session(bot.token.expose_secret(), Scope::Manage),
+        Err(Error::ScopeRefused { .. })
+    ));
+    clock.advance(Duration::from_secs(60));
+    assert!(matches!(
+        v.validate_session(bot.token.expose_secret(), Scope::Totp),
+        Err(Error::TokenExpired)
+    ));
+    let reasons: Vec<_> = refused(&trail).iter().map(|e| e.operation).collect();
+    assert_eq!(
+        reasons[2..],
+        [Some("scope"), Some("expired")],
+        "{reasons:?}"
+    );
 }
 
 #[test]
