@@ -1,13 +1,10 @@
 //! The `SessionStore` contract, as a suite any store can be run through; here the in-memory
-//! store. The PostgreSQL store runs the same checks (`shared_sessions.rs`).
+//! store. The PostgreSQL store runs the same checks (in `credlock-store-postgres`).
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
-#[path = "common/session_conformance.rs"]
-mod session_conformance;
-
-use credlock::sessions::MemorySessionStore;
-use session_conformance::{conformance, record, token};
+use credlock_client_sessions::MemorySessionStore;
+use credlock_client_sessions::conformance::{conformance, record, token};
 
 #[test]
 fn the_memory_store_keeps_the_contract() {
@@ -25,7 +22,7 @@ fn debug_shows_how_many_sessions_and_no_digest() {
     let store = MemorySessionStore::new();
     assert_eq!(format!("{store:?}"), "MemorySessionStore { sessions: 0 }");
     let s = token(1);
-    credlock::sessions::SessionStore::insert(&store, record(1, &s), &s).unwrap();
+    credlock_client_sessions::SessionStore::insert(&store, record(1, &s), &s).unwrap();
     assert_eq!(format!("{store:?}"), "MemorySessionStore { sessions: 1 }");
 }
 
