@@ -79,6 +79,27 @@ pub enum SessionKind {
     ApiToken,
 }
 
+impl SessionKind {
+    /// The kind's stable name, as it serialises and as a store writes it: `client` or
+    /// `api_token`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::ApiToken => "api_token",
+        }
+    }
+
+    /// The kind named `name` (as [`as_str`](Self::as_str) writes it); `None` for any other
+    /// text.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Client, Self::ApiToken]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
 /// What session to mint: made with [`SessionRequest::client`] or
 /// [`SessionRequest::api_token`], then adjusted.
 ///
@@ -322,6 +343,14 @@ pub struct MintedSession {
     pub info: SessionInfo,
 }
 
+impl MintedSession {
+    /// A minted session: its token, to hand to the client once, and the session as listed.
+    #[must_use]
+    pub const fn new(token: SessionToken, info: SessionInfo) -> Self {
+        Self { token, info }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +371,21 @@ mod tests {
         ] {
             assert!(SessionId::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn kinds_have_stable_names_that_parse_back() {
+        for kind in [SessionKind::Client, SessionKind::ApiToken] {
+            assert_eq!(SessionKind::from_name(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        assert_eq!(SessionKind::Client.as_str(), "client");
+        assert_eq!(SessionKind::ApiToken.as_str(), "api_token");
+        assert_eq!(SessionKind::from_name("Client"), None);
+        assert_eq!(SessionKind::from_name(""), None);
     }
 
     #[test]

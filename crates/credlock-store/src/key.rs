@@ -82,6 +82,12 @@ fn allowed(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+')
 }
 
+impl AsRef<StoreKey> for StoreKey {
+    fn as_ref(&self) -> &StoreKey {
+        self
+    }
+}
+
 impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("StoreKey").field(&self.0).finish()

@@ -11,13 +11,14 @@ use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
 use crate::clock::Clock;
-use crate::config::Options;
-use crate::derivation::{DerivationEvent, Deriver};
+use crate::vault::config::Options;
+use crate::vault::derivation::{DerivationEvent, Deriver};
 use crate::error::Error;
 use crate::format::Acceptance;
 use crate::idle_clock::FakeClock;
-use crate::kdf_plan::{Cost, KdfPlan};
-use crate::sessions::{SessionStore, Sessions};
+use crate::vault::kdf_plan::{Cost, KdfPlan};
+use crate::sessions::SessionStore;
+use crate::vault::client_sessions::Sessions;
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
 

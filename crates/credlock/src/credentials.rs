@@ -1,11 +1,19 @@
-//! The credentials a vault keeps.
+//! The credentials a vault keeps, and the opaque extras an import carried along.
+//!
+//! Extras are values that belong to the user's data in the application a vault was imported
+//! from (Eclosion's notes key and the timestamps of its credentials row), kept inside the one
+//! token so that a later export restores them. credlock never interprets them: each is a
+//! name (not secret) and a text value (treated as secret: zeroized on drop, never shown by
+//! `Debug`).
 
 use core::fmt;
+use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret as _, SecretString};
-use zeroize::{Zeroize as _, ZeroizeOnDrop};
+use credlock_totp::TotpSecret;
+use zeroize::{Zeroize as _, ZeroizeOnDrop, Zeroizing};
 
-use crate::extras::Extras;
+use crate::error::Error;
 
 /// A user's third-party credentials: an account email, a password and an optional TOTP/MFA
 /// secret.
@@ -26,7 +34,7 @@ pub struct Credentials {
     email: String,
     password: SecretString,
     mfa_secret: Option<SecretString>,
-    /// Opaque values carried from an import (see `crate::extras`); empty otherwise.
+    /// Opaque values carried from an import (see the module docs); empty otherwise.
     extras: Extras,
 }
 
@@ -68,7 +76,7 @@ impl Credentials {
     }
 
     /// Checks what can be checked before the credentials are stored: an MFA secret must be
-    /// a usable TOTP secret ([`TotpSecret::parse`](crate::totp::TotpSecret::parse)).
+    /// a usable TOTP secret ([`TotpSecret::parse`](credlock_totp::TotpSecret::parse)).
     ///
     /// ```
     /// use credlock::Credentials;
@@ -85,16 +93,17 @@ impl Credentials {
     /// # Errors
     ///
     /// [`Error::InvalidMfaSecret`](crate::Error::InvalidMfaSecret) naming what is wrong.
-    pub fn validate(&self) -> Result<(), crate::Error> {
+    pub fn validate(&self) -> Result<(), Error> {
         self.totp_secret().map(|_| ())
     }
 
     /// The MFA secret parsed as a TOTP secret, if there is one.
-    pub(crate) fn totp_secret(&self) -> Result<Option<crate::totp::TotpSecret>, crate::Error> {
+    pub(crate) fn totp_secret(&self) -> Result<Option<TotpSecret>, Error> {
         self.mfa_secret
             .as_ref()
-            .map(|s| crate::totp::TotpSecret::parse(s.expose_secret()))
+            .map(|s| TotpSecret::parse(s.expose_secret()))
             .transpose()
+            .map_err(Error::from)
     }
 
     /// A copy with its own secret buffers (each zeroized on drop).
@@ -115,6 +124,19 @@ impl Credentials {
     pub(crate) fn with_extras(mut self, extras: Extras) -> Self {
         self.extras = extras;
         self
+    }
+
+    /// These credentials with the extras of `current` (the record they replace), when they
+    /// bring none of their own: an app that updates the password does not drop what an
+    /// import carried along.
+    pub(crate) fn keeping_extras_of(self, current: Option<&Self>) -> Self {
+        match current {
+            Some(current) if self.extras.is_empty() && !current.extras.is_empty() => {
+                let extras = current.extras.duplicate();
+                self.with_extras(extras)
+            }
+            _ => self,
+        }
     }
 }
 
@@ -152,6 +174,51 @@ impl PartialEq for Credentials {
             && self.password.expose_secret() == other.password.expose_secret()
             && self.mfa_secret.as_ref().map(|s| s.expose_secret())
                 == other.mfa_secret.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+/// Eclosion's notes encryption key (the plaintext of `credentials.notes_key_encrypted`).
+pub(crate) const ECLOSION_NOTES_KEY: &str = "eclosion.notes_key";
+/// The `created_at` of Eclosion's credentials row, as Eclosion stored it.
+#[cfg(feature = "eclosion-sqlite")]
+pub(crate) const ECLOSION_CREATED_AT: &str = "eclosion.created_at";
+/// The `updated_at` of Eclosion's credentials row, as Eclosion stored it.
+#[cfg(feature = "eclosion-sqlite")]
+pub(crate) const ECLOSION_UPDATED_AT: &str = "eclosion.updated_at";
+
+/// Named opaque values, in name order (so the sealed record stays canonical).
+#[derive(Default, PartialEq, Eq)]
+pub(crate) struct Extras(pub(crate) BTreeMap<String, Zeroizing<String>>);
+
+impl Extras {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[cfg(any(test, feature = "eclosion-sqlite"))]
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.as_str())
+    }
+
+    pub(crate) fn insert(&mut self, name: &str, value: &str) {
+        self.0
+            .insert(name.to_owned(), Zeroizing::new(value.to_owned()));
+    }
+
+    /// A copy with its own buffers (each zeroized on drop).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Zeroizing::new(v.as_str().to_owned())))
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Debug for Extras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }
 

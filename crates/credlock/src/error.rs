@@ -5,7 +5,9 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use credlock_client_sessions::{Scope, SessionStoreError};
 use credlock_policy::PolicyViolations;
+use credlock_totp::InvalidSecret;
 
 /// Everything that can go wrong with a vault.
 ///
@@ -200,11 +202,11 @@ pub enum Error {
     #[error("the session's scopes do not allow this (it needs `{needed}`)")]
     ScopeRefused {
         /// The scope the operation needs.
-        needed: crate::sessions::Scope,
+        needed: Scope,
     },
     /// The session store failed; the token or the operation was refused.
     #[error(transparent)]
-    SessionStore(crate::sessions::SessionStoreError),
+    SessionStore(SessionStoreError),
     /// The MFA secret is not a TOTP secret credlock can use (base32, or an
     /// `otpauth://totp/` URI with known parameters).
     #[error("the MFA secret is not a usable TOTP secret ({reason})")]
@@ -215,6 +217,12 @@ pub enum Error {
     /// The stored credentials have no MFA secret, so there is no TOTP code.
     #[error("the stored credentials have no MFA secret")]
     NoMfaSecret,
+}
+
+impl From<InvalidSecret> for Error {
+    fn from(e: InvalidSecret) -> Self {
+        Self::InvalidMfaSecret { reason: e.reason() }
+    }
 }
 
 impl From<PolicyViolations> for Error {

@@ -32,7 +32,7 @@ pub fn parse_untrusted(data: &[u8]) {
         }
     }
     let _ = crate::eclosion::parse_legacy_json(data);
-    let _ = crate::record::from_bytes(data);
+    let _ = crate::vault::record::from_bytes(data);
 }
 
 /// The legacy keys of the Eclosion fixtures in `testdata/eclosion` (and so of the seeds): the

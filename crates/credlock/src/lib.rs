@@ -2,42 +2,42 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+// Ground: values and clocks; they import nothing from the vault or above.
 pub mod audit;
 mod clock;
-mod config;
 mod credentials;
 pub mod crypto;
-mod derivation;
-pub mod eclosion;
 mod error;
-mod extras;
 pub mod format;
+pub mod hardening;
+mod idle_clock;
+
+// The vault: its story (`vault.rs`) over its machinery (`vault/`).
+mod vault;
+
+// Faces: capabilities added to the vault from above; the vault never calls them.
+mod builder;
+pub mod eclosion;
+mod operator;
+pub mod registry;
+pub mod sessions;
+mod status;
+
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
-mod gate;
-pub mod hardening;
-mod idle_clock;
-mod kdf_plan;
-mod lockout;
-mod operator;
-mod options;
-mod record;
-pub mod registry;
-pub mod sessions;
-mod state;
-mod status;
-mod sweeper;
-pub mod totp;
-mod upgrade;
-mod vault;
+#[cfg(test)]
+mod sweeper_tests;
+
+/// TOTP codes (RFC 6238) from an MFA secret as users paste it (the `credlock-totp` crate).
+pub use credlock_totp as totp;
 
 pub use credentials::Credentials;
-pub use derivation::{DerivationEvent, DerivationStage};
+pub use vault::derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use idle_clock::FakeClock;
-pub use lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
-pub use options::VaultBuilder;
+pub use vault::lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
+pub use builder::VaultBuilder;
 pub use registry::{InvalidUserId, Registry, UserId};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,

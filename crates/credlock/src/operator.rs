@@ -4,7 +4,7 @@
 use credlock_audit::{EventKind, Outcome};
 
 use crate::error::Error;
-use crate::lockout::LockoutState;
+use crate::vault::lockout::LockoutState;
 use crate::vault::Vault;
 
 impl Vault {

@@ -8,11 +8,11 @@ use credlock_session::{LockoutPolicy, SessionState};
 use credlock_store::{Store, StoreKind};
 use serde::Serialize;
 
-use crate::config::Options;
+use crate::vault::config::Options;
 use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER};
-use crate::lockout::LockoutState;
-use crate::state::State;
+use crate::vault::lockout::LockoutState;
+use crate::vault::state::State;
 use crate::vault::Vault;
 
 /// What a vault's security actually is, for a status page or an audit log: every field is
@@ -143,7 +143,7 @@ impl KdfTarget {
         let target = plan.target(&options.deriver).ok();
         let argon2 = target.and_then(|t| t.argon2_cost());
         Self {
-            algorithm: crate::kdf_plan::algorithm_of(plan.cost).name(),
+            algorithm: crate::vault::kdf_plan::algorithm_of(plan.cost).name(),
             iterations: target.map_or(0, |t| t.iterations()),
             memory_kib: argon2.map(|c| c.memory_kib()),
             lanes: argon2.map(|c| c.lanes()),

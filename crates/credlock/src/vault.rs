@@ -1,24 +1,44 @@
 //! The vault: credentials sealed under a passphrase, locked or unlocked.
+//!
+//! This file tells the story (create, store, unlock, lock, logout, reset, read, update,
+//! change the passphrase) and calls only downward: into the machinery under `vault/` (the
+//! gate, the lockout, the state, the record, the derivation, the KDF plan and upgrade, the
+//! sweeper, the per-vault session holder), which never names anything above it. The faces
+//! that add capabilities (`builder`, `sessions`, `operator`, `status`, the Eclosion
+//! migration) stand above this file and are never called by it.
+
+pub(crate) mod client_sessions;
+pub(crate) mod config;
+pub(crate) mod derivation;
+pub(crate) mod gate;
+pub(crate) mod kdf_plan;
+pub(crate) mod lockout;
+pub(crate) mod record;
+pub(crate) mod state;
+pub(crate) mod sweeper;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use credlock_audit::{AuditEvent, EventKind, Outcome};
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::{Store, Version, WriteOutcome};
+use credlock_store::{MAX_CAS_ATTEMPTS, Store, Version, WriteOutcome};
+use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::config::Options;
+use self::client_sessions::Sessions;
+use self::config::Options;
+use self::gate::{Attempt, Gate};
+use self::state::{Shared, State};
+use self::sweeper::SweeperHandle;
+use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::VaultFile;
-use crate::gate::{Attempt, Gate};
-use crate::record;
-use crate::sessions::Sessions;
-use crate::state::{Shared, State};
-use crate::sweeper::{self, SweeperHandle};
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
 /// unlocked or empty.
@@ -139,7 +159,7 @@ impl Vault {
     }
 
     /// Now on the idle clock (which counts suspend).
-    pub(crate) fn now(&self) -> std::time::Instant {
+    pub(crate) fn now(&self) -> Instant {
         self.options.clock.idle_now()
     }
 
@@ -430,8 +450,13 @@ impl Vault {
             .inspect_err(|_| {
                 self.shared.state().lock();
             })?;
-        // A vault weaker than the options' KDF target is re-sealed at it ([`crate::upgrade`]).
-        self.upgrade_after_unlock(passphrase, &file, &plaintext, epoch)
+        // A vault weaker than the options' KDF target is re-sealed at it (`vault/upgrade.rs`).
+        Upgrade {
+            store: self.store.as_ref(),
+            shared: &self.shared,
+            options: &self.options,
+        }
+        .after_unlock(passphrase, &file, &plaintext, epoch)
     }
 
     /// The idle sweeper watching this vault, if any.
@@ -588,6 +613,40 @@ impl Vault {
         Ok(copy)
     }
 
+    /// The current TOTP code from the stored MFA secret, and the seconds it stays valid.
+    /// Counts as activity for the idle lock.
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// let creds = Credentials::new("alice@example.com", SecretString::from("pw"))
+    ///     .with_mfa_secret(SecretString::from("jbsw y3dp ehpk 3pxp"));
+    /// vault.store(creds, pass)?;
+    /// let code = vault.totp()?;
+    /// assert_eq!(code.code().expose_secret().len(), 6);
+    /// assert!((1..=30).contains(&code.seconds_left()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::NoMfaSecret`] if the
+    /// credentials have none; [`Error::InvalidMfaSecret`] for a secret stored by an older
+    /// version that did not check it.
+    pub fn totp(&self) -> Result<TotpCode, Error> {
+        self.note_activity()?;
+        let now = self.now();
+        let secret = {
+            let state = self.shared().state();
+            state.session.record(now)?.totp_secret()?
+        };
+        let secret = secret.ok_or(Error::NoMfaSecret)?;
+        Ok(secret.code_at(self.options().clock.now()))
+    }
+
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
     /// (no passphrase needed). What an Eclosion import carried along (its notes key and
     /// timestamps) is kept.
@@ -618,7 +677,10 @@ impl Vault {
         credentials.validate()?;
         self.expire_idle();
         self.note_activity()?;
-        let credentials = self.keep_extras(credentials);
+        let credentials = {
+            let state = self.shared.state();
+            credentials.keeping_extras_of(state.session.record(self.now()).ok())
+        };
         let mut tries = 0;
         let epoch = loop {
             let (on_disk, version) = self.read_file_versioned()?;
@@ -642,7 +704,7 @@ impl Vault {
                 break epoch;
             }
             tries += 1;
-            if tries >= credlock_store::MAX_CAS_ATTEMPTS {
+            if tries >= MAX_CAS_ATTEMPTS {
                 return Err(credlock_store::Error::Contended {
                     path: self.path().unwrap_or_default(),
                     attempts: tries,
@@ -720,7 +782,11 @@ impl Vault {
         self.poke_sweeper();
         // Shared sessions hold keys sealed under the old passphrase; those left behind by a
         // failing store open nothing and are refused.
-        let _ = self.revoke_shared_sessions_on("passphrase_change");
+        let _ = self.options.sessions.revoke_shared(
+            &self.options.auditor,
+            &self.options.clock,
+            "passphrase_change",
+        );
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
 
@@ -747,16 +813,10 @@ impl Vault {
 
     /// Reads and parses the vault file with its version, for a compare-and-swap write.
     pub(crate) fn read_file_versioned(&self) -> Result<(VaultFile, Version), Error> {
-        match self.store.read()? {
-            Some(read) => Ok((self.options.parse(&read.value)?, read.version)),
-            None => {
-                self.shared.state().refresh_presence(false);
-                Err(Error::VaultMissing { path: self.path() })
-            }
-        }
+        self.options.read(self.store.as_ref(), &self.shared)
     }
 
-    /// Tests a caller-supplied passphrase through the passphrase gate ([`crate::gate`]).
+    /// Tests a caller-supplied passphrase through the passphrase gate (`vault/gate.rs`).
     pub(crate) fn test_passphrase<T>(
         &self,
         attempt: Attempt,

@@ -1,4 +1,5 @@
-//! Shared sessions on PostgreSQL: the session-store contract, and two replicas (two
+//! Shared sessions on PostgreSQL (the store's own contract is tested in
+//! `credlock-store-postgres`): two replicas (two
 //! registries with connections of their own on one database, on one fake clock) where a
 //! token minted on one opens the vault on the other without the passphrase, until a lock,
 //! a logout, a revocation, a passphrase change or its expiry; and a database that holds no
@@ -11,8 +12,6 @@
 #![cfg(feature = "postgres")]
 
 mod common;
-#[path = "common/session_conformance.rs"]
-mod session_conformance;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +20,7 @@ use base64::Engine as _;
 use common::{OTHER_PASS, PASS, creds, secret, valid};
 use credlock::registry::PostgresStoreSet;
 use credlock::secrecy::ExposeSecret as _;
-use credlock::sessions::{PostgresSessions, Scope, SessionRequest, SessionStore};
+use credlock::sessions::{PostgresSessions, Scope, SessionRequest};
 use credlock::{Error, FakeClock, Registry, SessionState, UserId, Vault};
 use credlock_store_postgres::postgres::{Config, NoTls};
 use credlock_store_postgres::testing::TestServer;
@@ -95,28 +94,6 @@ fn client(p: &Pair) -> credlock_store_postgres::postgres::Client {
 
 fn is_invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> bool {
     matches!(r, Err(Error::InvalidToken))
-}
-
-#[test]
-fn the_postgres_session_store_keeps_the_contract() {
-    let Some(server) = TestServer::shared() else {
-        return;
-    };
-    let set = PostgresStoreSet::builder(server.database()).open().unwrap();
-    let sessions = PostgresSessions::new(set);
-    session_conformance::conformance(&sessions.user(&alice()));
-
-    // One user's store sees and removes only that user's sessions.
-    let (alice_store, bob_store) = (sessions.user(&alice()), sessions.user(&bob()));
-    let t = session_conformance::token(7);
-    alice_store
-        .insert(session_conformance::record(7, &t), &t)
-        .unwrap();
-    assert!(bob_store.find(&t.digest(), &t).unwrap().is_none());
-    assert!(bob_store.list().unwrap().is_empty());
-    assert!(!bob_store.remove(&session_conformance::id(7)).unwrap());
-    assert_eq!(bob_store.remove_all().unwrap(), 0);
-    assert!(alice_store.find(&t.digest(), &t).unwrap().is_some());
 }
 
 #[test]

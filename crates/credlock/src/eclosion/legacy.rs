@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use crate::audit::{EventKind, Outcome};
 use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::extras::{ECLOSION_NOTES_KEY, Extras};
-use crate::gate::Attempt;
+use crate::credentials::{ECLOSION_NOTES_KEY, Extras};
+use crate::vault::gate::Attempt;
 use crate::vault::Vault;
 
 /// How an Eclosion import behaves. The default is strict and non-destructive.

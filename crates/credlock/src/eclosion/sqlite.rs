@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::legacy::{ImportOptions, ImportReport, Source, fields, file_mode, parent_dir, sync_dir};
 use crate::credentials::Credentials;
 use crate::error::{Error, StorageError};
-use crate::extras::{ECLOSION_CREATED_AT, ECLOSION_NOTES_KEY, ECLOSION_UPDATED_AT, Extras};
+use crate::credentials::{ECLOSION_CREATED_AT, ECLOSION_NOTES_KEY, ECLOSION_UPDATED_AT, Extras};
 use crate::vault::Vault;
 
 /// The `credentials` table exactly as Eclosion (SQLAlchemy, from v1.0.27-beta.20260202.1 to

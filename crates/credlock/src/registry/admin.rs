@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Registry, UserId};
 use crate::error::Error;
-use crate::lockout::LockoutState;
+use crate::vault::lockout::LockoutState;
 
 /// A locked-out user and their lockout, from [`Registry::locked_out`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,15 +5,18 @@
 //! [`Registry`] for what is shared between replicas and what is not.
 
 mod admin;
+mod session_stores;
 mod user_id;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use credlock_session::SessionState;
 use credlock_store::MemoryStore;
 
 pub use admin::LockedOutUser;
+pub use session_stores::SessionStoreSet;
 pub use credlock_store::{FileStoreSet, MemoryStoreSet, StoreSet};
 #[cfg(feature = "postgres")]
 pub use credlock_store_postgres::{PostgresStoreSet, PostgresStoreSetBuilder};
@@ -22,8 +25,7 @@ pub use credlock_store_sqlite::SqliteStoreSet;
 pub use user_id::{InvalidUserId, UserId};
 
 use crate::error::Error;
-use crate::options::VaultBuilder;
-use crate::sessions::SessionStoreSet;
+use crate::builder::VaultBuilder;
 use crate::vault::Vault;
 
 /// How every user's vault is configured: applied to each user's [`VaultBuilder`].
@@ -232,7 +234,7 @@ impl Registry {
         let mut vaults = self.vaults();
         let before = vaults.len();
         vaults
-            .retain(|_, v| Arc::strong_count(v) > 1 || v.status() == crate::SessionState::Unlocked);
+            .retain(|_, v| Arc::strong_count(v) > 1 || v.status() == SessionState::Unlocked);
         before - vaults.len()
     }
 

@@ -56,6 +56,14 @@ impl UserId {
     }
 }
 
+/// A user's key in the store set (what a per-user store, such as a PostgreSQL session store,
+/// is opened for).
+impl AsRef<StoreKey> for UserId {
+    fn as_ref(&self) -> &StoreKey {
+        &self.0
+    }
+}
+
 impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("UserId").field(&self.as_str()).finish()

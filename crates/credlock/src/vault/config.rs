@@ -3,14 +3,16 @@
 use credlock_crypto::KdfParams;
 use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
+use credlock_store::{Store, Version};
 
+use super::client_sessions::Sessions;
+use super::derivation::Deriver;
+use super::kdf_plan::KdfPlan;
+use super::state::Shared;
 use crate::audit::Auditor;
 use crate::clock::Clock;
-use crate::derivation::Deriver;
 use crate::error::Error;
 use crate::format::{Acceptance, VaultFile};
-use crate::kdf_plan::KdfPlan;
-use crate::sessions::Sessions;
 
 /// The checked options of an open vault.
 #[derive(Debug, Clone)]
@@ -41,5 +43,23 @@ impl Options {
     /// Parses a vault file under these options' bounds.
     pub(crate) fn parse(&self, bytes: &[u8]) -> Result<VaultFile, Error> {
         VaultFile::parse_with(bytes, self.acceptance, &self.kdf.limits)
+    }
+
+    /// Reads and parses the vault record in `store` with its version, for a compare-and-swap
+    /// write; a record gone is [`Error::VaultMissing`] (and `shared` learns it).
+    pub(crate) fn read(
+        &self,
+        store: &dyn Store,
+        shared: &Shared,
+    ) -> Result<(VaultFile, Version), Error> {
+        match store.read()? {
+            Some(read) => Ok((self.parse(&read.value)?, read.version)),
+            None => {
+                shared.state().refresh_presence(false);
+                Err(Error::VaultMissing {
+                    path: store.describe().path,
+                })
+            }
+        }
     }
 }

@@ -34,7 +34,7 @@ pub struct DerivationEvent {
 
 /// Proof that a passphrase attempt passed the lockout and was counted: the only way to
 /// derive a key from a passphrase under test
-/// ([`Deriver::derive_attempt`]). Only the passphrase gate ([`crate::gate`]) makes one; a
+/// ([`Deriver::derive_attempt`]). Only the passphrase gate ([`super::gate`]) makes one; a
 /// test of this crate checks that no other module calls [`Counted::after_counting`].
 #[derive(Debug)]
 pub(crate) struct Counted {

@@ -4,7 +4,7 @@
 //! checks so), and [`Deriver::derive_attempt`] is the only way to derive a key from a
 //! passphrase being tested, and it wants that proof; the other derivation,
 //! [`Deriver::derive_new`], takes only a passphrase that passed the policy (and
-//! `Deriver::derive_verified`, used only by the KDF upgrade in [`crate::upgrade`], one that
+//! `Deriver::derive_verified`, used only by the KDF upgrade in [`super::upgrade`], one that
 //! this gate verified a moment before, so it is no new guess and is not counted). So an operation
 //! that tests a passphrase (unlock, passphrase change, export, import) cannot skip the
 //! lockout: it has to come through here, which
@@ -29,10 +29,10 @@ use secrecy::SecretString;
 
 use crate::audit::Auditor;
 use crate::clock::Clock;
-use crate::derivation::{Counted, Deriver};
+use super::derivation::{Counted, Deriver};
 use crate::error::{Error, ceil_secs};
-use crate::lockout::{counted, remaining, until_cleared};
-use crate::state::Shared;
+use super::lockout::{counted, remaining, until_cleared};
+use super::state::Shared;
 
 /// The operation a passphrase is tested for (named in audit events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

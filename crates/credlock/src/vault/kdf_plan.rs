@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credlock_crypto::{Argon2Cost, Argon2Limits, KdfAlgorithm, KdfParams, Normalization, Salt};
 
-use crate::derivation::Deriver;
+use super::derivation::Deriver;
 use crate::error::Error;
 use crate::format::Acceptance;
 

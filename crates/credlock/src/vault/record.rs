@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::extras::Extras;
+use crate::credentials::Extras;
 
 #[derive(Serialize)]
 struct RecordOut<'a> {

@@ -4,7 +4,7 @@
 //! sits behind two locks with a fixed order:
 //!
 //! 1. the **passphrase gate** ([`Shared::gate`]): held while a caller-supplied passphrase is
-//!    counted, derived and judged (see [`crate::gate`]), so that parallel callers take turns
+//!    counted, derived and judged (see [`super::gate`]), so that parallel callers take turns
 //!    and cannot multiply the guess rate;
 //! 2. the store's cross-process lock, held for the lockout bookkeeping and for writes;
 //! 3. the **state lock** ([`Shared::state`]): the session, held only for microseconds and
@@ -136,7 +136,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The passphrase gate: held by [`crate::gate`] while one passphrase is tested; taken
+    /// The passphrase gate: held by [`super::gate`] while one passphrase is tested; taken
     /// before the store lock and the state lock.
     pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
         self.gate.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,28 +1,21 @@
-//! Shared sessions in PostgreSQL: the table `credlock_sessions`, created by
-//! `credlock-store-postgres`'s migrations in the database its [`PostgresStoreSet`] opened.
-//!
-//! The table lives with the store crate's schema (one version table for the database); the
-//! queries live here, beside the session types they read back, since store crates never
-//! depend on the facade.
+//! Shared client sessions in PostgreSQL (feature `sessions`): the table `credlock_sessions`,
+//! created by this crate's migrations in the database a [`PostgresStoreSet`] opened, kept
+//! through the client-session contract of `credlock-client-sessions`.
 
 use core::fmt;
-use std::sync::Arc;
 
+use credlock_client_sessions::{
+    Scopes, SealedKey, SessionId, SessionKind, SessionRecord, SessionStore, SessionStoreError,
+    TokenDigest, TokenSecret,
+};
 use credlock_store::StoreKey;
-use credlock_store_postgres::PostgresStoreSet;
-use credlock_store_postgres::postgres::Row;
+use postgres::Row;
 
-use super::info::{SessionId, SessionKind, SessionRecord};
-use super::scope::Scopes;
-use super::sealed_key::SealedKey;
-use super::store::{SessionStore, SessionStoreError, SessionStoreSet};
-use super::token::{TokenDigest, TokenSecret};
-use crate::registry::UserId;
+use crate::PostgresStoreSet;
 
-/// Every user's shared sessions in one PostgreSQL database: give it to
-/// [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions)
-/// (or one user's [`PostgresSessionStore`] to
-/// [`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions)).
+/// Every user's shared sessions in one PostgreSQL database: give it to credlock's
+/// `RegistryBuilder::shared_sessions` (or one user's [`PostgresSessionStore`] to
+/// `VaultBuilder::shared_sessions`).
 ///
 /// Rows hold a session's id, its user's key, its token's SHA-256 digest (the lookup), its
 /// metadata, and the vault key sealed under a key derived from the token: the database alone
@@ -30,15 +23,13 @@ use crate::registry::UserId;
 /// **blocks** on the database.
 ///
 /// ```no_run
-/// use credlock::registry::PostgresStoreSet;
-/// use credlock::sessions::PostgresSessions;
-/// use credlock::Registry;
+/// use credlock_client_sessions::SessionStore as _;
+/// use credlock_store::StoreKey;
+/// use credlock_store_postgres::{PostgresSessions, PostgresStoreSet};
 ///
 /// let set = PostgresStoreSet::builder("host=/run/postgresql user=app dbname=app".parse()?).open()?;
-/// let registry = Registry::builder(set.clone())
-///     .shared_sessions(PostgresSessions::new(set))
-///     .open()?;
-/// # let _ = registry;
+/// let alice = PostgresSessions::new(set).user(&StoreKey::new("alice")?);
+/// assert!(alice.list()?.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -53,19 +44,13 @@ impl PostgresSessions {
         Self { set }
     }
 
-    /// The store of one user's sessions.
+    /// The store of one user's sessions (a credlock `UserId` is such a key).
     #[must_use]
-    pub fn user(&self, user: &UserId) -> PostgresSessionStore {
+    pub fn user(&self, user: &impl AsRef<StoreKey>) -> PostgresSessionStore {
         PostgresSessionStore {
             set: self.set.clone(),
-            key: user.key().clone(),
+            key: user.as_ref().clone(),
         }
-    }
-}
-
-impl SessionStoreSet for PostgresSessions {
-    fn for_user(&self, user: &UserId) -> Arc<dyn SessionStore> {
-        Arc::new(self.user(user))
     }
 }
 
@@ -97,20 +82,13 @@ fn to_sql(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-const fn kind_text(kind: SessionKind) -> &'static str {
-    match kind {
-        SessionKind::Client => "client",
-        SessionKind::ApiToken => "api_token",
-    }
-}
-
 impl PostgresSessionStore {
     fn with<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(
-            &mut credlock_store_postgres::postgres::Client,
-        ) -> Result<T, credlock_store_postgres::postgres::Error>,
+            &mut postgres::Client,
+        ) -> Result<T, postgres::Error>,
     ) -> Result<T, SessionStoreError> {
         self.set.with_client(op, f).map_err(unavailable)
     }
@@ -128,11 +106,9 @@ impl PostgresSessionStore {
         let digest = row.try_get::<_, &[u8]>(1).map_err(column(bad_column))?;
         let digest = <[u8; 32]>::try_from(digest)
             .map_err(|_| corrupt("a session digest is not 32 bytes"))?;
-        let kind = match row.try_get::<_, &str>(2).map_err(column(bad_column))? {
-            "client" => SessionKind::Client,
-            "api_token" => SessionKind::ApiToken,
-            _ => return Err(corrupt("a session kind is unknown")),
-        };
+        let kind = row.try_get::<_, &str>(2).map_err(column(bad_column))?;
+        let kind =
+            SessionKind::from_name(kind).ok_or_else(|| corrupt("a session kind is unknown"))?;
         let scopes = row.try_get::<_, i16>(4).map_err(column(bad_column))?;
         let scopes = u8::try_from(scopes)
             .ok()
@@ -175,7 +151,7 @@ impl SessionStore for PostgresSessionStore {
                     &key,
                     &record.id.as_str(),
                     &record.digest.as_bytes().as_slice(),
-                    &kind_text(record.kind),
+                    &record.kind.as_str(),
                     &record.label,
                     &i16::from(record.scopes.bits()),
                     &to_sql(record.created_ms),

@@ -1,18 +1,102 @@
-//! The vault's session operations.
+//! Client sessions and scoped API tokens.
+//!
+//! After an unlock, an app can mint a session for a client (a browser, a script):
+//! [`Vault::mint_session`](crate::Vault::mint_session) returns a 256-bit random
+//! [`SessionToken`] once, and the vault keeps only its SHA-256 digest. A session has an
+//! [`SessionId`] (not the token), a label, creation and last-use times, an absolute expiry,
+//! an idle expiry, and a set of [`Scopes`]. An API token is a session with a label, usually
+//! a narrower scope, no idle expiry, which can be [rotated](crate::Vault::rotate_session).
+//!
+//! Sessions live as long as the key: [`Vault::lock`](crate::Vault::lock), the idle lock,
+//! [`Vault::logout`](crate::Vault::logout) and [`Vault::reset`](crate::Vault::reset) revoke
+//! them all, and so does replacing the credentials ([`Vault::replace`](crate::Vault::replace),
+//! an import over them). A passphrase change keeps them: the user's own clients stay signed
+//! in; revoke them with [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions)
+//! if that is the app's policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart
+//! means locked and no sessions.
+//!
+//! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
+//! it, hashes it, compares digests in constant time, checks expiry and scope, and counts as
+//! activity for the vault's idle lock and the session's idle expiry: about a microsecond.
+//! Every mint, revocation and rotation is audited; refused tokens are audited at most once a
+//! second, with the number of refusals since the last such event.
+//!
+//! ```
+//! use credlock::sessions::{Scope, SessionRequest};
+//! use credlock::secrecy::SecretString;
+//! use credlock::{Credentials, Policy, Vault};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+//! # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+//! # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+//! let minted = vault.mint_session(SessionRequest::api_token("ci-bot", Scope::Totp))?;
+//! let token = minted.token.expose_secret().to_owned(); // hand it to the client, once
+//! assert!(vault.validate_session(&token, Scope::Totp).is_ok());
+//! assert!(vault.validate_session(&token, Scope::ReadCredentials).is_err());
+//! vault.revoke_session(&minted.info.id)?;
+//! assert!(vault.validate_session(&token, Scope::Totp).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Shared sessions (opt-in, for replicas)
+//!
+//! By default a session lives in the process that minted it. An app running several
+//! replicas behind a load balancer without sticky sessions can opt in to a shared
+//! [`SessionStore`] ([`VaultBuilder::shared_sessions`](crate::VaultBuilder::shared_sessions),
+//! [`RegistryBuilder::shared_sessions`](crate::registry::RegistryBuilder::shared_sessions);
+//! with the `postgres` feature, `PostgresSessions`). Each session's row then also holds the
+//! vault key sealed under a key derived from the session's token ([`SealedKey`]: HKDF-SHA256
+//! of the token's 256 bits, Fernet), so a replica where the vault is locked serves
+//! [`Vault::validate_session`](crate::Vault::validate_session),
+//! [`Vault::credentials_for`](crate::Vault::credentials_for) and
+//! [`Vault::totp_for`](crate::Vault::totp_for) by opening the key with the token the client
+//! presents, for that request only; it never keeps the key, and stays locked. The database
+//! alone opens nothing: it holds digests and sealed keys, never a token or a key.
+//!
+//! What changes with shared sessions:
+//! - [`Vault::lock`](crate::Vault::lock), [`Vault::logout`](crate::Vault::logout),
+//!   [`Vault::reset`](crate::Vault::reset), replacing the credentials and revocations remove
+//!   the user's rows, so every replica refuses the tokens from then on; so does a lock on a
+//!   replica that was never unlocked (the user locked the vault).
+//! - A passphrase change also revokes them (their sealed keys belong to the old passphrase);
+//!   a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
+//!   upgrade) is refused and removed.
+//! - A replica's idle lock drops its own key but revokes no shared session: sessions expire
+//!   by their own idle and absolute expiry, checked on every read on the vault's wall
+//!   clock, with the last use kept in the row (every replica's use counts).
+//! - Listing sessions works on every replica, locked or not; minting and rotating need the
+//!   key, so only an unlocked replica does them.
+//!
+//! The trade-off: with the default, a restart (or a replica the client was not pinned to)
+//! means re-entering the passphrase, and nothing outside the process can reopen the vault.
+//! With shared sessions, the database holds wrapped keys: a copy of it plus a live token
+//! opens the vault until the session expires or is revoked.
 
 use std::time::Duration;
 
 use credlock_audit::{EventKind, Outcome};
+use credlock_crypto::{FernetKey, fill_random};
 use credlock_session::SessionState;
+use credlock_totp::TotpCode;
 
-use super::info::{MintedSession, SessionId, SessionInfo, SessionRecord, SessionRequest};
-use super::scope::Scope;
-use super::shared::Access;
-use super::token::{SessionToken, TokenSecret};
+pub use credlock_client_sessions::{
+    MemorySessionStore, MintedSession, Scope, Scopes, SealedKey, SessionId, SessionInfo,
+    SessionKind, SessionRecord, SessionRequest, SessionStore, SessionStoreError, SessionToken,
+    TOKEN_PREFIX, TokenDigest, TokenSecret,
+};
+#[cfg(feature = "postgres")]
+pub use credlock_store_postgres::{PostgresSessionStore, PostgresSessions};
+
+pub use crate::registry::SessionStoreSet;
+
+use credlock_client_sessions::from_ms;
+
 use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::totp::TotpCode;
 use crate::vault::Vault;
+use crate::vault::client_sessions::{open_key, seal_key};
+use crate::vault::record;
 
 /// Longest label kept, in characters.
 const MAX_LABEL_CHARS: usize = 200;
@@ -49,27 +133,27 @@ impl Vault {
     /// [`Error::Crypto`] (random source); [`Error::AuditFailed`] with fail-closed auditing
     /// (the session is not kept).
     pub fn mint_session(&self, request: SessionRequest) -> Result<MintedSession, Error> {
-        if request.scopes.is_empty() {
+        if request.scope_set().is_empty() {
             return Err(Error::InvalidOption { name: "scopes" });
         }
         let epoch = self.note_activity()?;
-        let (token, secret) = SessionToken::generate()?;
+        let (token, secret) = SessionToken::generate(fill_random)?;
         let now_ms = self.options().clock.now_ms();
-        let id = SessionId::generate()?;
+        let id = SessionId::generate(fill_random)?;
         let sealed_key = self.seal_for_session(&id, &secret)?;
         let record = SessionRecord {
             id,
             digest: secret.digest(),
-            kind: request.kind,
-            label: credlock_audit::sanitize(&request.label)
+            kind: request.kind(),
+            label: credlock_audit::sanitize(request.label())
                 .chars()
                 .take(MAX_LABEL_CHARS)
                 .collect(),
-            scopes: request.scopes,
+            scopes: request.scope_set(),
             created_ms: now_ms,
             last_used_ms: now_ms,
-            expires_ms: request.lifetime.map(|l| now_ms.saturating_add(ms(l))),
-            idle_timeout_ms: request.idle_timeout.map(ms),
+            expires_ms: request.lifetime().map(|l| now_ms.saturating_add(ms(l))),
+            idle_timeout_ms: request.idle_timeout().map(ms),
             sealed_key,
         };
         let info = record.info();
@@ -87,7 +171,7 @@ impl Vault {
             // Fail-closed auditing: no session the trail does not know of.
             let _ = store.remove(&info.id);
         })?;
-        Ok(MintedSession { token, info })
+        Ok(MintedSession::new(token, info))
     }
 
     /// Checks a client's token: it must be a live session of this (unlocked) vault, not
@@ -155,7 +239,7 @@ impl Vault {
             return refuse(Error::SessionStore(e));
         }
         let mut info = record.info();
-        info.last_used_at = super::info::from_ms(now_ms.max(record.last_used_ms));
+        info.last_used_at = from_ms(now_ms.max(record.last_used_ms));
         Ok((info, access))
     }
 
@@ -285,7 +369,7 @@ impl Vault {
         else {
             return Err(Error::InvalidToken);
         };
-        let (token, secret) = SessionToken::generate()?;
+        let (token, secret) = SessionToken::generate(fill_random)?;
         record.digest = secret.digest();
         record.last_used_ms = record.last_used_ms.max(now_ms);
         let sealed_key = self.seal_for_session(id, &secret)?;
@@ -303,9 +387,65 @@ impl Vault {
             // the trail does not know of, goes too.
             let _ = store.remove(id);
         })?;
-        Ok(MintedSession {
-            token,
-            info: record.info(),
+        Ok(MintedSession::new(token, record.info()))
+    }
+}
+
+/// How a validated token reaches the record.
+pub(crate) enum Access {
+    /// Through the key this process holds (the vault is unlocked here).
+    Local,
+    /// Through the key sealed in the session's row, opened with the token, for this
+    /// request only.
+    Sealed { key: FernetKey, id: SessionId },
+}
+
+impl Vault {
+    /// With shared sessions, the vault key sealed for session `id` under its token; `None`
+    /// otherwise. Needs the key: only while unlocked here.
+    pub(crate) fn seal_for_session(
+        &self,
+        id: &SessionId,
+        secret: &TokenSecret,
+    ) -> Result<Option<SealedKey>, Error> {
+        if !self.session_registry().shared {
+            return Ok(None);
+        }
+        let state = self.shared().state();
+        let key = state.session.key(self.now())?;
+        seal_key(key, id, secret).map(Some)
+    }
+
+    /// Opens the key sealed in `record` with the token's `secret`: a row without a sealed
+    /// key, or one the token does not open, is [`Error::InvalidToken`].
+    pub(crate) fn open_sealed_key(
+        &self,
+        record: &SessionRecord,
+        secret: &TokenSecret,
+    ) -> Result<Access, Error> {
+        let sealed = record.sealed_key.as_ref().ok_or(Error::InvalidToken)?;
+        Ok(Access::Sealed {
+            key: open_key(sealed, &record.id, secret)?,
+            id: record.id.clone(),
         })
+    }
+
+    /// The credentials, read through a key opened from a session's row: the stored record is
+    /// read and opened for this request, and the key dropped (zeroized) afterwards; the vault
+    /// stays locked here. A key that no longer opens the record (the passphrase or the key
+    /// derivation changed elsewhere) revokes the session: [`Error::InvalidToken`].
+    pub(crate) fn credentials_through(&self, access: Access) -> Result<Credentials, Error> {
+        let Access::Sealed { key, id } = access else {
+            return self.credentials();
+        };
+        let file = self.read_file()?;
+        let Ok(plaintext) = key.open(&file.token) else {
+            let _ = self.session_registry().store.remove(&id);
+            let (auditor, clock) = (&self.options().auditor, &self.options().clock);
+            return Err(self
+                .session_registry()
+                .refuse(auditor, clock, Error::InvalidToken));
+        };
+        record::from_bytes(&plaintext)
     }
 }
