@@ -97,7 +97,11 @@ impl Engine {
         match self {
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Self::ShaNi(token) => token.chain(&pads.ipad, &pads.opad, u, t, n),
-            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // x86-64: the whole chain in one `asm!` block, the token its proof of the CPU's
+            // features; 32-bit x86 (eight general registers): the intrinsics chain.
+            #[cfg(target_arch = "x86_64")]
+            Self::Bmi2(token) => bmi2_asm::chain(token, &pads.ipad, &pads.opad, u, t, n),
+            #[cfg(target_arch = "x86")]
             Self::Bmi2(token) => token.chain(&pads.ipad, &pads.opad, u, t, n),
             Self::Sha2 => chain_sha2(&pads.ipad, &pads.opad, u, t, n),
             Self::Portable => soft::chain(&pads.ipad, &pads.opad, u, t, n),

@@ -89,7 +89,10 @@ impl Bmi2Token {
         unsafe { compress_block_bmi2(state, block) }
     }
 
-    /// `n` further PBKDF2 iterations (as [`soft::chain`]).
+    /// `n` further PBKDF2 iterations (as [`soft::chain`]), on 32-bit x86 (eight general
+    /// registers): the intrinsics chain below. x86-64 runs the `asm!` chain instead, which
+    /// takes the token itself as its proof.
+    #[cfg(target_arch = "x86")]
     #[inline]
     pub(super) fn chain(
         self,
@@ -99,16 +102,9 @@ impl Bmi2Token {
         t: &mut [u32; 8],
         n: u32,
     ) {
-        // x86-64: the whole chain in one `asm!` block (`bmi2_asm.rs`).
-        #[cfg(target_arch = "x86_64")]
-        super::bmi2_asm::chain(self, ipad, opad, u, t, n);
-        // 32-bit x86 (eight general registers): the intrinsics chain below.
         // SAFETY: `self` exists only if `detect` found AVX2, BMI1 and BMI2 on this CPU, the
         // features `chain_bmi2` is compiled for.
-        #[cfg(target_arch = "x86")]
-        unsafe {
-            chain_bmi2(ipad, opad, u, t, n);
-        }
+        unsafe { chain_bmi2(ipad, opad, u, t, n) }
     }
 }
 
