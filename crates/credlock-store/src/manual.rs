@@ -54,6 +54,15 @@
 //! read-modify-write holds the guard around them. A writer that dies releases it (the kernel
 //! closes its descriptors).
 //!
+//! The lock is the taking process's, and dropping the guard frees it at once: the guard unlocks
+//! (`flock(LOCK_UN)`) before it closes its descriptor. An `flock` belongs to the open file, so
+//! closing alone would leave it held by any copy of the descriptor, and a child forked by any
+//! thread of the holder (`std::process::Command` forks) has copies from the fork until its
+//! exec closes them (`O_CLOEXEC`), or, if it never execs, until it exits. A forked child does
+//! not hold the lock: dropping its copy of a guard closes the child's descriptor and releases
+//! nothing. Only a holder killed before it drops the guard leaves the lock held as long as such
+//! a copy lives. The turnstile is let go the same way.
+//!
 //! Waiters take turns: `flock` alone lets a process that releases the lock and re-locks at once
 //! win it back nearly every time, starving the others. So a waiter first takes `flock(LOCK_EX)`
 //! on a turnstile, `<dir>/.<name>.turnstile` (empty, mode 0600, never removed either), then the
@@ -86,7 +95,8 @@
 //! they run eight processes doing read-modify-write increments under the lock and check that
 //! no update is lost; they run two processes re-locking in a tight loop for three seconds and
 //! check that neither gets less than a quarter of the other's turns; they kill a holder and a
-//! waiter and check that the lock is free again; they inject a full disk, I/O errors and a
-//! read-only file system at each step of a save. A `SIGKILL` does not lose the page cache, so
-//! these tests do not prove durability across power loss; that rests on the `fsync` calls above
-//! and on the file system honouring them.
+//! waiter and check that the lock is free again, and that a lock let go is free while copies of
+//! its descriptors, as a forked child holds them, are still open; they inject a full disk, I/O
+//! errors and a read-only file system at each step of a save. A `SIGKILL` does not lose the
+//! page cache, so these tests do not prove durability across power loss; that rests on the
+//! `fsync` calls above and on the file system honouring them.

@@ -1,5 +1,6 @@
-//! Fairness: two processes that re-lock in a tight loop both make progress; and a process killed
-//! while holding the lock or waiting for it leaves it free.
+//! Fairness: two processes that re-lock in a tight loop both make progress; a process killed
+//! while holding the lock or waiting for it leaves it free; and a lock let go is free at once,
+//! even while a child forked meanwhile holds a copy of its descriptor.
 //!
 //! The workers are this test binary run again (the ignored `*_worker` tests). In the fairness
 //! test each one opens the store, says it is ready, waits for the parent's go (which carries a
@@ -14,6 +15,8 @@
 )]
 
 use std::io::{BufRead, BufReader, Write};
+#[cfg(target_os = "linux")]
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -61,7 +64,8 @@ fn tight_loop_worker() {
 }
 
 #[test]
-#[ignore = "helper process run by a_killed_holder_or_waiter_leaves_the_lock_free"]
+#[ignore = "helper process run by a_killed_holder_or_waiter_leaves_the_lock_free and \
+            a_lock_let_go_is_free_while_a_forked_child_holds_a_copy_of_its_descriptors"]
 fn lock_worker() {
     let Ok(dir) = std::env::var(DIR_ENV) else {
         return;
@@ -157,7 +161,13 @@ fn two_processes_relocking_in_a_tight_loop_both_progress() {
 /// Whether nobody holds an `flock` on `path` (probed through a descriptor of its own).
 fn is_free(path: &Path) -> bool {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
-    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
+    let free = rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok();
+    if free {
+        // Unlocked here, not by the close: a child that another test forks meanwhile holds a
+        // copy of `fd` until its exec, and with it the lock.
+        rustix::fs::flock(&fd, FlockOperation::Unlock).unwrap();
+    }
+    free
 }
 
 #[test]
@@ -195,4 +205,90 @@ fn a_killed_holder_or_waiter_leaves_the_lock_free() {
     assert!(is_free(&turnstile));
     drop(guard);
     try_once.lock().unwrap().release();
+}
+
+/// A second descriptor for each descriptor this process has open on a file under `dir`, as
+/// `fork` makes them: each refers to the same open file, and so to its `flock`. A child that
+/// another thread of this process forks holds such copies from the fork until its exec closes
+/// them (they are close-on-exec); the tests of this binary fork all the time.
+#[cfg(target_os = "linux")]
+fn forked_copies(dir: &Path) -> Vec<rustix::fd::OwnedFd> {
+    use rustix::process::{PidfdFlags, PidfdGetfdFlags};
+
+    let dir = dir.canonicalize().unwrap(); // as /proc names the files
+    let me = rustix::process::pidfd_open(rustix::process::getpid(), PidfdFlags::empty()).unwrap();
+    let mut copies = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let entry = entry.unwrap();
+        // A descriptor closed since the listing has no link any more.
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if !target.starts_with(&dir) {
+            continue;
+        }
+        let fd = entry.file_name().to_str().unwrap().parse().unwrap();
+        let Ok(copy) = rustix::process::pidfd_getfd(&me, fd, PidfdGetfdFlags::empty()) else {
+            continue; // closed meanwhile
+        };
+        // Kept only if the number still named that file (another thread may have reused it).
+        let same = std::fs::metadata(&target).is_ok_and(|meta| {
+            let st = rustix::fs::fstat(&copy).unwrap();
+            st.st_dev == meta.dev() && st.st_ino == meta.ino()
+        });
+        if same {
+            copies.push(copy);
+        }
+    }
+    copies
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lock_let_go_is_free_while_a_forked_child_holds_a_copy_of_its_descriptors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let try_once = FileStore::builder(tmp.path().join("counter"))
+        .lock_timeout(Duration::ZERO)
+        .open()
+        .unwrap();
+    let turnstile = tmp.path().join(".counter.turnstile");
+
+    // The guard let go while a child forked during its hold still has the lock file open.
+    let guard = try_once.lock().unwrap();
+    let copies = forked_copies(tmp.path());
+    assert!(
+        !copies.is_empty(),
+        "the lock file's descriptor was not found"
+    );
+    drop(guard);
+    try_once.lock().unwrap().release();
+    drop(copies);
+
+    // The turnstile, left by a waiter as it takes the lock, while a child forked during its
+    // wait still has the turnstile (and the lock file) open.
+    let (mut holder, mut out) = spawn("lock_worker", tmp.path());
+    line_after(&mut out, HOLDING);
+    let patient = FileStore::builder(tmp.path().join("counter"))
+        .lock_timeout(Duration::from_secs(60))
+        .open()
+        .unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| patient.lock().unwrap());
+        let start = Instant::now();
+        while is_free(&turnstile) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the waiter never queued"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let copies = forked_copies(tmp.path());
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let guard = waiter.join().unwrap();
+        assert!(is_free(&turnstile), "the turnstile is still held");
+        drop(guard);
+        try_once.lock().unwrap().release();
+        drop(copies);
+    });
 }

@@ -56,6 +56,24 @@
 //! in the steps above, wedges nobody. The descriptors are opened `O_CLOEXEC`, so a program run by
 //! the holder does not inherit them.
 //!
+//! # Letting go, and forked children
+//!
+//! An `flock` belongs to the open file, not to a descriptor: every descriptor of that open
+//! file shares it, and so does a child forked while it is held, whose copies of the descriptors
+//! live until its exec closes them (`O_CLOEXEC`) or until it exits. A child that another thread
+//! of the holder forks (`std::process::Command` does) thus shares the lock for a moment, from
+//! the fork to its exec. Closing the descriptor alone would leave the lock held that long
+//! after the guard is gone, and a child that never execs would keep it. So both locks are let
+//! go with an explicit `flock(LOCK_UN)` before the close ([`Flocked`]): the turnstile as soon as
+//! the lock is taken (or the wait given up), the lock when the guard is dropped, at once,
+//! whatever copies children hold.
+//!
+//! The lock is the taking process's: a forked child's copy of a guard does not hold it (the
+//! holder's drop frees it under the child), and dropping that copy in the child only closes the
+//! child's descriptor, leaving the holder's lock in place. Only when the holder dies without
+//! dropping its guard (killed) does the lock last as long as a copy: a child between fork and
+//! exec keeps it until its exec, a child that never execs until it exits.
+//!
 //! A process that locks the lock file without the turnstile (an older credlock, `flock(1)`) is
 //! still excluded as before; it only does not wait its turn. When the turnstile cannot be
 //! created or opened (a read-only file system, a directory this user cannot write), the lock is
@@ -69,6 +87,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
+use rustix::process::Pid;
 
 use super::paths::Names;
 use super::read::check_type;
@@ -79,10 +98,31 @@ use crate::{Error, Operation};
 /// Pause between two attempts to take the turnstile or the lock.
 const POLL: Duration = Duration::from_millis(1);
 
-/// Holds the lock until dropped (closing the descriptor releases the `flock`).
+/// Holds the lock until dropped (see [`Flocked`]).
 #[derive(Debug)]
 pub(crate) struct FileLockGuard {
-    _fd: OwnedFd,
+    _lock: Flocked,
+}
+
+/// A descriptor on which this process holds `flock(LOCK_EX)`. Dropping it unlocks, then
+/// closes: the lock is let go even if a forked child holds a copy of the descriptor (see the
+/// module docs).
+#[derive(Debug)]
+struct Flocked {
+    fd: OwnedFd,
+    /// The process that took the lock: in a child forked meanwhile, the drop of a copy of this
+    /// value only closes the child's descriptor.
+    owner: Pid,
+}
+
+impl Drop for Flocked {
+    fn drop(&mut self) {
+        if rustix::process::getpid() == self.owner {
+            // Cannot fail for a valid descriptor with a lock; the close that follows is the
+            // fallback anyway.
+            let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
+        }
+    }
 }
 
 /// Takes the exclusive lock, waiting up to `timeout` (`Duration::ZERO`: one try).
@@ -95,25 +135,29 @@ pub(crate) fn acquire(
     let lock = open_lock_file(dir, &names.lock_name, &lock_path)?;
     let turnstile = open_turnstile(dir, names)?;
     let start = Instant::now();
-    if let Some(turnstile) = &turnstile {
-        wait_for(turnstile, start, timeout, &lock_path)?;
-    }
-    wait_for(&lock, start, timeout, &lock_path)?;
-    // Closing the turnstile lets the next waiter in, to wait for this lock.
-    drop(turnstile);
-    Ok(FileLockGuard { _fd: lock })
+    let in_line = turnstile
+        .map(|turnstile| wait_for(turnstile, start, timeout, &lock_path))
+        .transpose()?;
+    // On a timeout here, dropping `in_line` leaves the line.
+    let lock = wait_for(lock, start, timeout, &lock_path)?;
+    // Leaving the turnstile lets the next waiter in, to wait for this lock.
+    drop(in_line);
+    Ok(FileLockGuard { _lock: lock })
 }
 
 /// Takes `flock(LOCK_EX)` on `fd`, trying every [`POLL`] until `timeout` after `start`.
 fn wait_for(
-    fd: &OwnedFd,
+    fd: OwnedFd,
     start: Instant,
     timeout: Duration,
     lock_path: &Path,
-) -> Result<(), Error> {
+) -> Result<Flocked, Error> {
     loop {
-        match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(()),
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                let owner = rustix::process::getpid();
+                return Ok(Flocked { fd, owner });
+            }
             Err(Errno::WOULDBLOCK | Errno::INTR) => {}
             Err(e) => return Err(Error::from_io(lock_path, Operation::Lock, e.into())),
         }
