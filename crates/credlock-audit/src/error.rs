@@ -4,6 +4,7 @@
 //! [`source`](std::error::Error::source) and do not repeat it in their own message, so a chain
 //! printer (`{:#}` with anyhow, eyre) shows it once.
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// Why an event could not be recorded, or a sink could not be opened.
@@ -48,7 +49,7 @@ pub enum AuditError {
         min: usize,
     },
 
-    /// A webhook's timestamp or signature header is missing or not in the expected form.
+    /// A webhook's id, timestamp or signature header is missing or not in the expected form.
     #[error("the webhook's {header} header is missing or malformed")]
     WebhookMalformed {
         /// The header's name.
@@ -72,6 +73,52 @@ pub enum AuditError {
         /// The tolerance the receiver allows, in whole seconds.
         tolerance_secs: u64,
     },
+
+    /// A correctly signed webhook whose event id a [`SeenIds`](crate::webhook::v2::SeenIds)
+    /// already holds: a replay of a delivery within its time window, or the sender's retry
+    /// of a delivery already accepted.
+    #[error("the webhook's id was already seen: a replayed or repeated delivery")]
+    WebhookReplayed,
+
+    /// A [`SeenIds`](crate::webhook::v2::SeenIds) holds as many ids as it may, none of them
+    /// expired: the delivery is refused rather than forgetting an id that could still be
+    /// replayed. The sender should retry later.
+    #[error("the webhook replay cache is full ({capacity} ids within the time window)")]
+    WebhookReplayCacheFull {
+        /// How many ids the cache holds at most.
+        capacity: usize,
+    },
+
+    /// The operating system's random source failed (making a webhook event id).
+    #[error("the operating system's random source failed")]
+    Random(#[source] RandomError),
+
+    /// A key for hashing the identifying fields of events too short to be secret
+    /// ([`HashingKey::new`](crate::HashingKey::new)).
+    #[error("the hashing key is too short: at least {min} bytes are needed")]
+    HashingKeyTooShort {
+        /// The minimum length in bytes.
+        min: usize,
+    },
+}
+
+/// The platform error behind [`AuditError::Random`].
+///
+/// Opaque so that the random-source crate can be upgraded without breaking callers.
+#[derive(Debug)]
+pub struct RandomError(getrandom::Error);
+
+impl fmt::Display for RandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for RandomError {}
+
+/// Fills `dest` from the operating system's random source.
+pub(crate) fn fill_random(dest: &mut [u8]) -> Result<(), AuditError> {
+    getrandom::fill(dest).map_err(|e| AuditError::Random(RandomError(e)))
 }
 
 impl AuditError {
@@ -105,6 +152,14 @@ mod tests {
         assert_eq!(
             AuditError::Refused.to_string(),
             "the audit sink refused the event"
+        );
+        assert_eq!(
+            AuditError::WebhookReplayed.to_string(),
+            "the webhook's id was already seen: a replayed or repeated delivery"
+        );
+        assert_eq!(
+            AuditError::WebhookReplayCacheFull { capacity: 10 }.to_string(),
+            "the webhook replay cache is full (10 ids within the time window)"
         );
     }
 

@@ -4,6 +4,8 @@
 
 mod error;
 mod event;
+mod hashing;
+mod hex;
 mod memory;
 mod sink;
 mod time;
@@ -13,8 +15,9 @@ pub mod webhook;
 #[cfg(unix)]
 mod jsonl;
 
-pub use error::AuditError;
+pub use error::{AuditError, RandomError};
 pub use event::{AuditContext, AuditEvent, EventKind, MAX_FIELD_CHARS, Outcome, sanitize};
+pub use hashing::{HASHED_PREFIX, HashingKey, HashingSink, MIN_HASHING_KEY_BYTES, hash_value};
 pub use memory::{FailingSink, MemorySink};
 pub use sink::AuditSink;
 pub use tracing_sink::{TRACING_TARGET, TracingSink};

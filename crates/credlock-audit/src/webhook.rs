@@ -11,6 +11,11 @@
 //! A receiver in any language computes the same thing; in Python:
 //! `hmac.new(secret, f"{ts}.".encode() + body, hashlib.sha256).hexdigest()`.
 //!
+//! A replay of a delivery within the tolerance passes this check. [`v2`] signs a unique
+//! event id with the timestamp and body, so that a receiver can also refuse those; it uses
+//! other headers, and the functions here are unchanged for senders and receivers of this
+//! version.
+//!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
 //! use credlock_audit::AuditError;
@@ -49,6 +54,8 @@ use zeroize::Zeroizing;
 
 use crate::error::AuditError;
 
+pub mod v2;
+
 /// The header carrying the signing time, in decimal Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "X-Credlock-Timestamp";
 /// The header carrying the signature: `sha256=` and 64 lowercase hex digits.
@@ -83,10 +90,15 @@ impl WebhookSecret {
         Ok(Self { key })
     }
 
-    fn mac(&self, timestamp: u64, body: &[u8]) -> Hmac<Sha256> {
+    /// An HMAC-SHA256 keyed with the secret, nothing fed to it yet.
+    fn keyed_mac(&self) -> Hmac<Sha256> {
         // HMAC takes a key of any length: a long one is hashed first, so this cannot fail.
-        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+        <Hmac<Sha256>>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"))
+    }
+
+    fn mac(&self, timestamp: u64, body: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.keyed_mac();
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
@@ -106,10 +118,7 @@ pub fn sign(secret: &WebhookSecret, timestamp: u64, body: &[u8]) -> String {
     let tag = secret.mac(timestamp, body).finalize().into_bytes();
     let mut out = String::with_capacity(PREFIX.len() + 2 * tag.len());
     out.push_str(PREFIX);
-    for byte in tag.iter() {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
+    crate::hex::push_lower(&mut out, &tag);
     out
 }
 
@@ -119,13 +128,17 @@ pub fn sign(secret: &WebhookSecret, timestamp: u64, body: &[u8]) -> String {
 ///
 /// [`AuditError::WebhookMalformed`] if the system clock is before 1970.
 pub fn sign_now(secret: &WebhookSecret, body: &[u8]) -> Result<(u64, String), AuditError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| AuditError::WebhookMalformed {
-            header: TIMESTAMP_HEADER,
-        })?
-        .as_secs();
+    let now = unix_now(TIMESTAMP_HEADER)?;
     Ok((now, sign(secret, now, body)))
+}
+
+/// The system clock in Unix seconds; before 1970, [`AuditError::WebhookMalformed`] for the
+/// timestamp header `header`.
+fn unix_now(header: &'static str) -> Result<u64, AuditError> {
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| AuditError::WebhookMalformed { header })?
+        .as_secs())
 }
 
 /// Checks a received webhook: the `timestamp` and `signature` header values as received,
@@ -159,18 +172,27 @@ pub fn verify(
         .mac(ts, body)
         .verify_slice(&tag)
         .map_err(|_| AuditError::WebhookBadSignature)?;
-    let sent = UNIX_EPOCH + Duration::from_secs(ts);
-    let age = now.duration_since(sent).unwrap_or_else(|e| e.duration());
+    check_age(ts, now, tolerance)?;
+    Ok(ts)
+}
+
+/// [`AuditError::WebhookStale`] when `ts` (Unix seconds) is further than `tolerance` from
+/// `now`, either way.
+fn check_age(ts: u64, now: SystemTime, tolerance: Duration) -> Result<(), AuditError> {
+    let age = match UNIX_EPOCH.checked_add(Duration::from_secs(ts)) {
+        Some(sent) => now.duration_since(sent).unwrap_or_else(|e| e.duration()),
+        // Beyond the platform's clock (possible on Windows for a twelve-digit timestamp):
+        // far in the future.
+        None => Duration::MAX,
+    };
     if age > tolerance {
         return Err(AuditError::WebhookStale {
             age_secs: age.as_secs(),
             tolerance_secs: tolerance.as_secs(),
         });
     }
-    Ok(ts)
+    Ok(())
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn parse_timestamp(s: &str) -> Option<u64> {
     // Digits only (no sign, no spaces), and few enough to be a plausible time.
