@@ -24,12 +24,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use credlock::eclosion::ImportOptions;
 use credlock::secrecy::{ExposeSecret as _, SecretString};
 use credlock::{
     Credentials, Error, ErrorKind, PolicyViolations, SecurityStatus, SessionState, StorageKind,
     Vault,
 };
+use credlock_eclosion::{EclosionExt as _, ImportOptions};
 
 /// The exit codes, shown at the end of `--help`.
 const EXIT_CODES: &str = "\
@@ -124,8 +124,20 @@ enum Failure {
     NoVault(PathBuf),
     /// The vault file cannot be opened (as the security report says): exit code 6.
     BadFile(String),
+    /// An Eclosion import or export failed for a reason of its own (the vault's reasons are
+    /// [`Failure::Vault`]): the exit code of its kind.
+    Eclosion(credlock_eclosion::Error),
     /// Anything else: exit code 1.
     Other(String),
+}
+
+impl From<credlock_eclosion::Error> for Failure {
+    fn from(e: credlock_eclosion::Error) -> Self {
+        match e {
+            credlock_eclosion::Error::Vault(e) => e.into(),
+            e => Self::Eclosion(e),
+        }
+    }
 }
 
 impl From<Error> for Failure {
@@ -149,20 +161,26 @@ impl From<serde_json::Error> for Failure {
     }
 }
 
+/// The exit code of a failure of `kind`.
+fn exit_code_of(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::WrongPassphrase => 3,
+        ErrorKind::LockedOut => 4,
+        ErrorKind::NoCredentials | ErrorKind::Storage(StorageKind::NotFound) => 5,
+        ErrorKind::InvalidVault
+        | ErrorKind::Storage(
+            StorageKind::Refused | StorageKind::Corrupt | StorageKind::InvalidPath,
+        ) => 6,
+        ErrorKind::PolicyRejected => 7,
+        _ => 1,
+    }
+}
+
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
-            Self::Vault(e) => match e.kind() {
-                ErrorKind::WrongPassphrase => 3,
-                ErrorKind::LockedOut => 4,
-                ErrorKind::NoCredentials | ErrorKind::Storage(StorageKind::NotFound) => 5,
-                ErrorKind::InvalidVault
-                | ErrorKind::Storage(
-                    StorageKind::Refused | StorageKind::Corrupt | StorageKind::InvalidPath,
-                ) => 6,
-                ErrorKind::PolicyRejected => 7,
-                _ => 1,
-            },
+            Self::Vault(e) => exit_code_of(e.kind()),
+            Self::Eclosion(e) => exit_code_of(e.kind()),
             Self::Policy(_) => 7,
             Self::Usage(_) => 2,
             Self::NoVault(_) => 5,
@@ -174,6 +192,14 @@ impl Failure {
     /// Prints the failure on stderr, each cause once.
     fn report(&self) {
         match self {
+            Self::Eclosion(e) => {
+                eprintln!("error: {e}");
+                let mut source = std::error::Error::source(e);
+                while let Some(cause) = source {
+                    eprintln!("  caused by: {cause}");
+                    source = cause.source();
+                }
+            }
             Self::Vault(e) => {
                 eprintln!("error: {e}");
                 let mut source = std::error::Error::source(e);
@@ -440,7 +466,7 @@ fn init(path: &Path, input: &mut Input) -> Result<(), Failure> {
     let mfa = input.secret("MFA secret (empty for none): ", "the MFA secret")?;
     if !mfa.expose_secret().is_empty() {
         // Refused now, before a passphrase is asked for, if it is not a TOTP secret.
-        credlock::totp::TotpSecret::parse(mfa.expose_secret())?;
+        credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(Error::from)?;
     }
     let pass = input.new_passphrase()?;
     // Every unmet rule at once, the email and its parts included as context words.

@@ -32,7 +32,7 @@ case "$crate" in
   credlock)
     # The vault format and the sealed record: the rest of the facade composes the leaves and
     # is measured through them; pass --file to measure more of it.
-    defaults=(--file crates/credlock/src/format.rs --file crates/credlock/src/record.rs)
+    defaults=(--file crates/credlock/src/format.rs --file crates/credlock/src/vault/record.rs)
     ;;
   credlock-store | credlock-policy)
     # The store's conformance suite and the policy's strength estimate are features.

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    credlock::fuzzing::eclosion_legacy(data);
+    credlock_eclosion::fuzzing::eclosion_legacy(data);
 });

@@ -6,5 +6,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    credlock::fuzzing::eclosion_sqlite(data);
+    credlock_eclosion::fuzzing::eclosion_sqlite(data);
 });

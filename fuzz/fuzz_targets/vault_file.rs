@@ -5,4 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     credlock::fuzzing::parse_untrusted(data);
+    credlock_eclosion::fuzzing::parse_untrusted(data);
 });

@@ -2,7 +2,11 @@
 //! here, PostgreSQL in `credlock-store-postgres`. A new store calls [`conformance`] from its
 //! tests (feature `conformance`).
 
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc, reason = "a test suite fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    reason = "a test suite fails loudly"
+)]
 
 use crate::{
     Scope, Scopes, SealedKey, SessionId, SessionKind, SessionRecord, SessionStore, TokenSecret,

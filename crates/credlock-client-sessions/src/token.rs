@@ -9,7 +9,6 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-
 /// The prefix of every session token, so that leaked tokens are easy to recognise (in logs,
 /// by secret scanners).
 pub const TOKEN_PREFIX: &str = "clk_";

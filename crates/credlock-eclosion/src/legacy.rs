@@ -1,23 +1,35 @@
 //! Eclosion's legacy `credentials.json`: parse, decrypt, migrate, export.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use credlock_crypto::{FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt};
-use credlock_policy::ValidPassphrase;
-use credlock_session::SessionState;
+use credlock::crypto::{FernetKey, KdfParams, Salt};
+use credlock::migrate::{ExportKey, MigrationError, Verdict};
+use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::{Credentials, StorageError, Vault};
 use credlock_store::ReadOptions;
-use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::audit::{EventKind, Outcome};
-use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::credentials::{ECLOSION_NOTES_KEY, Extras};
-use crate::vault::gate::Attempt;
-use crate::vault::Vault;
+
+/// The extra under which the vault keeps Eclosion's notes encryption key (the plaintext of
+/// `credentials.notes_key_encrypted`).
+pub(crate) const ECLOSION_NOTES_KEY: &str = "eclosion.notes_key";
+/// The extra under which the vault keeps the `created_at` of Eclosion's credentials row.
+#[cfg(feature = "sqlite")]
+pub(crate) const ECLOSION_CREATED_AT: &str = "eclosion.created_at";
+/// The extra under which the vault keeps the `updated_at` of Eclosion's credentials row.
+#[cfg(feature = "sqlite")]
+pub(crate) const ECLOSION_UPDATED_AT: &str = "eclosion.updated_at";
+
+/// Eclosion's PBKDF2 cost, implicit in its files.
+pub(crate) const LEGACY_ITERATIONS: u32 = 480_000;
+
+/// Values carried from Eclosion's database as they are (its timestamps), by extra name.
+pub(crate) type Extras = BTreeMap<&'static str, Zeroizing<String>>;
 
 /// How an Eclosion import behaves. The default is strict and non-destructive.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,7 +40,7 @@ pub struct ImportOptions {
     /// Replace a credlock vault that already holds credentials. Default: refuse.
     pub replace_existing: bool,
     /// Accept a legacy file with group/other permission bits (see the
-    /// [module docs](crate::eclosion)). Default: refuse it, as for a vault.
+    /// [crate docs](crate)). Default: refuse it, as for a vault.
     pub allow_shared_mode: bool,
 }
 
@@ -78,7 +90,7 @@ pub struct ImportReport {
     pub original_removed: bool,
     /// The columns of Eclosion's database (as `table.column`) whose values the vault keeps
     /// as opaque sealed extras, so that `Vault::export_eclosion_sqlite` (feature
-    /// `eclosion-sqlite`) restores them: `credentials.notes_key_encrypted` (Eclosion's key
+    /// `sqlite`) restores them: `credentials.notes_key_encrypted` (Eclosion's key
     /// for the user's notes), `credentials.created_at`, `credentials.updated_at`, each when
     /// it holds a value. Empty for the legacy JSON file.
     pub kept_as_extras: Vec<String>,
@@ -113,9 +125,6 @@ struct LegacyJson {
     password: Option<String>,
     mfa_secret: Option<String>,
 }
-
-/// Eclosion's PBKDF2 cost, implicit in its files.
-const LEGACY_ITERATIONS: u64 = 480_000;
 
 pub(crate) fn parse_json(bytes: &[u8]) -> Result<LegacyFields, Error> {
     let value: serde_json::Value =
@@ -170,54 +179,60 @@ pub(crate) fn fields(
         })?,
         mfa_secret: mfa_secret.unwrap_or_default(),
         notes_key: None,
-        plain_extras: Extras::default(),
+        plain_extras: Extras::new(),
     })
 }
 
 impl LegacyFields {
-    /// Derives the legacy key (480,000 iterations) and opens every field.
-    /// The legacy key's parameters: 480,000 iterations and the file's salt.
-    fn params(&self) -> Result<KdfParams, Error> {
-        Ok(KdfParams::new(LEGACY_ITERATIONS, self.salt)?)
+    /// The legacy key's parameters: 480,000 iterations and the file's salt (PBKDF2 over
+    /// the passphrase's raw bytes, as Eclosion derives it).
+    pub(crate) fn params(&self) -> Result<KdfParams, Error> {
+        KdfParams::new(u64::from(LEGACY_ITERATIONS), self.salt).map_err(|e| Error::Vault(e.into()))
     }
 
-    /// Opens every field with the legacy key.
-    pub(crate) fn decrypt(&self, key: &FernetKey) -> Result<Credentials, Error> {
+    /// Opens every field with the legacy key the vault's gate derived: a key that does not
+    /// open the credentials is a wrong passphrase.
+    pub(crate) fn decrypt(&self, key: &FernetKey) -> Result<Credentials, Verdict<Error>> {
         let email = open_field(key, &self.email)?;
         let password = open_field(key, &self.password)?;
         let mfa = open_field(key, &self.mfa_secret)?;
-        let mut extras = self.plain_extras.duplicate();
+        let mut creds = Credentials::new(email.as_str(), SecretString::from(password.as_str()));
+        if !mfa.is_empty() {
+            creds = creds.with_mfa_secret(SecretString::from(mfa.as_str()));
+        }
+        for (name, value) in &self.plain_extras {
+            creds = creds.with_extra(name, value);
+        }
         if let Some(token) = self.notes_key.as_deref().filter(|t| !t.is_empty()) {
             // The credentials opened with this key, so a notes key that does not is damage,
             // not a wrong passphrase.
-            let notes_key = open_field(key, token).map_err(|e| match e {
-                Error::WrongPassphrase => Error::EclosionDatabase {
+            let notes_key = open_field(key, token).map_err(|verdict| match verdict {
+                Verdict::WrongKey => Verdict::Foreign(Error::Database {
                     reason: "the notes key does not open with the key that opens the credentials",
-                },
+                }),
                 other => other,
             })?;
-            extras.insert(ECLOSION_NOTES_KEY, &notes_key);
+            creds = creds.with_extra(ECLOSION_NOTES_KEY, &notes_key);
         }
-        let creds = Credentials::new(email.as_str(), SecretString::from(password.as_str()));
-        let creds = if mfa.is_empty() {
-            creds
-        } else {
-            creds.with_mfa_secret(SecretString::from(mfa.as_str()))
-        };
-        Ok(creds.with_extras(extras))
+        Ok(creds)
     }
 }
 
-fn open_field(key: &FernetKey, token: &str) -> Result<Zeroizing<String>, Error> {
+fn open_field(key: &FernetKey, token: &str) -> Result<Zeroizing<String>, Verdict<Error>> {
     if token.is_empty() {
         return Ok(Zeroizing::new(String::new()));
     }
-    let bytes = key.open(token)?;
+    let bytes = key
+        .open(token)
+        .map_err(|e| match credlock::Error::from(e) {
+            credlock::Error::WrongPassphrase => Verdict::WrongKey,
+            other => Verdict::Foreign(Error::Vault(other)),
+        })?;
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => Err(Error::LegacyFormat {
+        Err(_) => Err(Verdict::Foreign(Error::LegacyFormat {
             reason: "a field is not UTF-8 text",
-        }),
+        })),
     }
 }
 
@@ -232,7 +247,8 @@ pub(crate) fn export_json(
         if value.is_empty() {
             Ok(String::new())
         } else {
-            Ok(key.seal(value.as_bytes())?)
+            key.seal(value.as_bytes())
+                .map_err(|e| Error::Vault(e.into()))
         }
     };
     let fields = [
@@ -255,194 +271,108 @@ pub(crate) fn export_json(
     Ok(out.into_bytes())
 }
 
-impl Vault {
-    /// Migrates Eclosion's legacy `credentials.json` into this vault in one call: opens it
-    /// with `passphrase`, re-seals the credentials as one token under a fresh salt and the
-    /// vault's KDF cost, and leaves the vault unlocked. The passphrase stays the same; the
-    /// report says whether it meets this vault's policy. See the
-    /// [module docs](crate::eclosion) for the permission check on the source.
-    ///
-    /// ```
-    /// use credlock::eclosion::ImportOptions;
-    /// use credlock::secrecy::SecretString;
-    /// use credlock::{SessionState, Vault};
-    ///
-    /// # let dir = tempfile::tempdir()?;
-    /// # let legacy = dir.path().join("credentials.json");
-    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/credentials.json");
-    /// # std::fs::copy(fixture, &legacy).map_err(|e| format!("test data file {fixture}: {e}"))?;
-    /// # std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    /// let vault = Vault::open(dir.path().join("vault.json"))?;
-    /// let report = vault.import_eclosion(
-    ///     &legacy,
-    ///     &SecretString::from("Correct-Horse-9-Battery!"),
-    ///     &ImportOptions::new(),
-    /// )?;
-    /// assert_eq!(vault.status(), SessionState::Unlocked);
-    /// assert!(report.had_mfa_secret && !report.original_removed);
-    /// assert!(legacy.exists()); // the original is left alone unless asked
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::ImportWouldReplace`] if this vault holds credentials and
-    ///   [`ImportOptions::replace_existing`] is not set;
-    /// - [`Error::Storage`] if the source is missing, a symlink, not a regular file, too
-    ///   large, or readable by others;
-    /// - [`Error::LegacyUnencrypted`] for a plaintext (`"encrypted": false`) file;
-    ///   [`Error::LegacyFormat`] for anything else malformed;
-    /// - [`Error::EclosionWrongPassphrase`] if the passphrase does not open the file
-    ///   (counted towards the lockout), [`Error::LockedOut`];
-    /// - the storage errors of [`Vault::store`]. The source is never modified, and is removed
-    ///   (when asked) only after the new vault is written.
-    pub fn import_eclosion(
-        &self,
-        legacy: impl AsRef<Path>,
-        passphrase: &SecretString,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, Error> {
-        let legacy = legacy.as_ref();
-        self.check_import_allowed(options)?;
-        // A missing file (or directory) is named as the path given, not with the advice the
-        // store gives for a vault's directory.
-        std::fs::symlink_metadata(legacy)
-            .map_err(|e| Error::Storage(crate::error::StorageError::io(legacy, e)))?;
-        let read = ReadOptions::new().require_private_mode(!options.allow_shared_mode);
-        let bytes = credlock_store::read_checked(legacy, &read)?;
-        let fields = parse_json(&bytes)?;
-        let mode = file_mode(legacy);
-        let source = Source {
-            path: legacy,
-            mode,
-            what: "Eclosion's credentials file",
-            database: false,
-        };
-        self.import_fields(&fields, &source, passphrase, options)
-    }
+/// [`EclosionExt::import_eclosion`](crate::EclosionExt::import_eclosion).
+pub(crate) fn import(
+    vault: &Vault,
+    legacy: &Path,
+    passphrase: &SecretString,
+    options: &ImportOptions,
+) -> Result<ImportReport, Error> {
+    check_import_allowed(vault, options)?;
+    // A missing file (or directory) is named as the path given, not with the advice the
+    // store gives for a vault's directory.
+    std::fs::symlink_metadata(legacy).map_err(|e| storage(legacy, e))?;
+    let read = ReadOptions::new().require_private_mode(!options.allow_shared_mode);
+    let bytes = credlock_store::read_checked(legacy, &read).map_err(credlock::Error::from)?;
+    let fields = parse_json(&bytes)?;
+    let mode = file_mode(legacy);
+    let source = Source {
+        path: legacy,
+        mode,
+        what: "Eclosion's credentials file",
+        database: false,
+    };
+    import_fields(vault, &fields, &source, passphrase, options)
+}
 
-    pub(crate) fn check_import_allowed(&self, options: &ImportOptions) -> Result<(), Error> {
-        if !options.replace_existing && self.status() != SessionState::NoCredentials {
-            return Err(Error::ImportWouldReplace { path: self.path() });
-        }
-        Ok(())
-    }
+/// Refuses an import over credentials the vault holds unless asked to replace them, before
+/// anything is read.
+pub(crate) fn check_import_allowed(vault: &Vault, options: &ImportOptions) -> Result<(), Error> {
+    vault
+        .ensure_importable(options.replace_existing)
+        .map_err(would_replace)
+}
 
-    pub(crate) fn import_fields(
-        &self,
-        fields: &LegacyFields,
-        source: &Source<'_>,
-        passphrase: &SecretString,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, Error> {
-        let creds = self
-            .test_passphrase(Attempt::Import, passphrase, &fields.params()?, |key| {
-                fields.decrypt(&key)
-            })
-            .map_err(|e| source.name_in(e))?;
-        let had_mfa_secret = creds.mfa_secret().is_some();
-        let copy = || SecretString::from(passphrase.expose_secret().to_owned());
-        let policy_violations = match self.check_passphrase(copy(), creds.email()) {
-            Ok(_) => Vec::new(),
-            Err(v) => v.iter().map(credlock_policy::Violation::code).collect(),
-        };
-        // The passphrase stays the user's Eclosion passphrase: the report says whether it
-        // meets the policy, and the import does not refuse it.
-        let pass = ValidPassphrase::insecure_unchecked(copy());
-        // Kept as Eclosion hashed it (raw bytes) until an upgrade or a passphrase change.
-        let params = self.options().new_kdf_params()?;
-        let params = params.with_normalization(Normalization::None);
-        self.write_sealed_with(creds, &pass, options.replace_existing, params)
-            .map_err(|e| match e {
-                // A vault that appeared since the check: the import's own option applies.
-                Error::VaultExists { path } => Error::ImportWouldReplace { path },
-                other => other,
-            })?;
-        self.audit(EventKind::Imported, Outcome::Success, |e| e)?;
-        let original_removed = options.remove_original && remove_durably(source.path)?;
-        Ok(ImportReport {
-            source_mode: source.mode.map(|m| format!("{m:04o}")),
-            had_mfa_secret,
-            passphrase_meets_policy: policy_violations.is_empty(),
-            policy_violations,
-            original_removed,
-            kept_as_extras: Vec::new(),
-            columns_not_carried: Vec::new(),
-            tables_not_carried: Vec::new(),
+/// The vault's "a vault is already there", as the import's own option names it.
+fn would_replace(e: credlock::Error) -> Error {
+    match e {
+        credlock::Error::VaultExists { path } => Error::ImportWouldReplace { path },
+        other => Error::Vault(other),
+    }
+}
+
+/// Imports `fields` through the vault's migration joint: the gate derives the legacy key
+/// (counted against the lockout) and the fields are opened with it, then sealed in the
+/// vault under the same passphrase.
+pub(crate) fn import_fields(
+    vault: &Vault,
+    fields: &LegacyFields,
+    source: &Source<'_>,
+    passphrase: &SecretString,
+    options: &ImportOptions,
+) -> Result<ImportReport, Error> {
+    let params = fields.params()?;
+    vault
+        .import_foreign(passphrase, &params, options.replace_existing, |key| {
+            fields.decrypt(key)
         })
-    }
-
-    /// Writes the unlocked credentials to `dest` in Eclosion's legacy format (a new file,
-    /// written 0600 by atomic replace), readable by Eclosion and by Python's `cryptography`.
-    /// `passphrase` must be this vault's passphrase: the legacy file is keyed by it, with the
-    /// legacy cost of 480,000 iterations (the vault's own key and salt are reused when its
-    /// cost is exactly that; otherwise a fresh salt is drawn).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Locked`]/[`Error::NoCredentials`] unless unlocked; [`Error::WrongPassphrase`]
-    /// if `passphrase` is not this vault's (counted towards the lockout);
-    /// [`Error::DestinationExists`] if `dest` exists (nothing is written or left behind);
-    /// [`Error::Storage`] if writing fails.
-    pub fn export_eclosion(
-        &self,
-        dest: impl AsRef<Path>,
-        passphrase: &SecretString,
-    ) -> Result<(), Error> {
-        let dest = dest.as_ref();
-        let (creds, key, salt) = self.legacy_key_for_export(passphrase)?;
-        let bytes = export_json(&key, &salt, &creds)?;
-        write_new_private(dest, &bytes)?;
-        self.audit(EventKind::Exported, Outcome::Success, |e| e)
-    }
-
-    /// For an export: the unlocked credentials, and the legacy key (480,000 iterations) and
-    /// salt for `passphrase`, once the gate has proven it is this vault's.
-    pub(crate) fn legacy_key_for_export(
-        &self,
-        passphrase: &SecretString,
-    ) -> Result<(Credentials, FernetKey, Salt), Error> {
-        self.expire_idle();
-        let (creds, params) = {
-            let state = self.shared().state();
-            let creds = state.session.record(self.now())?.duplicate();
-            (creds, state.params.ok_or(Error::Locked)?)
-        };
-        let key = self.test_passphrase(Attempt::Export, passphrase, &params, |key| {
-            let state = self.shared().state();
-            // A lock() that landed during the derivation wins; it is not a wrong guess.
-            let current = state
-                .session
-                .key(self.now())
-                .map_err(|_| Error::Interrupted)?;
-            if &key == current {
-                Ok(key)
-            } else {
-                Err(Error::WrongPassphrase)
-            }
+        .map_err(|e| match e {
+            MigrationError::Foreign(e) => source.name_in(e),
+            MigrationError::Vault(e) => source.name_in(would_replace(e)),
         })?;
-        // Eclosion derives PBKDF2 at 480,000 iterations over the raw bytes: only such a key
-        // can be reused; any other (Argon2id, another count, NFKC) is derived again.
-        Ok(
-            if u64::from(params.iterations()) == LEGACY_ITERATIONS
-                && params.algorithm() == KdfAlgorithm::Pbkdf2HmacSha256
-                && params.normalization() == Normalization::None
-            {
-                (creds, key, *params.salt())
-            } else {
-                // The passphrase is proven right: derive the legacy key under a fresh salt.
-                let params = KdfParams::new(LEGACY_ITERATIONS, Salt::random()?)?;
-                let proven = ValidPassphrase::insecure_unchecked(SecretString::from(
-                    passphrase.expose_secret().to_owned(),
-                ));
-                (
-                    creds,
-                    self.options().deriver.derive_new(&proven, &params)?,
-                    *params.salt(),
-                )
-            },
-        )
+    let creds = vault.credentials()?;
+    let had_mfa_secret = creds.mfa_secret().is_some();
+    let copy = SecretString::from(passphrase.expose_secret().to_owned());
+    // The passphrase stays the user's Eclosion passphrase: the report says whether it
+    // meets the policy, and the import does not refuse it.
+    let policy_violations = match vault.check_passphrase(copy, creds.email()) {
+        Ok(_) => Vec::new(),
+        Err(v) => v.iter().map(credlock::Violation::code).collect(),
+    };
+    let original_removed = options.remove_original && remove_durably(source.path)?;
+    Ok(ImportReport {
+        source_mode: source.mode.map(|m| format!("{m:04o}")),
+        had_mfa_secret,
+        passphrase_meets_policy: policy_violations.is_empty(),
+        policy_violations,
+        original_removed,
+        kept_as_extras: Vec::new(),
+        columns_not_carried: Vec::new(),
+        tables_not_carried: Vec::new(),
+    })
+}
+
+/// [`EclosionExt::export_eclosion`](crate::EclosionExt::export_eclosion).
+pub(crate) fn export(vault: &Vault, dest: &Path, passphrase: &SecretString) -> Result<(), Error> {
+    vault
+        .export_foreign(passphrase, LEGACY_ITERATIONS, None, |proven: &ExportKey| {
+            let bytes = export_json(&proven.key, proven.params.salt(), &proven.credentials)?;
+            write_new_private(dest, &bytes)
+        })
+        .map_err(from_migration)
+}
+
+/// A migration's failure as this crate's error.
+pub(crate) fn from_migration(e: MigrationError<Error>) -> Error {
+    match e {
+        MigrationError::Foreign(e) => e,
+        MigrationError::Vault(e) => Error::Vault(e),
     }
+}
+
+/// An I/O failure at `path`, as the vault classifies its own.
+pub(crate) fn storage(path: &Path, e: std::io::Error) -> Error {
+    Error::Vault(credlock::Error::Storage(StorageError::io(path, e)))
 }
 
 /// The Eclosion source of an import, for the report and the messages.
@@ -460,8 +390,10 @@ impl Source<'_> {
     /// says what it did not open, and a format error about the database says "database".
     pub(crate) fn name_in(&self, e: Error) -> Error {
         match e {
-            Error::WrongPassphrase => Error::EclosionWrongPassphrase { what: self.what },
-            Error::LegacyFormat { reason } if self.database => Error::EclosionDatabase { reason },
+            Error::Vault(credlock::Error::WrongPassphrase) => {
+                Error::WrongPassphrase { what: self.what }
+            }
+            Error::LegacyFormat { reason } if self.database => Error::Database { reason },
             other => other,
         }
     }
@@ -474,7 +406,7 @@ impl Source<'_> {
 pub(crate) fn write_new_private(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write as _;
     use std::os::unix::fs::DirBuilderExt as _;
-    let storage = |e: std::io::Error| Error::Storage(crate::error::StorageError::io(dest, e));
+    let io = |e: std::io::Error| storage(dest, e);
     let exists = || Error::DestinationExists {
         path: dest.to_path_buf(),
     };
@@ -486,22 +418,22 @@ pub(crate) fn write_new_private(dest: &Path, bytes: &[u8]) -> Result<(), Error> 
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(storage)?;
+        .map_err(io)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".credlock-export-")
         .tempfile_in(dir)
-        .map_err(storage)?;
+        .map_err(io)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(storage)?;
+        .map_err(io)?;
     tmp.persist_noclobber(dest).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             exists()
         } else {
-            storage(e.error)
+            io(e.error)
         }
     })?;
-    sync_dir(dir).map_err(storage)
+    sync_dir(dir).map_err(io)
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {
@@ -523,8 +455,8 @@ pub(crate) fn file_mode(path: &Path) -> Option<u32> {
 
 /// Removes `path` and syncs its directory, so the removal survives a crash.
 fn remove_durably(path: &Path) -> Result<bool, Error> {
-    let storage = |e: std::io::Error| Error::Storage(crate::error::StorageError::io(path, e));
-    std::fs::remove_file(path).map_err(storage)?;
-    sync_dir(parent_dir(path)).map_err(storage)?;
+    let io = |e: std::io::Error| storage(path, e);
+    std::fs::remove_file(path).map_err(io)?;
+    sync_dir(parent_dir(path)).map_err(io)?;
     Ok(true)
 }

@@ -1,4 +1,8 @@
-//! Compatibility with Eclosion's credential storage: import (migrate) and export.
+//! Compatibility with Eclosion's credential storage: import (migrate) into a credlock vault,
+//! and export back. It stands above the `credlock` facade and uses only its public API: the
+//! passphrase goes through the vault's gate and lockout ([`credlock::migrate`]), and this
+//! crate never derives a key itself. [`EclosionExt`] adds the methods to
+//! [`Vault`](credlock::Vault): `use credlock_eclosion::EclosionExt as _;`.
 //!
 //! Eclosion's legacy `credentials.json` holds a standard-base64 salt and one Fernet token per
 //! field (email, password, MFA secret), all under PBKDF2-HMAC-SHA256 with an implicit
@@ -6,11 +10,11 @@
 //! (`eclosion.db`, table `credentials`, row 1) keeps the same encoding in columns, with the
 //! MFA secret NULL when there is none, plus Eclosion's notes key (`notes_key_encrypted`,
 //! another token under the same key) and `created_at`/`updated_at`. With the
-//! `eclosion-sqlite` feature, `Vault::import_eclosion_sqlite` reads it and
+//! `sqlite` feature, `Vault::import_eclosion_sqlite` reads it and
 //! `Vault::export_eclosion_sqlite` writes it; which Eclosion versions read what credlock
 //! writes is in the README's interoperability section.
 //!
-//! [`Vault::import_eclosion`](crate::Vault::import_eclosion) migrates such a file into a
+//! [`EclosionExt::import_eclosion`] migrates such a file into a
 //! credlock vault in one call: it decrypts the fields with the user's passphrase and
 //! re-seals them as ONE token under a fresh salt. The original is left untouched unless
 //! [`ImportOptions::remove_original`] is set, and is removed only after the new vault is
@@ -51,16 +55,247 @@
 //! restores them; [`ImportReport`] names those columns, and every column and table that was
 //! not carried.
 
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod legacy;
-#[cfg(feature = "eclosion-sqlite")]
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
-#[cfg(fuzzing)]
-pub(crate) use legacy::parse_json as parse_legacy_json;
+use std::path::Path;
+
+use credlock::Vault;
+use credlock::secrecy::SecretString;
+
+pub use error::Error;
 pub use legacy::{ImportOptions, ImportReport};
-#[cfg(fuzzing)]
-pub(crate) use legacy::{LegacyFields, export_json as export_legacy_json};
-#[cfg(feature = "eclosion-sqlite")]
+#[cfg(feature = "sqlite")]
 pub use sqlite::DatabaseExportOptions;
-#[cfg(all(fuzzing, feature = "eclosion-sqlite"))]
-pub(crate) use sqlite::read_fields as read_database_fields;
+
+/// Eclosion import and export as methods of [`Vault`]: `use credlock_eclosion::EclosionExt as _;`.
+///
+/// Every method that tests the passphrase goes through the vault's gate and lockout (see
+/// [`credlock::migrate`]); a refused attempt derives nothing.
+pub trait EclosionExt: sealed::Sealed {
+    /// Migrates Eclosion's legacy `credentials.json` into this vault in one call: opens it
+    /// with `passphrase`, re-seals the credentials as one token under a fresh salt and the
+    /// vault's KDF cost, and leaves the vault unlocked. The passphrase stays the same; the
+    /// report says whether it meets this vault's policy. See the
+    /// [crate docs](crate) for the permission check on the source.
+    ///
+    /// ```
+    /// use credlock_eclosion::ImportOptions;
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{SessionState, Vault};
+    /// use credlock_eclosion::EclosionExt as _;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let legacy = dir.path().join("credentials.json");
+    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/credentials.json");
+    /// # std::fs::copy(fixture, &legacy).map_err(|e| format!("test data file {fixture}: {e}"))?;
+    /// # std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    /// let vault = Vault::open(dir.path().join("vault.json"))?;
+    /// let report = vault.import_eclosion(
+    ///     &legacy,
+    ///     &SecretString::from("Correct-Horse-9-Battery!"),
+    ///     &ImportOptions::new(),
+    /// )?;
+    /// assert_eq!(vault.status(), SessionState::Unlocked);
+    /// assert!(report.had_mfa_secret && !report.original_removed);
+    /// assert!(legacy.exists()); // the original is left alone unless asked
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::ImportWouldReplace`] if this vault holds credentials and
+    ///   [`ImportOptions::replace_existing`] is not set;
+    /// - [`Error::Vault`] with a storage error if the source is missing, a symlink, not a regular file, too
+    ///   large, or readable by others;
+    /// - [`Error::LegacyUnencrypted`] for a plaintext (`"encrypted": false`) file;
+    ///   [`Error::LegacyFormat`] for anything else malformed;
+    /// - [`Error::WrongPassphrase`] if the passphrase does not open the file
+    ///   (counted towards the lockout), the vault's [`credlock::Error::LockedOut`];
+    /// - the storage errors of [`Vault::store`](credlock::Vault::store). The source is never modified, and is removed
+    ///   (when asked) only after the new vault is written.
+    fn import_eclosion(
+        &self,
+        legacy: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error>;
+
+    /// Writes the unlocked credentials to `dest` in Eclosion's legacy format (a new file,
+    /// written 0600 by atomic replace), readable by Eclosion and by Python's `cryptography`.
+    /// `passphrase` must be this vault's passphrase: the legacy file is keyed by it, with the
+    /// legacy cost of 480,000 iterations (the vault's own key and salt are reused when its
+    /// cost is exactly that; otherwise a fresh salt is drawn).
+    ///
+    /// # Errors
+    ///
+    /// [`credlock::Error::Locked`]/[`credlock::Error::NoCredentials`] unless unlocked; [`credlock::Error::WrongPassphrase`]
+    /// if `passphrase` is not this vault's (counted towards the lockout);
+    /// [`Error::DestinationExists`] if `dest` exists (nothing is written or left behind);
+    /// [`Error::Vault`] with a storage error if writing fails.
+    fn export_eclosion(
+        &self,
+        dest: impl AsRef<Path>,
+        passphrase: &SecretString,
+    ) -> Result<(), Error>;
+
+    /// Migrates the credentials from Eclosion's SQLite database (`eclosion.db`) into this
+    /// vault, as [`import_eclosion`](Self::import_eclosion) does for the legacy JSON file. The database is
+    /// read without being changed and without creating any file beside it (see the
+    /// [module docs](crate::eclosion#reading-eclosions-database-without-leaving-a-trace)),
+    /// also while Eclosion has it open. Eclosion's notes key and the row's timestamps are
+    /// kept in the vault as sealed extras, so [`export_eclosion_sqlite`](Self::export_eclosion_sqlite) restores
+    /// them; the report names them, and every table and column that was not carried.
+    ///
+    /// Eclosion sets no permissions on its database, so no mode is required; the report
+    /// gives the mode found. A symbolic link or a non-regular file is refused.
+    ///
+    /// ```
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::Vault;
+    /// use credlock_eclosion::{EclosionExt as _, ImportOptions};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = dir.path().join("eclosion.db");
+    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/eclosion-current.db");
+    /// # std::fs::copy(fixture, &db).map_err(|e| format!("test data file {fixture}: {e}"))?;
+    /// let vault = Vault::open(dir.path().join("vault.json"))?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// let report = vault.import_eclosion_sqlite(
+    ///     &db,
+    ///     &SecretString::from("Correct-Horse-9-Battery!"),
+    ///     &ImportOptions::new(),
+    /// )?;
+    /// assert!(report.kept_as_extras.contains(&"credentials.notes_key_encrypted".to_owned()));
+    /// assert!(report.tables_not_carried.contains(&"notes".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`import_eclosion`](Self::import_eclosion), with [`Error::WrongPassphrase`] naming the
+    /// database; [`Error::Database`] if it is not an SQLite database, has no
+    /// `credentials` table with Eclosion's columns, or no row 1 (Eclosion holds no
+    /// credentials); [`Error::InvalidOption`] (`remove_original`) if
+    /// [`ImportOptions::remove_original`] is set: Eclosion's database holds its other data
+    /// too, so the import never removes it.
+    #[cfg(feature = "sqlite")]
+    fn import_eclosion_sqlite(
+        &self,
+        database: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error>;
+
+    /// Writes the unlocked credentials into Eclosion's SQLite store, `eclosion.db`, as
+    /// Eclosion's own `save()` does: the `credentials` row 1 with a standard-base64 salt and
+    /// one Fernet token per field under the passphrase's key at Eclosion's 480,000
+    /// iterations (the vault's own key and salt when its cost is exactly that), the MFA
+    /// secret NULL when there is none, Eclosion's notes key when the vault was imported from
+    /// a database that had one, `created_at` as imported (or now) and `updated_at` now.
+    ///
+    /// - If `database` does not exist, a new database is made holding Eclosion's
+    ///   `credentials` table: created 0600 in the same directory under a temporary name,
+    ///   then linked into place without replacing anything.
+    /// - If it exists, the row is written in one transaction, which refuses a database that
+    ///   already holds credentials unless [`DatabaseExportOptions::replace_existing`] is set.
+    ///   The rest of the database is not touched.
+    ///
+    /// `passphrase` must be this vault's passphrase (tested through the lockout, as for
+    /// [`export_eclosion`](Self::export_eclosion)). Eclosion itself needs the rest of its schema, so the way
+    /// back to a running Eclosion is an export into the database it made (see the README's
+    /// interoperability section).
+    ///
+    /// ```
+    /// use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, ImportOptions};
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{Credentials, Policy, Vault};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let open = |p: std::path::PathBuf| Vault::builder(p).insecure_kdf_iterations(1_000).open();
+    /// let vault = Vault::open(dir.path().join("vault.json"))?;
+    /// # let vault = open(dir.path().join("vault.json"))?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    ///
+    /// let db = dir.path().join("eclosion.db");
+    /// let pass = SecretString::from("Tangerine-Rocket-42!");
+    /// vault.export_eclosion_sqlite(&db, &pass, &DatabaseExportOptions::new())?;
+    ///
+    /// let other = Vault::open(dir.path().join("other.json"))?;
+    /// # let other = open(dir.path().join("other.json"))?;
+    /// other.import_eclosion_sqlite(&db, &pass, &ImportOptions::new())?;
+    /// assert_eq!(other.credentials()?.email(), "alice@example.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`credlock::Error::Locked`]/[`credlock::Error::NoCredentials`] unless unlocked; [`credlock::Error::WrongPassphrase`]
+    /// if `passphrase` is not this vault's (counted towards the lockout);
+    /// [`Error::CredentialsExist`] if the database holds credentials and
+    /// `replace_existing` is not set (nothing is written); [`Error::Database`] if the
+    /// path is not a regular file, not an SQLite database, or its `credentials` table lacks
+    /// Eclosion's columns; [`Error::DestinationExists`] if a file appeared at the path while
+    /// the new database was being made; [`Error::Vault`] with a storage error for I/O failures.
+    #[cfg(feature = "sqlite")]
+    fn export_eclosion_sqlite(
+        &self,
+        database: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &DatabaseExportOptions,
+    ) -> Result<(), Error>;
+}
+
+impl EclosionExt for Vault {
+    fn import_eclosion(
+        &self,
+        legacy: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        legacy::import(self, legacy.as_ref(), passphrase, options)
+    }
+
+    fn export_eclosion(
+        &self,
+        dest: impl AsRef<Path>,
+        passphrase: &SecretString,
+    ) -> Result<(), Error> {
+        legacy::export(self, dest.as_ref(), passphrase)
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn import_eclosion_sqlite(
+        &self,
+        database: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        sqlite::import(self, database.as_ref(), passphrase, options)
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn export_eclosion_sqlite(
+        &self,
+        database: impl AsRef<Path>,
+        passphrase: &SecretString,
+        options: &DatabaseExportOptions,
+    ) -> Result<(), Error> {
+        sqlite::export(self, database.as_ref(), passphrase, options)
+    }
+}
+
+mod sealed {
+    /// Only the vault has these methods.
+    pub trait Sealed {}
+    impl Sealed for credlock::Vault {}
+}

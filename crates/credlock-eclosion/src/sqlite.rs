@@ -1,6 +1,5 @@
 //! Eclosion's SQLite store (`eclosion.db`, table `credentials`, row `id = 1`): import and
-//! export. How the import reads without leaving a trace is in the module docs of
-//! [`crate::eclosion`].
+//! export. How the import reads without leaving a trace is in the [crate docs](crate).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,16 +7,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use credlock_audit::{EventKind, Outcome};
+use credlock::crypto::{FernetKey, Salt};
+use credlock::migrate::ExportKey;
+use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::{Credentials, Vault};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
-use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
 
-use super::legacy::{ImportOptions, ImportReport, Source, fields, file_mode, parent_dir, sync_dir};
-use crate::credentials::Credentials;
-use crate::error::{Error, StorageError};
-use crate::credentials::{ECLOSION_CREATED_AT, ECLOSION_NOTES_KEY, ECLOSION_UPDATED_AT, Extras};
-use crate::vault::Vault;
+use crate::error::Error;
+#[cfg(fuzzing)]
+use crate::legacy::LegacyFields;
+use crate::legacy::{
+    ECLOSION_CREATED_AT, ECLOSION_NOTES_KEY, ECLOSION_UPDATED_AT, Extras, ImportOptions,
+    ImportReport, LEGACY_ITERATIONS, Source, check_import_allowed, fields, file_mode,
+    from_migration, import_fields, parent_dir, storage, sync_dir,
+};
 
 /// The `credentials` table exactly as Eclosion (SQLAlchemy, from v1.0.27-beta.20260202.1 to
 /// v1.3.10) creates it, down to the whitespace SQLite keeps in `sqlite_master`.
@@ -59,7 +64,7 @@ const KEPT: [(&str, &str); 3] = [
 const WHAT: &str = "Eclosion's database";
 
 fn db_error(reason: &'static str) -> Error {
-    Error::EclosionDatabase { reason }
+    Error::Database { reason }
 }
 
 /// How an export into `eclosion.db` behaves. The default refuses to overwrite credentials
@@ -69,7 +74,7 @@ fn db_error(reason: &'static str) -> Error {
 pub struct DatabaseExportOptions {
     /// Replace the credentials row of an existing database that already has one (as
     /// Eclosion's own `save()` does). Default: refuse with
-    /// [`Error::EclosionCredentialsExist`].
+    /// [`Error::CredentialsExist`].
     pub replace_existing: bool,
 }
 
@@ -88,165 +93,80 @@ impl DatabaseExportOptions {
     }
 }
 
-impl Vault {
-    /// Migrates the credentials from Eclosion's SQLite database (`eclosion.db`) into this
-    /// vault, as [`Vault::import_eclosion`] does for the legacy JSON file. The database is
-    /// read without being changed and without creating any file beside it (see the
-    /// [module docs](crate::eclosion#reading-eclosions-database-without-leaving-a-trace)),
-    /// also while Eclosion has it open. Eclosion's notes key and the row's timestamps are
-    /// kept in the vault as sealed extras, so [`Vault::export_eclosion_sqlite`] restores
-    /// them; the report names them, and every table and column that was not carried.
-    ///
-    /// Eclosion sets no permissions on its database, so no mode is required; the report
-    /// gives the mode found. A symbolic link or a non-regular file is refused.
-    ///
-    /// ```
-    /// use credlock::eclosion::ImportOptions;
-    /// use credlock::secrecy::SecretString;
-    /// use credlock::Vault;
-    ///
-    /// # let dir = tempfile::tempdir()?;
-    /// # let db = dir.path().join("eclosion.db");
-    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/eclosion-current.db");
-    /// # std::fs::copy(fixture, &db).map_err(|e| format!("test data file {fixture}: {e}"))?;
-    /// let vault = Vault::open(dir.path().join("vault.json"))?;
-    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
-    /// let report = vault.import_eclosion_sqlite(
-    ///     &db,
-    ///     &SecretString::from("Correct-Horse-9-Battery!"),
-    ///     &ImportOptions::new(),
-    /// )?;
-    /// assert!(report.kept_as_extras.contains(&"credentials.notes_key_encrypted".to_owned()));
-    /// assert!(report.tables_not_carried.contains(&"notes".to_owned()));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`Vault::import_eclosion`], with [`Error::EclosionWrongPassphrase`] naming the
-    /// database; [`Error::EclosionDatabase`] if it is not an SQLite database, has no
-    /// `credentials` table with Eclosion's columns, or no row 1 (Eclosion holds no
-    /// credentials); [`Error::InvalidOption`] (`remove_original`) if
-    /// [`ImportOptions::remove_original`] is set: Eclosion's database holds its other data
-    /// too, so the import never removes it.
-    pub fn import_eclosion_sqlite(
-        &self,
-        database: impl AsRef<Path>,
-        passphrase: &SecretString,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, Error> {
-        let database = database.as_ref();
-        if options.remove_original {
-            return Err(Error::InvalidOption {
-                name: "remove_original",
-            });
-        }
-        self.check_import_allowed(options)?;
-        let found = read_database(database)?;
-        let source = Source {
-            path: database,
-            mode: file_mode(database),
-            what: WHAT,
-            database: true,
-        };
-        let mut fields = fields(&found.salt, found.email, found.password, found.mfa)
-            .map_err(|e| source.name_in(e))?;
-        fields.notes_key = found.notes_key;
-        fields.plain_extras = found.plain_extras;
-        let mut report = self.import_fields(&fields, &source, passphrase, options)?;
-        report.kept_as_extras = found.kept;
-        report.columns_not_carried = found.columns_not_carried;
-        report.tables_not_carried = found.tables_not_carried;
-        Ok(report)
+/// [`EclosionExt::import_eclosion_sqlite`](crate::EclosionExt::import_eclosion_sqlite).
+pub(crate) fn import(
+    vault: &Vault,
+    database: &Path,
+    passphrase: &SecretString,
+    options: &ImportOptions,
+) -> Result<ImportReport, Error> {
+    if options.remove_original {
+        return Err(Error::InvalidOption {
+            name: "remove_original",
+        });
     }
+    check_import_allowed(vault, options)?;
+    let found = read_database(database)?;
+    let source = Source {
+        path: database,
+        mode: file_mode(database),
+        what: WHAT,
+        database: true,
+    };
+    let mut fields = fields(&found.salt, found.email, found.password, found.mfa)
+        .map_err(|e| source.name_in(e))?;
+    fields.notes_key = found.notes_key;
+    fields.plain_extras = found.plain_extras;
+    let mut report = import_fields(vault, &fields, &source, passphrase, options)?;
+    report.kept_as_extras = found.kept;
+    report.columns_not_carried = found.columns_not_carried;
+    report.tables_not_carried = found.tables_not_carried;
+    Ok(report)
+}
 
-    /// Writes the unlocked credentials into Eclosion's SQLite store, `eclosion.db`, as
-    /// Eclosion's own `save()` does: the `credentials` row 1 with a standard-base64 salt and
-    /// one Fernet token per field under the passphrase's key at Eclosion's 480,000
-    /// iterations (the vault's own key and salt when its cost is exactly that), the MFA
-    /// secret NULL when there is none, Eclosion's notes key when the vault was imported from
-    /// a database that had one, `created_at` as imported (or now) and `updated_at` now.
-    ///
-    /// - If `database` does not exist, a new database is made holding Eclosion's
-    ///   `credentials` table: created 0600 in the same directory under a temporary name,
-    ///   then linked into place without replacing anything.
-    /// - If it exists, the row is written in one transaction, which refuses a database that
-    ///   already holds credentials unless [`DatabaseExportOptions::replace_existing`] is set.
-    ///   The rest of the database is not touched.
-    ///
-    /// `passphrase` must be this vault's passphrase (tested through the lockout, as for
-    /// [`Vault::export_eclosion`]). Eclosion itself needs the rest of its schema, so the way
-    /// back to a running Eclosion is an export into the database it made (see the README's
-    /// interoperability section).
-    ///
-    /// ```
-    /// use credlock::eclosion::{DatabaseExportOptions, ImportOptions};
-    /// use credlock::secrecy::SecretString;
-    /// use credlock::{Credentials, Policy, Vault};
-    ///
-    /// # let dir = tempfile::tempdir()?;
-    /// # let open = |p: std::path::PathBuf| Vault::builder(p).insecure_kdf_iterations(1_000).open();
-    /// let vault = Vault::open(dir.path().join("vault.json"))?;
-    /// # let vault = open(dir.path().join("vault.json"))?;
-    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
-    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
-    ///
-    /// let db = dir.path().join("eclosion.db");
-    /// let pass = SecretString::from("Tangerine-Rocket-42!");
-    /// vault.export_eclosion_sqlite(&db, &pass, &DatabaseExportOptions::new())?;
-    ///
-    /// let other = Vault::open(dir.path().join("other.json"))?;
-    /// # let other = open(dir.path().join("other.json"))?;
-    /// other.import_eclosion_sqlite(&db, &pass, &ImportOptions::new())?;
-    /// assert_eq!(other.credentials()?.email(), "alice@example.com");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Locked`]/[`Error::NoCredentials`] unless unlocked; [`Error::WrongPassphrase`]
-    /// if `passphrase` is not this vault's (counted towards the lockout);
-    /// [`Error::EclosionCredentialsExist`] if the database holds credentials and
-    /// `replace_existing` is not set (nothing is written); [`Error::EclosionDatabase`] if the
-    /// path is not a regular file, not an SQLite database, or its `credentials` table lacks
-    /// Eclosion's columns; [`Error::DestinationExists`] if a file appeared at the path while
-    /// the new database was being made; [`Error::Storage`] for I/O failures.
-    pub fn export_eclosion_sqlite(
-        &self,
-        database: impl AsRef<Path>,
-        passphrase: &SecretString,
-        options: &DatabaseExportOptions,
-    ) -> Result<(), Error> {
-        let database = database.as_ref();
-        // Check the destination before testing the passphrase: a bad path is not a guess.
-        let existing = match std::fs::symlink_metadata(database) {
-            Ok(meta) if meta.file_type().is_file() => true,
-            Ok(_) => {
-                return Err(db_error(
-                    "the path is a symbolic link or not a regular file",
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(Error::Storage(StorageError::io(database, e))),
-        };
-        let (creds, key, salt) = self.legacy_key_for_export(passphrase)?;
-        let row = Row::seal(&creds, &key, &salt)?;
-        let operation = if existing {
-            write_existing(database, &row, options)?;
-            "eclosion_database"
-        } else {
-            write_new(database, &row)?;
-            "eclosion_database_new"
-        };
-        self.audit(EventKind::Exported, Outcome::Success, |e| {
-            e.operation(operation)
-        })
-    }
+/// [`EclosionExt::export_eclosion_sqlite`](crate::EclosionExt::export_eclosion_sqlite).
+pub(crate) fn export(
+    vault: &Vault,
+    database: &Path,
+    passphrase: &SecretString,
+    options: &DatabaseExportOptions,
+) -> Result<(), Error> {
+    // Check the destination before testing the passphrase: a bad path is not a guess.
+    let existing = match std::fs::symlink_metadata(database) {
+        Ok(meta) if meta.file_type().is_file() => true,
+        Ok(_) => {
+            return Err(db_error(
+                "the path is a symbolic link or not a regular file",
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(storage(database, e)),
+    };
+    let operation = if existing {
+        "eclosion_database"
+    } else {
+        "eclosion_database_new"
+    };
+    vault
+        .export_foreign(
+            passphrase,
+            LEGACY_ITERATIONS,
+            Some(operation),
+            |proven: &ExportKey| {
+                let row = Row::seal(&proven.credentials, &proven.key, proven.params.salt())?;
+                if existing {
+                    write_existing(database, &row, options)
+                } else {
+                    write_new(database, &row)
+                }
+            },
+        )
+        .map_err(from_migration)
 }
 
 /// The fields an import of `database` would decrypt, read as the import reads them.
 #[cfg(fuzzing)]
-pub(crate) fn read_fields(database: &Path) -> Result<super::legacy::LegacyFields, Error> {
+pub(crate) fn read_fields(database: &Path) -> Result<LegacyFields, Error> {
     let found = read_database(database)?;
     let mut fields = fields(&found.salt, found.email, found.password, found.mfa)?;
     fields.notes_key = found.notes_key;
@@ -281,8 +201,7 @@ fn read_database(database: &Path) -> Result<Found, Error> {
 /// before and after, and the read is done again, the way the files then call for, if they
 /// changed. `after_read` runs between the read and the comparison (a seam for tests).
 fn read_database_with(database: &Path, after_read: &mut dyn FnMut(u32)) -> Result<Found, Error> {
-    let meta = std::fs::symlink_metadata(database)
-        .map_err(|e| Error::Storage(StorageError::io(database, e)))?;
+    let meta = std::fs::symlink_metadata(database).map_err(|e| storage(database, e))?;
     if !meta.file_type().is_file() {
         return Err(db_error(
             "the path is a symbolic link or not a regular file",
@@ -384,13 +303,13 @@ fn read_open(conn: &Connection) -> Result<Found, Error> {
         text("mfa_secret_encrypted")?,
     );
     let notes_key = text("notes_key_encrypted")?.filter(|t| !t.is_empty());
-    let mut plain_extras = Extras::default();
+    let mut plain_extras = Extras::new();
     let mut kept = Vec::new();
     for (column, extra) in KEPT {
         let value = text(column)?.filter(|t| !t.is_empty());
         if let Some(value) = value {
             if extra != ECLOSION_NOTES_KEY {
-                plain_extras.insert(extra, &value);
+                plain_extras.insert(extra, Zeroizing::new(value));
             }
             kept.push(format!("credentials.{column}"));
         }
@@ -437,12 +356,12 @@ enum Opened {
 fn open_read_only(
     database: &Path,
 ) -> Result<(Connection, Option<tempfile::TempDir>, Opened), Error> {
-    let storage = |e: std::io::Error| Error::Storage(StorageError::io(database, e));
+    let io = |e: std::io::Error| storage(database, e);
     let mut header = [0u8; 20];
     {
         use std::io::Read as _;
-        let mut file = std::fs::File::open(database).map_err(storage)?;
-        let n = file.read(&mut header).map_err(storage)?;
+        let mut file = std::fs::File::open(database).map_err(io)?;
+        let n = file.read(&mut header).map_err(io)?;
         if n < header.len() || &header[..16] != b"SQLite format 3\0" {
             return Err(db_error("it is not an SQLite database"));
         }
@@ -478,11 +397,11 @@ fn open_read_only(
     let dir = tempfile::Builder::new()
         .prefix("credlock-eclosion-")
         .tempdir()
-        .map_err(storage)?;
+        .map_err(io)?;
     let copy = dir.path().join("eclosion.db");
-    std::fs::copy(database, &copy).map_err(storage)?;
+    std::fs::copy(database, &copy).map_err(io)?;
     if has_wal {
-        std::fs::copy(&wal, sibling(&copy, "-wal")).map_err(storage)?;
+        std::fs::copy(&wal, sibling(&copy, "-wal")).map_err(io)?;
     }
     let conn = Connection::open_with_flags(
         &copy,
@@ -526,17 +445,14 @@ struct Row {
 }
 
 impl Row {
-    fn seal(
-        creds: &Credentials,
-        key: &credlock_crypto::FernetKey,
-        salt: &credlock_crypto::Salt,
-    ) -> Result<Self, Error> {
+    fn seal(creds: &Credentials, key: &FernetKey, salt: &Salt) -> Result<Self, Error> {
         // As Eclosion's `CredentialEncryption.encrypt`: "" for an empty value.
         let seal = |value: &str| -> Result<String, Error> {
             if value.is_empty() {
                 Ok(String::new())
             } else {
-                Ok(key.seal(value.as_bytes())?)
+                key.seal(value.as_bytes())
+                    .map_err(|e| Error::Vault(e.into()))
             }
         };
         let optional = |value: Option<&str>| -> Result<Option<String>, Error> {
@@ -546,15 +462,14 @@ impl Row {
             }
         };
         let now = sqlalchemy_now()?;
-        let extras = creds.extras();
         Ok(Self {
             salt: STANDARD.encode(salt.as_bytes()),
             email: seal(creds.email())?,
             password: seal(creds.password().expose_secret())?,
             mfa: optional(creds.mfa_secret().map(|s| s.expose_secret()))?,
-            notes_key: optional(extras.get(ECLOSION_NOTES_KEY))?,
-            created_at: extras
-                .get(ECLOSION_CREATED_AT)
+            notes_key: optional(creds.extra(ECLOSION_NOTES_KEY))?,
+            created_at: creds
+                .extra(ECLOSION_CREATED_AT)
                 .map_or_else(|| now.clone(), str::to_owned),
             updated_at: now,
         })
@@ -582,19 +497,19 @@ impl Row {
 /// place without replacing anything.
 fn write_new(database: &Path, row: &Row) -> Result<(), Error> {
     use std::os::unix::fs::DirBuilderExt as _;
-    let storage = |e: std::io::Error| Error::Storage(StorageError::io(database, e));
+    let io = |e: std::io::Error| storage(database, e);
     let dir = parent_dir(database);
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(storage)?;
+        .map_err(io)?;
     // Created with mode 0600 by `tempfile` (O_CREAT|O_EXCL), so never readable by others.
     let tmp = tempfile::Builder::new()
         .prefix(".credlock-eclosion-")
         .suffix(".db")
         .tempfile_in(dir)
-        .map_err(storage)?;
+        .map_err(io)?;
     {
         let mut conn = Connection::open_with_flags(
             tmp.path(),
@@ -611,17 +526,17 @@ fn write_new(database: &Path, row: &Row) -> Result<(), Error> {
         conn.close()
             .map_err(|_| db_error("the new database cannot be written"))?;
     }
-    tmp.as_file().sync_all().map_err(storage)?;
+    tmp.as_file().sync_all().map_err(io)?;
     tmp.persist_noclobber(database).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             Error::DestinationExists {
                 path: database.to_path_buf(),
             }
         } else {
-            storage(e.error)
+            io(e.error)
         }
     })?;
-    sync_dir(dir).map_err(storage)
+    sync_dir(dir).map_err(io)
 }
 
 /// An existing database: the row in one transaction, refusing stored credentials unless
@@ -656,7 +571,7 @@ fn write_existing(
         .map_err(failed)?;
     if stored > 0 {
         if !options.replace_existing {
-            return Err(Error::EclosionCredentialsExist {
+            return Err(Error::CredentialsExist {
                 path: database.to_path_buf(),
             });
         }
@@ -672,7 +587,7 @@ fn write_existing(
 fn sqlalchemy_now() -> Result<String, Error> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_err(|_| Error::from(credlock_crypto::Error::ClockBeforeEpoch))?;
+        .map_err(|_| Error::Vault(credlock::crypto::Error::ClockBeforeEpoch.into()))?;
     Ok(sqlalchemy_time(now.as_secs(), now.subsec_micros()))
 }
 
@@ -761,7 +676,7 @@ mod tests {
         })
         .err()
         .unwrap();
-        assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+        assert!(matches!(err, Error::Database { .. }), "{err:?}");
     }
 
     #[test]

@@ -8,9 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use credlock::eclosion::ImportOptions;
+use credlock::SessionState;
 use credlock::secrecy::ExposeSecret as _;
-use credlock::{Error, SessionState};
+use credlock_eclosion::{EclosionExt as _, Error, ImportOptions};
 
 /// The test inputs documented in the fixture's README (passphrase and plaintext).
 struct Documented {
@@ -90,7 +90,7 @@ fn remove_original_deletes_the_legacy_file_only_after_success() {
     let opts = ImportOptions::new().remove_original(true);
     assert!(matches!(
         v.import_eclosion(&legacy, &secret("Wrong-Passphrase-1!"), &opts),
-        Err(Error::EclosionWrongPassphrase { .. })
+        Err(Error::WrongPassphrase { .. })
     ));
     assert!(legacy.exists());
     assert_eq!(v.status(), SessionState::NoCredentials);
@@ -111,7 +111,10 @@ fn the_fixture_as_git_checks_it_out_is_refused_unless_allowed() {
     let err = v
         .import_eclosion(&legacy, &secret(&doc.passphrase), &ImportOptions::new())
         .unwrap_err();
-    assert!(matches!(err, Error::Storage(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Vault(credlock::Error::Storage(_))),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("chmod 600"), "{err}");
     let report = v
         .import_eclosion(
@@ -208,7 +211,7 @@ fn malformed_and_unencrypted_legacy_files_are_refused() {
                 v["password"] = t.into();
                 v
             },
-            |e| matches!(e, Error::EclosionWrongPassphrase { .. }),
+            |e| matches!(e, Error::WrongPassphrase { .. }),
         ),
         ("not an object", serde_json::json!([1, 2]), |e| {
             matches!(e, Error::LegacyFormat { .. })
@@ -310,7 +313,7 @@ fn export_writes_eclosions_exact_layout_and_reads_back() {
     let out = dir.path().join("export").join("credentials.json");
     assert!(matches!(
         v.export_eclosion(&out, &secret("Not-The-Passphrase-1")),
-        Err(Error::WrongPassphrase)
+        Err(Error::Vault(credlock::Error::WrongPassphrase))
     ));
     assert!(!out.exists());
     v.export_eclosion(&out, &secret(&doc.passphrase)).unwrap();
@@ -368,12 +371,12 @@ fn export_from_a_vault_with_another_cost_draws_a_fresh_legacy_salt() {
     assert_eq!(w.credentials().unwrap(), creds());
     assert!(matches!(
         v.export_eclosion(dir.path().join("x.json"), &secret("Wrong-Pass-1!")),
-        Err(Error::WrongPassphrase)
+        Err(Error::Vault(credlock::Error::WrongPassphrase))
     ));
     v.lock();
     assert!(matches!(
         v.export_eclosion(dir.path().join("y.json"), &secret(PASS)),
-        Err(Error::Locked)
+        Err(Error::Vault(credlock::Error::Locked))
     ));
 }
 
@@ -481,7 +484,7 @@ fn an_export_refused_for_an_existing_destination_leaves_nothing_behind() {
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
 }
 
-#[cfg(feature = "eclosion-sqlite")]
+#[cfg(feature = "sqlite")]
 mod sqlite {
     use super::*;
 
@@ -576,7 +579,7 @@ mod sqlite {
                 &secret("Wrong-Horse-9-Battery!"),
                 &ImportOptions::new()
             ),
-            Err(Error::EclosionWrongPassphrase { .. })
+            Err(Error::WrongPassphrase { .. })
         ));
     }
 
@@ -599,7 +602,7 @@ mod sqlite {
         let w = open(&path2);
         assert!(matches!(
             w.import_eclosion_sqlite(&empty, &secret(&doc.passphrase), &ImportOptions::new()),
-            Err(Error::EclosionDatabase { .. })
+            Err(Error::Database { .. })
         ));
         let not_db = dir2.path().join("not.db");
         std::fs::write(
@@ -609,7 +612,7 @@ mod sqlite {
         .unwrap();
         assert!(matches!(
             w.import_eclosion_sqlite(&not_db, &secret(&doc.passphrase), &ImportOptions::new()),
-            Err(Error::EclosionDatabase { .. })
+            Err(Error::Database { .. })
         ));
         let link = dir2.path().join("link.db");
         std::os::unix::fs::symlink(&db, &link).unwrap();
@@ -619,7 +622,7 @@ mod sqlite {
         );
         assert!(matches!(
             w.import_eclosion_sqlite(&db, &secret("Wrong-Passphrase-1!"), &ImportOptions::new()),
-            Err(Error::EclosionWrongPassphrase { .. })
+            Err(Error::WrongPassphrase { .. })
         ));
         assert_eq!(w.status(), SessionState::NoCredentials);
     }

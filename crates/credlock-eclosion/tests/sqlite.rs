@@ -3,7 +3,7 @@
 //! while another connection holds the database open in WAL mode; exports to a new and to an
 //! existing `eclosion.db` read back to the same credentials and restore the notes key.
 
-#![cfg(feature = "eclosion-sqlite")]
+#![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod common;
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use common::*;
 use credlock::audit::{EventKind, MemorySink};
-use credlock::eclosion::{DatabaseExportOptions, ImportOptions};
 use credlock::secrecy::ExposeSecret as _;
-use credlock::{Credentials, Error, ErrorKind, SessionState};
+use credlock::{Credentials, ErrorKind, SessionState};
+use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, Error, ImportOptions};
 use rusqlite::Connection;
 
 /// The values `testdata/eclosion/make_eclosion_db_fixture.py` sealed into
@@ -310,10 +310,7 @@ fn export_to_a_new_database_is_eclosions_schema_0600_and_reads_back() {
     let err = v
         .export_eclosion_sqlite(&out, &secret(PASS), &DatabaseExportOptions::new())
         .unwrap_err();
-    assert!(
-        matches!(err, Error::EclosionCredentialsExist { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::CredentialsExist { .. }), "{err:?}");
 }
 
 #[test]
@@ -326,10 +323,7 @@ fn export_into_an_existing_database_refuses_stored_credentials_unless_asked() {
     let err = v
         .export_eclosion_sqlite(&db, &secret(PASS), &DatabaseExportOptions::new())
         .unwrap_err();
-    assert!(
-        matches!(err, Error::EclosionCredentialsExist { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::CredentialsExist { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Conflict);
     let msg = err.to_string();
     assert!(
@@ -509,7 +503,7 @@ fn import_errors_name_eclosions_database_and_its_own_options() {
     let err = v
         .import_eclosion_sqlite(&bad, &secret(FX_PASS), &ImportOptions::new())
         .unwrap_err();
-    assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+    assert!(matches!(err, Error::Database { .. }), "{err:?}");
     assert!(err.to_string().starts_with("Eclosion's database"), "{err}");
 
     v.import_eclosion_sqlite(&db, &secret(FX_PASS), &ImportOptions::new())
@@ -532,7 +526,10 @@ fn a_wrong_passphrase_for_an_export_writes_nothing_and_counts() {
     let err = v
         .export_eclosion_sqlite(&out, &secret(OTHER_PASS), &DatabaseExportOptions::new())
         .unwrap_err();
-    assert!(matches!(err, Error::WrongPassphrase), "{err:?}");
+    assert!(
+        matches!(err, Error::Vault(credlock::Error::WrongPassphrase)),
+        "{err:?}"
+    );
     assert_eq!(v.lockout_state().unwrap().failures, 1);
     assert!(listing(out_dir.path()).is_empty());
     // A destination that is not a regular file is refused before any passphrase test.
@@ -543,7 +540,7 @@ fn a_wrong_passphrase_for_an_export_writes_nothing_and_counts() {
             &DatabaseExportOptions::new(),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+    assert!(matches!(err, Error::Database { .. }), "{err:?}");
     assert_eq!(v.lockout_state().unwrap().failures, 1);
 }
 
@@ -565,7 +562,7 @@ fn a_notes_key_that_does_not_open_with_the_credentials_key_is_damage_not_a_wrong
     let err = v
         .import_eclosion_sqlite(&db, &secret(FX_PASS), &ImportOptions::new())
         .unwrap_err();
-    assert!(matches!(err, Error::EclosionDatabase { .. }), "{err:?}");
+    assert!(matches!(err, Error::Database { .. }), "{err:?}");
     assert!(err.to_string().contains("notes key"), "{err}");
     assert_eq!(
         v.status(),

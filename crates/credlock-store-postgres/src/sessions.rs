@@ -86,9 +86,7 @@ impl PostgresSessionStore {
     fn with<T>(
         &self,
         op: &'static str,
-        f: impl FnOnce(
-            &mut postgres::Client,
-        ) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> Result<T, SessionStoreError> {
         self.set.with_client(op, f).map_err(unavailable)
     }

@@ -42,6 +42,9 @@ fn debug_names_the_user_and_nothing_of_the_database() {
     let set = PostgresStoreSet::builder(server.database()).open().unwrap();
     let store = PostgresSessions::new(set).user(&key("alice"));
     let shown = format!("{store:?}");
-    assert!(shown.starts_with("PostgresSessionStore { key: \"alice\""), "{shown}");
+    assert!(
+        shown.starts_with("PostgresSessionStore { key: \"alice\""),
+        "{shown}"
+    );
     assert!(!shown.contains("password"), "{shown}");
 }

@@ -4,23 +4,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use credlock_client_sessions::SessionStore;
 use credlock_crypto::{Argon2Cost, Argon2Limits, KdfParams, Normalization};
-use credlock_policy::Policy;
+use credlock_policy::{Policy, ValidPassphrase};
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
 
 use crate::audit::{AuditSink, Auditor};
 use crate::clock::Clock;
-use crate::vault::config::Options;
-use crate::vault::derivation::{DerivationEvent, Deriver};
+use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::Acceptance;
 use crate::idle_clock::FakeClock;
-use crate::vault::kdf_plan::{Cost, KdfPlan};
-use crate::sessions::SessionStore;
-use crate::vault::client_sessions::Sessions;
 use crate::status::{SecurityStatus, ShowPath};
 use crate::vault::Vault;
+use crate::vault::client_sessions::Sessions;
+use crate::vault::config::Options;
+use crate::vault::derivation::{DerivationEvent, Deriver};
+use crate::vault::kdf_plan::{Cost, KdfPlan};
 
 /// Builds a [`Vault`] with options other than the defaults.
 ///
@@ -578,6 +579,21 @@ impl VaultBuilder {
 }
 
 impl Vault {
+    /// Creates a new vault at `path` holding `credentials`, and returns it unlocked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VaultExists`] if a vault is already there; otherwise as [`Vault::store`].
+    pub fn create(
+        path: impl AsRef<Path>,
+        credentials: Credentials,
+        passphrase: ValidPassphrase,
+    ) -> Result<Self, Error> {
+        let vault = Self::open(path)?;
+        vault.store(credentials, passphrase)?;
+        Ok(vault)
+    }
+
     /// Opens the vault at `path` with the default options: locked if a vault file exists
     /// there, empty otherwise. Nothing is decrypted.
     ///

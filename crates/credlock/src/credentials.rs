@@ -9,8 +9,8 @@
 use core::fmt;
 use std::collections::BTreeMap;
 
-use secrecy::{ExposeSecret as _, SecretString};
 use credlock_totp::TotpSecret;
+use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::{Zeroize as _, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::Error;
@@ -117,6 +117,33 @@ impl Credentials {
         }
     }
 
+    /// The same credentials carrying the opaque value `value` under `name` (see the module
+    /// docs): what an importer keeps of the application it migrates from (Eclosion's notes
+    /// key, say), sealed with the credentials and restored by its export. The value is
+    /// treated as a secret (zeroized on drop, never shown by `Debug`); the name is not.
+    ///
+    /// ```
+    /// use credlock::Credentials;
+    /// use credlock::secrecy::SecretString;
+    ///
+    /// let creds = Credentials::new("a@example.com", SecretString::from("pw"))
+    ///     .with_extra("eclosion.notes_key", "notes-key-bits");
+    /// assert_eq!(creds.extra("eclosion.notes_key"), Some("notes-key-bits"));
+    /// assert_eq!(creds.extra("other"), None);
+    /// assert!(!format!("{creds:?}").contains("notes-key-bits"));
+    /// ```
+    #[must_use]
+    pub fn with_extra(mut self, name: &str, value: &str) -> Self {
+        self.extras.insert(name, value);
+        self
+    }
+
+    /// The opaque value kept under `name`, if any (see [`Credentials::with_extra`]).
+    #[must_use]
+    pub fn extra(&self, name: &str) -> Option<&str> {
+        self.extras.get(name)
+    }
+
     pub(crate) fn extras(&self) -> &Extras {
         &self.extras
     }
@@ -177,15 +204,6 @@ impl PartialEq for Credentials {
     }
 }
 
-/// Eclosion's notes encryption key (the plaintext of `credentials.notes_key_encrypted`).
-pub(crate) const ECLOSION_NOTES_KEY: &str = "eclosion.notes_key";
-/// The `created_at` of Eclosion's credentials row, as Eclosion stored it.
-#[cfg(feature = "eclosion-sqlite")]
-pub(crate) const ECLOSION_CREATED_AT: &str = "eclosion.created_at";
-/// The `updated_at` of Eclosion's credentials row, as Eclosion stored it.
-#[cfg(feature = "eclosion-sqlite")]
-pub(crate) const ECLOSION_UPDATED_AT: &str = "eclosion.updated_at";
-
 /// Named opaque values, in name order (so the sealed record stays canonical).
 #[derive(Default, PartialEq, Eq)]
 pub(crate) struct Extras(pub(crate) BTreeMap<String, Zeroizing<String>>);
@@ -195,7 +213,6 @@ impl Extras {
         self.0.is_empty()
     }
 
-    #[cfg(any(test, feature = "eclosion-sqlite"))]
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.as_str())
     }

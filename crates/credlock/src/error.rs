@@ -122,25 +122,6 @@ pub enum Error {
     /// random source or the clock).
     #[error(transparent)]
     Crypto(CryptoError),
-    /// A legacy (Eclosion) credentials file is not in the expected format.
-    #[error("the Eclosion credentials file is not in the expected format ({reason})")]
-    LegacyFormat {
-        /// What is wrong, without any of the file's contents.
-        reason: &'static str,
-    },
-    /// A legacy (Eclosion) credentials file holds unencrypted credentials; credlock refuses
-    /// to read plaintext secrets.
-    #[error(
-        "the Eclosion credentials file is not encrypted (\"encrypted\": false); credlock \
-         refuses to import plaintext credentials: set a passphrase in Eclosion first"
-    )]
-    LegacyUnencrypted,
-    /// An export destination already exists.
-    #[error("{} already exists; choose a new path or remove it first", path.display())]
-    DestinationExists {
-        /// The destination path.
-        path: PathBuf,
-    },
     /// With fail-closed auditing, an audit event could not be recorded; see
     /// [`VaultBuilder::audit_fail_closed`](crate::VaultBuilder::audit_fail_closed).
     #[error("the audit trail could not record the event (fail-closed auditing)")]
@@ -150,46 +131,6 @@ pub enum Error {
     InvalidOption {
         /// The option's name.
         name: &'static str,
-    },
-    /// The passphrase given for an Eclosion import does not open Eclosion's file or database
-    /// (or it was tampered with). Counted towards the lockout, as any wrong passphrase;
-    /// [`Error::kind`] is [`ErrorKind::WrongPassphrase`].
-    #[error(
-        "the passphrase does not open {what} (or it has been tampered with): use the \
-         passphrase set in Eclosion"
-    )]
-    EclosionWrongPassphrase {
-        /// What was being opened: "Eclosion's credentials file" or "Eclosion's database".
-        what: &'static str,
-    },
-    /// Eclosion's SQLite database (`eclosion.db`) is not one credlock can import from or
-    /// export to; it was left untouched.
-    #[error("Eclosion's database is not usable here ({reason}); it was left untouched")]
-    EclosionDatabase {
-        /// What is wrong, without any of the database's contents.
-        reason: &'static str,
-    },
-    /// An Eclosion import would replace the credentials this vault already holds, and the
-    /// import did not ask to.
-    #[error(
-        "a vault already exists{}: unlock it, or import over it explicitly \
-         (ImportOptions::replace_existing)",
-        at(path.as_ref())
-    )]
-    ImportWouldReplace {
-        /// Where the vault is, if it is a file.
-        path: Option<PathBuf>,
-    },
-    /// Eclosion's database already holds credentials, and the export did not ask to replace
-    /// them; nothing was written.
-    #[error(
-        "Eclosion's database {} already holds credentials; nothing was written: export over \
-         them explicitly (DatabaseExportOptions::replace_existing) or choose another database",
-        path.display()
-    )]
-    EclosionCredentialsExist {
-        /// The database.
-        path: PathBuf,
     },
     /// A session token was refused: malformed, unknown, revoked, rotated, or presented while
     /// the vault is locked (a lock revokes every session). Which of these is not said.
@@ -341,28 +282,20 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::WrongPassphrase | Self::EclosionWrongPassphrase { .. } => {
-                ErrorKind::WrongPassphrase
-            }
+            Self::WrongPassphrase => ErrorKind::WrongPassphrase,
             Self::LockedOut { .. } | Self::LockedOutUntilCleared { .. } => ErrorKind::LockedOut,
             Self::Locked => ErrorKind::Locked,
             Self::NoCredentials => ErrorKind::NoCredentials,
             Self::AlreadyUnlocked
             | Self::VaultExists { .. }
             | Self::ChangedElsewhere
-            | Self::Interrupted
-            | Self::DestinationExists { .. }
-            | Self::ImportWouldReplace { .. }
-            | Self::EclosionCredentialsExist { .. } => ErrorKind::Conflict,
+            | Self::Interrupted => ErrorKind::Conflict,
             Self::VaultMissing { .. } => ErrorKind::Storage(StorageKind::NotFound),
             Self::Policy(_) => ErrorKind::PolicyRejected,
             Self::CorruptVault { .. }
             | Self::UnsupportedVersion { .. }
             | Self::UnsupportedAlgorithm { .. }
-            | Self::KdfParams(_)
-            | Self::LegacyFormat { .. }
-            | Self::LegacyUnencrypted
-            | Self::EclosionDatabase { .. } => ErrorKind::InvalidVault,
+            | Self::KdfParams(_) => ErrorKind::InvalidVault,
             Self::Storage(e) => ErrorKind::Storage(e.kind()),
             Self::InvalidOption { .. } => ErrorKind::InvalidOption,
             Self::Crypto(_) => ErrorKind::Crypto,
@@ -418,7 +351,10 @@ enum StorageInner {
 }
 
 impl StorageError {
-    pub(crate) fn io(path: &std::path::Path, source: io::Error) -> Self {
+    /// An I/O failure at `path` outside the store (an importer reading another application's
+    /// file, say), classified by its kind as the store's failures are.
+    #[must_use]
+    pub fn io(path: &std::path::Path, source: io::Error) -> Self {
         Self(StorageInner::Io {
             path: path.to_path_buf(),
             source,

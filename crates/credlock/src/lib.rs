@@ -17,7 +17,7 @@ mod vault;
 
 // Faces: capabilities added to the vault from above; the vault never calls them.
 mod builder;
-pub mod eclosion;
+pub mod migrate;
 mod operator;
 pub mod registry;
 pub mod sessions;
@@ -32,18 +32,18 @@ mod sweeper_tests;
 /// TOTP codes (RFC 6238) from an MFA secret as users paste it (the `credlock-totp` crate).
 pub use credlock_totp as totp;
 
+pub use builder::VaultBuilder;
 pub use credentials::Credentials;
-pub use vault::derivation::{DerivationEvent, DerivationStage};
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use idle_clock::FakeClock;
-pub use vault::lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
-pub use builder::VaultBuilder;
 pub use registry::{InvalidUserId, Registry, UserId};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,
     SecurityStatus,
 };
 pub use vault::Vault;
+pub use vault::derivation::{DerivationEvent, DerivationStage};
+pub use vault::lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 
 pub use credlock_crypto::{Argon2Cost, Argon2Limits};
 pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};

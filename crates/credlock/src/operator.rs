@@ -4,8 +4,8 @@
 use credlock_audit::{EventKind, Outcome};
 
 use crate::error::Error;
-use crate::vault::lockout::LockoutState;
 use crate::vault::Vault;
+use crate::vault::lockout::LockoutState;
 
 impl Vault {
     /// The lockout state (failures, and until when attempts are refused), read without a

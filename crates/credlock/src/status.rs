@@ -8,12 +8,14 @@ use credlock_session::{LockoutPolicy, SessionState};
 use credlock_store::{Store, StoreKind};
 use serde::Serialize;
 
-use crate::vault::config::Options;
 use crate::error::{Error, ceil_secs};
 use crate::format::{Acceptance, CIPHER};
+use crate::hardening::{self, HardeningReport};
+use crate::vault::Vault;
+use crate::vault::config::Options;
+use crate::vault::kdf_plan::algorithm_of;
 use crate::vault::lockout::LockoutState;
 use crate::vault::state::State;
-use crate::vault::Vault;
 
 /// What a vault's security actually is, for a status page or an audit log: every field is
 /// read from the vault file on disk, the vault's state in memory, or the options in force;
@@ -67,7 +69,7 @@ pub struct SecurityStatus {
     pub problems: Vec<Problem>,
     /// What [`harden_process`](crate::hardening::harden_process) achieved for this process,
     /// if it was called.
-    pub hardening: Option<crate::hardening::HardeningReport>,
+    pub hardening: Option<HardeningReport>,
 }
 
 /// One problem in a [`SecurityStatus`].
@@ -143,7 +145,7 @@ impl KdfTarget {
         let target = plan.target(&options.deriver).ok();
         let argon2 = target.and_then(|t| t.argon2_cost());
         Self {
-            algorithm: crate::vault::kdf_plan::algorithm_of(plan.cost).name(),
+            algorithm: algorithm_of(plan.cost).name(),
             iterations: target.map_or(0, |t| t.iterations()),
             memory_kib: argon2.map(|c| c.memory_kib()),
             lanes: argon2.map(|c| c.lanes()),
@@ -345,7 +347,7 @@ impl SecurityStatus {
             idle_timeout_secs: options.session.idle_timeout().map(ceil_secs),
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
-            hardening: crate::hardening::last_report(),
+            hardening: hardening::last_report(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub(crate) mod state;
 pub(crate) mod sweeper;
 mod upgrade;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,21 +93,6 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Creates a new vault at `path` holding `credentials`, and returns it unlocked.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::VaultExists`] if a vault is already there; otherwise as [`Vault::store`].
-    pub fn create(
-        path: impl AsRef<Path>,
-        credentials: Credentials,
-        passphrase: ValidPassphrase,
-    ) -> Result<Self, Error> {
-        let vault = Self::open(path)?;
-        vault.store(credentials, passphrase)?;
-        Ok(vault)
-    }
-
     pub(crate) fn from_parts(store: Box<dyn Store>, options: Options) -> Result<Self, Error> {
         let stored = store.load()?.is_some();
         let shared = Arc::new(Shared::new(State::new(stored, options.session)));

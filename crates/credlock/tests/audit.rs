@@ -15,10 +15,10 @@ use common::{OTHER_PASS, PASS, creds, secret, temp_vault, testdata, valid};
 use credlock::audit::{
     AuditContext, EventKind, FailingSink, JsonLinesSink, MemorySink, with_audit_context,
 };
-use credlock::eclosion::ImportOptions;
 use credlock::secrecy::ExposeSecret as _;
 use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Error, SessionState};
+use credlock_eclosion::{EclosionExt as _, ImportOptions};
 
 const ECLOSION_PASS: &str = "Correct-Horse-9-Battery!";
 
@@ -267,7 +267,7 @@ fn every_passphrase_test_names_its_operation() {
     // Refused without a derivation (the right passphrase too), named for what was refused.
     assert!(matches!(
         vault.import_eclosion(&legacy, &secret(ECLOSION_PASS), &replace),
-        Err(Error::LockedOut { .. })
+        Err(credlock_eclosion::Error::Vault(Error::LockedOut { .. }))
     ));
 
     let named = |kind: EventKind| -> Vec<Option<&'static str>> {

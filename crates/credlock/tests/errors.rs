@@ -10,8 +10,8 @@ use std::os::unix::fs::symlink;
 use std::time::Duration;
 
 use common::{PASS, secret, set_mode, stored, temp_vault};
-use credlock::eclosion::ImportOptions;
 use credlock::{Error, ErrorKind, Policy, StorageKind, Vault};
+use credlock_eclosion::{EclosionExt as _, ImportOptions};
 
 /// The chain as anyhow's `{:#}` prints it: the error, then each source.
 fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
@@ -120,7 +120,7 @@ fn errors() -> Vec<(&'static str, Error, ErrorKind)> {
     }
 
     // An I/O error with an operating-system source: an Eclosion database that is not there.
-    #[cfg(feature = "eclosion-sqlite")]
+    #[cfg(feature = "sqlite")]
     {
         let (_d, p) = temp_vault();
         let fresh = common::open(&p);
@@ -132,6 +132,7 @@ fn errors() -> Vec<(&'static str, Error, ErrorKind)> {
                     &secret(PASS),
                     &ImportOptions::new(),
                 )
+                .map_err(the_vaults)
                 .unwrap_err(),
             ErrorKind::Storage(StorageKind::NotFound),
         ));
@@ -146,11 +147,21 @@ fn errors() -> Vec<(&'static str, Error, ErrorKind)> {
                 &secret(PASS),
                 &ImportOptions::new(),
             )
+            .map_err(the_vaults)
             .unwrap_err(),
         ErrorKind::Storage(StorageKind::NotFound),
     ));
     drop(v);
     out
+}
+
+/// The vault's error inside an Eclosion import's (a missing file is the vault's storage
+/// error).
+fn the_vaults(e: credlock_eclosion::Error) -> Error {
+    match e {
+        credlock_eclosion::Error::Vault(e) => e,
+        other => panic!("not the vault's error: {other:?}"),
+    }
 }
 
 fn rustix_mkfifo(path: &std::path::Path) {
@@ -171,7 +182,7 @@ fn full_chains_print_each_cause_once_and_kinds_are_right() {
     }
 }
 
-#[cfg(feature = "eclosion-sqlite")]
+#[cfg(feature = "sqlite")]
 #[test]
 fn an_os_error_is_a_source_not_part_of_the_message() {
     {
@@ -183,6 +194,7 @@ fn an_os_error_is_a_source_not_part_of_the_message() {
                 &secret(PASS),
                 &ImportOptions::new(),
             )
+            .map_err(the_vaults)
             .unwrap_err();
         let links = chain(&e);
         assert_eq!(links.len(), 2, "{links:?}");

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use common::{OTHER_PASS, PASS, TEST_ITERATIONS, creds, secret, temp_vault, valid};
 use credlock::audit::{AuditEvent, AuditSink, MemorySink};
-use credlock::eclosion::ImportOptions;
 use credlock::{
     Argon2Cost, Argon2Limits, Error, SessionState, Store, ValidPassphrase, Vault, VaultBuilder,
 };
 use credlock_audit::{AuditError, EventKind, Outcome};
+use credlock_eclosion::{EclosionExt as _, ImportOptions};
 use credlock_store::{FileStore, LockoutRecord, StoreInfo, StoreLock};
 
 /// The file's `kdf` object and `version`.

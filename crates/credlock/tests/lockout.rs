@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{OTHER_PASS, PASS, creds, secret, temp_vault, testdata, valid};
 use credlock::audit::{EventKind, MemorySink};
-use credlock::eclosion::ImportOptions;
 use credlock::{DerivationStage, Error, SessionState, Vault, VaultBuilder};
+use credlock_eclosion::{EclosionExt as _, Error as EclosionError, ImportOptions};
 
 /// The Eclosion fixtures' passphrase (see testdata/eclosion/README.md).
 const ECLOSION_PASS: &str = "Correct-Horse-9-Battery!";
@@ -87,15 +87,15 @@ fn every_passphrase_operation_is_refused_without_a_derivation_once_locked_out() 
     let replace = ImportOptions::new().replace_existing(true);
     assert!(matches!(
         vault.import_eclosion(&legacy, &secret(ECLOSION_PASS), &replace),
-        Err(Error::LockedOut { .. })
+        Err(EclosionError::Vault(Error::LockedOut { .. }))
     ));
     // import (SQLite) into this vault
-    #[cfg(feature = "eclosion-sqlite")]
+    #[cfg(feature = "sqlite")]
     {
         let db = private_copy(&testdata("eclosion/eclosion-1.3.10.db"), dir.path());
         assert!(matches!(
             vault.import_eclosion_sqlite(&db, &secret(ECLOSION_PASS), &replace),
-            Err(Error::LockedOut { .. })
+            Err(EclosionError::Vault(Error::LockedOut { .. }))
         ));
     }
     assert_eq!(started.load(Ordering::SeqCst), before, "no derivation ran");
@@ -110,13 +110,13 @@ fn every_passphrase_operation_is_refused_without_a_derivation_once_locked_out() 
     for _ in 0..5 {
         assert!(matches!(
             vault.export_eclosion(&dest, &secret("wrong-guess")),
-            Err(Error::WrongPassphrase)
+            Err(EclosionError::Vault(Error::WrongPassphrase))
         ));
     }
     let before = started.load(Ordering::SeqCst);
     assert!(matches!(
         vault.export_eclosion(&dest, &secret(PASS)),
-        Err(Error::LockedOut { .. })
+        Err(EclosionError::Vault(Error::LockedOut { .. }))
     ));
     assert_eq!(started.load(Ordering::SeqCst), before, "no derivation ran");
     assert!(!dest.exists());

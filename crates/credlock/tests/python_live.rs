@@ -8,6 +8,7 @@
 
 mod common;
 
+use credlock_eclosion::EclosionExt as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -123,12 +124,12 @@ fn python_cryptography_opens_the_export_of_an_argon2id_vault() {
 /// `CredentialsRepository` does (`tests/python/open_eclosion_db.py`): the credentials, NULL
 /// for no MFA secret, the notes key restored, Eclosion's `CREATE TABLE` text; and pyca opens
 /// a token whose last character carries non-zero unused bits, as credlock does.
-#[cfg(feature = "eclosion-sqlite")]
+#[cfg(feature = "sqlite")]
 #[test]
 #[ignore = "needs CREDLOCK_PYTHON pointing at a Python with `cryptography`; .ci/run sets it"]
 fn python_cryptography_opens_our_eclosion_database_exports() {
-    use credlock::eclosion::{DatabaseExportOptions, ImportOptions};
     use credlock::secrecy::ExposeSecret as _;
+    use credlock_eclosion::{DatabaseExportOptions, ImportOptions};
     let fixture_sql = {
         let conn = rusqlite::Connection::open_with_flags(
             testdata("eclosion/eclosion-current.db"),

@@ -1,11 +1,66 @@
-//! The passphrase gate holds by construction: only the gate makes the proof that an attempt
-//! was counted, only the gate derives a key from a passphrase under test, and the raw key
-//! derivation is called in one place. A new passphrase-taking operation that tried to skip
-//! the gate would fail this test.
+//! The facade's structure holds by construction, and this test keeps it:
+//!
+//! - The passphrase gate: only the gate makes the proof that an attempt was counted, only
+//!   the gate derives a key from a passphrase under test, and the raw key derivation is
+//!   called in one place. A new passphrase-taking operation that tried to skip the gate would
+//!   fail here; so would an importer above the facade that derived a key itself.
+//! - One direction: values and clocks at the bottom (the ground) import nothing above them;
+//!   the vault's machinery under `vault/` never names the vault or anything above it; the
+//!   vault's story (`vault.rs`) never names a face and calls no method a face defines; `impl
+//!   Vault` lives only in `vault.rs`, the builder and the faces; imports are at the top of a
+//!   file, not inline paths in its code.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// The faces: they add capabilities to the vault from above, and the vault never calls them.
+const FACES: [&str; 6] = [
+    "builder.rs",
+    "migrate.rs",
+    "operator.rs",
+    "registry/",
+    "sessions.rs",
+    "status.rs",
+];
+
+/// The ground: values and clocks, which import nothing from the vault or above.
+const GROUND: [&str; 8] = [
+    "audit.rs",
+    "clock.rs",
+    "credentials.rs",
+    "crypto.rs",
+    "error.rs",
+    "format.rs",
+    "hardening.rs",
+    "idle_clock.rs",
+];
+
+/// Module paths of everything above the ground.
+const ABOVE_GROUND: [&str; 8] = [
+    "crate::vault",
+    "crate::Vault",
+    "crate::builder",
+    "crate::migrate",
+    "crate::operator",
+    "crate::registry",
+    "crate::sessions",
+    "crate::status",
+];
+
+/// Module paths of the faces (and of what stands above them).
+const FACE_PATHS: [&str; 9] = [
+    "crate::builder",
+    "crate::migrate",
+    "crate::operator",
+    "crate::registry",
+    "crate::sessions",
+    "crate::status",
+    "crate::fuzzing",
+    "crate::sweeper_tests",
+    "crate::VaultBuilder",
+];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -18,24 +73,97 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The source files (relative to `src/`) whose code, comments aside, contains `needle`.
-fn files_using(needle: &str) -> Vec<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+fn src_of(manifest_dir: &Path) -> PathBuf {
+    manifest_dir.join("src")
+}
+
+fn facade_src() -> PathBuf {
+    src_of(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Every source file under `src`, relative to it, with its code lines (comments and doc
+/// comments left out).
+fn code_files(src: &Path) -> Vec<(String, Vec<String>)> {
     let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut hits: Vec<String> = files
+    sources(src, &mut files);
+    let mut out: Vec<(String, Vec<String>)> = files
         .iter()
-        .filter(|f| {
-            std::fs::read_to_string(f)
+        .map(|f| {
+            let code = std::fs::read_to_string(f)
                 .unwrap()
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("//"))
-                .any(|l| l.contains(needle))
+                .map(str::to_owned)
+                .collect();
+            (f.strip_prefix(src).unwrap().display().to_string(), code)
         })
-        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
         .collect();
-    hits.sort();
-    hits
+    out.sort();
+    out
+}
+
+/// The source files (relative to `src/`) whose code, comments aside, contains `needle`.
+fn files_using_in(src: &Path, needle: &str) -> Vec<String> {
+    code_files(src)
+        .into_iter()
+        .filter(|(_, code)| code.iter().any(|l| l.contains(needle)))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+fn files_using(needle: &str) -> Vec<String> {
+    files_using_in(&facade_src(), needle)
+}
+
+fn is_face(name: &str) -> bool {
+    FACES
+        .iter()
+        .any(|f| name == *f || (f.ends_with('/') && name.starts_with(f)))
+}
+
+fn is_machinery(name: &str) -> bool {
+    name.starts_with("vault/")
+}
+
+/// The lines of `code` that are not part of an import (`use`, `pub use`, `pub(crate) use`,
+/// over one line or several).
+fn outside_imports(code: &[String]) -> Vec<&String> {
+    let mut in_import = false;
+    let mut out = Vec::new();
+    for line in code {
+        let t = line.trim_start();
+        let starts = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .any(|p| t.starts_with(p));
+        if starts || in_import {
+            in_import = !t.trim_end().ends_with(';');
+        } else {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// The names of the functions defined in `lines`.
+fn fns_defined(lines: &[String]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            let rest = t
+                .strip_prefix("pub fn ")
+                .or_else(|| t.strip_prefix("pub(crate) fn "))
+                .or_else(|| t.strip_prefix("pub(super) fn "))
+                .or_else(|| t.strip_prefix("fn "))
+                .or_else(|| t.strip_prefix("pub const fn "))
+                .or_else(|| t.strip_prefix("const fn "))?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
 }
 
 #[test]
@@ -56,4 +184,194 @@ fn only_the_gate_counts_and_derives_attempts() {
         ["vault/derivation.rs"],
         "the raw key derivation is called in one place"
     );
+}
+
+#[test]
+fn the_eclosion_importer_never_derives_a_key_itself() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../credlock-eclosion");
+    let src = src_of(&crate_dir);
+    for needle in [
+        "derive_key",
+        "derive_new",
+        "derive_attempt",
+        "derive_verified",
+        "pbkdf2",
+        "argon2",
+        "Deriver",
+        "credlock_crypto",
+    ] {
+        assert_eq!(
+            files_using_in(&src, needle),
+            Vec::<String>::new(),
+            "credlock-eclosion must not use `{needle}`: keys come from the vault's gate"
+        );
+    }
+    // It opens foreign records only through the migration joint.
+    assert!(!files_using_in(&src, ".import_foreign(").is_empty());
+    assert!(!files_using_in(&src, ".export_foreign(").is_empty());
+    // And it depends on no key-derivation crate.
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let dependencies = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap();
+    for krate in ["credlock-crypto", "pbkdf2", "argon2", "hmac", "sha2"] {
+        assert!(
+            !dependencies.contains(krate),
+            "credlock-eclosion must not depend on {krate}"
+        );
+    }
+}
+
+#[test]
+fn the_ground_imports_nothing_from_above() {
+    for (name, code) in code_files(&facade_src()) {
+        if !GROUND.contains(&name.as_str()) {
+            continue;
+        }
+        for line in &code {
+            for above in ABOVE_GROUND {
+                assert!(
+                    !line.contains(above),
+                    "{name} is ground and names {above}: {line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_machinery_never_names_the_vault_or_a_face() {
+    let mut checked = 0;
+    for (name, code) in code_files(&facade_src()) {
+        if !is_machinery(&name) {
+            continue;
+        }
+        checked += 1;
+        for line in &code {
+            for face in FACE_PATHS {
+                assert!(!line.contains(face), "{name} names a face ({face}): {line}");
+            }
+            let names_vault = line
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == "Vault");
+            assert!(!names_vault, "{name} names the vault above it: {line}");
+        }
+    }
+    assert!(checked >= 9, "the machinery was found ({checked} files)");
+}
+
+#[test]
+fn the_story_names_no_face() {
+    let files = code_files(&facade_src());
+    let (_, story) = files.iter().find(|(n, _)| n == "vault.rs").unwrap();
+    for line in story {
+        for face in FACE_PATHS {
+            assert!(
+                !line.contains(face),
+                "vault.rs names a face ({face}): {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn impl_vault_lives_only_in_the_story_the_builder_and_the_faces() {
+    let mut places = BTreeSet::new();
+    for (name, code) in code_files(&facade_src()) {
+        let implements = code.iter().any(|l| {
+            let Some(rest) = l.trim_start().strip_prefix("impl ") else {
+                return false;
+            };
+            let ty = rest.split([' ', '{', '<']).next().unwrap_or_default();
+            ty == "Vault" || ty.ends_with("::Vault")
+        });
+        if implements {
+            places.insert(name.clone());
+            assert!(
+                name == "vault.rs" || is_face(&name),
+                "{name} adds methods to Vault; only vault.rs, the builder and the faces may"
+            );
+        }
+    }
+    assert!(places.contains("vault.rs") && places.contains("sessions.rs"));
+}
+
+/// The names of the functions defined in `impl Vault` blocks of `code`.
+fn vault_methods(code: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut depth: Option<i64> = None;
+    for line in code {
+        let t = line.trim_start();
+        if depth.is_none() {
+            let opens = t.strip_prefix("impl ").is_some_and(|rest| {
+                let ty = rest.split([' ', '{', '<']).next().unwrap_or_default();
+                ty == "Vault" || ty.ends_with("::Vault")
+            });
+            if opens {
+                depth = Some(0);
+            } else {
+                continue;
+            }
+        }
+        out.extend(fns_defined(std::slice::from_ref(line)));
+        let d = depth.get_or_insert(0);
+        *d += i64::try_from(line.matches('{').count()).unwrap();
+        *d -= i64::try_from(line.matches('}').count()).unwrap();
+        if *d <= 0 && line.contains('}') {
+            depth = None;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_story_calls_no_method_a_face_defines() {
+    let files = code_files(&facade_src());
+    let mut below = BTreeSet::new();
+    let mut faces = BTreeSet::new();
+    for (name, code) in &files {
+        if name == "vault.rs" || is_machinery(name) {
+            below.extend(fns_defined(code));
+        } else if is_face(name) {
+            faces.extend(vault_methods(code));
+        }
+    }
+    let face_only: Vec<_> = faces.difference(&below).cloned().collect();
+    for expected in ["mint_session", "open", "security_status", "import_foreign"] {
+        assert!(
+            face_only.iter().any(|f| f == expected),
+            "{expected} is a face's: {face_only:?}"
+        );
+    }
+    let (_, story) = files.iter().find(|(n, _)| n == "vault.rs").unwrap();
+    for line in story {
+        for f in &face_only {
+            for call in [
+                format!("self.{f}("),
+                format!("Self::{f}("),
+                format!("Vault::{f}("),
+            ] {
+                assert!(
+                    !line.contains(&call),
+                    "vault.rs calls `{f}`, which a face defines: {line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn imports_are_at_the_top_not_inline_paths() {
+    for (name, code) in code_files(&facade_src()) {
+        for line in outside_imports(&code) {
+            assert!(
+                !line.contains("crate::") && !line.contains("super::"),
+                "{name} names a module path inline; import it at the top: {line}"
+            );
+        }
+    }
 }

@@ -183,7 +183,7 @@ pub(crate) async fn login(
         && !mfa.expose_secret().is_empty()
         && body.mfa_mode.as_deref().is_none_or(|m| m == "secret")
     {
-        credlock::totp::TotpSecret::parse(mfa.expose_secret())?;
+        credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(credlock::Error::from)?;
     }
     let attempt = LoginAttempt {
         email: body.email.trim().to_owned(),

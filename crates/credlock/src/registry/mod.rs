@@ -16,16 +16,16 @@ use credlock_session::SessionState;
 use credlock_store::MemoryStore;
 
 pub use admin::LockedOutUser;
-pub use session_stores::SessionStoreSet;
 pub use credlock_store::{FileStoreSet, MemoryStoreSet, StoreSet};
 #[cfg(feature = "postgres")]
 pub use credlock_store_postgres::{PostgresStoreSet, PostgresStoreSetBuilder};
 #[cfg(feature = "sqlite")]
 pub use credlock_store_sqlite::SqliteStoreSet;
+pub use session_stores::SessionStoreSet;
 pub use user_id::{InvalidUserId, UserId};
 
-use crate::error::Error;
 use crate::builder::VaultBuilder;
+use crate::error::Error;
 use crate::vault::Vault;
 
 /// How every user's vault is configured: applied to each user's [`VaultBuilder`].
@@ -233,8 +233,7 @@ impl Registry {
     pub fn evict_idle(&self) -> usize {
         let mut vaults = self.vaults();
         let before = vaults.len();
-        vaults
-            .retain(|_, v| Arc::strong_count(v) > 1 || v.status() == SessionState::Unlocked);
+        vaults.retain(|_, v| Arc::strong_count(v) > 1 || v.status() == SessionState::Unlocked);
         before - vaults.len()
     }
 

@@ -14,7 +14,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use credlock_audit::{EventKind, Outcome};
-use credlock_client_sessions::{MemorySessionStore, SealedKey, SessionId, SessionStore, TokenSecret};
+use credlock_client_sessions::{
+    MemorySessionStore, SealedKey, SessionId, SessionStore, TokenSecret,
+};
 use credlock_crypto::{FernetKey, KEY_LEN};
 use hkdf::Hkdf;
 use sha2::Sha256;

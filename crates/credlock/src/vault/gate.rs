@@ -27,12 +27,12 @@ use credlock_session::LockoutPolicy;
 use credlock_store::{LockoutRecord, Store};
 use secrecy::SecretString;
 
-use crate::audit::Auditor;
-use crate::clock::Clock;
 use super::derivation::{Counted, Deriver};
-use crate::error::{Error, ceil_secs};
 use super::lockout::{counted, remaining, until_cleared};
 use super::state::Shared;
+use crate::audit::Auditor;
+use crate::clock::Clock;
+use crate::error::{Error, ceil_secs};
 
 /// The operation a passphrase is tested for (named in audit events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

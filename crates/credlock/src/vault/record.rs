@@ -18,8 +18,8 @@ use zeroize::Zeroizing;
 use std::collections::BTreeMap;
 
 use crate::credentials::Credentials;
-use crate::error::Error;
 use crate::credentials::Extras;
+use crate::error::Error;
 
 #[derive(Serialize)]
 struct RecordOut<'a> {
