@@ -2,7 +2,7 @@
 //! and export back. It stands above the `credlock` facade and uses only its public API: the
 //! passphrase goes through the vault's gate and lockout ([`credlock::migrate`]), and this
 //! crate never derives a key itself. [`EclosionExt`] adds the methods to
-//! [`Vault`](credlock::Vault): `use credlock_eclosion::EclosionExt as _;`.
+//! [`Vault`]: `use credlock_eclosion::EclosionExt as _;`.
 //!
 //! Eclosion's legacy `credentials.json` holds a standard-base64 salt and one Fernet token per
 //! field (email, password, MFA secret), all under PBKDF2-HMAC-SHA256 with an implicit
@@ -150,7 +150,7 @@ pub trait EclosionExt: sealed::Sealed {
     /// Migrates the credentials from Eclosion's SQLite database (`eclosion.db`) into this
     /// vault, as [`import_eclosion`](Self::import_eclosion) does for the legacy JSON file. The database is
     /// read without being changed and without creating any file beside it (see the
-    /// [module docs](crate::eclosion#reading-eclosions-database-without-leaving-a-trace)),
+    /// [crate docs](crate#reading-eclosions-database-without-leaving-a-trace)),
     /// also while Eclosion has it open. Eclosion's notes key and the row's timestamps are
     /// kept in the vault as sealed extras, so [`export_eclosion_sqlite`](Self::export_eclosion_sqlite) restores
     /// them; the report names them, and every table and column that was not carried.

@@ -170,7 +170,7 @@ impl VaultBuilder {
     /// Argon2id at `cost` for new vaults and passphrase changes, instead of PBKDF2 (checked
     /// by [`VaultBuilder::open`] against OWASP's floor, [`Argon2Cost::MIN`], and the caps of
     /// [`VaultBuilder::argon2_limits`]). Vaults made this way do not open in Eclosion, but
-    /// [`Vault::export_eclosion`] still writes a file Eclosion reads. PBKDF2 vaults move to
+    /// `credlock-eclosion`'s `export_eclosion` still writes a file Eclosion reads. PBKDF2 vaults move to
     /// Argon2id at their next unlock.
     ///
     /// ```

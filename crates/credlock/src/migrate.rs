@@ -63,6 +63,10 @@ pub enum Verdict<E> {
 
 /// A migration's failure: the vault's, or the importer's or exporter's own.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a migration fails in the vault or in the foreign code: there is no third place"
+)]
 pub enum MigrationError<E> {
     /// The vault refused or failed ([`Error::WrongPassphrase`] for a key that did not open
     /// the foreign record, [`Error::VaultExists`] for an import over credentials it was not

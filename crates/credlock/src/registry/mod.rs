@@ -193,7 +193,7 @@ impl Registry {
 
     /// The vault of `user`: opened on first use (one read of the user's record; nothing is
     /// written), then the same `Arc<Vault>` every time. A user with no record gets an empty
-    /// vault ([`SessionState::NoCredentials`](crate::SessionState::NoCredentials)), ready for
+    /// vault ([`SessionState::NoCredentials`]), ready for
     /// [`Vault::store`].
     ///
     /// # Errors
