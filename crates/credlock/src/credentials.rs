@@ -97,7 +97,7 @@ impl Credentials {
     ///     .with_mfa_secret(SecretString::from("JBSWY3DP"));
     /// assert!(short.validate().is_ok());
     /// let bad = Credentials::new("a@example.com", SecretString::from("pw"))
-    ///     .with_mfa_secret(SecretString::from("not a secret"));
+    ///     .with_mfa_secret(SecretString::from("not a secret!"));
     /// assert!(bad.validate().is_err());
     /// ```
     ///
