@@ -541,7 +541,9 @@ fn export_eclosion(
         ));
     }
     let vault = existing(path)?;
-    if format == ExportFormat::Sqlite && std::fs::symlink_metadata(dest).is_err() {
+    let missing =
+        std::fs::symlink_metadata(dest).is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+    if format == ExportFormat::Sqlite && missing {
         // Said before a passphrase is asked for: there is nothing to write into.
         return Err(credlock_eclosion::Error::NoEclosionDatabase {
             path: dest.to_path_buf(),
