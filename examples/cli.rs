@@ -3,7 +3,8 @@
 //! to Eclosion, log out.
 //!
 //! Run it with `cargo run --example cli -- --vault PATH COMMAND` (`--help` lists the commands
-//! and the exit codes). Passphrases are read from the terminal without echo, or, with
+//! and the exit codes); `--vault` and `--passphrase-stdin` may come before or after the
+//! command. Passphrases are read from the terminal without echo, or, with
 //! `--passphrase-stdin`, one per line from standard input for scripts; never from the command
 //! line or the environment, where other users and shell histories can see them.
 //!
@@ -23,13 +24,13 @@ use std::io::{self, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use credlock::secrecy::{ExposeSecret as _, SecretString};
 use credlock::{
     Credentials, Error, ErrorKind, PolicyViolations, SecurityStatus, SessionState, StorageKind,
     Vault,
 };
-use credlock_eclosion::{EclosionExt as _, ImportOptions};
+use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, ImportOptions, ImportReport};
 
 /// The exit codes, shown at the end of `--help`.
 const EXIT_CODES: &str = "\
@@ -39,25 +40,27 @@ Exit codes:
   2  usage error (bad arguments, no terminal to prompt on, standard input ended early)
   3  wrong passphrase (counted towards the lockout)
   4  locked out: too many failed attempts (the wait in seconds is on stderr)
-  5  no vault at --vault (or no file to import)
+  5  no vault at --vault (or no file to import, or no Eclosion database to export into)
   6  the vault file is unreadable, unsafe (a symlink, readable by others, ...) or corrupt
   7  the new passphrase is refused by the policy (every unmet rule is listed)
 
 Passphrases come from the terminal without echo, or with --passphrase-stdin from standard
 input, one per line: `init` reads the email, the password, the MFA secret (an empty line for
 none) and the passphrase; `change-passphrase` reads the current then the new passphrase;
-every other command that needs a passphrase reads one line.";
+every other command that needs a passphrase reads one line. --vault and --passphrase-stdin
+go before or after the command.";
 
 /// Keep a user's third-party credentials sealed under a passphrase (a credlock example).
 #[derive(Debug, Parser)]
 #[command(name = "cli", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
 struct Cli {
-    /// The vault file (created 0600 by `init`).
-    #[arg(long, value_name = "PATH")]
-    vault: PathBuf,
+    /// The vault file (created 0600 by `init`). Required.
+    // Optional to clap only because a global option cannot be required; `main` requires it.
+    #[arg(long, value_name = "PATH", global = true)]
+    vault: Option<PathBuf>,
     /// Read passphrases (and `init`'s credentials) from standard input, one per line,
     /// instead of prompting on the terminal.
-    #[arg(long)]
+    #[arg(long, global = true)]
     passphrase_stdin: bool,
     #[command(subcommand)]
     command: Command,
@@ -94,10 +97,23 @@ enum Command {
         /// Eclosion's credentials file or database.
         src: PathBuf,
     },
-    /// Write the credentials to a new file in Eclosion's format (asks for the passphrase).
+    /// Write the credentials in Eclosion's format, under the same passphrase (asks for it):
+    /// into Eclosion's SQLite database, or to a new legacy `credentials.json`.
+    ///
+    /// SQLite when DEST is an SQLite file or its name ends in `.db` (or with `--format
+    /// sqlite`): DEST must be the `eclosion.db` Eclosion made (start Eclosion once if there is
+    /// none); only its credentials row is written. JSON otherwise: a new file, never an
+    /// existing one. One format is never written under the other's name.
     ExportEclosion {
-        /// Where to write it (must not exist).
+        /// Eclosion's database, or the new legacy file.
         dest: PathBuf,
+        /// The format to write, when DEST's name and content do not say it.
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Replace the credentials Eclosion's database already holds (as Eclosion's own save
+        /// does). SQLite only.
+        #[arg(long)]
+        replace_credentials: bool,
     },
     /// The lockout state: failed attempts, and how long until the next is allowed.
     Lockout {
@@ -109,6 +125,31 @@ enum Command {
     ClearLockout,
     /// Unlock, then delete the vault file for good.
     Logout,
+}
+
+/// The formats `export-eclosion` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    /// Eclosion's SQLite database (`eclosion.db`), the store of every Eclosion release.
+    Sqlite,
+    /// Eclosion's legacy `credentials.json` (its builds of January 2026, before the database).
+    Json,
+}
+
+impl ExportFormat {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Json => "JSON",
+        }
+    }
+
+    const fn with_article(self) -> &'static str {
+        match self {
+            Self::Sqlite => "an SQLite",
+            Self::Json => "a JSON",
+        }
+    }
 }
 
 /// Why a command failed, each with its exit code.
@@ -318,8 +359,16 @@ fn main() -> ExitCode {
         // clap prints the message (or the help) and exits 2 for a usage error, 0 for --help.
         Err(e) => e.exit(),
     };
+    let Some(vault) = cli.vault.as_deref() else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "the option '--vault <PATH>' is required (before or after the command)",
+            )
+            .exit()
+    };
     let mut input = Input::new(cli.passphrase_stdin);
-    match run(&cli, &mut input) {
+    match run(vault, &cli.command, &mut input) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report();
@@ -328,9 +377,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
-    let path = cli.vault.as_path();
-    match &cli.command {
+fn run(path: &Path, command: &Command, input: &mut Input) -> Result<(), Failure> {
+    match command {
         Command::Init => init(path, input),
         Command::Unlock => {
             let vault = existing(path)?;
@@ -374,6 +422,7 @@ fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
                 path.display(),
                 if report.had_mfa_secret { "yes" } else { "no" }
             );
+            print_mfa_report(&report);
             if !report.passphrase_meets_policy {
                 println!(
                     "The passphrase is kept, but it misses the policy's rules {:?}: run \
@@ -383,17 +432,11 @@ fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::ExportEclosion { dest } => {
-            let vault = existing(path)?;
-            let pass = input.secret("Passphrase: ", "the passphrase")?;
-            vault.unlock(&pass)?;
-            vault.export_eclosion(dest, &pass)?;
-            println!(
-                "Wrote {} (0600) in Eclosion's format, under the same passphrase.",
-                dest.display()
-            );
-            Ok(())
-        }
+        Command::ExportEclosion {
+            dest,
+            format,
+            replace_credentials,
+        } => export_eclosion(path, input, dest, *format, *replace_credentials),
         Command::Lockout { json } => {
             let vault = existing(path)?;
             let state = vault.lockout_state()?;
@@ -427,6 +470,116 @@ fn run(cli: &Cli, input: &mut Input) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// What the import report says of the MFA secret: kept but giving no codes, or short.
+fn print_mfa_report(report: &ImportReport) {
+    if let Some(problem) = report.mfa_secret_problem {
+        println!(
+            "The MFA secret is kept as Eclosion stored it, but it gives no TOTP codes \
+             ({problem}): `show` cannot give a code until a usable secret is stored."
+        );
+    }
+    if let Some(warning) = report.mfa_secret_warning {
+        let bits = report
+            .mfa_secret_key_bits
+            .map_or_else(String::new, |b| format!(" ({b} bits)"));
+        println!("warning: {warning}{bits}.");
+    }
+}
+
+/// The format `export-eclosion` writes to `dest`: `--format` if given, else SQLite for an
+/// SQLite file or a `.db` name, else JSON; a usage error when the name or the content says
+/// the other format.
+fn export_format(dest: &Path, asked: Option<ExportFormat>) -> Result<ExportFormat, Failure> {
+    let extension = dest
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let named = match extension.as_deref() {
+        Some("db" | "sqlite" | "sqlite3") => Some(ExportFormat::Sqlite),
+        Some("json") => Some(ExportFormat::Json),
+        _ => None,
+    };
+    let holds_sqlite = is_sqlite(dest);
+    let chosen = asked
+        .or(holds_sqlite.then_some(ExportFormat::Sqlite))
+        .or(named)
+        .unwrap_or(ExportFormat::Json);
+    if let Some(named) = named.filter(|n| *n != chosen) {
+        return Err(Failure::Usage(format!(
+            "{} is named as {} file: writing {} under that name would mislead its readers \
+             (choose a name that fits, or the other --format)",
+            dest.display(),
+            named.with_article(),
+            chosen.name()
+        )));
+    }
+    if holds_sqlite && chosen != ExportFormat::Sqlite {
+        return Err(Failure::Usage(format!(
+            "{} is an SQLite database: it cannot take {}",
+            dest.display(),
+            chosen.name()
+        )));
+    }
+    Ok(chosen)
+}
+
+fn export_eclosion(
+    path: &Path,
+    input: &mut Input,
+    dest: &Path,
+    format: Option<ExportFormat>,
+    replace_credentials: bool,
+) -> Result<(), Failure> {
+    let format = export_format(dest, format)?;
+    if replace_credentials && format != ExportFormat::Sqlite {
+        return Err(Failure::Usage(
+            "--replace-credentials applies to Eclosion's SQLite database only; a JSON export \
+             writes a new file"
+                .into(),
+        ));
+    }
+    let vault = existing(path)?;
+    let missing =
+        std::fs::symlink_metadata(dest).is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+    if format == ExportFormat::Sqlite && missing {
+        // Said before a passphrase is asked for: there is nothing to write into.
+        return Err(credlock_eclosion::Error::NoEclosionDatabase {
+            path: dest.to_path_buf(),
+        }
+        .into());
+    }
+    let pass = input.secret("Passphrase: ", "the passphrase")?;
+    vault.unlock(&pass)?;
+    match format {
+        ExportFormat::Sqlite => {
+            let options = DatabaseExportOptions::new().replace_existing(replace_credentials);
+            vault
+                .export_eclosion_sqlite(dest, &pass, &options)
+                .map_err(|e| match e {
+                    credlock_eclosion::Error::CredentialsExist { path } => Failure::Other(format!(
+                        "Eclosion's database {} already holds credentials; nothing was \
+                             written: add --replace-credentials to replace them",
+                        path.display()
+                    )),
+                    e => e.into(),
+                })?;
+            println!(
+                "Wrote the credentials into Eclosion's SQLite database {} (its credentials \
+                 row; the rest is unchanged), under the same passphrase.",
+                dest.display()
+            );
+        }
+        ExportFormat::Json => {
+            vault.export_eclosion(dest, &pass)?;
+            println!(
+                "Wrote {} (0600) in Eclosion's legacy JSON format, under the same passphrase.",
+                dest.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Whether `path` starts with SQLite's file header (Eclosion's `eclosion.db`).
@@ -466,7 +619,14 @@ fn init(path: &Path, input: &mut Input) -> Result<(), Failure> {
     let mfa = input.secret("MFA secret (empty for none): ", "the MFA secret")?;
     if !mfa.expose_secret().is_empty() {
         // Refused now, before a passphrase is asked for, if it is not a TOTP secret.
-        credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(Error::from)?;
+        let totp = credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(Error::from)?;
+        if totp.is_below_rfc4226_minimum() {
+            println!(
+                "warning: the MFA secret's key is {} bits, shorter than the 128 bits RFC 4226 \
+                 asks for: it gives the service's codes, but a longer one is harder to guess.",
+                totp.key_bits()
+            );
+        }
     }
     let pass = input.new_passphrase()?;
     // Every unmet rule at once, the email and its parts included as context words.
@@ -496,8 +656,17 @@ fn show(path: &Path, input: &mut Input, reveal: bool, json: bool) -> Result<(), 
         "*".repeat(8)
     };
     let mfa = creds.mfa_secret().is_some();
-    // The current TOTP code of the MFA secret, and how long it stays valid.
-    let totp = if mfa { Some(vault.totp()?) } else { None };
+    // The current TOTP code of the MFA secret, and how long it stays valid; an imported
+    // secret that gives no codes is shown as such, with the reason.
+    let (totp, totp_problem) = if mfa {
+        match vault.totp() {
+            Ok(code) => (Some(code), None),
+            Err(Error::InvalidMfaSecret { reason }) => (None, Some(reason)),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        (None, None)
+    };
     if json {
         let value = serde_json::json!({
             "email": creds.email(),
@@ -509,18 +678,22 @@ fn show(path: &Path, input: &mut Input, reveal: bool, json: bool) -> Result<(), 
                 "code": t.code().expose_secret(),
                 "seconds_left": t.seconds_left(),
             })),
+            "totp_problem": totp_problem,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("email:    {}", creds.email());
         println!("password: {password} ({length} characters)");
-        match &totp {
-            Some(t) => println!(
+        match (&totp, totp_problem) {
+            (Some(t), _) => println!(
                 "totp:     {} ({} s left)",
                 t.code().expose_secret(),
                 t.seconds_left()
             ),
-            None => println!("totp:     no MFA secret stored"),
+            (None, Some(problem)) => {
+                println!("totp:     no code: the stored MFA secret gives none ({problem})");
+            }
+            (None, None) => println!("totp:     no MFA secret stored"),
         }
     }
     Ok(())

@@ -539,3 +539,300 @@ fn the_terminal_prompt_does_not_echo_the_passphrase() {
         "the passphrase was echoed on the terminal: {text:?}"
     );
 }
+
+/// Runs the CLI with exactly `args` (no option added before them), `stdin`, and no terminal.
+fn cli_raw(args: &[&std::ffi::OsStr], stdin: &str) -> Ran {
+    let mut child = Command::new("setsid")
+        .arg("-w")
+        .arg(cli_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    let r = ran(child.wait_with_output().unwrap());
+    for secret in [PASS, NEW_PASS] {
+        assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    }
+    r
+}
+
+#[test]
+fn global_options_are_accepted_after_the_subcommand() {
+    use std::ffi::OsStr;
+    let (_dir, vault) = new_vault();
+    let v = vault.as_os_str();
+    let pass = format!("{PASS}\n");
+    let stdin = OsStr::new("--passphrase-stdin");
+    let flag = OsStr::new("--vault");
+    for args in [
+        vec![OsStr::new("unlock"), stdin, flag, v],
+        vec![flag, v, OsStr::new("unlock"), stdin],
+        vec![stdin, OsStr::new("unlock"), flag, v],
+        vec![OsStr::new("show"), OsStr::new("--json"), flag, v, stdin],
+    ] {
+        let r = cli_raw(&args, &pass);
+        expect(&r, 0, &format!("{args:?}"));
+    }
+    // Still required, wherever it goes.
+    let r = cli_raw(&[OsStr::new("unlock"), stdin], &pass);
+    expect(&r, 2, "no --vault");
+    assert!(r.stderr.contains("--vault"), "{}", r.stderr);
+}
+
+/// A copy of the database Eclosion 1.3.10 made (it holds credentials), alone in `dir`.
+fn eclosion_database(dir: &Path) -> PathBuf {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/eclosion/eclosion-1.3.10.db");
+    let db = dir.join("eclosion.db");
+    std::fs::copy(&fixture, &db).unwrap_or_else(|e| panic!("test data {}: {e}", fixture.display()));
+    db
+}
+
+fn is_sqlite(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"SQLite format 3\0"))
+}
+
+#[test]
+fn export_eclosion_writes_sqlite_into_eclosions_database_and_never_json_under_a_db_name() {
+    let (dir, vault) = new_vault();
+    let pass = format!("{PASS}\n");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let db = eclosion_database(&state);
+    let before = std::fs::read(&db).unwrap();
+    let db_arg = db.to_str().unwrap();
+
+    // Eclosion's database holds credentials: replacing them must be asked for.
+    let r = cli(&vault, &["export-eclosion", db_arg], &pass);
+    expect(&r, 1, "export over stored credentials");
+    assert!(r.stderr.contains("--replace-credentials"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the refusal wrote");
+    let r = cli(
+        &vault,
+        &["export-eclosion", "--replace-credentials", db_arg],
+        &pass,
+    );
+    expect(&r, 0, "export --replace-credentials");
+    assert!(r.stdout.contains("SQLite"), "{}", r.stdout);
+    assert!(is_sqlite(&db), "not a database any more");
+    // The credentials read back by the importer; the rest of Eclosion's database is there.
+    let other = dir.path().join("other.json");
+    expect(
+        &cli(&other, &["import-eclosion", db_arg], &pass),
+        0,
+        "import",
+    );
+    let r = cli(&other, &["show", "--json", "--reveal"], &pass);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    assert_eq!(json["password"], "monarch-pw-123");
+    let tables: u32 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(tables >= 25, "Eclosion's tables are gone: {tables}");
+
+    // A `.db` path that does not exist: no database is made (Eclosion cannot start on one
+    // holding only its credentials), and the message says what to do instead.
+    let new_db = state.join("new.db");
+    let r = cli(
+        &vault,
+        &["export-eclosion", new_db.to_str().unwrap()],
+        &pass,
+    );
+    expect(&r, 5, "export to a new database");
+    assert!(r.stderr.contains("start Eclosion"), "{}", r.stderr);
+    assert!(!new_db.exists());
+
+    // JSON is never written under a `.db` name, nor SQLite under a `.json` one.
+    let r = cli(
+        &vault,
+        &[
+            "export-eclosion",
+            "--format",
+            "json",
+            new_db.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    expect(&r, 2, "--format json to a .db name");
+    assert!(!new_db.exists());
+    let json_path = state.join("credentials.json");
+    let r = cli(
+        &vault,
+        &[
+            "export-eclosion",
+            "--format",
+            "sqlite",
+            json_path.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    expect(&r, 2, "--format sqlite to a .json name");
+    let r = cli(
+        &vault,
+        &[
+            "export-eclosion",
+            "--replace-credentials",
+            json_path.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    expect(&r, 2, "--replace-credentials for a JSON export");
+    assert!(!json_path.exists());
+
+    // An existing SQLite file is Eclosion's database whatever its name.
+    let renamed = state.join("eclosion-backup");
+    std::fs::copy(&db, &renamed).unwrap();
+    let r = cli(
+        &vault,
+        &[
+            "export-eclosion",
+            "--replace-credentials",
+            renamed.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    expect(&r, 0, "export into an SQLite file without .db");
+    assert!(is_sqlite(&renamed));
+    // And the legacy JSON file still goes where JSON is asked for.
+    let r = cli(
+        &vault,
+        &["export-eclosion", json_path.to_str().unwrap()],
+        &pass,
+    );
+    expect(&r, 0, "export JSON");
+    assert!(std::fs::read(&json_path).unwrap().starts_with(b"{"));
+}
+
+/// The CLI's SQLite export read back as Eclosion reads it: Python's `sqlite3` and pyca
+/// `cryptography` (`crates/credlock/tests/python/open_eclosion_db.py`, Eclosion's
+/// `CredentialsRepository.load()` and `get_notes_key()`).
+#[test]
+#[ignore = "needs CREDLOCK_PYTHON pointing at a Python with `cryptography`; .ci/run sets it"]
+fn eclosion_reads_the_clis_sqlite_export_with_sqlite3_and_pyca() {
+    let python = std::env::var("CREDLOCK_PYTHON").expect(
+        "set CREDLOCK_PYTHON to a Python interpreter that has the `cryptography` package \
+         (`.ci/run` creates one in .venv)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    let r = cli(
+        &vault,
+        &["init"],
+        &format!("bob@example.com\npw with spaces & ünïcode ✓\nJBSWY3DP\n{PASS}\n"),
+    );
+    expect(&r, 0, "init");
+    let db = eclosion_database(dir.path());
+    let r = cli(
+        &vault,
+        &[
+            "export-eclosion",
+            "--replace-credentials",
+            db.to_str().unwrap(),
+        ],
+        &format!("{PASS}\n"),
+    );
+    expect(&r, 0, "export");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/credlock/tests/python/open_eclosion_db.py");
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("CREDLOCK_PYTHON={python}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASS.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "Python could not open the export");
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["email"], "bob@example.com");
+    assert_eq!(got["password"], "pw with spaces & ünïcode ✓");
+    assert_eq!(got["mfa_secret"], "JBSWY3DP");
+    assert_eq!(got["mfa_is_null"], false);
+    assert_eq!(got["wrong_passphrase_refused"], true);
+}
+
+/// A legacy `credentials.json` (the fixture, its key in testdata/eclosion/README.md) whose
+/// MFA secret is `mfa`.
+fn legacy_with_mfa(dir: &Path, mfa: &str) -> PathBuf {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/eclosion/credentials.json");
+    let key =
+        credlock::crypto::FernetKey::from_base64url("W3fiauczQXNUnlMdJI7kK7bnkP7ZQm-ekeIC5kQBTlg=")
+            .unwrap();
+    let mut content: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+    content["mfa_secret"] = key.seal(mfa.as_bytes()).unwrap().into();
+    let legacy = dir.join("credentials.json");
+    std::fs::write(&legacy, serde_json::to_vec_pretty(&content).unwrap()).unwrap();
+    std::fs::set_permissions(&legacy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    legacy
+}
+
+#[test]
+fn import_keeps_an_mfa_secret_that_gives_no_codes_and_says_so() {
+    let eclosion_pass = "Correct-Horse-9-Battery!\n";
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = legacy_with_mfa(dir.path(), "NFDSECRET");
+    let vault = dir.path().join("vault.json");
+    let r = cli(
+        &vault,
+        &["import-eclosion", legacy.to_str().unwrap()],
+        eclosion_pass,
+    );
+    expect(&r, 0, "import");
+    assert!(
+        r.stdout.contains("gives no TOTP codes")
+            && r.stdout
+                .contains("the secret's base32 length is impossible"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("NFDSECRET"), "{}", r.stdout);
+    // `show` still shows the credentials, and why there is no code.
+    let r = cli(&vault, &["show", "--json"], eclosion_pass);
+    expect(&r, 0, "show --json");
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    assert_eq!(json["mfa_secret_stored"], true);
+    assert_eq!(json["totp"], serde_json::Value::Null);
+    assert_eq!(
+        json["totp_problem"],
+        "the secret's base32 length is impossible"
+    );
+    let r = cli(&vault, &["show"], eclosion_pass);
+    expect(&r, 0, "show");
+    assert!(r.stdout.contains("no code"), "{}", r.stdout);
+
+    // A short secret gives codes, with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = legacy_with_mfa(dir.path(), "JBSWY3DP");
+    let vault = dir.path().join("vault.json");
+    let r = cli(
+        &vault,
+        &["import-eclosion", legacy.to_str().unwrap()],
+        eclosion_pass,
+    );
+    expect(&r, 0, "import a short secret");
+    assert!(r.stdout.contains("128 bits"), "{}", r.stdout);
+    let r = cli(&vault, &["show", "--json"], eclosion_pass);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["totp"]["code"].as_str().unwrap().len(), 6);
+}

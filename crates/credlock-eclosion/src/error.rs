@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use credlock::ErrorKind;
+use credlock::{ErrorKind, StorageKind};
 
 /// An Eclosion import or export failed. Messages name what is wrong and never a secret;
 /// branch on [`Error::kind`] (the same kinds as the vault's) rather than on messages.
@@ -43,6 +43,22 @@ pub enum Error {
     Database {
         /// What is wrong, without any of the database's contents.
         reason: &'static str,
+    },
+    /// An export into Eclosion's database named a path where there is none. credlock does
+    /// not make one: Eclosion starts on no database that holds only its credentials (v1.3.10's
+    /// inline start-up stops with "no such table: categories", its Alembic start-up with
+    /// "table credentials already exists"), so the way back to Eclosion is an export into the
+    /// database Eclosion made. Nothing was written, and the passphrase was not tested.
+    /// [`Error::kind`] is [`StorageKind::NotFound`](credlock::StorageKind::NotFound).
+    #[error(
+        "there is no Eclosion database at {}: credlock writes credentials only into the \
+         database Eclosion made (Eclosion cannot start on one holding only its credentials); \
+         start Eclosion once so that it creates its database, then export into it",
+        path.display()
+    )]
+    NoEclosionDatabase {
+        /// The path given.
+        path: PathBuf,
     },
     /// An export destination already exists.
     #[error("{} already exists; choose a new path or remove it first", path.display())]
@@ -99,6 +115,7 @@ impl Error {
             Self::LegacyFormat { .. } | Self::LegacyUnencrypted | Self::Database { .. } => {
                 ErrorKind::InvalidVault
             }
+            Self::NoEclosionDatabase { .. } => ErrorKind::Storage(StorageKind::NotFound),
             Self::DestinationExists { .. }
             | Self::ImportWouldReplace { .. }
             | Self::CredentialsExist { .. } => ErrorKind::Conflict,

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use credlock::crypto::{FernetKey, KdfParams, Salt};
 use credlock::migrate::{ExportKey, MigrationError, Verdict};
 use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::totp::TotpSecret;
 use credlock::{Credentials, StorageError, Vault};
 use credlock_store::ReadOptions;
 use serde::{Deserialize, Serialize};
@@ -79,8 +80,26 @@ impl ImportOptions {
 pub struct ImportReport {
     /// The permission bits of the source, in octal (`"0600"`).
     pub source_mode: Option<String>,
-    /// Whether the source held an MFA secret.
+    /// Whether the source held an MFA secret. It is kept byte for byte whatever it is: the
+    /// fields below say whether it gives TOTP codes.
     pub had_mfa_secret: bool,
+    /// Whether the kept MFA secret gives TOTP codes ([`Vault::totp`]): it is base32 (or an
+    /// `otpauth://totp/` URI) of at least one byte, as `oathtool` reads it. False when there
+    /// is no MFA secret.
+    pub mfa_secret_usable: bool,
+    /// Why a kept MFA secret gives no codes, in a few words (the TOTP parser's reason, such
+    /// as "the secret is not base32"; never the secret). [`Vault::totp`] fails with
+    /// [`credlock::Error::InvalidMfaSecret`] and the same reason. The credentials were
+    /// imported all the same; the application may ask the user for the secret again (and
+    /// store it with [`Vault::update_credentials`]).
+    pub mfa_secret_problem: Option<&'static str>,
+    /// A warning about an MFA secret that gives codes: set when its key is shorter than the
+    /// 128 bits RFC 4226 asks for (the service's codes work, but such a key is easier to
+    /// guess; the service may issue a longer one).
+    pub mfa_secret_warning: Option<&'static str>,
+    /// The length in bits of the key of an MFA secret that gives codes (40 for 8 base32
+    /// characters).
+    pub mfa_secret_key_bits: Option<usize>,
     /// Whether the (kept) passphrase meets the vault's policy; if not, the application should
     /// ask the user to change it.
     pub passphrase_meets_policy: bool,
@@ -332,6 +351,7 @@ pub(crate) fn import_fields(
         })?;
     let creds = vault.credentials()?;
     let had_mfa_secret = creds.mfa_secret().is_some();
+    let mfa = MfaSecretReport::of(&creds);
     let copy = SecretString::from(passphrase.expose_secret().to_owned());
     // The passphrase stays the user's Eclosion passphrase: the report says whether it
     // meets the policy, and the import does not refuse it.
@@ -343,6 +363,10 @@ pub(crate) fn import_fields(
     Ok(ImportReport {
         source_mode: source.mode.map(|m| format!("{m:04o}")),
         had_mfa_secret,
+        mfa_secret_usable: mfa.usable,
+        mfa_secret_problem: mfa.problem,
+        mfa_secret_warning: mfa.warning,
+        mfa_secret_key_bits: mfa.key_bits,
         passphrase_meets_policy: policy_violations.is_empty(),
         policy_violations,
         original_removed,
@@ -350,6 +374,48 @@ pub(crate) fn import_fields(
         columns_not_carried: Vec::new(),
         tables_not_carried: Vec::new(),
     })
+}
+
+/// What the import report says of the MFA secret kept.
+struct MfaSecretReport {
+    usable: bool,
+    problem: Option<&'static str>,
+    warning: Option<&'static str>,
+    key_bits: Option<usize>,
+}
+
+/// The warning for a key shorter than RFC 4226's 128 bits.
+pub(crate) const SHORT_KEY_WARNING: &str = "the MFA secret's key is shorter than the 128 bits \
+     RFC 4226 asks for: it gives the service's codes, but a longer one is harder to guess";
+
+impl MfaSecretReport {
+    fn of(creds: &Credentials) -> Self {
+        let parsed = creds
+            .mfa_secret()
+            .map(|s| TotpSecret::parse(s.expose_secret()));
+        match parsed {
+            None => Self {
+                usable: false,
+                problem: None,
+                warning: None,
+                key_bits: None,
+            },
+            Some(Ok(secret)) => Self {
+                usable: true,
+                problem: None,
+                warning: secret
+                    .is_below_rfc4226_minimum()
+                    .then_some(SHORT_KEY_WARNING),
+                key_bits: Some(secret.key_bits()),
+            },
+            Some(Err(e)) => Self {
+                usable: false,
+                problem: Some(e.reason()),
+                warning: None,
+                key_bits: None,
+            },
+        }
+    }
 }
 
 /// [`EclosionExt::export_eclosion`](crate::EclosionExt::export_eclosion).

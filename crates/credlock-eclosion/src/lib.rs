@@ -11,8 +11,21 @@
 //! MFA secret NULL when there is none, plus Eclosion's notes key (`notes_key_encrypted`,
 //! another token under the same key) and `created_at`/`updated_at`. With the
 //! `sqlite` feature, `Vault::import_eclosion_sqlite` reads it and
-//! `Vault::export_eclosion_sqlite` writes it; which Eclosion versions read what credlock
+//! `Vault::export_eclosion_sqlite` writes the credentials back into it (never into a database
+//! of its own making: Eclosion starts on none); which Eclosion versions read what credlock
 //! writes is in the README's interoperability section.
+//!
+//! # The MFA secret moves as Eclosion stored it
+//!
+//! Eclosion stores whatever MFA secret the finance service issued. An import keeps it byte for
+//! byte, whatever it is, and never fails because of it: [`ImportReport::mfa_secret_usable`]
+//! says whether it gives TOTP codes, [`ImportReport::mfa_secret_problem`] why not (such as
+//! "the secret is not base32" for a quoted or escaped secret, or "the secret's base32 length
+//! is impossible"), and [`ImportReport::mfa_secret_warning`] whether a usable key is shorter
+//! than the 128 bits RFC 4226 asks for (an 8-character base32 secret is 40 bits: it gives the
+//! codes `oathtool`, and so Eclosion's login, computes). An export writes the secret back as it
+//! was kept. A secret a user types is still checked: `Vault::store` refuses one that is
+//! not base32 or an `otpauth://` URI.
 //!
 //! [`EclosionExt::import_eclosion`] migrates such a file into a
 //! credlock vault in one call: it decrypts the fields with the user's passphrase and
@@ -106,6 +119,7 @@ pub trait EclosionExt: sealed::Sealed {
     /// )?;
     /// assert_eq!(vault.status(), SessionState::Unlocked);
     /// assert!(report.had_mfa_secret && !report.original_removed);
+    /// assert!(report.mfa_secret_usable && report.mfa_secret_problem.is_none());
     /// assert!(legacy.exists()); // the original is left alone unless asked
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -122,6 +136,12 @@ pub trait EclosionExt: sealed::Sealed {
     ///   (counted towards the lockout), the vault's [`credlock::Error::LockedOut`];
     /// - the storage errors of [`Vault::store`](credlock::Vault::store). The source is never modified, and is removed
     ///   (when asked) only after the new vault is written.
+    ///
+    /// What the file holds is kept, not refused: an MFA secret that gives no TOTP codes (not
+    /// base32, an impossible length, quoted or escaped text) is imported byte for byte with
+    /// the email and password, and reported ([`ImportReport::mfa_secret_usable`],
+    /// [`ImportReport::mfa_secret_problem`]); a short one is imported and gives codes, with
+    /// [`ImportReport::mfa_secret_warning`]. Never [`credlock::Error::InvalidMfaSecret`].
     fn import_eclosion(
         &self,
         legacy: impl AsRef<Path>,
@@ -187,6 +207,10 @@ pub trait EclosionExt: sealed::Sealed {
     /// credentials); [`Error::InvalidOption`] (`remove_original`) if
     /// [`ImportOptions::remove_original`] is set: Eclosion's database holds its other data
     /// too, so the import never removes it.
+    ///
+    /// As for the legacy file, the MFA secret is kept byte for byte whatever it is, and
+    /// reported rather than refused (see [`import_eclosion`](Self::import_eclosion)): never
+    /// [`credlock::Error::InvalidMfaSecret`].
     #[cfg(feature = "sqlite")]
     fn import_eclosion_sqlite(
         &self,
@@ -202,17 +226,19 @@ pub trait EclosionExt: sealed::Sealed {
     /// secret NULL when there is none, Eclosion's notes key when the vault was imported from
     /// a database that had one, `created_at` as imported (or now) and `updated_at` now.
     ///
-    /// - If `database` does not exist, a new database is made holding Eclosion's
-    ///   `credentials` table: created 0600 in the same directory under a temporary name,
-    ///   then linked into place without replacing anything.
-    /// - If it exists, the row is written in one transaction, which refuses a database that
-    ///   already holds credentials unless [`DatabaseExportOptions::replace_existing`] is set.
-    ///   The rest of the database is not touched.
+    /// `database` must be the database Eclosion made (its `eclosion.db`): the row is written
+    /// in one transaction, which refuses a database that already holds credentials unless
+    /// [`DatabaseExportOptions::replace_existing`] is set, and the rest of the database is not
+    /// touched, so Eclosion starts on it as it did before. The export never makes a new
+    /// database: Eclosion v1.3.10 starts on none that holds only its `credentials` table
+    /// (its inline start-up stops with "no such table: categories", its Alembic start-up with
+    /// "table credentials already exists"), so a missing one is refused with
+    /// [`Error::NoEclosionDatabase`], which says to start Eclosion once and export into the
+    /// database it creates (see the README's interoperability section).
     ///
     /// `passphrase` must be this vault's passphrase (tested through the lockout, as for
-    /// [`export_eclosion`](Self::export_eclosion)). Eclosion itself needs the rest of its schema, so the way
-    /// back to a running Eclosion is an export into the database it made (see the README's
-    /// interoperability section).
+    /// [`export_eclosion`](Self::export_eclosion)). The MFA secret is written as the vault
+    /// keeps it (byte for byte as imported).
     ///
     /// ```
     /// use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, ImportOptions};
@@ -226,9 +252,20 @@ pub trait EclosionExt: sealed::Sealed {
     /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
     /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
     ///
+    /// // The database Eclosion made (here a copy of one Eclosion 1.3.10 wrote), whose
+    /// // credentials the export replaces.
     /// let db = dir.path().join("eclosion.db");
+    /// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/eclosion/eclosion-1.3.10.db");
+    /// # std::fs::copy(fixture, &db).map_err(|e| format!("test data file {fixture}: {e}"))?;
     /// let pass = SecretString::from("Tangerine-Rocket-42!");
-    /// vault.export_eclosion_sqlite(&db, &pass, &DatabaseExportOptions::new())?;
+    /// let options = DatabaseExportOptions::new().replace_existing(true);
+    /// vault.export_eclosion_sqlite(&db, &pass, &options)?;
+    ///
+    /// // No database is made where Eclosion has none.
+    /// let err = vault
+    ///     .export_eclosion_sqlite(dir.path().join("new.db"), &pass, &options)
+    ///     .unwrap_err();
+    /// assert!(matches!(err, credlock_eclosion::Error::NoEclosionDatabase { .. }));
     ///
     /// let other = Vault::open(dir.path().join("other.json"))?;
     /// # let other = open(dir.path().join("other.json"))?;
@@ -242,10 +279,11 @@ pub trait EclosionExt: sealed::Sealed {
     /// [`credlock::Error::Locked`]/[`credlock::Error::NoCredentials`] unless unlocked; [`credlock::Error::WrongPassphrase`]
     /// if `passphrase` is not this vault's (counted towards the lockout);
     /// [`Error::CredentialsExist`] if the database holds credentials and
-    /// `replace_existing` is not set (nothing is written); [`Error::Database`] if the
-    /// path is not a regular file, not an SQLite database, or its `credentials` table lacks
-    /// Eclosion's columns; [`Error::DestinationExists`] if a file appeared at the path while
-    /// the new database was being made; [`Error::Vault`] with a storage error for I/O failures.
+    /// `replace_existing` is not set (nothing is written); [`Error::NoEclosionDatabase`] if
+    /// there is no file at the path (nothing is made, and the passphrase is not tested);
+    /// [`Error::Database`] if the path is not a regular file, not an SQLite database, or its
+    /// `credentials` table lacks Eclosion's columns; [`Error::Vault`] with a storage error for
+    /// I/O failures.
     #[cfg(feature = "sqlite")]
     fn export_eclosion_sqlite(
         &self,

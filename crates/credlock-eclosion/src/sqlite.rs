@@ -21,12 +21,13 @@ use crate::legacy::LegacyFields;
 use crate::legacy::{
     ECLOSION_CREATED_AT, ECLOSION_NOTES_KEY, ECLOSION_UPDATED_AT, Extras, ImportOptions,
     ImportReport, LEGACY_ITERATIONS, Source, check_import_allowed, fields, file_mode,
-    from_migration, import_fields, parent_dir, storage, sync_dir,
+    from_migration, import_fields, storage,
 };
 
 /// The `credentials` table exactly as Eclosion (SQLAlchemy, from v1.0.27-beta.20260202.1 to
 /// v1.3.10) creates it, down to the whitespace SQLite keeps in `sqlite_master`.
-pub(crate) const CREATE_CREDENTIALS: &str = "CREATE TABLE credentials (\n\
+#[cfg(test)]
+const CREATE_CREDENTIALS: &str = "CREATE TABLE credentials (\n\
 \tid INTEGER NOT NULL, \n\
 \tsalt TEXT NOT NULL, \n\
 \temail_encrypted TEXT NOT NULL, \n\
@@ -132,33 +133,30 @@ pub(crate) fn export(
     options: &DatabaseExportOptions,
 ) -> Result<(), Error> {
     // Check the destination before testing the passphrase: a bad path is not a guess.
-    let existing = match std::fs::symlink_metadata(database) {
-        Ok(meta) if meta.file_type().is_file() => true,
+    match std::fs::symlink_metadata(database) {
+        Ok(meta) if meta.file_type().is_file() => {}
         Ok(_) => {
             return Err(db_error(
                 "the path is a symbolic link or not a regular file",
             ));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // Eclosion starts on no database that holds only its credentials: the export never
+        // makes one (see the README's interoperability section).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoEclosionDatabase {
+                path: database.to_path_buf(),
+            });
+        }
         Err(e) => return Err(storage(database, e)),
-    };
-    let operation = if existing {
-        "eclosion_database"
-    } else {
-        "eclosion_database_new"
-    };
+    }
     vault
         .export_foreign(
             passphrase,
             LEGACY_ITERATIONS,
-            Some(operation),
+            Some("eclosion_database"),
             |proven: &ExportKey| {
                 let row = Row::seal(&proven.credentials, &proven.key, proven.params.salt())?;
-                if existing {
-                    write_existing(database, &row, options)
-                } else {
-                    write_new(database, &row)
-                }
+                write_existing(database, &row, options)
             },
         )
         .map_err(from_migration)
@@ -491,52 +489,6 @@ impl Row {
             ],
         )
     }
-}
-
-/// A new database: made 0600 under a temporary name in the same directory, then linked into
-/// place without replacing anything.
-fn write_new(database: &Path, row: &Row) -> Result<(), Error> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    let io = |e: std::io::Error| storage(database, e);
-    let dir = parent_dir(database);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io)?;
-    // Created with mode 0600 by `tempfile` (O_CREAT|O_EXCL), so never readable by others.
-    let tmp = tempfile::Builder::new()
-        .prefix(".credlock-eclosion-")
-        .suffix(".db")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    {
-        let mut conn = Connection::open_with_flags(
-            tmp.path(),
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|_| db_error("the new database cannot be created"))?;
-        let tx = conn
-            .transaction()
-            .map_err(|_| db_error("the new database cannot be written"))?;
-        tx.execute_batch(CREATE_CREDENTIALS)
-            .and_then(|()| row.insert(&tx))
-            .and_then(|_| tx.commit())
-            .map_err(|_| db_error("the new database cannot be written"))?;
-        conn.close()
-            .map_err(|_| db_error("the new database cannot be written"))?;
-    }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist_noclobber(database).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::DestinationExists {
-                path: database.to_path_buf(),
-            }
-        } else {
-            io(e.error)
-        }
-    })?;
-    sync_dir(dir).map_err(io)
 }
 
 /// An existing database: the row in one transaction, refusing stored credentials unless

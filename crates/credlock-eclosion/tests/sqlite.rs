@@ -38,6 +38,19 @@ fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
+/// A database Eclosion made: a copy of the one Eclosion 1.3.10 wrote (it holds credentials),
+/// as `eclosion.db` in `dir`.
+fn eclosion_made(dir: &Path) -> PathBuf {
+    let db = dir.join("eclosion.db");
+    std::fs::copy(testdata("eclosion/eclosion-1.3.10.db"), &db).unwrap();
+    db
+}
+
+/// Replacing the credentials of a database Eclosion made.
+fn replacing() -> DatabaseExportOptions {
+    DatabaseExportOptions::new().replace_existing(true)
+}
+
 fn listing(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -221,8 +234,8 @@ fn a_database_held_open_in_wal_mode_imports_its_latest_commit_and_creates_nothin
     assert_eq!(listing(dir.path()), before, "new files beside the database");
     assert_eq!(v.credentials().unwrap().email(), FX_EMAIL);
     // The commit still only in the WAL was read: the export restores it.
-    let out = vdir.path().join("eclosion.db");
-    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &DatabaseExportOptions::new())
+    let out = eclosion_made(vdir.path());
+    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &replacing())
         .unwrap();
     assert_eq!(row(&out)[5].as_deref(), Some("2026-03-03 03:03:03.030303"));
     drop(writer);
@@ -252,32 +265,47 @@ fn a_wal_left_without_its_shm_is_read_from_a_private_copy() {
         std::fs::read(dir.path().join("eclosion.db-wal")).unwrap(),
         wal
     );
-    let out = vdir.path().join("eclosion.db");
-    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &DatabaseExportOptions::new())
+    let out = eclosion_made(vdir.path());
+    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &replacing())
         .unwrap();
     assert_eq!(row(&out)[5].as_deref(), Some("2026-04-04 04:04:04.040404"));
 }
 
+/// Into the database Eclosion made, holding no credentials yet (as after its first start):
+/// the row in Eclosion's layout, the rest of the database as it was.
 #[test]
-fn export_to_a_new_database_is_eclosions_schema_0600_and_reads_back() {
+fn export_into_the_database_eclosion_made_writes_its_row_and_reads_back() {
     let (dir, path) = temp_vault();
     let trail = MemorySink::new();
     let v = builder(&path).audit_to(trail.clone()).open().unwrap();
     let no_mfa = Credentials::new("bob@example.com", secret("pw-without-mfa"));
     v.store(no_mfa.duplicate(), valid(PASS)).unwrap();
     let out_dir = dir.path().join("state");
-    let out = out_dir.join("eclosion.db");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = eclosion_made(&out_dir);
+    let conn = Connection::open(&out).unwrap();
+    conn.execute("DELETE FROM credentials", []).unwrap();
+    let schema = |c: &Connection| -> Vec<String> {
+        c.prepare("SELECT sql FROM sqlite_master ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .unwrap()
+            .map(|r| r.unwrap().unwrap_or_default())
+            .collect()
+    };
+    let before = schema(&conn);
+    drop(conn);
     v.export_eclosion_sqlite(&out, &secret(PASS), &DatabaseExportOptions::new())
         .unwrap();
-    assert_eq!(mode(&out), 0o600);
     assert_eq!(
         listing(&out_dir),
         BTreeSet::from(["eclosion.db".to_owned()]),
         "a temporary or journal file was left behind"
     );
     assert_eq!(
-        create_sql(&out),
-        create_sql(&testdata("eclosion/eclosion-current.db"))
+        schema(&Connection::open(&out).unwrap()),
+        before,
+        "the schema changed"
     );
     let r = row(&out);
     assert_eq!(r[3], None, "no MFA secret is NULL");
@@ -296,7 +324,7 @@ fn export_to_a_new_database_is_eclosions_schema_0600_and_reads_back() {
         trail
             .events()
             .iter()
-            .any(|e| e.kind == EventKind::Exported && e.operation == Some("eclosion_database_new"))
+            .any(|e| e.kind == EventKind::Exported && e.operation == Some("eclosion_database"))
     );
     // Read back by the importer.
     let (_d, w) = vault();
@@ -304,9 +332,10 @@ fn export_to_a_new_database_is_eclosions_schema_0600_and_reads_back() {
         .import_eclosion_sqlite(&out, &secret(PASS), &ImportOptions::new())
         .unwrap();
     assert_eq!(w.credentials().unwrap(), no_mfa);
-    assert!(!report.had_mfa_secret);
-    assert!(report.tables_not_carried.is_empty());
-    // A second export to the same path writes into the existing database, which refuses.
+    assert!(!report.had_mfa_secret && !report.mfa_secret_usable);
+    assert_eq!(report.mfa_secret_problem, None);
+    assert_eq!(report.tables_not_carried.len(), 24);
+    // A second export finds the credentials it wrote, and refuses to replace them unasked.
     let err = v
         .export_eclosion_sqlite(&out, &secret(PASS), &DatabaseExportOptions::new())
         .unwrap_err();
@@ -406,8 +435,8 @@ fn the_notes_key_and_created_at_survive_import_update_and_export() {
     .unwrap();
     v.lock();
     v.unlock(&secret(FX_PASS)).unwrap();
-    let out = vdir.path().join("eclosion.db");
-    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &DatabaseExportOptions::new())
+    let out = eclosion_made(vdir.path());
+    v.export_eclosion_sqlite(&out, &secret(FX_PASS), &replacing())
         .unwrap();
     let r = row(&out);
     let salt = r[0].as_deref().unwrap();
@@ -522,16 +551,21 @@ fn a_wrong_passphrase_for_an_export_writes_nothing_and_counts() {
     let v = open(&path);
     v.store(creds(), valid(PASS)).unwrap();
     let out_dir = tempfile::tempdir().unwrap();
-    let out = out_dir.path().join("eclosion.db");
+    let out = eclosion_made(out_dir.path());
+    let before = std::fs::read(&out).unwrap();
     let err = v
-        .export_eclosion_sqlite(&out, &secret(OTHER_PASS), &DatabaseExportOptions::new())
+        .export_eclosion_sqlite(&out, &secret(OTHER_PASS), &replacing())
         .unwrap_err();
     assert!(
         matches!(err, Error::Vault(credlock::Error::WrongPassphrase)),
         "{err:?}"
     );
     assert_eq!(v.lockout_state().unwrap().failures, 1);
-    assert!(listing(out_dir.path()).is_empty());
+    assert_eq!(std::fs::read(&out).unwrap(), before, "the database changed");
+    assert_eq!(
+        listing(out_dir.path()),
+        BTreeSet::from(["eclosion.db".to_owned()])
+    );
     // A destination that is not a regular file is refused before any passphrase test.
     let err = v
         .export_eclosion_sqlite(
@@ -569,4 +603,58 @@ fn a_notes_key_that_does_not_open_with_the_credentials_key_is_damage_not_a_wrong
         SessionState::NoCredentials,
         "nothing was imported"
     );
+}
+
+/// Eclosion v1.3.10 starts on no database that holds only its `credentials` table (its inline
+/// start-up stops with "no such table: categories", its Alembic start-up with "table
+/// credentials already exists"), so an export never makes one: it says to export into the
+/// database Eclosion made, and leaves nothing behind. Checked before the passphrase is tested.
+#[test]
+fn an_export_to_a_path_without_a_database_makes_none_and_says_to_use_eclosions() {
+    let (_dir, path) = temp_vault();
+    let trail = MemorySink::new();
+    let v = builder(&path).audit_to(trail.clone()).open().unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    for out in [
+        out_dir.path().join("eclosion.db"),
+        out_dir.path().join("state").join("eclosion.db"),
+    ] {
+        let err = v
+            .export_eclosion_sqlite(&out, &secret(PASS), &DatabaseExportOptions::new())
+            .unwrap_err();
+        assert!(matches!(err, Error::NoEclosionDatabase { .. }), "{err:?}");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Storage(credlock::StorageKind::NotFound),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&out.display().to_string())
+                && msg.contains("start Eclosion once")
+                && msg.contains("export into it"),
+            "{msg}"
+        );
+        assert!(!out.exists());
+    }
+    assert!(
+        listing(out_dir.path()).is_empty(),
+        "something was left behind"
+    );
+    assert_eq!(v.lockout_state().unwrap().failures, 0);
+    // Refused before the passphrase was tested: a wrong one is not counted either.
+    let err = v
+        .export_eclosion_sqlite(
+            out_dir.path().join("eclosion.db"),
+            &secret(OTHER_PASS),
+            &DatabaseExportOptions::new(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Storage(credlock::StorageKind::NotFound)
+    );
+    assert_eq!(v.lockout_state().unwrap().failures, 0);
+    assert!(!trail.events().iter().any(|e| e.kind == EventKind::Exported));
 }

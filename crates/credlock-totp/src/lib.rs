@@ -7,6 +7,13 @@
 //! parameters are honoured. The default is what authenticator apps and finance sites use:
 //! HMAC-SHA1, 6 digits, 30 seconds. The HMAC and the truncation are `totp-rs`'s.
 //!
+//! Every key that OATH Toolkit's `oathtool --totp -b` and the Python `oathtool` package
+//! accept gives their codes here, however short, except the empty key (an empty secret is no
+//! secret): 8 base32 characters are a 5-byte key, and some services issue such keys. RFC 4226
+//! asks for at least 128 bits, so a shorter key is usable but weak:
+//! [`TotpSecret::is_below_rfc4226_minimum`] says so, for an application to warn. Keys longer
+//! than 256 bytes are refused.
+//!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
 //! use credlock_totp::TotpSecret;
@@ -53,8 +60,10 @@ pub enum TotpAlgorithm {
     Sha512,
 }
 
-/// Shortest secret accepted, in bytes (80 bits, the shortest authenticator apps issue).
-const MIN_SECRET_BYTES: usize = 10;
+/// Shortest secret accepted, in bytes: any key but the empty one, as `oathtool` accepts.
+const MIN_SECRET_BYTES: usize = 1;
+/// The shortest key RFC 4226 (section 4, requirement R6) allows, in bits.
+pub const RFC4226_MIN_KEY_BITS: usize = 128;
 /// Longest secret accepted, in bytes.
 const MAX_SECRET_BYTES: usize = 256;
 /// Longest period accepted, in seconds.
@@ -85,8 +94,8 @@ impl TotpSecret {
     ///
     /// # Errors
     ///
-    /// [`InvalidSecret`] naming what is wrong (never the secret): not base32, too
-    /// short or long, an `otpauth` URI that is not `totp`, lacks a secret, or has an unknown
+    /// [`InvalidSecret`] naming what is wrong (never the secret): not base32, empty, too
+    /// long, an `otpauth` URI that is not `totp`, lacks a secret, or has an unknown
     /// algorithm, a digit count outside 6–8 or a period outside 1–3600 s.
     pub fn parse(text: &str) -> Result<Self, InvalidSecret> {
         let text = text.trim();
@@ -101,7 +110,7 @@ impl TotpSecret {
 
     fn with_defaults(key: Zeroizing<Vec<u8>>) -> Result<Self, InvalidSecret> {
         if key.len() < MIN_SECRET_BYTES {
-            return Err(invalid("the secret is too short"));
+            return Err(invalid("the secret is empty"));
         }
         if key.len() > MAX_SECRET_BYTES {
             return Err(invalid("the secret is too long"));
@@ -185,6 +194,37 @@ impl TotpSecret {
     #[must_use]
     pub const fn period(&self) -> u64 {
         self.period
+    }
+
+    /// The key's length in bits (8 base32 characters are 40 bits).
+    ///
+    /// ```
+    /// use credlock_totp::TotpSecret;
+    ///
+    /// assert_eq!(TotpSecret::parse("JBSWY3DP")?.key_bits(), 40);
+    /// assert_eq!(TotpSecret::parse("JBSW Y3DP EHPK 3PXP")?.key_bits(), 80);
+    /// # Ok::<(), credlock_totp::InvalidSecret>(())
+    /// ```
+    #[must_use]
+    pub fn key_bits(&self) -> usize {
+        self.key.len() * 8
+    }
+
+    /// Whether the key is shorter than the 128 bits RFC 4226 asks for
+    /// ([`RFC4226_MIN_KEY_BITS`]). Such a key still gives the service's codes, but is easier
+    /// to guess than one of 128 bits or more: an application may warn, and suggest asking the
+    /// service for a new secret.
+    ///
+    /// ```
+    /// use credlock_totp::TotpSecret;
+    ///
+    /// assert!(TotpSecret::parse("JBSWY3DP")?.is_below_rfc4226_minimum());
+    /// assert!(!TotpSecret::parse("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?.is_below_rfc4226_minimum());
+    /// # Ok::<(), credlock_totp::InvalidSecret>(())
+    /// ```
+    #[must_use]
+    pub fn is_below_rfc4226_minimum(&self) -> bool {
+        self.key_bits() < RFC4226_MIN_KEY_BITS
     }
 
     /// The code at `time`, and the seconds it stays valid. A time before 1970 counts as
@@ -337,8 +377,11 @@ mod tests {
     #[test]
     fn bad_secrets_are_refused_with_a_reason() {
         for (bad, reason) in [
-            ("", "the secret is too short"),
-            ("JBSWY3DP", "the secret is too short"),
+            ("", "the secret is empty"),
+            ("  \t ", "the secret is empty"),
+            ("========", "the secret is empty"),
+            ("otpauth://totp/x?secret=", "the secret is empty"),
+            ("A", "the secret's base32 length is impossible"),
             ("JBSWY3DPEHPK3PX1", "the secret is not base32"),
             (
                 "JBSWY3DPEHPK3PXPA",
@@ -381,6 +424,10 @@ mod tests {
     fn secret_lengths_are_bounded_inclusively() {
         // Every 5 bytes are 8 base32 characters.
         let base32 = |bytes: usize| "A".repeat(bytes / 5 * 8);
+        // One byte (2 characters) is the shortest key, as for `oathtool`.
+        assert_eq!(TotpSecret::parse("AA").unwrap().key.len(), 1);
+        assert_eq!(TotpSecret::parse("AA======").unwrap().key.len(), 1);
+        assert_eq!(TotpSecret::parse(&base32(5)).unwrap().key.len(), 5);
         assert_eq!(TotpSecret::parse(&base32(10)).unwrap().key.len(), 10);
         assert_eq!(TotpSecret::parse(&base32(255)).unwrap().key.len(), 255);
         let too_long = TotpSecret::parse(&base32(260));
@@ -393,6 +440,28 @@ mod tests {
         assert_eq!(TotpSecret::parse(&at_max).unwrap().key.len(), 256);
         let over = format!("{}AAAA====", "A".repeat(51 * 8));
         assert!(TotpSecret::parse(&over).is_err(), "257 bytes");
+    }
+
+    #[test]
+    fn short_keys_are_usable_and_flagged_below_rfc_4226() {
+        for (text, bits, below) in [
+            ("AA", 8, true),
+            ("JBSWY3D", 32, true),
+            ("JBSWY3DP", 40, true),
+            ("JBSWY3DPEHPK3PX", 72, true),
+            ("JBSWY3DPEHPK3PXP", 80, true),
+            ("JBSWY3DPEHPK3PXPJBSWY3D", 112, true),
+            ("JBSWY3DPEHPK3PXPJBSWY3DP", 120, true),
+            ("JBSWY3DPEHPK3PXPJBSWY3DPEH", 128, false),
+            ("otpauth://totp/x?secret=JBSWY3DP", 40, true),
+        ] {
+            let s = TotpSecret::parse(text).unwrap();
+            assert_eq!(
+                (s.key_bits(), s.is_below_rfc4226_minimum()),
+                (bits, below),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -76,7 +76,15 @@ impl Credentials {
     }
 
     /// Checks what can be checked before the credentials are stored: an MFA secret must be
-    /// a usable TOTP secret ([`TotpSecret::parse`](credlock_totp::TotpSecret::parse)).
+    /// a usable TOTP secret ([`TotpSecret::parse`](credlock_totp::TotpSecret::parse)): base32
+    /// or an `otpauth://totp/` URI. A short key is usable (it gives the service's codes);
+    /// [`TotpSecret::is_below_rfc4226_minimum`](credlock_totp::TotpSecret::is_below_rfc4226_minimum)
+    /// tells an application to warn about it.
+    ///
+    /// [`Vault::store`](crate::Vault::store) and [`Vault::replace`](crate::Vault::replace)
+    /// apply this check to what a user typed; an import keeps the MFA secret the other
+    /// application stored even when it fails it (see
+    /// [`Vault::import_foreign`](crate::Vault::import_foreign)).
     ///
     /// ```
     /// use credlock::Credentials;
@@ -85,8 +93,11 @@ impl Credentials {
     /// let ok = Credentials::new("a@example.com", SecretString::from("pw"))
     ///     .with_mfa_secret(SecretString::from("jbsw y3dp ehpk 3pxp"));
     /// assert!(ok.validate().is_ok());
+    /// let short = Credentials::new("a@example.com", SecretString::from("pw"))
+    ///     .with_mfa_secret(SecretString::from("JBSWY3DP"));
+    /// assert!(short.validate().is_ok());
     /// let bad = Credentials::new("a@example.com", SecretString::from("pw"))
-    ///     .with_mfa_secret(SecretString::from("not a secret"));
+    ///     .with_mfa_secret(SecretString::from("not a secret!"));
     /// assert!(bad.validate().is_err());
     /// ```
     ///
@@ -95,6 +106,18 @@ impl Credentials {
     /// [`Error::InvalidMfaSecret`](crate::Error::InvalidMfaSecret) naming what is wrong.
     pub fn validate(&self) -> Result<(), Error> {
         self.totp_secret().map(|_| ())
+    }
+
+    /// [`Credentials::validate`], unless the MFA secret is the one `current` (the stored
+    /// credentials these replace) holds: a secret kept from an import is not typed anew.
+    pub(crate) fn validate_unless_kept_from(&self, current: Option<&Self>) -> Result<(), Error> {
+        let kept = current
+            .and_then(Self::mfa_secret)
+            .map(|s| s.expose_secret());
+        if kept.is_some() && self.mfa_secret().map(|s| s.expose_secret()) == kept {
+            return Ok(());
+        }
+        self.validate()
     }
 
     /// The MFA secret parsed as a TOTP secret, if there is one.

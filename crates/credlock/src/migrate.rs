@@ -145,6 +145,13 @@ impl Vault {
     /// foreign record hashed it (its [`Normalization`]) until an upgrade or a passphrase
     /// change, and the vault is left unlocked. Audited as `imported`.
     ///
+    /// The credentials are moved as `open` returned them: an MFA secret the other application
+    /// stored is kept byte for byte even when it is not a usable TOTP secret (the user's data
+    /// moves; whether it gives codes is a separate matter), unlike [`Vault::store`], which
+    /// refuses such a secret typed by a user. [`Vault::totp`] then fails with
+    /// [`Error::InvalidMfaSecret`] naming why, and an importer reports it
+    /// ([`Credentials::validate`] gives the reason).
+    ///
     /// # Errors
     ///
     /// [`MigrationError::Vault`] with [`Error::VaultExists`] if credentials are stored and

@@ -260,8 +260,9 @@ impl Vault {
     /// [`Error::VaultExists`] if credentials are already stored (use [`Vault::replace`] to
     /// overwrite them on purpose); [`Error::Policy`] if the passphrase does not meet this
     /// vault's policy for the credentials' email (see [`Vault::check_passphrase`]);
-    /// [`Error::Storage`] if writing fails, in which case nothing changed; [`Error::Crypto`]
-    /// if the random source fails.
+    /// [`Error::InvalidMfaSecret`] if the MFA secret is not a TOTP secret (see
+    /// [`Credentials::validate`]; a short one is accepted); [`Error::Storage`] if writing
+    /// fails, in which case nothing changed; [`Error::Crypto`] if the random source fails.
     pub fn store(
         &self,
         credentials: Credentials,
@@ -303,13 +304,15 @@ impl Vault {
         })
     }
 
-    /// Seals and writes a new vault, and leaves it unlocked (unless a `lock()` landed).
+    /// Seals and writes new credentials a user gave (their MFA secret checked), and leaves
+    /// the vault unlocked (unless a `lock()` landed).
     pub(crate) fn write_sealed(
         &self,
         credentials: Credentials,
         passphrase: &ValidPassphrase,
         replace: bool,
     ) -> Result<(), Error> {
+        credentials.validate()?;
         self.write_sealed_with(
             credentials,
             passphrase,
@@ -318,7 +321,9 @@ impl Vault {
         )
     }
 
-    /// [`Vault::write_sealed`] with the given KDF parameters.
+    /// Seals and writes `credentials` as they are under the given KDF parameters: what
+    /// [`Vault::write_sealed`] writes once it has checked them, and what an import moves
+    /// from another application (its MFA secret kept as it was).
     pub(crate) fn write_sealed_with(
         &self,
         credentials: Credentials,
@@ -326,7 +331,6 @@ impl Vault {
         replace: bool,
         params: KdfParams,
     ) -> Result<(), Error> {
-        credentials.validate()?;
         if !replace && self.store.describe().present {
             self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
@@ -619,8 +623,10 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::NoMfaSecret`] if the
-    /// credentials have none; [`Error::InvalidMfaSecret`] for a secret stored by an older
-    /// version that did not check it.
+    /// credentials have none; [`Error::InvalidMfaSecret`], naming why, for a secret that
+    /// gives no codes: one an import kept as the other application stored it (see
+    /// [`Vault::import_foreign`](crate::Vault::import_foreign)), or one stored by a version
+    /// that did not check it.
     pub fn totp(&self) -> Result<TotpCode, Error> {
         self.note_activity()?;
         let now = self.now();
@@ -634,7 +640,9 @@ impl Vault {
 
     /// Replaces the stored credentials while unlocked, re-sealing them with the key in memory
     /// (no passphrase needed). What an Eclosion import carried along (its notes key and
-    /// timestamps) is kept.
+    /// timestamps) is kept. A new MFA secret is checked as [`Vault::store`] checks it; the
+    /// one already stored is accepted as it is, so an app can change the password of
+    /// credentials whose imported MFA secret gives no codes.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -653,18 +661,21 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`Error::Locked`], [`Error::NoCredentials`]: wrong state. [`Error::ChangedElsewhere`]:
+    /// [`Error::Locked`], [`Error::NoCredentials`]: wrong state. [`Error::InvalidMfaSecret`]:
+    /// a new MFA secret that is not a TOTP secret (nothing is written).
+    /// [`Error::ChangedElsewhere`]:
     /// another process changed the vault's passphrase since it was unlocked here (nothing is
     /// written, and the vault is locked). [`Error::VaultMissing`]: the file was removed.
     /// [`Error::Storage`]: writing failed; the file and the credentials in memory are
     /// unchanged.
     pub fn update_credentials(&self, credentials: Credentials) -> Result<(), Error> {
-        credentials.validate()?;
         self.expire_idle();
         self.note_activity()?;
         let credentials = {
             let state = self.shared.state();
-            credentials.keeping_extras_of(state.session.record(self.now()).ok())
+            let current = state.session.record(self.now()).ok();
+            credentials.validate_unless_kept_from(current)?;
+            credentials.keeping_extras_of(current)
         };
         let mut tries = 0;
         let epoch = loop {

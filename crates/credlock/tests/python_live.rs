@@ -120,7 +120,7 @@ fn python_cryptography_opens_the_export_of_an_argon2id_vault() {
     assert_eq!(got["email"], "alice@example.com");
 }
 
-/// Our `eclosion.db` exports, new and into an existing database, opened as Eclosion's
+/// Our `eclosion.db` exports, into databases Eclosion made, opened as Eclosion's
 /// `CredentialsRepository` does (`tests/python/open_eclosion_db.py`): the credentials, NULL
 /// for no MFA secret, the notes key restored, Eclosion's `CREATE TABLE` text; and pyca opens
 /// a token whose last character carries non-zero unused bits, as credlock does.
@@ -144,7 +144,8 @@ fn python_cryptography_opens_our_eclosion_database_exports() {
         .unwrap()
     };
 
-    // A vault without an MFA secret, at a low cost, into a new database.
+    // A vault without an MFA secret, at a low cost, into the database Eclosion 1.3.10 made,
+    // emptied of its credentials (as after Eclosion's first start).
     let pass = "Pässwörd-Ünïcode-🔐-42";
     let (dir, path) = temp_vault();
     let v = open(&path);
@@ -155,6 +156,11 @@ fn python_cryptography_opens_our_eclosion_database_exports() {
     )
     .unwrap();
     let db = dir.path().join("eclosion.db");
+    std::fs::copy(testdata("eclosion/eclosion-1.3.10.db"), &db).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM credentials", [])
+        .unwrap();
     v.export_eclosion_sqlite(&db, &secret(pass), &DatabaseExportOptions::new())
         .unwrap();
     let got = python_run("open_eclosion_db.py", &db, pass);

@@ -128,3 +128,69 @@ fn an_invalid_secret_is_refused_when_stored_and_nothing_changes() {
     v.unlock(&secret(PASS)).unwrap();
     assert_eq!(v.credentials().unwrap(), creds());
 }
+
+/// What `oathtool --totp -b` (and the Python `oathtool` package Eclosion's login uses)
+/// accepts gives codes: here an 8-character base32 secret (5 bytes, 40 bits), whose code at
+/// 2026-01-01T00:00:00Z both give as 695745.
+#[test]
+fn a_short_secret_typed_by_the_user_is_stored_and_gives_oathtools_code() {
+    let (_d, path) = temp_vault();
+    let clock = FakeClock::starting_at(UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+    let v = builder(&path).insecure_clock(clock).open().unwrap();
+    let creds =
+        Credentials::new("alice@example.com", secret("pw")).with_mfa_secret(secret("jbsw y3dp"));
+    v.store(creds, valid(PASS)).unwrap();
+    assert_eq!(v.totp().unwrap().code().expose_secret(), "695745");
+}
+
+/// The migration joint moves a foreign record's MFA secret as it was, even one that gives no
+/// codes; `totp` then says why, and `store` still refuses such a secret typed by a user.
+#[test]
+fn an_import_keeps_an_mfa_secret_the_parser_refuses_and_totp_says_why() {
+    use credlock::crypto::{KdfParams, Salt};
+    use credlock::migrate::Verdict;
+
+    let (_d, path) = temp_vault();
+    let v = builder(&path).open().unwrap();
+    let foreign = KdfParams::insecure_low_cost(1_000, Salt::from_slice(&[7; 16]).unwrap()).unwrap();
+    v.import_foreign(&secret(PASS), &foreign, false, |_key| {
+        Ok::<_, Verdict<std::convert::Infallible>>(
+            Credentials::new("alice@example.com", secret("pw"))
+                .with_mfa_secret(secret("NFDSECRET")),
+        )
+    })
+    .unwrap();
+    assert_eq!(
+        v.credentials()
+            .unwrap()
+            .mfa_secret()
+            .unwrap()
+            .expose_secret(),
+        "NFDSECRET"
+    );
+    let err = v.totp().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidMfaSecret {
+                reason: "the secret's base32 length is impossible"
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("NFDSECRET"));
+    // Kept across a lock and an unlock.
+    v.lock();
+    v.unlock(&secret(PASS)).unwrap();
+    assert!(matches!(v.totp(), Err(Error::InvalidMfaSecret { .. })));
+
+    let (_d2, other) = temp_vault();
+    let w = builder(&other).open().unwrap();
+    let typed =
+        Credentials::new("alice@example.com", secret("pw")).with_mfa_secret(secret("NFDSECRET"));
+    assert!(matches!(
+        w.store(typed, valid(PASS)),
+        Err(Error::InvalidMfaSecret { .. })
+    ));
+    assert!(!other.exists());
+}
