@@ -1,0 +1,159 @@
+//! Every public method of a vault and of a registry, called from async code: inside a
+//! current-thread runtime, a multi-thread runtime's `block_on` and a task on its workers,
+//! with the file, SQLite and PostgreSQL stores (PostgreSQL with shared sessions). Each one
+//! returns; none panics (the blocking PostgreSQL client's own runtime must never meet the
+//! caller's).
+//!
+//! A throwaway PostgreSQL server is started (see `credlock_store_postgres::testing`); without
+//! PostgreSQL those cases say so, and fail if `CREDLOCK_REQUIRE_PG=1`.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
+
+mod common;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use common::{OTHER_PASS, PASS, TEST_ITERATIONS, creds, secret, valid};
+use credlock::registry::{FileStoreSet, PostgresStoreSet, SqliteStoreSet, StoreSet};
+use credlock::secrecy::ExposeSecret as _;
+use credlock::sessions::{PostgresSessions, Scope, SessionRequest};
+use credlock::{Credentials, Registry, SessionState, UserId, Vault};
+use credlock_store_postgres::testing::TestServer;
+
+/// The registry over `set`, with shared sessions if given.
+fn registry(set: impl StoreSet + 'static, shared: Option<PostgresSessions>) -> Registry {
+    let builder = Registry::builder(set).vault_options(|b| {
+        b.insecure_kdf_iterations(TEST_ITERATIONS)
+            .without_tracing_audit()
+    });
+    match shared {
+        Some(sessions) => builder.shared_sessions(sessions),
+        None => builder,
+    }
+    .open()
+    .unwrap()
+}
+
+/// Every public method of `vault`, in a life that reaches each state.
+fn every_vault_method(vault: &Vault) {
+    assert_eq!(vault.status(), SessionState::NoCredentials);
+    vault
+        .check_passphrase(secret(PASS), "alice@example.com")
+        .unwrap();
+    vault.store(creds(), valid(PASS)).unwrap();
+    vault.touch().unwrap();
+    assert_eq!(vault.credentials().unwrap().email(), "alice@example.com");
+    assert_eq!(vault.totp().unwrap().code().expose_secret().len(), 6);
+    vault
+        .update_credentials(
+            Credentials::new("alice@example.com", secret("pw-2"))
+                .with_mfa_secret(secret("JBSWY3DPEHPK3PXP")),
+        )
+        .unwrap();
+    let minted = vault
+        .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+        .unwrap();
+    let token = minted.token.expose_secret().to_owned();
+    vault.validate_session(&token, Scope::Totp).unwrap();
+    assert!(vault.credentials_for(&token).is_err(), "out of scope");
+    vault.totp_for(&token).unwrap();
+    assert_eq!(vault.sessions().unwrap().len(), 1);
+    let rotated = vault.rotate_session(&minted.info.id).unwrap();
+    vault
+        .validate_session(rotated.token.expose_secret(), Scope::Totp)
+        .unwrap();
+    vault.revoke_session(&minted.info.id).unwrap();
+    vault
+        .mint_session(SessionRequest::client("browser"))
+        .unwrap();
+    vault.revoke_all_sessions().unwrap();
+    let _ = vault.security_status();
+    vault.lock();
+    assert!(vault.unlock(&secret(OTHER_PASS)).is_err());
+    assert_eq!(vault.lockout_state().unwrap().failures, 1);
+    vault.clear_lockout().unwrap();
+    vault.unlock(&secret(PASS)).unwrap();
+    vault
+        .change_passphrase(&secret(PASS), valid(OTHER_PASS))
+        .unwrap();
+    vault.replace(creds(), valid(PASS)).unwrap();
+    vault.logout().unwrap();
+    vault.store(creds(), valid(PASS)).unwrap();
+    vault.lock();
+    vault.reset().unwrap();
+    assert_eq!(vault.status(), SessionState::NoCredentials);
+}
+
+/// Every public method of `registry`, and of a vault it holds.
+fn every_registry_method(registry: &Registry, user: &str) {
+    let id = UserId::new(user).unwrap();
+    let vault: Arc<Vault> = registry.vault(&id).unwrap();
+    every_vault_method(&vault);
+    vault.store(creds(), valid(PASS)).unwrap();
+    assert!(registry.users().unwrap().contains(&id));
+    vault.lock();
+    assert!(vault.unlock(&secret(OTHER_PASS)).is_err());
+    let _ = registry.locked_out().unwrap();
+    registry.clear_lockout(&id).unwrap();
+    let _ = registry.open_vaults();
+    drop(vault);
+    let _ = registry.evict_idle();
+    registry.remove_user(&id).unwrap();
+}
+
+/// Runs `work` inside a current-thread runtime, a multi-thread runtime's `block_on`, and a
+/// task on the multi-thread runtime's workers, each with its own user.
+fn in_every_runtime(work: impl Fn(&str) + Send + Sync + 'static) {
+    let work = Arc::new(work);
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let w = Arc::clone(&work);
+    current.block_on(async move { w("current-thread") });
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let w = Arc::clone(&work);
+    multi.block_on(async move { w("block-on") });
+    let w = Arc::clone(&work);
+    multi.block_on(on_a_worker(async move { w("worker") }));
+}
+
+async fn on_a_worker(f: impl Future<Output = ()> + Send + 'static) {
+    tokio::spawn(f).await.unwrap();
+}
+
+#[test]
+fn every_method_returns_in_every_runtime_on_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Arc::new(registry(FileStoreSet::open(dir.path()).unwrap(), None));
+    in_every_runtime(move |user| every_registry_method(&registry, user));
+}
+
+#[test]
+fn every_method_returns_in_every_runtime_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = SqliteStoreSet::open(dir.path().join("vaults")).unwrap();
+    let registry = Arc::new(registry(set, None));
+    in_every_runtime(move |user| every_registry_method(&registry, user));
+}
+
+#[test]
+fn every_method_returns_in_every_runtime_on_postgres_with_shared_sessions() {
+    let Some(server) = TestServer::shared() else {
+        return;
+    };
+    let config = server.database();
+    // Opening the set, the registry and every call, and dropping them, inside each runtime.
+    in_every_runtime(move |user| {
+        let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
+        let registry = registry(set.clone(), Some(PostgresSessions::new(set)));
+        every_registry_method(&registry, user);
+        drop(registry);
+    });
+}
