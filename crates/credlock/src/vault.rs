@@ -29,6 +29,7 @@ use credlock_session::SessionState;
 use credlock_store::{MAX_CAS_ATTEMPTS, Store, Version, WriteOutcome};
 use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
 
 use self::client_sessions::Sessions;
 use self::config::Options;
@@ -407,13 +408,19 @@ impl Vault {
             state.epoch
         };
         let file = self.read_file()?;
-        let (key, plaintext) =
-            self.test_passphrase(Attempt::Unlock, passphrase, &file.params, |key| {
-                let plaintext = key.open(&file.token)?;
-                Ok((key, plaintext))
-            })?;
-        let credentials = record::from_bytes(&plaintext)?;
-        {
+        // A caller queued behind another unlock (or a lock) finds out before deriving.
+        let still_wanted = |shared: &Shared| {
+            let state = shared.state();
+            state.session.check_unlock_allowed(self.now())?;
+            if state.epoch == epoch {
+                Ok(())
+            } else {
+                Err(Error::Interrupted)
+            }
+        };
+        // The key is installed in the same turn, so the next queued unlock sees it.
+        let install = |(key, plaintext): (FernetKey, Zeroizing<Vec<u8>>)| {
+            let credentials = record::from_bytes(&plaintext)?;
             let mut state = self.shared.state();
             if state.epoch != epoch {
                 return Err(Error::Interrupted);
@@ -423,13 +430,25 @@ impl Vault {
                 Ok(s) => {
                     state.session = s;
                     state.params = Some(file.params);
+                    Ok(plaintext)
                 }
                 Err((s, e)) => {
                     state.session = s;
-                    return Err(e.into());
+                    Err(e.into())
                 }
             }
-        }
+        };
+        let plaintext = self.gate().test_then(
+            Attempt::Unlock,
+            passphrase,
+            &file.params,
+            still_wanted,
+            |key| {
+                let plaintext = key.open(&file.token)?;
+                Ok((key, plaintext))
+            },
+            install,
+        )?;
         self.poke_sweeper();
         self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
             .inspect_err(|_| {
@@ -809,6 +828,12 @@ impl Vault {
         params: &KdfParams,
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.gate()
+            .test(attempt, passphrase, params, |_| Ok(()), judge)
+    }
+
+    /// The passphrase gate over this vault's parts.
+    fn gate(&self) -> Gate<'_> {
         Gate {
             store: self.store.as_ref(),
             shared: &self.shared,
@@ -817,7 +842,6 @@ impl Vault {
             clock: &self.options.clock,
             policy: self.options.lockout,
         }
-        .test(attempt, passphrase, params, judge)
     }
 
     /// Emits an audit event of this vault, built from `kind` and `outcome` by `fill`.
