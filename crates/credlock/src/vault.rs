@@ -727,8 +727,9 @@ impl Vault {
 
     /// Changes the passphrase: checks `old` against the file, then re-seals the same record
     /// under `new` with a fresh salt (and the iteration count of the current options).
-    /// Afterwards the vault is unlocked with the new key and `old` no longer opens it.
-    /// Works whether the vault is locked or unlocked.
+    /// Afterwards `old` no longer opens it. Works whether the vault is locked or unlocked,
+    /// and leaves it so: an unlocked vault holds the new key, a locked one stays locked (the
+    /// key of a vault nobody unlocked is not left in memory).
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -756,12 +757,12 @@ impl Vault {
     /// locked.
     pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
         self.expire_idle();
-        let epoch = {
+        let (epoch, was_unlocked) = {
             let state = self.shared.state();
-            if state.session.state() == SessionState::NoCredentials {
-                return Err(Error::NoCredentials);
+            match state.session.state() {
+                SessionState::NoCredentials => return Err(Error::NoCredentials),
+                unlocked_or_not => (state.epoch, unlocked_or_not == SessionState::Unlocked),
             }
-            state.epoch
         };
         let (file, version) = self.read_file_versioned()?;
         let (_old_key, plaintext) =
@@ -780,10 +781,14 @@ impl Vault {
         if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
             return Err(Error::ChangedElsewhere);
         }
-        self.shared
-            .state()
-            .install(key, credentials, params, epoch, self.now());
-        self.poke_sweeper();
+        // A vault changed while unlocked stays unlocked, with the new key; a locked one stays
+        // locked (no key in memory that nobody asked to open).
+        if was_unlocked {
+            self.shared
+                .state()
+                .install(key, credentials, params, epoch, self.now());
+            self.poke_sweeper();
+        }
         // Shared sessions hold keys sealed under the old passphrase; those left behind by a
         // failing store open nothing and are refused.
         let _ = self.options.sessions.revoke_shared(
