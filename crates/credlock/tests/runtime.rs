@@ -1,14 +1,14 @@
-//! Every public method of a vault and of a registry, called from async code: inside a
-//! current-thread runtime, a multi-thread runtime's `block_on` and a task on its workers,
-//! with the file, SQLite and PostgreSQL stores (PostgreSQL with shared sessions). Each one
-//! returns; none panics (the blocking PostgreSQL client's own runtime must never meet the
-//! caller's).
+//! Every public method of a vault and of a registry, blocking and async (`nonblocking`),
+//! called from async code: inside a current-thread runtime, a multi-thread runtime's
+//! `block_on` and a task on its workers, with the file, SQLite and PostgreSQL stores
+//! (PostgreSQL with shared sessions). Each one returns; none panics (the blocking PostgreSQL
+//! client's own runtime must never meet the caller's).
 //!
 //! A throwaway PostgreSQL server is started (see `credlock_store_postgres::testing`); without
 //! PostgreSQL those cases say so, and fail if `CREDLOCK_REQUIRE_PG=1`.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
-#![cfg(all(feature = "sqlite", feature = "postgres"))]
+#![cfg(all(feature = "sqlite", feature = "postgres", feature = "tokio"))]
 
 mod common;
 
@@ -19,7 +19,7 @@ use common::{OTHER_PASS, PASS, TEST_ITERATIONS, creds, secret, valid};
 use credlock::registry::{FileStoreSet, PostgresStoreSet, SqliteStoreSet, StoreSet};
 use credlock::secrecy::ExposeSecret as _;
 use credlock::sessions::{PostgresSessions, Scope, SessionRequest};
-use credlock::{Credentials, Registry, SessionState, UserId, Vault};
+use credlock::{Credentials, Registry, SessionState, UserId, Vault, nonblocking};
 use credlock_store_postgres::testing::TestServer;
 
 /// The registry over `set`, with shared sessions if given.
@@ -103,25 +103,107 @@ fn every_registry_method(registry: &Registry, user: &str) {
     registry.remove_user(&id).unwrap();
 }
 
+/// Every async method of `vault`, in a life that reaches each state.
+async fn every_async_vault_method(vault: &nonblocking::Vault) {
+    assert_eq!(vault.status(), SessionState::NoCredentials);
+    vault
+        .check_passphrase(secret(PASS), "alice@example.com")
+        .unwrap();
+    vault.store(creds(), valid(PASS)).await.unwrap();
+    vault.touch().await.unwrap();
+    assert_eq!(
+        vault.credentials().await.unwrap().email(),
+        "alice@example.com"
+    );
+    assert_eq!(vault.totp().await.unwrap().code().expose_secret().len(), 6);
+    vault
+        .update_credentials(
+            Credentials::new("alice@example.com", secret("pw-2"))
+                .with_mfa_secret(secret("JBSWY3DPEHPK3PXP")),
+        )
+        .await
+        .unwrap();
+    let minted = vault
+        .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+        .await
+        .unwrap();
+    let token = || secret(minted.token.expose_secret());
+    vault.validate_session(token(), Scope::Totp).await.unwrap();
+    assert!(
+        vault.credentials_for(token()).await.is_err(),
+        "out of scope"
+    );
+    vault.totp_for(token()).await.unwrap();
+    assert_eq!(vault.sessions().await.unwrap().len(), 1);
+    let rotated = vault.rotate_session(minted.info.id.clone()).await.unwrap();
+    vault
+        .validate_session(secret(rotated.token.expose_secret()), Scope::Totp)
+        .await
+        .unwrap();
+    vault.revoke_session(minted.info.id.clone()).await.unwrap();
+    vault
+        .mint_session(SessionRequest::client("browser"))
+        .await
+        .unwrap();
+    vault.revoke_all_sessions().await.unwrap();
+    let _ = vault.security_status().await;
+    vault.lock().await;
+    assert!(vault.unlock(secret(OTHER_PASS)).await.is_err());
+    assert_eq!(vault.lockout_state().await.unwrap().failures, 1);
+    vault.clear_lockout().await.unwrap();
+    vault.unlock(secret(PASS)).await.unwrap();
+    vault
+        .change_passphrase(secret(PASS), valid(OTHER_PASS))
+        .await
+        .unwrap();
+    vault.replace(creds(), valid(PASS)).await.unwrap();
+    vault.logout().await.unwrap();
+    vault.store(creds(), valid(PASS)).await.unwrap();
+    vault.lock().await;
+    vault.reset().await.unwrap();
+    assert_eq!(vault.status(), SessionState::NoCredentials);
+}
+
+/// Every async method of `registry`, and of a vault it holds.
+async fn every_async_registry_method(registry: &nonblocking::Registry, user: &str) {
+    let id = UserId::new(&format!("async-{user}")).unwrap();
+    let vault = registry.vault(id.clone()).await.unwrap();
+    every_async_vault_method(&vault).await;
+    vault.store(creds(), valid(PASS)).await.unwrap();
+    assert!(registry.users().await.unwrap().contains(&id));
+    vault.lock().await;
+    assert!(vault.unlock(secret(OTHER_PASS)).await.is_err());
+    let _ = registry.locked_out().await.unwrap();
+    registry.clear_lockout(id.clone()).await.unwrap();
+    drop(vault);
+    let _ = registry.evict_idle().await;
+    registry.remove_user(id).await.unwrap();
+}
+
+/// Both APIs on `registry`, from async code.
+async fn both_apis(registry: Arc<Registry>, user: String) {
+    every_registry_method(&registry, &user);
+    every_async_registry_method(&nonblocking::Registry::new(registry), &user).await;
+}
+
 /// Runs `work` inside a current-thread runtime, a multi-thread runtime's `block_on`, and a
 /// task on the multi-thread runtime's workers, each with its own user.
-fn in_every_runtime(work: impl Fn(&str) + Send + Sync + 'static) {
-    let work = Arc::new(work);
+fn in_every_runtime<F>(work: impl Fn(String) -> F + Send + Sync + 'static)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let current = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let w = Arc::clone(&work);
-    current.block_on(async move { w("current-thread") });
+    current.block_on(work("current-thread".to_owned()));
     let multi = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let w = Arc::clone(&work);
-    multi.block_on(async move { w("block-on") });
-    let w = Arc::clone(&work);
-    multi.block_on(on_a_worker(async move { w("worker") }));
+    multi.block_on(work("block-on".to_owned()));
+    multi.block_on(on_a_worker(work("worker".to_owned())));
 }
 
 async fn on_a_worker(f: impl Future<Output = ()> + Send + 'static) {
@@ -132,7 +214,7 @@ async fn on_a_worker(f: impl Future<Output = ()> + Send + 'static) {
 fn every_method_returns_in_every_runtime_on_files() {
     let dir = tempfile::tempdir().unwrap();
     let registry = Arc::new(registry(FileStoreSet::open(dir.path()).unwrap(), None));
-    in_every_runtime(move |user| every_registry_method(&registry, user));
+    in_every_runtime(move |user| both_apis(Arc::clone(&registry), user));
 }
 
 #[test]
@@ -140,7 +222,7 @@ fn every_method_returns_in_every_runtime_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let set = SqliteStoreSet::open(dir.path().join("vaults")).unwrap();
     let registry = Arc::new(registry(set, None));
-    in_every_runtime(move |user| every_registry_method(&registry, user));
+    in_every_runtime(move |user| both_apis(Arc::clone(&registry), user));
 }
 
 #[test]
@@ -151,9 +233,12 @@ fn every_method_returns_in_every_runtime_on_postgres_with_shared_sessions() {
     let config = server.database();
     // Opening the set, the registry and every call, and dropping them, inside each runtime.
     in_every_runtime(move |user| {
-        let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
-        let registry = registry(set.clone(), Some(PostgresSessions::new(set)));
-        every_registry_method(&registry, user);
-        drop(registry);
-    });
+        let config = config.clone();
+        async move {
+            let set = PostgresStoreSet::builder(config).open().unwrap();
+            let registry = Arc::new(registry(set.clone(), Some(PostgresSessions::new(set))));
+            both_apis(Arc::clone(&registry), user).await;
+            drop(registry);
+        }
+    })
 }
