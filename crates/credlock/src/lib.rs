@@ -24,6 +24,8 @@ mod operator;
 pub mod registry;
 pub mod sessions;
 mod status;
+#[cfg(feature = "axum")]
+pub mod web;
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
