@@ -9,10 +9,14 @@ use credlock_store::{Error, StoreKind, StoreLock};
 use postgres::Client;
 use postgres::error::SqlState;
 
-use crate::pool::Pool;
+use crate::pool::{Pool, off_runtime};
 
 /// Takes the advisory lock of `key`, waiting up to `timeout`.
 pub(crate) fn acquire(pool: &Arc<Pool>, key: &str, timeout: Duration) -> Result<StoreLock, Error> {
+    off_runtime(|| acquire_here(pool, key, timeout))
+}
+
+fn acquire_here(pool: &Arc<Pool>, key: &str, timeout: Duration) -> Result<StoreLock, Error> {
     let mut client = pool.take()?;
     let start = Instant::now();
     let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
@@ -52,7 +56,10 @@ struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(mut client) = self.client.take() {
+        let Some(mut client) = self.client.take() else {
+            return;
+        };
+        off_runtime(|| {
             let released = client.execute(
                 "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
                 &[&self.key],
@@ -62,6 +69,6 @@ impl Drop for Held {
             if released.is_ok() {
                 self.pool.put(client);
             }
-        }
+        });
     }
 }

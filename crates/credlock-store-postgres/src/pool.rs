@@ -1,4 +1,12 @@
 //! Connections: how to make one (with the app's TLS connector), a small pool, and errors.
+//!
+//! The `postgres` client is blocking: it drives a small tokio runtime of its own, and its
+//! `block_on` panics on a thread that already runs inside a tokio runtime ("Cannot start a
+//! runtime from within a runtime"), even in its `Drop`. So everything that touches a client
+//! here (connecting, a query, closing) goes through [`off_runtime`], which runs it on a
+//! short-lived thread of its own when the caller is inside a runtime, and in place otherwise:
+//! a store called from async code blocks its caller, as every blocking call does, but never
+//! panics.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -63,16 +71,18 @@ impl Pool {
         }
     }
 
-    /// Runs `f` on a pooled connection.
-    pub(crate) fn with<T>(
+    /// Runs `f` on a pooled connection (off any tokio runtime, see the module docs).
+    pub(crate) fn with<T: Send>(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, Error> {
-        let mut client = self.take()?;
-        let result = f(&mut client).map_err(|e| self.error(op, e));
-        self.put(client);
-        result
+        off_runtime(|| {
+            let mut client = self.take()?;
+            let result = f(&mut client).map_err(|e| self.error(op, e));
+            self.put(client);
+            result
+        })
     }
 
     pub(crate) fn error(&self, op: &'static str, e: postgres::Error) -> Error {
@@ -83,6 +93,27 @@ impl Pool {
             source: Box::new(e),
         }
     }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a client runs its runtime: not on a thread inside another one.
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
+        off_runtime(move || drop(idle));
+    }
+}
+
+/// Runs `f` where the blocking `postgres` client may run its own runtime: on a thread of its
+/// own when the caller is inside a tokio runtime (a worker, a `block_on`, a blocking-pool
+/// thread), in place otherwise. A panic in `f` is resumed in the caller.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// `postgres://user@host:port/dbname` (a socket directory for a Unix socket), without the

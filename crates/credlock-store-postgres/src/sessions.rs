@@ -83,10 +83,10 @@ fn to_sql(ms: u64) -> i64 {
 }
 
 impl PostgresSessionStore {
-    fn with<T>(
+    fn with<T: Send>(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, SessionStoreError> {
         self.set.with_client(op, f).map_err(unavailable)
     }

@@ -6,7 +6,7 @@ use credlock_store::{Error, LockoutRecord, Store, StoreInfo, StoreKey, StoreKind
 use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Config, NoTls, Socket};
 
-use crate::pool::{Connect, Pool};
+use crate::pool::{Connect, Pool, off_runtime};
 use crate::schema::{self, SchemaError};
 use crate::store::PostgresStore;
 
@@ -60,24 +60,30 @@ impl PostgresStoreSetBuilder {
     /// a schema from a newer credlock (left unaltered).
     pub fn open(self) -> Result<PostgresStoreSet, Error> {
         let pool = Arc::new(Pool::new(&self.config, self.connect));
-        let mut client = pool.take()?;
-        schema::migrate(&mut client).map_err(|e| match e {
-            SchemaError::Sql(e) => pool.error("creating or migrating the schema", e),
-            SchemaError::TooNew(found) => Error::Database {
-                path: pool.name.clone(),
-                backend: "postgres",
-                op: "checking the schema version",
-                source: format!(
-                    "the schema is at version {found}, newer than this credlock's {}; \
-                     upgrade credlock",
-                    schema::CURRENT
-                )
-                .into(),
-            },
-        })?;
-        pool.put(client);
+        off_runtime(|| migrate(&pool))?;
         Ok(PostgresStoreSet { pool })
     }
+}
+
+/// Creates or migrates the schema on a connection of `pool`.
+fn migrate(pool: &Pool) -> Result<(), Error> {
+    let mut client = pool.take()?;
+    schema::migrate(&mut client).map_err(|e| match e {
+        SchemaError::Sql(e) => pool.error("creating or migrating the schema", e),
+        SchemaError::TooNew(found) => Error::Database {
+            path: pool.name.clone(),
+            backend: "postgres",
+            op: "checking the schema version",
+            source: format!(
+                "the schema is at version {found}, newer than this credlock's {}; \
+                     upgrade credlock",
+                schema::CURRENT
+            )
+            .into(),
+        },
+    })?;
+    pool.put(client);
+    Ok(())
 }
 
 impl PostgresStoreSet {
@@ -108,10 +114,10 @@ impl PostgresStoreSet {
     /// # Errors
     ///
     /// [`Error::Database`] if no connection can be made or `f` fails.
-    pub fn with_client<T>(
+    pub fn with_client<T: Send>(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, Error> {
         self.pool.with(op, f)
     }

@@ -174,22 +174,18 @@ impl From<PolicyViolations> for Error {
 
 /// What kind of failure an [`Error`] is, for branching (HTTP status, exit code, retry).
 ///
+/// [`ErrorKind::http_status`] and [`ErrorKind::code`] give what an HTTP service answers, and
+/// [`Error::retry_after_secs`] its `Retry-After`:
+///
 /// ```
+/// use std::time::Duration;
 /// use credlock::{Error, ErrorKind};
 ///
-/// fn http_status(e: &Error) -> u16 {
-///     match e.kind() {
-///         ErrorKind::WrongPassphrase => 401,
-///         ErrorKind::LockedOut => 429,
-///         ErrorKind::Locked => 423,
-///         ErrorKind::NoCredentials => 404,
-///         ErrorKind::Conflict => 409,
-///         ErrorKind::PolicyRejected => 422,
-///         ErrorKind::Storage(credlock::StorageKind::Busy) => 503,
-///         _ => 500,
-///     }
-/// }
-/// assert_eq!(http_status(&Error::WrongPassphrase), 401);
+/// assert_eq!(Error::WrongPassphrase.kind().http_status(), 401);
+/// let locked_out = Error::LockedOut { retry_after: Duration::from_secs(30) };
+/// assert_eq!(locked_out.kind().http_status(), 429);
+/// assert_eq!(locked_out.kind().code(), "locked_out");
+/// assert_eq!(locked_out.retry_after_secs(), Some(30));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -224,6 +220,65 @@ pub enum ErrorKind {
     Forbidden,
     /// Credentials to store are not valid (an unusable MFA secret).
     InvalidCredentials,
+}
+
+impl ErrorKind {
+    /// The HTTP status an HTTP service answers with for this kind (the crate docs' table):
+    /// 401 for a wrong passphrase or an invalid session, 403 for a missing scope, 404 for no
+    /// credentials (or no file), 409 for a conflict, 422 for a passphrase or credentials
+    /// refused, 423 while locked, 429 while locked out (with `Retry-After`), 503 when the
+    /// storage is busy (retry), 500 otherwise.
+    #[must_use]
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Self::WrongPassphrase | Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NoCredentials | Self::Storage(StorageKind::NotFound) => 404,
+            Self::Conflict => 409,
+            Self::PolicyRejected | Self::InvalidCredentials => 422,
+            Self::Locked => 423,
+            Self::LockedOut => 429,
+            Self::Storage(StorageKind::Busy) => 503,
+            Self::InvalidVault
+            | Self::Storage(_)
+            | Self::InvalidOption
+            | Self::Crypto
+            | Self::AuditFailed => 500,
+        }
+    }
+
+    /// A short stable code for a response body or a log: `wrong_passphrase`, `locked_out`,
+    /// `locked`, `no_credentials`, `conflict`, `policy_rejected`, `invalid_vault`,
+    /// `storage_` and the [`StorageKind::code`], `invalid_option`, `crypto`, `audit_failed`,
+    /// `unauthenticated`, `forbidden`, `invalid_credentials`.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::WrongPassphrase => "wrong_passphrase",
+            Self::LockedOut => "locked_out",
+            Self::Locked => "locked",
+            Self::NoCredentials => "no_credentials",
+            Self::Conflict => "conflict",
+            Self::PolicyRejected => "policy_rejected",
+            Self::InvalidVault => "invalid_vault",
+            Self::Storage(kind) => match kind {
+                StorageKind::NotFound => "storage_not_found",
+                StorageKind::InvalidPath => "storage_invalid_path",
+                StorageKind::Refused => "storage_refused",
+                StorageKind::Busy => "storage_busy",
+                StorageKind::Corrupt => "storage_corrupt",
+                StorageKind::NoSpace => "storage_no_space",
+                StorageKind::ReadOnly => "storage_read_only",
+                StorageKind::Other => "storage_io",
+            },
+            Self::InvalidOption => "invalid_option",
+            Self::Crypto => "crypto",
+            Self::AuditFailed => "audit_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::InvalidCredentials => "invalid_credentials",
+        }
+    }
 }
 
 /// How a storage operation failed, from [`StorageError::kind`] or [`Error::kind`].
@@ -511,6 +566,44 @@ mod tests {
     use credlock_store::{Error as E, InvalidKeyReason, InvalidPathReason, Operation};
 
     use super::*;
+
+    #[test]
+    fn every_kind_has_the_documented_http_status_and_a_distinct_code() {
+        use ErrorKind as K;
+        use StorageKind as S;
+        let table = [
+            (K::WrongPassphrase, 401, "wrong_passphrase"),
+            (K::LockedOut, 429, "locked_out"),
+            (K::Locked, 423, "locked"),
+            (K::NoCredentials, 404, "no_credentials"),
+            (K::Conflict, 409, "conflict"),
+            (K::PolicyRejected, 422, "policy_rejected"),
+            (K::InvalidVault, 500, "invalid_vault"),
+            (K::Storage(S::NotFound), 404, "storage_not_found"),
+            (K::Storage(S::InvalidPath), 500, "storage_invalid_path"),
+            (K::Storage(S::Refused), 500, "storage_refused"),
+            (K::Storage(S::Busy), 503, "storage_busy"),
+            (K::Storage(S::Corrupt), 500, "storage_corrupt"),
+            (K::Storage(S::NoSpace), 500, "storage_no_space"),
+            (K::Storage(S::ReadOnly), 500, "storage_read_only"),
+            (K::Storage(S::Other), 500, "storage_io"),
+            (K::InvalidOption, 500, "invalid_option"),
+            (K::Crypto, 500, "crypto"),
+            (K::AuditFailed, 500, "audit_failed"),
+            (K::Unauthenticated, 401, "unauthenticated"),
+            (K::Forbidden, 403, "forbidden"),
+            (K::InvalidCredentials, 422, "invalid_credentials"),
+        ];
+        let mut codes = std::collections::BTreeSet::new();
+        for (kind, status, code) in table {
+            assert_eq!(
+                (kind.http_status(), kind.code()),
+                (status, code),
+                "{kind:?}"
+            );
+            assert!(codes.insert(code), "{code} twice");
+        }
+    }
 
     fn kind_and_code(e: E) -> (StorageKind, &'static str) {
         let e = StorageError(StorageInner::Store(e));

@@ -18,10 +18,14 @@ mod vault;
 // Faces: capabilities added to the vault from above; the vault never calls them.
 mod builder;
 pub mod migrate;
+#[cfg(feature = "tokio")]
+pub mod nonblocking;
 mod operator;
 pub mod registry;
 pub mod sessions;
 mod status;
+#[cfg(feature = "axum")]
+pub mod web;
 
 #[cfg(fuzzing)]
 #[doc(hidden)]

@@ -29,6 +29,7 @@ use credlock_session::SessionState;
 use credlock_store::{MAX_CAS_ATTEMPTS, Store, Version, WriteOutcome};
 use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
 
 use self::client_sessions::Sessions;
 use self::config::Options;
@@ -411,13 +412,19 @@ impl Vault {
             state.epoch
         };
         let file = self.read_file()?;
-        let (key, plaintext) =
-            self.test_passphrase(Attempt::Unlock, passphrase, &file.params, |key| {
-                let plaintext = key.open(&file.token)?;
-                Ok((key, plaintext))
-            })?;
-        let credentials = record::from_bytes(&plaintext)?;
-        {
+        // A caller queued behind another unlock (or a lock) finds out before deriving.
+        let still_wanted = |shared: &Shared| {
+            let state = shared.state();
+            state.session.check_unlock_allowed(self.now())?;
+            if state.epoch == epoch {
+                Ok(())
+            } else {
+                Err(Error::Interrupted)
+            }
+        };
+        // The key is installed in the same turn, so the next queued unlock sees it.
+        let install = |(key, plaintext): (FernetKey, Zeroizing<Vec<u8>>)| {
+            let credentials = record::from_bytes(&plaintext)?;
             let mut state = self.shared.state();
             if state.epoch != epoch {
                 return Err(Error::Interrupted);
@@ -427,13 +434,25 @@ impl Vault {
                 Ok(s) => {
                     state.session = s;
                     state.params = Some(file.params);
+                    Ok(plaintext)
                 }
                 Err((s, e)) => {
                     state.session = s;
-                    return Err(e.into());
+                    Err(e.into())
                 }
             }
-        }
+        };
+        let plaintext = self.gate().test_then(
+            Attempt::Unlock,
+            passphrase,
+            &file.params,
+            still_wanted,
+            |key| {
+                let plaintext = key.open(&file.token)?;
+                Ok((key, plaintext))
+            },
+            install,
+        )?;
         self.poke_sweeper();
         self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
             .inspect_err(|_| {
@@ -719,8 +738,9 @@ impl Vault {
 
     /// Changes the passphrase: checks `old` against the file, then re-seals the same record
     /// under `new` with a fresh salt (and the iteration count of the current options).
-    /// Afterwards the vault is unlocked with the new key and `old` no longer opens it.
-    /// Works whether the vault is locked or unlocked.
+    /// Afterwards `old` no longer opens it. Works whether the vault is locked or unlocked,
+    /// and leaves it so: an unlocked vault holds the new key, a locked one stays locked (the
+    /// key of a vault nobody unlocked is not left in memory).
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -748,12 +768,12 @@ impl Vault {
     /// locked.
     pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
         self.expire_idle();
-        let epoch = {
+        let (epoch, was_unlocked) = {
             let state = self.shared.state();
-            if state.session.state() == SessionState::NoCredentials {
-                return Err(Error::NoCredentials);
+            match state.session.state() {
+                SessionState::NoCredentials => return Err(Error::NoCredentials),
+                unlocked_or_not => (state.epoch, unlocked_or_not == SessionState::Unlocked),
             }
-            state.epoch
         };
         let (file, version) = self.read_file_versioned()?;
         let (_old_key, plaintext) =
@@ -772,10 +792,14 @@ impl Vault {
         if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
             return Err(Error::ChangedElsewhere);
         }
-        self.shared
-            .state()
-            .install(key, credentials, params, epoch, self.now());
-        self.poke_sweeper();
+        // A vault changed while unlocked stays unlocked, with the new key; a locked one stays
+        // locked (no key in memory that nobody asked to open).
+        if was_unlocked {
+            self.shared
+                .state()
+                .install(key, credentials, params, epoch, self.now());
+            self.poke_sweeper();
+        }
         // Shared sessions hold keys sealed under the old passphrase; those left behind by a
         // failing store open nothing and are refused.
         let _ = self.options.sessions.revoke_shared(
@@ -820,6 +844,12 @@ impl Vault {
         params: &KdfParams,
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.gate()
+            .test(attempt, passphrase, params, |_| Ok(()), judge)
+    }
+
+    /// The passphrase gate over this vault's parts.
+    fn gate(&self) -> Gate<'_> {
         Gate {
             store: self.store.as_ref(),
             shared: &self.shared,
@@ -828,7 +858,6 @@ impl Vault {
             clock: &self.options.clock,
             policy: self.options.lockout,
         }
-        .test(attempt, passphrase, params, judge)
     }
 
     /// Emits an audit event of this vault, built from `kind` and `outcome` by `fill`.

@@ -228,8 +228,10 @@ fn change_passphrase_uses_a_fresh_salt_and_keeps_the_record() {
 
     v.change_passphrase(&secret(PASS), valid(OTHER_PASS))
         .unwrap();
-    assert_eq!(v.status(), SessionState::Unlocked);
+    // Changed while locked: still locked (see `passphrase_change.rs`).
+    assert_eq!(v.status(), SessionState::Locked);
     assert_ne!(salt_of(&path), salt_before);
+    v.unlock(&secret(OTHER_PASS)).unwrap();
     assert_eq!(v.credentials().unwrap(), creds());
     drop(v);
     let again = open(&path);

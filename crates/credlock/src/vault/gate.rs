@@ -65,17 +65,37 @@ pub(crate) struct Gate<'a> {
 }
 
 impl Gate<'_> {
-    /// Tests `passphrase` for `attempt`: checks and counts it against the lockout, derives
-    /// its key under `params`, and lets `judge` decide (returning [`Error::WrongPassphrase`]
-    /// for a wrong one); records the outcome.
+    /// Tests `passphrase` for `attempt`: once it is this attempt's turn, asks `ready` whether
+    /// the attempt still makes sense (an unlock whose vault another caller unlocked, or
+    /// locked, meanwhile answers there, without counting or deriving); then checks and counts
+    /// it against the lockout, derives its key under `params`, and lets `judge` decide
+    /// (returning [`Error::WrongPassphrase`] for a wrong one); records the outcome.
     pub(crate) fn test<T>(
         &self,
         attempt: Attempt,
         passphrase: &SecretString,
         params: &KdfParams,
+        ready: impl FnOnce(&Shared) -> Result<(), Error>,
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.test_then(attempt, passphrase, params, ready, judge, Ok)
+    }
+
+    /// [`Gate::test`], then `settle` with what `judge` returned, still in this attempt's
+    /// turn: what the next attempt's `ready` sees (an unlock's key installed) is settled
+    /// before it looks. An error of `settle` is not a judgement of the passphrase: the
+    /// outcome is recorded before it runs.
+    pub(crate) fn test_then<T, U>(
+        &self,
+        attempt: Attempt,
+        passphrase: &SecretString,
+        params: &KdfParams,
+        ready: impl FnOnce(&Shared) -> Result<(), Error>,
+        judge: impl FnOnce(FernetKey) -> Result<T, Error>,
+        settle: impl FnOnce(T) -> Result<U, Error>,
+    ) -> Result<U, Error> {
         let _turn = self.shared.gate();
+        ready(self.shared)?;
         let (proof, counted) = self.count(attempt)?;
         let result = self
             .deriver
@@ -88,7 +108,7 @@ impl Gate<'_> {
             // attempt stays counted, on the safe side.
             Err(_) => {}
         }
-        result
+        settle(result?)
     }
 
     /// Refuses while locked out (no derivation); otherwise counts the attempt durably and
