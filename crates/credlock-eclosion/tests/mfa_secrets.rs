@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
+#[path = "../../credlock/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
+#[path = "../../credlock/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;
