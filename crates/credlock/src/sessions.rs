@@ -16,8 +16,9 @@
 //! means locked and no sessions.
 //!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
-//! it, hashes it, compares digests in constant time, checks expiry and scope, and counts as
-//! activity for the vault's idle lock and the session's idle expiry: about a microsecond.
+//! it, hashes it, compares digests in constant time, checks expiry and scope, and only then
+//! counts as activity for the vault's idle lock and the session's idle expiry (a refused
+//! token never does): about a microsecond.
 //! Every mint, revocation and rotation is audited; refused tokens are audited at most once a
 //! second, with the number of refusals since the last such event.
 //!
@@ -175,8 +176,10 @@ impl Vault {
     }
 
     /// Checks a client's token: it must be a live session of this (unlocked) vault, not
-    /// expired, whose scopes allow `scope`. Counts as activity, for the vault's idle lock
-    /// and the session's idle expiry. Returns the session as listed.
+    /// expired, whose scopes allow `scope`. A token that passes counts as activity, for the
+    /// vault's idle lock and the session's idle expiry; a refused one (malformed, unknown,
+    /// expired, or without `scope`) does not, so no one without a valid token can keep the
+    /// vault from locking. Returns the session as listed.
     ///
     /// Costs about a microsecond (a SHA-256 and a constant-time comparison per session).
     ///
@@ -208,7 +211,9 @@ impl Vault {
         let Some(secret) = TokenSecret::parse(token) else {
             return refuse(Error::InvalidToken);
         };
-        let unlocked_here = self.note_activity().is_ok();
+        // Looked at, not touched: only a token found, live and in scope counts as activity,
+        // so a forged token or one refused for its scope cannot hold the idle lock off.
+        let unlocked_here = self.status() == SessionState::Unlocked;
         if !unlocked_here && !sessions.shared {
             // Locked: any session left from a lock that raced a mint goes now.
             let _ = sessions.revoke_all(auditor, clock, "lock");
@@ -227,13 +232,17 @@ impl Vault {
         if !record.scopes.allows(scope) {
             return refuse(Error::ScopeRefused { needed: scope });
         }
-        let access = if unlocked_here {
+        // The token is valid for `scope`: now it is activity, for the vault's idle lock (if
+        // the key is still here: a lock may have landed since it was looked at).
+        let access = if unlocked_here && self.note_activity().is_ok() {
             Access::Local
-        } else {
+        } else if sessions.shared {
             match self.open_sealed_key(&record, &secret) {
                 Ok(access) => access,
                 Err(e) => return refuse(e),
             }
+        } else {
+            return refuse(Error::InvalidToken);
         };
         if let Err(e) = sessions.store.touch(&record.id, now_ms) {
             return refuse(Error::SessionStore(e));
