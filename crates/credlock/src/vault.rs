@@ -16,6 +16,7 @@ pub(crate) mod lockout;
 pub(crate) mod record;
 pub(crate) mod state;
 pub(crate) mod sweeper;
+pub(crate) mod tally;
 mod upgrade;
 
 use std::path::PathBuf;
@@ -32,9 +33,10 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use self::client_sessions::Sessions;
 use self::config::Options;
-use self::gate::{Attempt, Gate};
+use self::gate::{Attempt, Gate, Refused};
 use self::state::{Shared, State};
 use self::sweeper::SweeperHandle;
+use self::tally::Tally;
 use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -90,6 +92,18 @@ pub struct Vault {
     shared: Arc<Shared>,
     /// The idle sweeper watching this vault, if asked for.
     sweeper: Option<Arc<SweeperHandle>>,
+    /// Passphrase attempts refused during a lockout, audited at most once a second.
+    refused_attempts: Tally<Refused>,
+}
+
+impl Drop for Vault {
+    /// Refusals counted since the last event that told of them (the end of a flood) are
+    /// audited as the vault goes, so the trail's counts add up.
+    fn drop(&mut self) {
+        let (auditor, clock) = (&self.options.auditor, &self.options.clock);
+        gate::audit_unreported(&self.refused_attempts, auditor, clock);
+        self.options.sessions.audit_unreported(auditor, clock);
+    }
 }
 
 impl Vault {
@@ -109,6 +123,7 @@ impl Vault {
             store,
             options,
             sweeper,
+            refused_attempts: Tally::default(),
         })
     }
 
@@ -816,6 +831,7 @@ impl Vault {
             auditor: &self.options.auditor,
             clock: &self.options.clock,
             policy: self.options.lockout,
+            refusals: &self.refused_attempts,
         }
         .test(attempt, passphrase, params, judge)
     }
