@@ -10,10 +10,12 @@
 //! Sessions live as long as the key: [`Vault::lock`](crate::Vault::lock), the idle lock,
 //! [`Vault::logout`](crate::Vault::logout) and [`Vault::reset`](crate::Vault::reset) revoke
 //! them all, and so does replacing the credentials ([`Vault::replace`](crate::Vault::replace),
-//! an import over them). A passphrase change keeps them: the user's own clients stay signed
-//! in; revoke them with [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions)
-//! if that is the app's policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart
-//! means locked and no sessions.
+//! an import over them), and so does a passphrase change
+//! ([`Vault::change_passphrase`](crate::Vault::change_passphrase)): the moment a user suspects
+//! a leak is the moment a thief's API token must die. The client that asked for the change
+//! can stay signed in ([`Vault::change_passphrase_keeping`](crate::Vault::change_passphrase_keeping)).
+//! They are kept in a [`SessionStore`]: in memory by default, so that a restart means locked
+//! and no sessions.
 //!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
 //! it, hashes it, compares digests in constant time, checks expiry and scope, and only then
@@ -60,8 +62,9 @@
 //!   [`Vault::reset`](crate::Vault::reset), replacing the credentials and revocations remove
 //!   the user's rows, so every replica refuses the tokens from then on; so does a lock on a
 //!   replica that was never unlocked (the user locked the vault).
-//! - A passphrase change also revokes them (their sealed keys belong to the old passphrase);
-//!   a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
+//! - A passphrase change revokes them all, even the one
+//!   [`Vault::change_passphrase_keeping`](crate::Vault::change_passphrase_keeping) names
+//!   (their sealed keys belong to the old passphrase); a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
 //!   upgrade) is refused and removed.
 //! - A replica's idle lock drops its own key but revokes no shared session: sessions expire
 //!   by their own idle and absolute expiry, checked on every read on the vault's wall

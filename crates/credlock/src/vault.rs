@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use credlock_audit::{AuditEvent, EventKind, Outcome};
+use credlock_client_sessions::SessionId;
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
@@ -726,6 +727,11 @@ impl Vault {
     /// Afterwards the vault is unlocked with the new key and `old` no longer opens it.
     /// Works whether the vault is locked or unlocked.
     ///
+    /// Every client session and API token is revoked (audited as `sessions_revoked`,
+    /// operation `passphrase_change`): a user who suspects a leak changes the passphrase, and
+    /// whatever a thief minted must die with the old one. To keep the session of the client
+    /// that asked for the change, use [`Vault::change_passphrase_keeping`].
+    ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
     /// use credlock::secrecy::{ExposeSecret, SecretString};
@@ -751,6 +757,50 @@ impl Vault {
     /// [`Vault::lock`] lands while this runs, the change is still made but the vault stays
     /// locked.
     pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
+        self.change_passphrase_then_revoke(old, new, None)
+    }
+
+    /// [`Vault::change_passphrase`], keeping one session: the one of the client that asked
+    /// for the change (so it stays signed in); every other session and API token is revoked.
+    /// With [shared sessions](crate::VaultBuilder::shared_sessions), `keep` is revoked too:
+    /// its row holds the vault key sealed under the old passphrase's key.
+    ///
+    /// ```
+    /// use credlock::sessions::{Scope, SessionRequest};
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let mine = vault.mint_session(SessionRequest::client("this browser"))?;
+    /// let leaked = vault.mint_session(SessionRequest::api_token("bot", Scope::Totp))?;
+    /// let new = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    /// vault.change_passphrase_keeping(&SecretString::from("Tangerine-Rocket-42!"), new, &mine.info.id)?;
+    /// assert!(vault.validate_session(mine.token.expose_secret(), Scope::Manage).is_ok());
+    /// assert!(vault.validate_session(leaked.token.expose_secret(), Scope::Totp).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::change_passphrase`]; nothing is revoked when the change is not made.
+    pub fn change_passphrase_keeping(
+        &self,
+        old: &SecretString,
+        new: ValidPassphrase,
+        keep: &SessionId,
+    ) -> Result<(), Error> {
+        self.change_passphrase_then_revoke(old, new, Some(keep))
+    }
+
+    /// Changes the passphrase, then revokes every session but `keep`.
+    fn change_passphrase_then_revoke(
+        &self,
+        old: &SecretString,
+        new: ValidPassphrase,
+        keep: Option<&SessionId>,
+    ) -> Result<(), Error> {
         self.expire_idle();
         let epoch = {
             let state = self.shared.state();
@@ -780,12 +830,14 @@ impl Vault {
             .state()
             .install(key, credentials, params, epoch, self.now());
         self.poke_sweeper();
-        // Shared sessions hold keys sealed under the old passphrase; those left behind by a
-        // failing store open nothing and are refused.
-        let _ = self.options.sessions.revoke_shared(
+        // Sessions minted under the old passphrase go (all of them when shared: their rows
+        // hold keys sealed under it). Those a failing store leaves behind are refused: shared
+        // ones open nothing, and in-process ones are revoked again at the next lock.
+        let _ = self.options.sessions.revoke_all_but(
             &self.options.auditor,
             &self.options.clock,
             "passphrase_change",
+            keep,
         );
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }

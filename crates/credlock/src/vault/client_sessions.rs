@@ -82,18 +82,31 @@ impl Sessions {
         Ok(n)
     }
 
-    /// A passphrase change: shared sessions hold keys sealed under the old one, so they are
-    /// revoked (in-process sessions are kept, as they hold no key).
-    pub(crate) fn revoke_shared(
+    /// Revokes every session but `keep` (a passphrase change that keeps the session of the
+    /// client asking for it), audited as `operation` if any went. Shared sessions all go,
+    /// `keep` too: their rows hold keys sealed under the old passphrase.
+    pub(crate) fn revoke_all_but(
         &self,
         auditor: &Auditor,
         clock: &Clock,
         operation: &'static str,
-    ) -> Result<(), Error> {
-        if self.shared {
-            self.revoke_all(auditor, clock, operation)?;
+        keep: Option<&SessionId>,
+    ) -> Result<usize, Error> {
+        let Some(keep) = keep.filter(|_| !self.shared) else {
+            return self.revoke_all(auditor, clock, operation);
+        };
+        let mut n = 0;
+        for record in self.store.list().map_err(Error::SessionStore)? {
+            if &record.id != keep && self.store.remove(&record.id).map_err(Error::SessionStore)? {
+                n += 1;
+            }
         }
-        Ok(())
+        if n > 0 {
+            auditor.record(clock, EventKind::SessionsRevoked, Outcome::Success, |e| {
+                e.operation(operation)
+            })?;
+        }
+        Ok(n)
     }
 
     /// Audits a refused token, at most once a second, with the refusals since the last
