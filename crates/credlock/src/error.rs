@@ -158,6 +158,14 @@ pub enum Error {
     /// The stored credentials have no MFA secret, so there is no TOTP code.
     #[error("the stored credentials have no MFA secret")]
     NoMfaSecret,
+    /// A [`Registry`](crate::Registry) holds as many vaults in memory as it may
+    /// ([`RegistryBuilder::max_open_vaults`](crate::registry::RegistryBuilder::max_open_vaults))
+    /// and none of them can be let go (each is unlocked or in use): retry later.
+    #[error("{max} vaults are open, each unlocked or in use: try again later")]
+    TooManyOpenVaults {
+        /// The registry's cap.
+        max: usize,
+    },
 }
 
 impl From<InvalidSecret> for Error {
@@ -224,6 +232,9 @@ pub enum ErrorKind {
     Forbidden,
     /// Credentials to store are not valid (an unusable MFA secret).
     InvalidCredentials,
+    /// The registry is at its cap of open vaults ([`Error::TooManyOpenVaults`]): retry later
+    /// (HTTP 503).
+    Overloaded,
 }
 
 /// How a storage operation failed, from [`StorageError::kind`] or [`Error::kind`].
@@ -305,6 +316,7 @@ impl Error {
             Self::SessionStore(_) => ErrorKind::Storage(StorageKind::Other),
             Self::InvalidMfaSecret { .. } => ErrorKind::InvalidCredentials,
             Self::NoMfaSecret => ErrorKind::NoCredentials,
+            Self::TooManyOpenVaults { .. } => ErrorKind::Overloaded,
         }
     }
 

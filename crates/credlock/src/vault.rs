@@ -149,6 +149,11 @@ impl Vault {
         self.shared.state().session.state()
     }
 
+    /// Whether a key is in memory, without applying the idle timeout (nothing is audited).
+    pub(crate) fn holds_key(&self) -> bool {
+        self.shared.state().session.state() == SessionState::Unlocked
+    }
+
     /// Applies the idle timeout now: an expired key is dropped, the sessions revoked, and
     /// the idle lock audited.
     pub(crate) fn expire_idle(&self) {

@@ -483,5 +483,8 @@ fn a_flood_of_refused_attempts_is_audited_once_a_second_with_a_count() {
     // attempt an event of about 155 bytes, 1.5 MB, before).
     let bytes = std::fs::metadata(&log).unwrap().len();
     assert!(bytes < 5_000, "{bytes} bytes of audit log");
-    println!("{FLOOD} refused attempts: {} events, {bytes} bytes of JSON Lines", trail.events().len());
+    println!(
+        "{FLOOD} refused attempts: {} events, {bytes} bytes of JSON Lines",
+        trail.events().len()
+    );
 }

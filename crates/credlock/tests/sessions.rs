@@ -434,7 +434,11 @@ fn a_passphrase_change_revokes_every_session_and_token() {
         .find(|e| e.kind == EventKind::SessionsRevoked)
         .unwrap();
     assert_eq!(revoked.operation, Some("passphrase_change"));
-    assert_eq!(v.status(), SessionState::Unlocked, "the vault stays unlocked");
+    assert_eq!(
+        v.status(),
+        SessionState::Unlocked,
+        "the vault stays unlocked"
+    );
 }
 
 #[test]
@@ -460,8 +464,13 @@ fn a_passphrase_change_can_keep_the_session_that_asked_for_it() {
     }
     let listed: Vec<_> = v.sessions().unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(listed, [me.info.id.clone()]);
-    assert!(trail.events().iter().any(|e| e.kind == EventKind::SessionsRevoked
-        && e.operation == Some("passphrase_change")));
+    assert!(
+        trail
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::SessionsRevoked
+                && e.operation == Some("passphrase_change"))
+    );
     // A wrong old passphrase changes nothing and revokes nothing.
     assert!(matches!(
         v.change_passphrase_keeping(&secret("wrong"), valid(PASS), &me.info.id),
