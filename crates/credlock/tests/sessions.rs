@@ -463,7 +463,7 @@ fn a_passphrase_change_can_keep_the_session_that_asked_for_it() {
         ));
     }
     let listed: Vec<_> = v.sessions().unwrap().into_iter().map(|s| s.id).collect();
-    assert_eq!(listed, [me.info.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&me.info.id));
     assert!(
         trail
             .events()
