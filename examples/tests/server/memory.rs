@@ -76,13 +76,16 @@ async fn measure(name: &str, set: impl StoreSet + 'static) {
     run("warm", 2_000).await;
     let before = resident_kib();
     let started = Instant::now();
-    run("unknown", IDS).await;
+    run("unknown-a", IDS / 2).await;
+    let halfway = resident_kib();
+    run("unknown-b", IDS / 2).await;
     let took = started.elapsed();
     let after = resident_kib();
     let growth = after.saturating_sub(before);
     eprintln!(
-        "resident memory, {name}: {before} KiB before, {after} KiB after {IDS} distinct unknown \
-         ids ({:.0} requests/s): +{growth} KiB, {:.0} bytes per id",
+        "resident memory, {name}: {before} KiB before, {halfway} KiB after {} and {after} KiB \
+         after {IDS} distinct unknown ids ({:.0} requests/s): +{growth} KiB, {:.0} bytes per id",
+        IDS / 2,
         IDS as f64 / took.as_secs_f64(),
         growth as f64 * 1024.0 / IDS as f64
     );
