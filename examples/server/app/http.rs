@@ -179,7 +179,7 @@ impl From<Error> for ApiError {
                 Error::Policy(violations) => policy_failure(&violations),
                 _ => Self::internal("policy"),
             },
-            ErrorKind::Storage(StorageKind::Busy) => Self::new(
+            ErrorKind::Storage(StorageKind::Busy) | ErrorKind::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "The credentials store is busy: try again.",

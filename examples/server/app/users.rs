@@ -30,7 +30,7 @@ pub(crate) trait Vaults: Send + Sync + fmt::Debug + 'static {
 
     /// The vault of `user` (a key from [`Vaults::user_key`]) if it has one; nothing is
     /// opened or kept for a user without one. May block (it may read the user's record):
-    /// called on the blocking pool when multi-user.
+    /// called on the blocking pool.
     ///
     /// # Errors
     ///
@@ -98,13 +98,13 @@ impl FromRequestParts<AppState> for UserVault {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let vaults = Arc::clone(&state.inner.vaults);
-        if !vaults.multi_user() {
-            let user = vaults.user_key(None)?;
-            let vault = vaults.existing(&user)?;
-            return Ok(Self { user, vault });
-        }
-        let params = RawPathParams::from_request_parts(parts, state).await;
-        let user = vaults.user_key(Some(&path_param(params, "user")?))?;
+        let user = if vaults.multi_user() {
+            let params = RawPathParams::from_request_parts(parts, state).await;
+            vaults.user_key(Some(&path_param(params, "user")?))?
+        } else {
+            vaults.user_key(None)?
+        };
+        // A store's look-up may block (a database query): on the blocking pool.
         let key = user.clone();
         let vault = tokio::task::spawn_blocking(move || vaults.existing(&key))
             .await
