@@ -21,9 +21,18 @@
 //! - Security headers on every response, the JSON content type required on state-changing
 //!   requests (the CSRF defence), a 16 KiB body limit, JSON errors throughout.
 //! - Audit events in the log through `tracing`, and with `--webhook URL
-//!   --webhook-secret-file F` security events POSTed as JSON signed with HMAC-SHA256.
+//!   --webhook-secret-file F` security events POSTed as JSON signed with HMAC-SHA256
+//!   (Standard Webhooks, an event id in each signature; redirects are not followed). With
+//!   `--audit-hash-key-file F`, the vault, client, user-agent and session fields of every
+//!   event (in the log and the webhook) are HMAC-SHA256 under that key; `--audit-hash-of
+//!   VALUE` prints the string a known value is logged as, for an investigator to search for.
 //! - With `--store files:DIR|sqlite:DIR|postgres:CONNINFO` and `--multi-user`, many users'
-//!   vaults from a credlock `Registry`, each user under `/users/{id}/`.
+//!   vaults from a credlock `Registry`, each user under `/users/{id}/`; a request naming a
+//!   user without a vault opens and keeps nothing.
+//! - Timeouts on reading a request head (and on an idle keep-alive connection), on a whole
+//!   request and on a stalled request body, and a cap on open connections
+//!   (`--max-connections`, kept below the open-file limit) where silent and slow clients
+//!   give way to new ones (`app/transport.rs`).
 
 mod app;
 
@@ -34,8 +43,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use credlock::audit::webhook::WebhookSecret;
+use credlock::audit::{AuditSink, HashingKey, HashingSink, TracingSink, hash_value};
 use credlock::registry::{FileStoreSet, PostgresStoreSet, RegistryBuilder, SqliteStoreSet};
-use credlock::{Registry, Vault};
+use credlock::{Registry, Vault, VaultBuilder};
 
 /// Eclosion's credential endpoints in front of a credlock vault (a credlock example).
 #[derive(Debug, Parser)]
@@ -64,6 +74,70 @@ struct Args {
     /// `files:vaults`). Without it, a --store serves the one user `default`.
     #[arg(long)]
     multi_user: bool,
+    /// Replace the vault, client address, user agent and session fields of every audit event
+    /// (log and webhook) by their HMAC-SHA256 under the key in this file (at least 32 bytes;
+    /// trailing whitespace is ignored). Keep the file outside the log, as long as the log.
+    #[arg(long, value_name = "FILE")]
+    audit_hash_key_file: Option<PathBuf>,
+    /// Print how VALUE (a user id, a client address) appears in an audit log hashed with
+    /// --audit-hash-key-file, and exit: the string to search the log for.
+    #[arg(long, value_name = "VALUE", requires = "audit_hash_key_file")]
+    audit_hash_of: Option<String>,
+    /// The most connections open at once (lowered to fit the open-file limit). At the cap,
+    /// a new connection takes the place of the oldest one that is answering no request.
+    #[arg(long, default_value_t = app::Limits::default().max_connections)]
+    max_connections: usize,
+}
+
+/// The contents of a secret file, trailing whitespace (a final newline) removed.
+fn read_secret(file: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = std::fs::read(file)
+        .map_err(|e| format!("cannot read the {what} {}: {e}", file.display()))?;
+    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        bytes.pop();
+    }
+    Ok(bytes)
+}
+
+/// The audit sinks of every vault: the log (`tracing`) and the webhook, each behind a
+/// [`HashingSink`] with a hashing key; whether the vault's own `tracing` sink is replaced.
+fn audit_sinks(
+    webhook: Option<app::webhook::WebhookSink>,
+    hash_key: Option<&[u8]>,
+) -> Result<(Vec<Arc<dyn AuditSink>>, bool), String> {
+    let key = |bytes: &[u8]| HashingKey::new(bytes.to_vec()).map_err(|e| e.to_string());
+    let mut sinks: Vec<Arc<dyn AuditSink>> = Vec::new();
+    match hash_key {
+        Some(bytes) => {
+            sinks.push(Arc::new(HashingSink::new(TracingSink::new(), key(bytes)?)));
+            if let Some(hook) = webhook {
+                sinks.push(Arc::new(HashingSink::new(hook, key(bytes)?)));
+            }
+            Ok((sinks, true))
+        }
+        None => {
+            if let Some(hook) = webhook {
+                sinks.push(Arc::new(hook));
+            }
+            Ok((sinks, false))
+        }
+    }
+}
+
+/// `builder` auditing to `sinks` (instead of its own `tracing` sink if `replace_tracing`).
+fn with_audit(
+    builder: VaultBuilder,
+    sinks: &[Arc<dyn AuditSink>],
+    replace_tracing: bool,
+) -> VaultBuilder {
+    let builder = if replace_tracing {
+        builder.without_tracing_audit()
+    } else {
+        builder
+    };
+    sinks
+        .iter()
+        .fold(builder, |b, sink| b.audit_to(Arc::clone(sink)))
 }
 
 /// A registry over the store set named by `--store`.
@@ -107,6 +181,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let hash_key = match &args.audit_hash_key_file {
+        Some(file) => Some(read_secret(file, "audit hashing key")?),
+        None => None,
+    };
+    if let (Some(value), Some(bytes)) = (&args.audit_hash_of, &hash_key) {
+        let key = HashingKey::new(bytes.clone()).map_err(|e| e.to_string())?;
+        print_hash(&hash_value(&key, value));
+        return Ok(());
+    }
     if args.insecure_http && !args.listen.ip().is_loopback() {
         return Err(format!(
             "--insecure-http is only allowed on a loopback address, not {}",
@@ -115,18 +198,28 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let webhook = match (&args.webhook, &args.webhook_secret_file) {
         (Some(url), Some(file)) => {
-            let mut bytes = std::fs::read(file)
-                .map_err(|e| format!("cannot read the webhook secret {}: {e}", file.display()))?;
-            while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
-                bytes.pop();
-            }
-            let secret = WebhookSecret::new(bytes).map_err(|e| e.to_string())?;
+            let secret = WebhookSecret::new(read_secret(file, "webhook secret")?)
+                .map_err(|e| e.to_string())?;
             Some(app::webhook::start(url.clone(), secret))
         }
         _ => None,
     };
+    let (sinks, replace_tracing) = audit_sinks(webhook, hash_key.as_deref())?;
+    let (limits, lowered) = app::Limits {
+        max_connections: args.max_connections,
+        ..app::Limits::default()
+    }
+    .fit();
+    if let Some(asked) = lowered {
+        tracing::warn!(
+            asked,
+            max_connections = limits.max_connections,
+            "--max-connections lowered to fit the open-file limit"
+        );
+    }
     let config = app::Config {
         tls: !args.insecure_http,
+        limits,
         ..app::Config::default()
     };
     let finance = Arc::new(app::AcceptAll);
@@ -144,11 +237,7 @@ async fn run(args: Args) -> Result<(), String> {
             registry(&opened)?
                 .vault_options(move |builder| {
                     // An idle vault locks at its deadline, not at the next request.
-                    let builder = builder.idle_sweeper();
-                    match &webhook {
-                        Some(sink) => builder.audit_to(sink.clone()),
-                        None => builder,
-                    }
+                    with_audit(builder.idle_sweeper(), &sinks, replace_tracing)
                 })
                 .open()
                 .map_err(|e| format!("cannot open the registry: {e}"))
@@ -164,21 +253,19 @@ async fn run(args: Args) -> Result<(), String> {
             }
         );
         let vaults = app::registry::RegistryVaults {
-            registry,
+            registry: Arc::new(registry),
             multi_user: args.multi_user,
         };
         app::AppState::with_vaults(Arc::new(vaults), config, finance)
     } else {
         // An idle vault locks at its deadline, not at the next request.
-        let mut builder = Vault::builder(&args.vault).idle_sweeper();
-        if let Some(sink) = webhook {
-            builder = builder.audit_to(sink);
-        }
-        let vault = builder
+        let builder = Vault::builder(&args.vault).idle_sweeper();
+        let vault = with_audit(builder, &sinks, replace_tracing)
             .open()
             .map_err(|e| format!("cannot open the vault {}: {e}", args.vault.display()))?;
         app::AppState::new(Arc::new(vault), config, finance)
-    };
+    }
+    .map_err(|e| format!("the random source failed: {e}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -188,4 +275,10 @@ async fn run(args: Args) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("server error: {e}"))
+}
+
+/// Prints the hashed form of a value, for `--audit-hash-of`.
+#[allow(clippy::print_stdout, reason = "the hash is the command's output")]
+fn print_hash(hashed: &str) {
+    println!("{hashed}");
 }

@@ -310,7 +310,8 @@ fn is_unsafe_char(c: char) -> bool {
 ///
 /// [`to_json_line`](AuditEvent::to_json_line) gives one JSON object with the fields in the
 /// order below; `at` is RFC 3339 in UTC with milliseconds, `operation`, `failures` and
-/// `retry_after_secs` are `null` when not set, and `context` is left out when there is none:
+/// `retry_after_secs` are `null` when not set, and `context`, `session` and `count` are left
+/// out when there is none:
 ///
 /// ```json
 /// {"at":"2025-11-26T11:42:41.123Z","vault":"main","kind":"passphrase_rejected","operation":"unlock","outcome":"failure","failures":3,"retry_after_secs":null,"context":{"client":"127.0.0.1","user_agent":null}}
@@ -344,6 +345,12 @@ pub struct AuditEvent {
     /// when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// For an event that stands for several ([`EventKind::AttemptRefused`], which a vault
+    /// audits at most once a second): how many occurrences it stands for, itself and those
+    /// of the same vault not recorded one by one since the previous such event. Left out of
+    /// the JSON when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 impl AuditEvent {
@@ -381,6 +388,7 @@ impl AuditEvent {
             retry_after_secs: None,
             context: None,
             session: None,
+            count: None,
         }
     }
 
@@ -473,6 +481,23 @@ impl AuditEvent {
     pub fn session(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
         self.session = Some(if is_sanitized(&id) { id } else { sanitize(&id) });
+        self
+    }
+
+    /// Sets how many occurrences the event stands for (see [`count`](AuditEvent::count)).
+    ///
+    /// ```
+    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    ///
+    /// let event = AuditEvent::now("main", EventKind::AttemptRefused, Outcome::Refused)
+    ///     .operation("unlock")
+    ///     .count(250);
+    /// assert_eq!(event.count, Some(250));
+    /// assert!(event.to_json_line().ends_with(r#""retry_after_secs":null,"count":250}"#));
+    /// ```
+    #[must_use]
+    pub fn count(mut self, n: u32) -> Self {
+        self.count = Some(n);
         self
     }
 

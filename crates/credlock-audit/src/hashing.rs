@@ -105,7 +105,7 @@ pub fn hash_value(key: &HashingKey, value: &str) -> String {
 /// | [`session`](AuditEvent::session)        | hashed when set                  |
 /// | [`context`](AuditEvent::context)`.client`     | hashed when set            |
 /// | [`context`](AuditEvent::context)`.user_agent` | hashed when set            |
-/// | `at`, `kind`, `operation`, `outcome`, `failures`, `retry_after_secs` | as they are |
+/// | `at`, `kind`, `operation`, `outcome`, `failures`, `retry_after_secs`, `count` | as they are |
 ///
 /// Hashing is deterministic: events of one vault, client or session still share a value,
 /// so they can be counted and linked, and whoever holds the [`HashingKey`] can find a known
@@ -185,6 +185,7 @@ impl<S: AuditSink> HashingSink<S> {
             retry_after_secs,
             context,
             session,
+            count,
         } = event;
         AuditEvent {
             at: *at,
@@ -202,6 +203,7 @@ impl<S: AuditSink> HashingSink<S> {
                 }
             }),
             session: session.as_ref().map(hash),
+            count: *count,
         }
     }
 }

@@ -25,6 +25,7 @@ pub const TRACING_TARGET: &str = "credlock::audit";
 /// | `failures`         | only when set                                    |
 /// | `retry_after_secs` | only when set                                    |
 /// | `session`          | only when set (session events)                   |
+/// | `count`            | only when set (an event standing for several)    |
 /// | `client`           | only when set                                    |
 /// | `user_agent`       | only when set                                    |
 ///
@@ -86,6 +87,7 @@ macro_rules! emit {
             client = client.as_deref(),
             user_agent = user_agent.as_deref(),
             session = session.as_deref(),
+            count = event.count,
             "credlock audit event"
         );
     }};

@@ -12,6 +12,11 @@
 //!
 //! A failing sink does not fail the operation, unless the app asked for fail-closed auditing
 //! ([`VaultBuilder::audit_fail_closed`](crate::VaultBuilder::audit_fail_closed)).
+//!
+//! To keep user and client identifiers out of a trail that others read, wrap a sink in a
+//! [`HashingSink`]: the vault, client, user-agent and session fields are recorded as their
+//! HMAC-SHA256 under a key kept outside the log, and an investigator holding the key finds a
+//! known value's events by searching for [`hash_value`] of it.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -20,8 +25,9 @@ use std::sync::Arc;
 /// for a receiver.
 pub use credlock_audit::webhook;
 pub use credlock_audit::{
-    AuditContext, AuditError, AuditEvent, AuditSink, EventKind, FailingSink, JsonLinesBuilder,
-    JsonLinesSink, MemorySink, Outcome, TracingSink,
+    AuditContext, AuditError, AuditEvent, AuditSink, EventKind, FailingSink, HASHED_PREFIX,
+    HashingKey, HashingSink, JsonLinesBuilder, JsonLinesSink, MIN_HASHING_KEY_BYTES, MemorySink,
+    Outcome, TracingSink, hash_value,
 };
 
 use crate::clock::Clock;

@@ -89,6 +89,11 @@ impl VaultBuilder {
         Self::new(Target::Store(Box::new(store)))
     }
 
+    /// A builder for a vault kept in `store`, already boxed (a registry's user store).
+    pub(crate) fn with_boxed_store(store: Box<dyn Store>) -> Self {
+        Self::new(Target::Store(store))
+    }
+
     fn new(target: Target) -> Self {
         Self {
             target,

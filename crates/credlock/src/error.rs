@@ -158,6 +158,14 @@ pub enum Error {
     /// The stored credentials have no MFA secret, so there is no TOTP code.
     #[error("the stored credentials have no MFA secret")]
     NoMfaSecret,
+    /// A [`Registry`](crate::Registry) holds as many vaults in memory as it may
+    /// ([`RegistryBuilder::max_open_vaults`](crate::registry::RegistryBuilder::max_open_vaults))
+    /// and none of them can be let go (each is unlocked or in use): retry later.
+    #[error("{max} vaults are open, each unlocked or in use: try again later")]
+    TooManyOpenVaults {
+        /// The registry's cap.
+        max: usize,
+    },
 }
 
 impl From<InvalidSecret> for Error {
@@ -220,6 +228,9 @@ pub enum ErrorKind {
     Forbidden,
     /// Credentials to store are not valid (an unusable MFA secret).
     InvalidCredentials,
+    /// The registry is at its cap of open vaults ([`Error::TooManyOpenVaults`]): retry later
+    /// (HTTP 503).
+    Overloaded,
 }
 
 impl ErrorKind {
@@ -227,7 +238,7 @@ impl ErrorKind {
     /// 401 for a wrong passphrase or an invalid session, 403 for a missing scope, 404 for no
     /// credentials (or no file), 409 for a conflict, 422 for a passphrase or credentials
     /// refused, 423 while locked, 429 while locked out (with `Retry-After`), 503 when the
-    /// storage is busy (retry), 500 otherwise.
+    /// storage is busy or the registry is full (retry), 500 otherwise.
     #[must_use]
     pub const fn http_status(self) -> u16 {
         match self {
@@ -238,7 +249,7 @@ impl ErrorKind {
             Self::PolicyRejected | Self::InvalidCredentials => 422,
             Self::Locked => 423,
             Self::LockedOut => 429,
-            Self::Storage(StorageKind::Busy) => 503,
+            Self::Storage(StorageKind::Busy) | Self::Overloaded => 503,
             Self::InvalidVault
             | Self::Storage(_)
             | Self::InvalidOption
@@ -250,7 +261,7 @@ impl ErrorKind {
     /// A short stable code for a response body or a log: `wrong_passphrase`, `locked_out`,
     /// `locked`, `no_credentials`, `conflict`, `policy_rejected`, `invalid_vault`,
     /// `storage_` and the [`StorageKind::code`], `invalid_option`, `crypto`, `audit_failed`,
-    /// `unauthenticated`, `forbidden`, `invalid_credentials`.
+    /// `unauthenticated`, `forbidden`, `invalid_credentials`, `overloaded`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -277,6 +288,7 @@ impl ErrorKind {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::Overloaded => "overloaded",
         }
     }
 }
@@ -360,6 +372,7 @@ impl Error {
             Self::SessionStore(_) => ErrorKind::Storage(StorageKind::Other),
             Self::InvalidMfaSecret { .. } => ErrorKind::InvalidCredentials,
             Self::NoMfaSecret => ErrorKind::NoCredentials,
+            Self::TooManyOpenVaults { .. } => ErrorKind::Overloaded,
         }
     }
 
@@ -593,6 +606,7 @@ mod tests {
             (K::Unauthenticated, 401, "unauthenticated"),
             (K::Forbidden, 403, "forbidden"),
             (K::InvalidCredentials, 422, "invalid_credentials"),
+            (K::Overloaded, 503, "overloaded"),
         ];
         let mut codes = std::collections::BTreeSet::new();
         for (kind, status, code) in table {

@@ -10,14 +10,17 @@
 //! Sessions live as long as the key: [`Vault::lock`](crate::Vault::lock), the idle lock,
 //! [`Vault::logout`](crate::Vault::logout) and [`Vault::reset`](crate::Vault::reset) revoke
 //! them all, and so does replacing the credentials ([`Vault::replace`](crate::Vault::replace),
-//! an import over them). A passphrase change keeps them: the user's own clients stay signed
-//! in; revoke them with [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions)
-//! if that is the app's policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart
-//! means locked and no sessions.
+//! an import over them), and so does a passphrase change
+//! ([`Vault::change_passphrase`](crate::Vault::change_passphrase)): the moment a user suspects
+//! a leak is the moment a thief's API token must die. The client that asked for the change
+//! can stay signed in ([`Vault::change_passphrase_keeping`](crate::Vault::change_passphrase_keeping)).
+//! They are kept in a [`SessionStore`]: in memory by default, so that a restart means locked
+//! and no sessions.
 //!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
-//! it, hashes it, compares digests in constant time, checks expiry and scope, and counts as
-//! activity for the vault's idle lock and the session's idle expiry: about a microsecond.
+//! it, hashes it, compares digests in constant time, checks expiry and scope, and only then
+//! counts as activity for the vault's idle lock and the session's idle expiry (a refused
+//! token never does): about a microsecond.
 //! Every mint, revocation and rotation is audited; refused tokens are audited at most once a
 //! second, with the number of refusals since the last such event.
 //!
@@ -59,8 +62,9 @@
 //!   [`Vault::reset`](crate::Vault::reset), replacing the credentials and revocations remove
 //!   the user's rows, so every replica refuses the tokens from then on; so does a lock on a
 //!   replica that was never unlocked (the user locked the vault).
-//! - A passphrase change also revokes them (their sealed keys belong to the old passphrase);
-//!   a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
+//! - A passphrase change revokes them all, even the one
+//!   [`Vault::change_passphrase_keeping`](crate::Vault::change_passphrase_keeping) names
+//!   (their sealed keys belong to the old passphrase); a session whose sealed key no longer opens the vault (the key changed elsewhere, by a KDF
 //!   upgrade) is refused and removed.
 //! - A replica's idle lock drops its own key but revokes no shared session: sessions expire
 //!   by their own idle and absolute expiry, checked on every read on the vault's wall
@@ -175,8 +179,10 @@ impl Vault {
     }
 
     /// Checks a client's token: it must be a live session of this (unlocked) vault, not
-    /// expired, whose scopes allow `scope`. Counts as activity, for the vault's idle lock
-    /// and the session's idle expiry. Returns the session as listed.
+    /// expired, whose scopes allow `scope`. A token that passes counts as activity, for the
+    /// vault's idle lock and the session's idle expiry; a refused one (malformed, unknown,
+    /// expired, or without `scope`) does not, so no one without a valid token can keep the
+    /// vault from locking. Returns the session as listed.
     ///
     /// Costs about a microsecond (a SHA-256 and a constant-time comparison per session).
     ///
@@ -208,7 +214,9 @@ impl Vault {
         let Some(secret) = TokenSecret::parse(token) else {
             return refuse(Error::InvalidToken);
         };
-        let unlocked_here = self.note_activity().is_ok();
+        // Looked at, not touched: only a token found, live and in scope counts as activity,
+        // so a forged token or one refused for its scope cannot hold the idle lock off.
+        let unlocked_here = self.status() == SessionState::Unlocked;
         if !unlocked_here && !sessions.shared {
             // Locked: any session left from a lock that raced a mint goes now.
             let _ = sessions.revoke_all(auditor, clock, "lock");
@@ -227,13 +235,17 @@ impl Vault {
         if !record.scopes.allows(scope) {
             return refuse(Error::ScopeRefused { needed: scope });
         }
-        let access = if unlocked_here {
+        // The token is valid for `scope`: now it is activity, for the vault's idle lock (if
+        // the key is still here: a lock may have landed since it was looked at).
+        let access = if unlocked_here && self.note_activity().is_ok() {
             Access::Local
-        } else {
+        } else if sessions.shared {
             match self.open_sealed_key(&record, &secret) {
                 Ok(access) => access,
                 Err(e) => return refuse(e),
             }
+        } else {
+            return refuse(Error::InvalidToken);
         };
         if let Err(e) = sessions.store.touch(&record.id, now_ms) {
             return refuse(Error::SessionStore(e));

@@ -16,6 +16,7 @@ pub(crate) mod lockout;
 pub(crate) mod record;
 pub(crate) mod state;
 pub(crate) mod sweeper;
+pub(crate) mod tally;
 mod upgrade;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use credlock_audit::{AuditEvent, EventKind, Outcome};
+use credlock_client_sessions::SessionId;
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
@@ -33,9 +35,10 @@ use zeroize::Zeroizing;
 
 use self::client_sessions::Sessions;
 use self::config::Options;
-use self::gate::{Attempt, Gate};
+use self::gate::{Attempt, Gate, Refused};
 use self::state::{Shared, State};
 use self::sweeper::SweeperHandle;
+use self::tally::Tally;
 use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -91,6 +94,18 @@ pub struct Vault {
     shared: Arc<Shared>,
     /// The idle sweeper watching this vault, if asked for.
     sweeper: Option<Arc<SweeperHandle>>,
+    /// Passphrase attempts refused during a lockout, audited at most once a second.
+    refused_attempts: Tally<Refused>,
+}
+
+impl Drop for Vault {
+    /// Refusals counted since the last event that told of them (the end of a flood) are
+    /// audited as the vault goes, so the trail's counts add up.
+    fn drop(&mut self) {
+        let (auditor, clock) = (&self.options.auditor, &self.options.clock);
+        gate::audit_unreported(&self.refused_attempts, auditor, clock);
+        self.options.sessions.audit_unreported(auditor, clock);
+    }
 }
 
 impl Vault {
@@ -110,6 +125,7 @@ impl Vault {
             store,
             options,
             sweeper,
+            refused_attempts: Tally::default(),
         })
     }
 
@@ -132,6 +148,11 @@ impl Vault {
     pub fn status(&self) -> SessionState {
         self.expire_idle();
         self.shared.state().session.state()
+    }
+
+    /// Whether a key is in memory, without applying the idle timeout (nothing is audited).
+    pub(crate) fn holds_key(&self) -> bool {
+        self.shared.state().session.state() == SessionState::Unlocked
     }
 
     /// Applies the idle timeout now: an expired key is dropped, the sessions revoked, and
@@ -742,6 +763,11 @@ impl Vault {
     /// and leaves it so: an unlocked vault holds the new key, a locked one stays locked (the
     /// key of a vault nobody unlocked is not left in memory).
     ///
+    /// Every client session and API token is revoked (audited as `sessions_revoked`,
+    /// operation `passphrase_change`): a user who suspects a leak changes the passphrase, and
+    /// whatever a thief minted must die with the old one. To keep the session of the client
+    /// that asked for the change, use [`Vault::change_passphrase_keeping`].
+    ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
     /// use credlock::secrecy::{ExposeSecret, SecretString};
@@ -767,6 +793,50 @@ impl Vault {
     /// [`Vault::lock`] lands while this runs, the change is still made but the vault stays
     /// locked.
     pub fn change_passphrase(&self, old: &SecretString, new: ValidPassphrase) -> Result<(), Error> {
+        self.change_passphrase_then_revoke(old, new, None)
+    }
+
+    /// [`Vault::change_passphrase`], keeping one session: the one of the client that asked
+    /// for the change (so it stays signed in); every other session and API token is revoked.
+    /// With [shared sessions](crate::VaultBuilder::shared_sessions), `keep` is revoked too:
+    /// its row holds the vault key sealed under the old passphrase's key.
+    ///
+    /// ```
+    /// use credlock::sessions::{Scope, SessionRequest};
+    /// use credlock::{Credentials, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let mine = vault.mint_session(SessionRequest::client("this browser"))?;
+    /// let leaked = vault.mint_session(SessionRequest::api_token("bot", Scope::Totp))?;
+    /// let new = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    /// vault.change_passphrase_keeping(&SecretString::from("Tangerine-Rocket-42!"), new, &mine.info.id)?;
+    /// assert!(vault.validate_session(mine.token.expose_secret(), Scope::Manage).is_ok());
+    /// assert!(vault.validate_session(leaked.token.expose_secret(), Scope::Totp).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::change_passphrase`]; nothing is revoked when the change is not made.
+    pub fn change_passphrase_keeping(
+        &self,
+        old: &SecretString,
+        new: ValidPassphrase,
+        keep: &SessionId,
+    ) -> Result<(), Error> {
+        self.change_passphrase_then_revoke(old, new, Some(keep))
+    }
+
+    /// Changes the passphrase, then revokes every session but `keep`.
+    fn change_passphrase_then_revoke(
+        &self,
+        old: &SecretString,
+        new: ValidPassphrase,
+        keep: Option<&SessionId>,
+    ) -> Result<(), Error> {
         self.expire_idle();
         let (epoch, was_unlocked) = {
             let state = self.shared.state();
@@ -800,12 +870,14 @@ impl Vault {
                 .install(key, credentials, params, epoch, self.now());
             self.poke_sweeper();
         }
-        // Shared sessions hold keys sealed under the old passphrase; those left behind by a
-        // failing store open nothing and are refused.
-        let _ = self.options.sessions.revoke_shared(
+        // Sessions minted under the old passphrase go (all of them when shared: their rows
+        // hold keys sealed under it). Those a failing store leaves behind are refused: shared
+        // ones open nothing, and in-process ones are revoked again at the next lock.
+        let _ = self.options.sessions.revoke_all_but(
             &self.options.auditor,
             &self.options.clock,
             "passphrase_change",
+            keep,
         );
         self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
     }
@@ -857,6 +929,7 @@ impl Vault {
             auditor: &self.options.auditor,
             clock: &self.options.clock,
             policy: self.options.lockout,
+            refusals: &self.refused_attempts,
         }
     }
 

@@ -101,3 +101,45 @@ fn activity_cannot_revive_an_expired_key() {
     assert!(matches!(v.totp(), Err(credlock::Error::Locked)));
     assert_eq!(v.status(), SessionState::Locked);
 }
+
+#[test]
+fn refused_tokens_are_not_activity() {
+    let (_d, v, clock, trail) = vault();
+    // Minted at the start: the idle deadline is 15 minutes from now.
+    let bot = v
+        .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+        .unwrap();
+    let scoped_out = bot.token.expose_secret();
+    // Well formed, never issued.
+    let forged = format!("clk_{}", "A".repeat(43));
+    for _ in 0..14 {
+        clock.advance(MIN);
+        assert!(matches!(
+            v.validate_session(&forged, Scope::Totp),
+            Err(credlock::Error::InvalidToken)
+        ));
+        assert!(matches!(
+            v.validate_session(scoped_out, Scope::Manage),
+            Err(credlock::Error::ScopeRefused { .. })
+        ));
+        assert!(matches!(
+            v.credentials_for(scoped_out),
+            Err(credlock::Error::ScopeRefused { .. })
+        ));
+        assert!(v.totp_for(&forged).is_err());
+    }
+    clock.advance(MIN - Duration::from_millis(1));
+    assert_eq!(v.status(), SessionState::Unlocked);
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        v.status(),
+        SessionState::Locked,
+        "the idle lock fires at its deadline, whatever was refused meanwhile"
+    );
+    assert!(
+        trail
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::IdleLocked)
+    );
+}

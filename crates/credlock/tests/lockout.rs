@@ -16,8 +16,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{OTHER_PASS, PASS, creds, secret, temp_vault, testdata, valid};
-use credlock::audit::{EventKind, MemorySink};
-use credlock::{DerivationStage, Error, SessionState, Vault, VaultBuilder};
+use credlock::audit::{EventKind, JsonLinesSink, MemorySink};
+use credlock::{DerivationStage, Error, FakeClock, SessionState, Vault, VaultBuilder};
 use credlock_eclosion::{EclosionExt as _, Error as EclosionError, ImportOptions};
 
 /// The Eclosion fixtures' passphrase (see testdata/eclosion/README.md).
@@ -417,4 +417,74 @@ fn the_hundredth_consecutive_failure_locks_out_until_an_operator_clears_it() {
     assert!(vault.security_status().locked_out_until_cleared);
     vault.clear_lockout().unwrap();
     vault.unlock(&secret(PASS)).unwrap();
+}
+
+#[test]
+fn a_flood_of_refused_attempts_is_audited_once_a_second_with_a_count() {
+    let (dir, path) = temp_vault();
+    stored_vault(&path);
+    let trail = MemorySink::new();
+    let log = dir.path().join("audit.jsonl");
+    let clock = FakeClock::new();
+    let (builder, started) = counted(&path);
+    let vault = builder
+        .insecure_clock(clock.clone())
+        .audit_to(trail.clone())
+        .audit_to(
+            JsonLinesSink::builder(&log)
+                .max_bytes(1 << 30)
+                .open()
+                .unwrap(),
+        )
+        .open()
+        .unwrap();
+    lock_out(&vault);
+    let derived = started.load(Ordering::SeqCst);
+    // 10,000 attempts 1 ms apart, all within the first 30 s lockout (as from many
+    // addresses, none of them limited on its own).
+    const FLOOD: u32 = 10_000;
+    for _ in 0..FLOOD {
+        clock.advance(Duration::from_millis(1));
+        assert!(matches!(
+            vault.unlock(&secret(PASS)),
+            Err(Error::LockedOut { .. })
+        ));
+    }
+    clock.advance(Duration::from_millis(500));
+    let _ = vault.unlock(&secret(PASS));
+    // The lockout held: every attempt refused, no derivation, the count unchanged.
+    assert_eq!(started.load(Ordering::SeqCst), derived);
+    assert_eq!(vault.lockout_state().unwrap().failures, 5);
+    drop(vault);
+
+    let refused: Vec<_> = trail
+        .events()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::AttemptRefused)
+        .collect();
+    // The refusal in `lock_out` at once, then one a second over 10.5 s, then the last
+    // half second's as the vault went.
+    assert_eq!(refused.len(), 12, "{refused:?}");
+    assert_eq!(refused[0].count, Some(1), "the first is not hidden");
+    let total: u32 = refused.iter().map(|e| e.count.unwrap()).sum();
+    assert_eq!(total, 1 + FLOOD + 1, "every refused attempt is counted");
+    for e in &refused {
+        assert_eq!((e.operation, e.failures), (Some("unlock"), Some(5)));
+        assert!(e.retry_after_secs.is_some_and(|s| (1..=30).contains(&s)));
+    }
+    // The first wrong passphrases are each audited as before.
+    let rejected = trail
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::PassphraseRejected)
+        .count();
+    assert_eq!(rejected, 5);
+    // The log grows by events, not by attempts: a few KiB for the whole flood (each
+    // attempt an event of about 155 bytes, 1.5 MB, before).
+    let bytes = std::fs::metadata(&log).unwrap().len();
+    assert!(bytes < 5_000, "{bytes} bytes of audit log");
+    println!(
+        "{FLOOD} refused attempts: {} events, {bytes} bytes of JSON Lines",
+        trail.events().len()
+    );
 }

@@ -292,3 +292,136 @@ fn two_registries_creating_one_user_at_once_make_one_vault() {
             .any(|r| matches!(r, Err(credlock::Error::VaultExists { .. })))
     );
 }
+
+/// A registry over `set` on a fake clock, with the given bounds.
+fn bounded(
+    set: impl StoreSet + 'static,
+    max: usize,
+    evict_after: Duration,
+) -> (Registry, credlock::FakeClock) {
+    let clock = credlock::FakeClock::new();
+    let c = clock.clone();
+    let registry = Registry::builder(set)
+        .vault_options(move |b| {
+            b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                .without_tracing_audit()
+                .without_idle_timeout()
+                .insecure_clock(c.clone())
+        })
+        .max_open_vaults(max)
+        .evict_after(evict_after)
+        .open()
+        .unwrap();
+    (registry, clock)
+}
+
+#[test]
+fn unknown_users_are_answered_without_opening_or_keeping_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vaults");
+    let (reg, _clock) = bounded(
+        FileStoreSet::open(&dir).unwrap(),
+        10,
+        Duration::from_secs(900),
+    );
+    for i in 0..1_000 {
+        assert!(
+            reg.existing_vault(&id(&format!("nobody-{i}")))
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert_eq!(reg.open_vaults(), 0);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(files.is_empty(), "nothing written: {files:?}");
+    // A user with a record is opened and kept.
+    reg.vault(&id("alice"))
+        .unwrap()
+        .store(creds(), valid(PASS))
+        .unwrap();
+    let alice = reg.existing_vault(&id("ALICE")).unwrap().unwrap();
+    assert_eq!(alice.status(), SessionState::Unlocked);
+    assert!(Arc::ptr_eq(&alice, &reg.vault(&id("alice")).unwrap()));
+    // The configuration report says nothing of any user.
+    let report = reg.security_status();
+    assert_eq!(report.state, Some(SessionState::NoCredentials));
+    assert_eq!(report.failed_attempts, 0);
+    assert!(report.file.is_none());
+}
+
+#[test]
+fn empty_and_long_unused_locked_vaults_are_let_go_of_unlocked_and_held_ones_stay() {
+    let min = Duration::from_secs(60);
+    let (reg, clock) = bounded(MemoryStoreSet::new(), 100, 15 * min);
+    for user in ["locked", "unlocked"] {
+        let v = reg.vault(&id(user)).unwrap();
+        v.store(creds(), valid(PASS)).unwrap();
+    }
+    reg.vault(&id("locked")).unwrap().lock();
+    // Asked for and let go of: an empty vault (no record).
+    drop(reg.vault(&id("empty")).unwrap());
+    let held = reg.vault(&id("held")).unwrap();
+    held.store(creds(), valid(PASS)).unwrap();
+    held.lock();
+    assert_eq!(reg.open_vaults(), 4);
+
+    // The registry looks at most every 10 s: then the empty vault goes at once.
+    clock.advance(Duration::from_secs(10));
+    drop(reg.vault(&id("other")).unwrap());
+    assert_eq!(
+        reg.open_vaults(),
+        4,
+        "empty gone; locked, unlocked, held and other held"
+    );
+    assert!(reg.existing_vault(&id("empty")).unwrap().is_none());
+
+    // Past the idle age, the locked vault nothing holds goes; the unlocked one and the one
+    // the app holds stay.
+    clock.advance(15 * min);
+    assert!(reg.existing_vault(&id("nobody")).unwrap().is_none());
+    drop(reg.vault(&id("someone")).unwrap());
+    let kept: Vec<bool> = ["locked", "unlocked", "held"]
+        .iter()
+        .map(|u| reg.is_open(&id(u)))
+        .collect();
+    assert_eq!(kept, [false, true, true]);
+    // Let go of, not lost: asked for again, it is opened from its record, still locked.
+    assert_eq!(
+        reg.vault(&id("locked")).unwrap().status(),
+        SessionState::Locked
+    );
+    assert_eq!(held.status(), SessionState::Locked);
+}
+
+#[test]
+fn a_full_registry_lets_the_least_recently_used_go_and_refuses_when_it_cannot() {
+    let (reg, clock) = bounded(MemoryStoreSet::new(), 3, Duration::from_secs(900));
+    for user in ["a", "b", "c"] {
+        reg.vault(&id(user))
+            .unwrap()
+            .store(creds(), valid(PASS))
+            .unwrap();
+        clock.advance(Duration::from_millis(1));
+    }
+    // Three vaults unlocked: no room for a fourth.
+    let err = reg.vault(&id("d")).unwrap_err();
+    assert!(matches!(err, credlock::Error::TooManyOpenVaults { max: 3 }));
+    assert_eq!(err.kind(), credlock::ErrorKind::Overloaded);
+    // Lock two: the least recently used of them goes to make room.
+    reg.vault(&id("b")).unwrap().lock();
+    clock.advance(Duration::from_millis(1));
+    reg.vault(&id("a")).unwrap().lock();
+    let d = reg.vault(&id("d")).unwrap();
+    assert_eq!(d.status(), SessionState::NoCredentials);
+    assert_eq!(reg.open_vaults(), 3);
+    assert!(!reg.is_open(&id("b")), "b was used longest ago");
+    assert!(reg.is_open(&id("a")) && reg.is_open(&id("c")));
+    assert!(matches!(
+        Registry::builder(MemoryStoreSet::new())
+            .max_open_vaults(0)
+            .open(),
+        Err(credlock::Error::InvalidOption {
+            name: "max_open_vaults"
+        })
+    ));
+}

@@ -412,15 +412,80 @@ fn with_fail_closed_auditing_an_unaudited_session_is_not_kept() {
 }
 
 #[test]
-fn replacing_the_credentials_revokes_sessions_a_passphrase_change_does_not() {
-    let (_d, v, _c, _t) = vault(None);
-    let s = v.mint_session(SessionRequest::client("a")).unwrap();
+fn a_passphrase_change_revokes_every_session_and_token() {
+    let (_d, v, _c, trail) = vault(None);
+    let browser = v.mint_session(SessionRequest::client("a")).unwrap();
+    let bot = v
+        .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+        .unwrap();
+    trail.clear();
     v.change_passphrase(&secret(PASS), valid(OTHER_PASS))
         .unwrap();
+    for token in [&browser.token, &bot.token] {
+        assert!(matches!(
+            v.validate_session(token.expose_secret(), Scope::Totp),
+            Err(Error::InvalidToken)
+        ));
+    }
+    assert!(v.sessions().unwrap().is_empty());
+    let revoked = trail
+        .events()
+        .into_iter()
+        .find(|e| e.kind == EventKind::SessionsRevoked)
+        .unwrap();
+    assert_eq!(revoked.operation, Some("passphrase_change"));
+    assert_eq!(
+        v.status(),
+        SessionState::Unlocked,
+        "the vault stays unlocked"
+    );
+}
+
+#[test]
+fn a_passphrase_change_can_keep_the_session_that_asked_for_it() {
+    let (_d, v, _c, trail) = vault(None);
+    let me = v.mint_session(SessionRequest::client("me")).unwrap();
+    let other = v.mint_session(SessionRequest::client("other")).unwrap();
+    let bot = v
+        .mint_session(SessionRequest::api_token("bot", Scope::Totp))
+        .unwrap();
+    trail.clear();
+    v.change_passphrase_keeping(&secret(PASS), valid(OTHER_PASS), &me.info.id)
+        .unwrap();
     assert!(
-        v.validate_session(s.token.expose_secret(), Scope::Totp)
+        v.validate_session(me.token.expose_secret(), Scope::Manage)
             .is_ok()
     );
+    for token in [&other.token, &bot.token] {
+        assert!(matches!(
+            v.validate_session(token.expose_secret(), Scope::Totp),
+            Err(Error::InvalidToken)
+        ));
+    }
+    let listed: Vec<_> = v.sessions().unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, std::slice::from_ref(&me.info.id));
+    assert!(
+        trail
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::SessionsRevoked
+                && e.operation == Some("passphrase_change"))
+    );
+    // A wrong old passphrase changes nothing and revokes nothing.
+    assert!(matches!(
+        v.change_passphrase_keeping(&secret("wrong"), valid(PASS), &me.info.id),
+        Err(Error::WrongPassphrase)
+    ));
+    assert!(
+        v.validate_session(me.token.expose_secret(), Scope::Manage)
+            .is_ok()
+    );
+}
+
+#[test]
+fn replacing_the_credentials_revokes_sessions() {
+    let (_d, v, _c, _t) = vault(None);
+    let s = v.mint_session(SessionRequest::client("a")).unwrap();
     v.replace(creds(), valid(PASS)).unwrap();
     assert!(matches!(
         v.validate_session(s.token.expose_secret(), Scope::Totp),

@@ -5,6 +5,13 @@
 //! the client in; later `/auth/unlock` opens the vault and signs it in again. Signed in means
 //! holding a session token in an HttpOnly cookie; the passphrase itself is dropped when the
 //! request that carried it ends.
+//!
+//! What a caller who is not signed in learns is what a login page needs and no more: that
+//! it is not signed in. Not whether the user has a vault (only a client the finance service
+//! accepted at `/auth/login` learns that one exists), not whether the owner is unlocked or
+//! present, not whether a login is pending.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::RawPathParamsRejection;
@@ -12,74 +19,74 @@ use axum::extract::{RawPathParams, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use credlock::SessionState;
 use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::sessions::{Scope, SessionInfo};
+use credlock::{ErrorKind, SessionState, Vault};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::clients;
 use super::http::{
-    ApiError, CLIENT_COOKIE, Client, JsonBody, SESSION_COOKIE, blocking, clear_cookie, cookie,
-    path_param, policy_failure, set_cookie,
+    ApiError, Client, JsonBody, blocking, clear_cookie, client_cookie, cookie, path_param,
+    policy_failure, session_cookie, set_cookie,
 };
 use super::pending::LoginAttempt;
 use super::users::UserVault;
-use credlock::sessions::{Scope, SessionInfo};
 
-/// A well-formed client cookie: 256 random bits in unpadded base64url.
-fn valid_client_id(value: &str) -> bool {
-    value.len() == 43
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// This client's id, if its cookie holds one this server issued.
+fn issued_client_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie(headers, client_cookie(state.config().tls))
+        .and_then(|value| state.inner.client_ids.verify(value))
 }
 
-/// The client cookie every state-changing request without a session must carry (it comes
-/// with the page and with `/auth/status`).
-fn client_id(headers: &HeaderMap) -> Result<String, ApiError> {
-    match cookie(headers, CLIENT_COOKIE) {
-        Some(id) if valid_client_id(id) => Ok(id.to_owned()),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "client_cookie_required",
-            "The request lacks this client's cookie: load the page first.",
-        )),
-    }
+/// The client id every state-changing request without a session must carry (the page and
+/// `/auth/status` hand one out); a value this server did not issue is refused.
+fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    issued_client_id(state, headers)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "client_cookie_required",
+                "The request lacks this client's cookie: load the page first.",
+            )
+        })
 }
 
-/// A new client cookie value.
-pub(crate) fn new_client_id() -> Option<String> {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+/// Sets the client cookie to `id` on `response`.
+fn give_client_id(state: &AppState, id: &str, response: &mut Response) {
+    let tls = state.config().tls;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(client_cookie(tls), id, tls));
 }
 
-/// Adds a client cookie to `response` if the request had none.
+/// Gives the client a new id if its request carried none this server issued.
 pub(crate) fn ensure_client_cookie(state: &AppState, headers: &HeaderMap, response: &mut Response) {
-    if cookie(headers, CLIENT_COOKIE).is_some_and(valid_client_id) {
+    if issued_client_id(state, headers).is_some() {
         return;
     }
-    if let Some(id) = new_client_id() {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(CLIENT_COOKIE, &id, state.config().tls),
-        );
+    if let Some(id) = state.inner.client_ids.issue() {
+        give_client_id(state, &id, response);
     }
 }
 
-/// The signed-in client's session, from its cookie.
-fn authenticate(
+/// The signed-in client's vault and session, from its session cookie.
+pub(crate) fn authenticate(
+    state: &AppState,
     user: &UserVault,
     headers: &HeaderMap,
     scope: Scope,
-) -> Result<SessionInfo, ApiError> {
-    let token = cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
-    clients::validate(user, token, scope)
+) -> Result<(Arc<Vault>, SessionInfo), ApiError> {
+    let token = cookie(headers, session_cookie(state.config().tls))
+        .ok_or_else(ApiError::unauthenticated)?;
+    let vault = user.signed_in_vault()?;
+    let info = clients::validate(vault, token, scope)?;
+    Ok((Arc::clone(vault), info))
 }
 
-/// Counts a passphrase attempt against the client's address.
+/// Counts a passphrase attempt against the client's address, whichever user it is for.
 fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
     state.inner.limiter.check(client.addr.ip()).map_err(|wait| {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -95,53 +102,51 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
 /// A JSON answer that also signs the client in with a new session.
 fn signed_in(
     state: &AppState,
-    user: &UserVault,
+    vault: &Vault,
     client: &Client,
     body: Value,
 ) -> Result<Response, ApiError> {
-    let minted = clients::mint_client(user, client.label())?;
+    let minted = clients::mint_client(vault, client.label())?;
     let mut response = Json(body).into_response();
+    let tls = state.config().tls;
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            minted.token.expose_secret(),
-            state.config().tls,
-        ),
+        set_cookie(session_cookie(tls), minted.token.expose_secret(), tls),
     );
     Ok(response)
 }
 
 fn signed_out(state: &AppState, body: Value) -> Response {
     let mut response = Json(body).into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        clear_cookie(SESSION_COOKIE, state.config().tls),
-    );
+    let tls = state.config().tls;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_cookie(session_cookie(tls), tls));
     response
 }
 
-/// `GET /auth/status`: `{authenticated, has_stored_credentials, needs_unlock}` as in
-/// Eclosion, plus the vault's state and whether this client has a login pending.
+/// `GET /auth/status`. Signed in: Eclosion's `{authenticated, has_stored_credentials,
+/// needs_unlock}` and the vault's state. Not signed in: `{"authenticated": false, "state":
+/// "signed_out"}` and nothing about the vault (whether there is one, whether it is
+/// unlocked), for any user; it hands out the client cookie.
 pub(crate) async fn status(
     State(state): State<AppState>,
     user: UserVault,
     headers: HeaderMap,
 ) -> Response {
-    let vault_state = user.vault.status();
-    let authenticated = authenticate(&user, &headers, Scope::Totp).is_ok();
-    let has_stored = vault_state != SessionState::NoCredentials;
-    let pending = cookie(&headers, CLIENT_COOKIE)
-        .filter(|id| valid_client_id(id))
-        .is_some_and(|id| state.inner.pending.get(&user.key(id)).is_some());
-    let mut response = Json(json!({
-        "authenticated": authenticated,
-        "has_stored_credentials": has_stored,
-        "needs_unlock": has_stored && !authenticated,
-        "state": vault_state,
-        "pending_login": pending,
-    }))
-    .into_response();
+    let body = match authenticate(&state, &user, &headers, Scope::Totp) {
+        Ok((vault, _)) => {
+            let vault_state = vault.status();
+            json!({
+                "authenticated": true,
+                "has_stored_credentials": vault_state != SessionState::NoCredentials,
+                "needs_unlock": false,
+                "state": vault_state,
+            })
+        }
+        Err(_) => json!({ "authenticated": false, "state": "signed_out" }),
+    };
+    let mut response = Json(body).into_response();
     ensure_client_cookie(&state, &headers, &mut response);
     response
 }
@@ -158,15 +163,16 @@ pub(crate) struct LoginBody {
 }
 
 /// `POST /auth/login`: checks the credentials with the finance service and holds them for
-/// this client's `/auth/set-passphrase`.
+/// this client's `/auth/set-passphrase`, under a new client id (the answer sets it): an id
+/// planted in the browser before the login does not name the pending slot.
 pub(crate) async fn login(
     State(state): State<AppState>,
     user: UserVault,
     client: Client,
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
-    let id = client_id(&headers)?;
+) -> Result<Response, ApiError> {
+    let old_id = client_id(&state, &headers)?;
     rate_limit(&state, &client)?;
     if body.email.trim().is_empty() || body.password.expose_secret().is_empty() {
         return Err(ApiError::new(
@@ -174,9 +180,6 @@ pub(crate) async fn login(
             "credentials_required",
             "Email and password are required",
         ));
-    }
-    if user.vault.status() != SessionState::NoCredentials {
-        return Err(credlock::Error::VaultExists { path: None }.into());
     }
     // A bad MFA secret is refused now, not after the passphrase is chosen.
     if let Some(mfa) = body.mfa_secret.as_ref()
@@ -192,19 +195,36 @@ pub(crate) async fn login(
             .mfa_secret
             .filter(|_| body.mfa_mode.as_deref().is_none_or(|m| m == "secret")),
     };
-    let finance = std::sync::Arc::clone(&state.inner.finance);
+    let finance = Arc::clone(&state.inner.finance);
     let (attempt, verdict) = blocking(&client, move || {
         let verdict = finance.check(&attempt);
         (attempt, verdict)
     })
     .await?;
     verdict.map_err(|reason| ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", reason))?;
-    state.inner.pending.put(&user.key(&id), attempt);
-    Ok(Json(json!({
+    // Only a client the finance service accepted learns that credentials are stored.
+    if user
+        .vault
+        .as_ref()
+        .is_some_and(|v| v.status() != SessionState::NoCredentials)
+    {
+        return Err(credlock::Error::VaultExists { path: None }.into());
+    }
+    let new_id = state
+        .inner
+        .client_ids
+        .issue()
+        .ok_or_else(|| ApiError::internal("the random source failed"))?;
+    state.inner.pending.take(&user.user, &old_id);
+    state.inner.pending.put(&user.user, &new_id, attempt);
+    let mut response = Json(json!({
         "success": true,
         "needs_passphrase": true,
         "message": "Login successful. Please create an encryption passphrase.",
-    })))
+    }))
+    .into_response();
+    give_client_id(&state, &new_id, &mut response);
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -232,33 +252,36 @@ pub(crate) async fn set_passphrase(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PassphraseBody>,
 ) -> Result<Response, ApiError> {
-    let id = client_id(&headers)?;
+    let id = client_id(&state, &headers)?;
     rate_limit(&state, &client)?;
     require_passphrase(&body)?;
-    let Some(creds) = state.inner.pending.get(&user.key(&id)) else {
+    let Some(creds) = state.inner.pending.get(&user.user, &id) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "no_pending_login",
             "No pending credentials. Please login first.",
         ));
     };
-    let valid = user
-        .vault
+    let vaults = Arc::clone(&state.inner.vaults);
+    let key = user.user.clone();
+    let vault = blocking(&client, move || vaults.for_enrolment(&key)).await??;
+    let valid = vault
         .check_passphrase(body.passphrase, creds.email())
         .map_err(|v| policy_failure(&v))?;
-    let vault = std::sync::Arc::clone(&user.vault);
-    blocking(&client, move || vault.store(creds, valid)).await??;
-    state.inner.pending.take(&user.key(&id));
+    let sealing = Arc::clone(&vault);
+    blocking(&client, move || sealing.store(creds, valid)).await??;
+    state.inner.pending.take(&user.user, &id);
     signed_in(
         &state,
-        &user,
+        &vault,
         &client,
         json!({ "success": true, "message": "Credentials encrypted and saved." }),
     )
 }
 
 /// `POST /auth/unlock`: unlocks the vault (401 for a wrong passphrase, 429 with
-/// `Retry-After` while locked out) and signs the client in.
+/// `Retry-After` while locked out) and signs the client in. A user without stored
+/// credentials gets the wrong passphrase's answer.
 pub(crate) async fn unlock(
     State(state): State<AppState>,
     user: UserVault,
@@ -266,15 +289,23 @@ pub(crate) async fn unlock(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PassphraseBody>,
 ) -> Result<Response, ApiError> {
-    client_id(&headers)?;
+    client_id(&state, &headers)?;
     rate_limit(&state, &client)?;
     require_passphrase(&body)?;
-    let vault = std::sync::Arc::clone(&user.vault);
+    let Some(vault) = user.vault.clone() else {
+        return Err(credlock::Error::WrongPassphrase.into());
+    };
+    let unlocking = Arc::clone(&vault);
     // The passphrase moves into the blocking task and is dropped (zeroized) when it ends.
-    blocking(&client, move || vault.unlock(&body.passphrase)).await??;
+    match blocking(&client, move || unlocking.unlock(&body.passphrase)).await? {
+        Err(e) if e.kind() == ErrorKind::NoCredentials => {
+            return Err(credlock::Error::WrongPassphrase.into());
+        }
+        result => result?,
+    }
     signed_in(
         &state,
-        &user,
+        &vault,
         &client,
         json!({ "success": true, "unlock_success": true, "message": "Credentials unlocked." }),
     )
@@ -286,9 +317,9 @@ pub(crate) async fn lock(
     user: UserVault,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&user, &headers, Scope::Manage)?;
+    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
     // Locking ends every session of the vault.
-    user.vault.lock();
+    vault.lock();
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
@@ -300,17 +331,20 @@ pub(crate) async fn logout(
     client: Client,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authenticate(&user, &headers, Scope::Manage)?;
-    let vault = std::sync::Arc::clone(&user.vault);
+    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
     // Logging out deletes the record and ends every session.
     blocking(&client, move || vault.logout()).await??;
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
 /// `GET /auth/sessions`: the live sessions, this one marked `current`.
-pub(crate) async fn sessions(user: UserVault, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let me = authenticate(&user, &headers, Scope::Manage)?;
-    let list = clients::list(&user)?;
+pub(crate) async fn sessions(
+    State(state): State<AppState>,
+    user: UserVault,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (vault, me) = authenticate(&state, &user, &headers, Scope::Manage)?;
+    let list = clients::list(&vault)?;
     let sessions: Vec<Value> = list
         .into_iter()
         .map(|s| {
@@ -333,11 +367,12 @@ pub(crate) struct TokenBody {
 /// `POST /auth/sessions`: a signed-in client mints an API token for a script (listed and
 /// revocable like any session). The token is in the answer, once.
 pub(crate) async fn new_token(
+    State(state): State<AppState>,
     user: UserVault,
     headers: HeaderMap,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&user, &headers, Scope::Manage)?;
+    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
     let label = body.label.trim();
     if label.is_empty() {
         return Err(ApiError::new(
@@ -346,7 +381,7 @@ pub(crate) async fn new_token(
             "A label is required.",
         ));
     }
-    let minted = clients::mint_token(&user, label.to_owned())?;
+    let minted = clients::mint_token(&vault, label.to_owned())?;
     Ok(Json(json!({
         "success": true,
         "token": minted.token.expose_secret(),
@@ -363,8 +398,8 @@ pub(crate) async fn revoke_session(
 ) -> Result<Response, ApiError> {
     // The raw parameters, not `Path<String>`: a multi-user path names the user too.
     let id = path_param(params, "id")?;
-    let me = authenticate(&user, &headers, Scope::Manage)?;
-    if !clients::revoke(&user, &id)? {
+    let (vault, me) = authenticate(&state, &user, &headers, Scope::Manage)?;
+    if !clients::revoke(&vault, &id)? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_such_session",
@@ -380,10 +415,15 @@ pub(crate) async fn revoke_session(
 }
 
 /// `GET /auth/totp`: the current TOTP code of the stored MFA secret, and its seconds left.
-pub(crate) async fn totp(user: UserVault, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let token = cookie(&headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+pub(crate) async fn totp(
+    State(state): State<AppState>,
+    user: UserVault,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let token = cookie(&headers, session_cookie(state.config().tls))
+        .ok_or_else(ApiError::unauthenticated)?;
     // Validates the token for `Scope::Totp`, then derives the code.
-    let code = user.vault.totp_for(token)?;
+    let code = user.signed_in_vault()?.totp_for(token)?;
     Ok(Json(json!({
         "code": code.code().expose_secret(),
         "seconds_left": code.seconds_left(),

@@ -5,39 +5,33 @@
 //! [`Vault::validate_session`](credlock::Vault::validate_session) for the scope it needs.
 
 use axum::http::StatusCode;
+use credlock::Vault;
 use credlock::sessions::{MintedSession, Scope, SessionId, SessionInfo, SessionRequest};
 
 use super::http::ApiError;
-use super::users::UserVault;
 
 /// A session for a browser (every scope, idle expiry), labelled with its user agent.
-pub(crate) fn mint_client(user: &UserVault, label: String) -> Result<MintedSession, ApiError> {
-    Ok(user.vault.mint_session(SessionRequest::client(label))?)
+pub(crate) fn mint_client(vault: &Vault, label: String) -> Result<MintedSession, ApiError> {
+    Ok(vault.mint_session(SessionRequest::client(label))?)
 }
 
 /// An API token for a script: TOTP codes only.
-pub(crate) fn mint_token(user: &UserVault, label: String) -> Result<MintedSession, ApiError> {
-    Ok(user
-        .vault
-        .mint_session(SessionRequest::api_token(label, Scope::Totp))?)
+pub(crate) fn mint_token(vault: &Vault, label: String) -> Result<MintedSession, ApiError> {
+    Ok(vault.mint_session(SessionRequest::api_token(label, Scope::Totp))?)
 }
 
 /// The session of `token`, if it is live and allows `scope`.
-pub(crate) fn validate(
-    user: &UserVault,
-    token: &str,
-    scope: Scope,
-) -> Result<SessionInfo, ApiError> {
-    Ok(user.vault.validate_session(token, scope)?)
+pub(crate) fn validate(vault: &Vault, token: &str, scope: Scope) -> Result<SessionInfo, ApiError> {
+    Ok(vault.validate_session(token, scope)?)
 }
 
 /// Every live session, oldest first (never a token).
-pub(crate) fn list(user: &UserVault) -> Result<Vec<SessionInfo>, ApiError> {
-    Ok(user.vault.sessions()?)
+pub(crate) fn list(vault: &Vault) -> Result<Vec<SessionInfo>, ApiError> {
+    Ok(vault.sessions()?)
 }
 
 /// Revokes session `id`; whether it existed.
-pub(crate) fn revoke(user: &UserVault, id: &str) -> Result<bool, ApiError> {
+pub(crate) fn revoke(vault: &Vault, id: &str) -> Result<bool, ApiError> {
     let Some(id) = SessionId::parse(id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -45,5 +39,5 @@ pub(crate) fn revoke(user: &UserVault, id: &str) -> Result<bool, ApiError> {
             "No such session.",
         ));
     };
-    Ok(user.vault.revoke_session(&id)?)
+    Ok(vault.revoke_session(&id)?)
 }

@@ -14,14 +14,36 @@ use credlock::audit::AuditContext;
 use credlock::{Error, ErrorKind, StorageKind};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tower_http::timeout::TimeoutError;
 
 use super::AppState;
 
-/// The cookie that identifies a browser before it has a session: it binds the login
-/// pending slot to this client.
-pub(crate) const CLIENT_COOKIE: &str = "credlock_client";
-/// The cookie holding the client's credlock session token.
-pub(crate) const SESSION_COOKIE: &str = "credlock_session";
+/// The name of the cookie that identifies a browser before it has a session (it binds the
+/// login pending slot to this client; see [`super::client_ids`]). Over TLS it carries the
+/// `__Host-` prefix: browsers then accept it only from this origin, `Secure`, with
+/// `Path=/` and no `Domain`, so a neighbouring subdomain cannot plant one.
+pub(crate) const fn client_cookie(tls: bool) -> &'static str {
+    if tls {
+        "__Host-credlock_client"
+    } else {
+        "credlock_client"
+    }
+}
+
+/// The name of the cookie holding the client's credlock session token (`__Host-` over
+/// TLS, as [`client_cookie`]).
+pub(crate) const fn session_cookie(tls: bool) -> &'static str {
+    if tls {
+        "__Host-credlock_session"
+    } else {
+        "credlock_session"
+    }
+}
+
+/// Marks a response whose session cookie must be cleared ([`security_headers`] does it,
+/// under the cookie's name for this server).
+#[derive(Clone, Copy, Debug)]
+struct ClearSession;
 
 /// An error answered as JSON: `{"success": false, "error": message, "code": code, ...}`.
 #[derive(Debug)]
@@ -157,7 +179,7 @@ impl From<Error> for ApiError {
                 Error::Policy(violations) => policy_failure(&violations),
                 _ => Self::internal("policy"),
             },
-            ErrorKind::Storage(StorageKind::Busy) => Self::new(
+            ErrorKind::Storage(StorageKind::Busy) | ErrorKind::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "The credentials store is busy: try again.",
@@ -203,12 +225,7 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.clear_session {
-            // The `Secure` flag does not matter for a cookie that expires now.
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-            )) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
+            response.extensions_mut().insert(ClearSession);
         }
         response
     }
@@ -238,6 +255,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     "The JSON body does not have the expected fields.",
                 ),
                 other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                other if caused_by_body_timeout(&other) => body_timeout(),
                 _ => ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
@@ -246,6 +264,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             }),
         }
     }
+}
+
+/// Whether `error` comes from a request body that stalled past the body timeout.
+fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        "The request body stalled: send it without pausing.",
+    )
 }
 
 fn unsupported_media_type() -> ApiError {
@@ -372,20 +410,46 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Security headers on every response; and a body-limit rejection turned into JSON.
+/// Security headers on every response; the answers the layers and the router make
+/// themselves (a body over the limit, a method not allowed, a request timed out) turned
+/// into JSON errors; the session cookie cleared where an error asked for it.
 pub(crate) async fn security_headers(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && !response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-    {
-        response = too_large().into_response();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        let replacement = match response.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Some(too_large()),
+            StatusCode::METHOD_NOT_ALLOWED => Some(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This endpoint does not take that method.",
+            )),
+            StatusCode::REQUEST_TIMEOUT => Some(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request took too long to answer.",
+            )),
+            _ => None,
+        };
+        if let Some(error) = replacement {
+            // The `Allow` header of a 405 stays.
+            let allow = response.headers().get(header::ALLOW).cloned();
+            response = error.into_response();
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+        }
+    }
+    if response.extensions().get::<ClearSession>().is_some() {
+        let clear = clear_cookie(session_cookie(state.config().tls), state.config().tls);
+        response.headers_mut().append(header::SET_COOKIE, clear);
     }
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name, value| {

@@ -55,16 +55,31 @@ impl FinanceService for AcceptAll {
     }
 }
 
-/// Credentials waiting for a passphrase, one slot per client cookie, each for a short while.
-/// Never process-global: one client's login can only be completed by the same client.
+/// Credentials waiting for a passphrase, one slot per user and client cookie, each for a
+/// short while. Never process-global: one client's login can only be completed by the same
+/// client (holding the id `/auth/login` gave it).
+///
+/// Bounded twice: at most [`PER_USER`] slots for one user (a client filling them evicts
+/// only that user's oldest), and at most [`MAX_SLOTS`] in all (past it, expired slots go,
+/// then the oldest).
 #[derive(Debug)]
 pub(crate) struct PendingLogins {
     ttl: Duration,
-    slots: Mutex<HashMap<String, (Instant, Credentials)>>,
+    slots: Mutex<HashMap<String, Vec<Slot>>>,
 }
 
-/// At most this many slots; past it, expired ones are dropped, then the oldest.
-const MAX_SLOTS: usize = 1_000;
+/// One client's pending login.
+#[derive(Debug)]
+struct Slot {
+    client: String,
+    at: Instant,
+    credentials: Credentials,
+}
+
+/// At most this many slots for one user.
+pub(crate) const PER_USER: usize = 4;
+/// At most this many slots in all.
+pub(crate) const MAX_SLOTS: usize = 1_000;
 
 impl PendingLogins {
     pub(crate) fn new(ttl: Duration) -> Self {
@@ -74,36 +89,116 @@ impl PendingLogins {
         }
     }
 
-    /// Holds `login` for `client`, replacing what it held.
-    pub(crate) fn put(&self, client: &str, login: LoginAttempt) {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds `login` for `client` of `user` (a case-folded user key), replacing what that
+    /// client held.
+    pub(crate) fn put(&self, user: &str, client: &str, login: LoginAttempt) {
         let now = Instant::now();
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
-        if slots.len() >= MAX_SLOTS
-            && let Some(oldest) = slots
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-        {
-            slots.remove(&oldest);
+        let mut slots = self.slots();
+        let ttl = self.ttl;
+        slots.retain(|_, list| {
+            list.retain(|s| now.duration_since(s.at) < ttl);
+            !list.is_empty()
+        });
+        let list = slots.entry(user.to_owned()).or_default();
+        list.retain(|s| s.client != client);
+        if list.len() >= PER_USER {
+            // The oldest is first.
+            list.remove(0);
         }
-        slots.insert(client.to_owned(), (now, login.into_credentials()));
+        list.push(Slot {
+            client: client.to_owned(),
+            at: now,
+            credentials: login.into_credentials(),
+        });
+        if slots.values().map(Vec::len).sum::<usize>() > MAX_SLOTS {
+            let oldest = slots
+                .iter()
+                .filter_map(|(u, list)| list.first().map(|s| (s.at, u.clone())))
+                .min();
+            if let Some((_, u)) = oldest
+                && let Some(list) = slots.get_mut(&u)
+            {
+                list.remove(0);
+                if list.is_empty() {
+                    slots.remove(&u);
+                }
+            }
+        }
     }
 
-    /// A copy of `client`'s pending credentials, if any and not expired.
-    pub(crate) fn get(&self, client: &str) -> Option<Credentials> {
-        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+    /// A copy of the pending credentials of `client` of `user`, if any and not expired.
+    pub(crate) fn get(&self, user: &str, client: &str) -> Option<Credentials> {
+        let slots = self.slots();
         slots
-            .get(client)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, creds)| creds.duplicate())
+            .get(user)?
+            .iter()
+            .find(|s| s.client == client && s.at.elapsed() < self.ttl)
+            .map(|s| s.credentials.duplicate())
     }
 
-    /// Drops `client`'s slot (its credentials are zeroized).
-    pub(crate) fn take(&self, client: &str) {
-        self.slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(client);
+    /// Drops the slot of `client` of `user` (its credentials are zeroized).
+    pub(crate) fn take(&self, user: &str, client: &str) {
+        let mut slots = self.slots();
+        if let Some(list) = slots.get_mut(user) {
+            list.retain(|s| s.client != client);
+            if list.is_empty() {
+                slots.remove(user);
+            }
+        }
+    }
+
+    /// How many slots `user` holds (expired ones included until the next `put`).
+    #[cfg(test)]
+    fn held_by(&self, user: &str) -> usize {
+        self.slots().get(user).map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use credlock::secrecy::SecretString;
+
+    use super::*;
+
+    fn login(email: &str) -> LoginAttempt {
+        LoginAttempt {
+            email: email.to_owned(),
+            password: SecretString::from("pw"),
+            mfa_secret: None,
+        }
+    }
+
+    #[test]
+    fn one_user_cannot_evict_another_users_pending_login() {
+        let pending = PendingLogins::new(Duration::from_secs(300));
+        pending.put("victim", "v-client", login("victim@example.com"));
+        for i in 0..100 {
+            pending.put("attacker", &format!("client-{i}"), login("a@example.com"));
+        }
+        assert_eq!(pending.held_by("attacker"), PER_USER);
+        let creds = pending.get("victim", "v-client").unwrap();
+        assert_eq!(creds.email(), "victim@example.com");
+        // The newest of the attacker's are kept.
+        assert!(pending.get("attacker", "client-99").is_some());
+        assert!(pending.get("attacker", "client-0").is_none());
+        // A slot is one client's: another client of the same user sees nothing.
+        assert!(pending.get("victim", "other-client").is_none());
+        pending.take("victim", "v-client");
+        assert!(pending.get("victim", "v-client").is_none());
+    }
+
+    #[test]
+    fn past_the_total_bound_the_oldest_slot_goes() {
+        let pending = PendingLogins::new(Duration::from_secs(300));
+        for i in 0..=MAX_SLOTS {
+            pending.put(&format!("user-{i}"), "c", login("u@example.com"));
+        }
+        assert!(pending.get("user-0", "c").is_none(), "the oldest went");
+        assert!(pending.get("user-1", "c").is_some());
+        assert!(pending.get(&format!("user-{MAX_SLOTS}"), "c").is_some());
     }
 }

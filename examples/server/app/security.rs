@@ -1,11 +1,19 @@
 //! `GET /security/status`: Eclosion's security report, every value computed from the vault
 //! and this server's configuration (none is fixed text), with credlock's full report.
+//!
+//! A caller who is not signed in gets the configuration only (the key derivation of new
+//! vaults, the passphrase rules, the limits, the headers), the same for every user: not
+//! whether the user has a vault, nor its state, its failed attempts or its idle deadline.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use credlock::SecurityStatus;
+use credlock::sessions::Scope;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::authenticate;
 use super::http::ApiError;
 use super::users::UserVault;
 
@@ -25,18 +33,29 @@ fn thousands(n: u32) -> String {
 pub(crate) async fn status(
     State(state): State<AppState>,
     user: UserVault,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     // Reads the stored record's header and the lockout state: no lock, no derivation, so it
     // answers at once while unlocks run. On the blocking pool, since a database store's
     // reads block.
-    let vault = std::sync::Arc::clone(&user.vault);
-    let report = tokio::task::spawn_blocking(move || vault.security_status())
+    let signed_in = authenticate(&state, &user, &headers, Scope::Manage).ok();
+    let vaults = std::sync::Arc::clone(&state.inner.vaults);
+    let report = tokio::task::spawn_blocking(move || match signed_in {
+        Some((vault, _)) => (vault.security_status(), true),
+        None => (vaults.options_report(), false),
+    });
+    let (report, full) = report
         .await
         .map_err(|_| ApiError::internal("a blocking task panicked"))?;
-    let iterations = report
-        .kdf
-        .as_ref()
-        .map_or(report.kdf_for_new_vaults.iterations, |k| k.iterations);
+    Ok(Json(answer(&state, &report, full)))
+}
+
+/// The answer: the configuration, and with `full` what the vault's own report says.
+fn answer(state: &AppState, report: &SecurityStatus, full: bool) -> Value {
+    let iterations = match (&report.kdf, full) {
+        (Some(kdf), true) => kdf.iterations,
+        _ => report.kdf_for_new_vaults.iterations,
+    };
     let policy = &report.policy;
     let has_class = |name: &str| {
         policy
@@ -45,15 +64,10 @@ pub(crate) async fn status(
             .any(|r| r.code == format!("missing_{name}"))
     };
     let config = state.config();
-    Ok(Json(json!({
-        "encryption_enabled": report.cipher.is_some(),
-        "encryption_algorithm": report
-            .cipher
-            .as_ref()
-            .map(|c| format!("Fernet ({})", c.construction)),
+    let mut answer = json!({
+        "authenticated": full,
         "key_derivation": format!("PBKDF2 with SHA-256 ({} iterations)", thousands(iterations)),
         "kdf_iterations": iterations,
-        "file_permissions": report.file.as_ref().and_then(|f| f.mode.clone()),
         "passphrase_requirements": {
             "min_length": policy.min_length,
             "requires_uppercase": has_class("uppercase"),
@@ -79,8 +93,25 @@ pub(crate) async fn status(
             "referrer_policy": "no-referrer",
         },
         "audit_logging": !report.audit.sinks.is_empty(),
-        "report": report,
-    })))
+    });
+    if full && let Value::Object(map) = &mut answer {
+        map.insert("encryption_enabled".into(), json!(report.cipher.is_some()));
+        map.insert(
+            "encryption_algorithm".into(),
+            json!(
+                report
+                    .cipher
+                    .as_ref()
+                    .map(|c| format!("Fernet ({})", c.construction))
+            ),
+        );
+        map.insert(
+            "file_permissions".into(),
+            json!(report.file.as_ref().and_then(|f| f.mode.clone())),
+        );
+        map.insert("report".into(), json!(report));
+    }
+    answer
 }
 
 #[cfg(test)]

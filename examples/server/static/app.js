@@ -45,20 +45,26 @@ function show(section, visible) {
   $(section).hidden = !visible;
 }
 
+// Whether this page's login is waiting for a passphrase: the server says so in its answer
+// to the login, and never to a client that is not signed in.
+let pendingLogin = false;
+
 async function refresh() {
   const { data } = await api('GET', '/auth/status');
-  const label = {
-    no_credentials: 'No credentials stored',
-    locked: 'Locked',
-    unlocked: data.authenticated ? 'Unlocked' : 'Unlocked in another session',
-  }[data.state] || String(data.state);
+  const signedIn = data.authenticated === true;
+  const label = signedIn
+    ? ({ no_credentials: 'No credentials stored', locked: 'Locked', unlocked: 'Unlocked' }[data.state]
+      || String(data.state))
+    : 'Signed out';
   $('state').textContent = label;
   $('state').dataset.state = data.state;
-  show('login-section', !data.has_stored_credentials && !data.pending_login);
-  show('passphrase-section', !data.has_stored_credentials && data.pending_login);
-  show('unlock-section', data.needs_unlock);
-  show('unlocked-section', data.authenticated);
-  if (data.authenticated) {
+  // Signed out, the page offers both ways in: unlock stored credentials, or store them.
+  show('unlock-section', !signedIn && !pendingLogin);
+  show('login-section', !signedIn && !pendingLogin);
+  show('passphrase-section', !signedIn && pendingLogin);
+  show('unlocked-section', signedIn);
+  if (signedIn) {
+    pendingLogin = false;
     await Promise.all([loadTotp(), loadSessions()]);
   }
   await loadSecurity();
@@ -101,11 +107,12 @@ async function loadSecurity() {
   const dl = $('security');
   dl.replaceChildren();
   if (!ok) return;
+  // Signed out, the report holds the configuration only.
   const rows = [
     ['Key derivation', data.key_derivation],
-    ['Encryption', data.encryption_algorithm || 'nothing stored yet'],
+    ['Encryption', data.encryption_algorithm || (data.authenticated ? 'nothing stored yet' : 'Fernet')],
     ['File permissions', data.file_permissions || '—'],
-    ['Failed attempts', String(data.report.failed_attempts)],
+    ['Failed attempts', data.report ? String(data.report.failed_attempts) : '—'],
     ['Lockout', data.lockout
       ? 'after ' + data.lockout.max_attempts + ' failures, ' + data.lockout.base_delay_secs + ' s and more'
       : 'off'],
@@ -136,6 +143,7 @@ onSubmit('login-form', async () => {
   });
   $('login-password').value = '';
   $('login-mfa').value = '';
+  pendingLogin = r.ok;
   say(r.data.message || r.data.error, r.ok);
   await refresh();
 });

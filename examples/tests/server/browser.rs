@@ -309,7 +309,7 @@ async fn the_page_in_headless_chromium() {
     let driver = start_driver(&chromedriver).await;
     let browser = Browser::open(&driver).await;
     browser.go(&format!("{}/", server.base)).await;
-    browser.wait_state("no_credentials").await;
+    browser.wait_state("signed_out").await;
 
     // Login form.
     browser.fill("#login-email", common::EMAIL).await;
@@ -364,7 +364,7 @@ async fn the_page_in_headless_chromium() {
 
     // Lock, a wrong passphrase, the right one.
     browser.click("#lock-button").await;
-    browser.wait_state("locked").await;
+    browser.wait_state("signed_out").await;
     browser
         .fill("#unlock-passphrase", "Wrong-Guess-0000!")
         .await;
@@ -372,7 +372,7 @@ async fn the_page_in_headless_chromium() {
     browser.wait_text("#message", "Invalid passphrase").await;
     assert_eq!(
         browser.attribute("#state", "data-state").await.as_deref(),
-        Some("locked")
+        Some("signed_out")
     );
     browser.fill("#unlock-passphrase", PASS).await;
     browser.click("#unlock-submit").await;
@@ -434,7 +434,7 @@ async fn the_page_in_headless_chromium() {
 
     // Log out from the page: the credentials are deleted.
     browser.click("#logout-button").await;
-    browser.wait_state("no_credentials").await;
+    browser.wait_state("signed_out").await;
     assert!(!server.path.exists());
     browser.close().await;
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use credlock::{DerivationStage, LockoutPolicy, Vault};
+use credlock::audit::AuditSink;
+use credlock::{DerivationStage, FakeClock, LockoutPolicy, Vault};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::Value;
 
@@ -36,7 +37,12 @@ pub struct Setup {
     pub attempts: app::RateLimit,
     pub tls: bool,
     pub finance: Arc<dyn app::FinanceService>,
-    pub audit_to: Option<app::webhook::WebhookSink>,
+    /// Audit sinks besides `tracing`.
+    pub audit_to: Vec<Arc<dyn AuditSink>>,
+    /// Every clock of the vault from this fake clock (instead of the system's, with the
+    /// settable offset of [`Server::clock_offset`]).
+    pub clock: Option<FakeClock>,
+    pub limits: app::Limits,
 }
 
 impl Default for Setup {
@@ -48,7 +54,9 @@ impl Default for Setup {
             attempts: app::RateLimit::new(1_000, Duration::from_millis(1)),
             tls: false,
             finance: Arc::new(app::AcceptAll),
-            audit_to: None,
+            audit_to: Vec::new(),
+            clock: None,
+            limits: app::Limits::default(),
         }
     }
 }
@@ -94,16 +102,20 @@ pub async fn start(setup: Setup) -> Server {
     if let Some(iterations) = setup.iterations {
         builder = builder.insecure_kdf_iterations(iterations);
     }
-    if let Some(sink) = setup.audit_to {
+    for sink in setup.audit_to {
         builder = builder.audit_to(sink);
+    }
+    if let Some(clock) = setup.clock {
+        builder = builder.insecure_clock(clock);
     }
     let vault = Arc::new(builder.open().unwrap());
     let config = app::Config {
         tls: setup.tls,
         attempts: setup.attempts,
+        limits: setup.limits,
         ..app::Config::default()
     };
-    let state = app::AppState::new(Arc::clone(&vault), config, setup.finance);
+    let state = app::AppState::new(Arc::clone(&vault), config, setup.finance).unwrap();
     let (base, stop) = serve(state);
     Server {
         base,

@@ -118,14 +118,30 @@ async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
             .await
             .assert_error(401, "unauthenticated");
     }
-    // No client cookie at all: login and unlock are refused before anything runs.
+    // No client cookie at all, or one this server never issued (well formed, 43 base64url
+    // characters): login and unlock are refused before anything runs.
     let mut bare = Client::new(&server);
-    bare.post("/auth/unlock", json!({ "passphrase": PASS }))
+    let mut planted = Client::new(&server);
+    planted
+        .cookies
+        .insert("credlock_client".into(), "A".repeat(43));
+    for client in [&mut bare, &mut planted] {
+        client
+            .post("/auth/unlock", json!({ "passphrase": PASS }))
+            .await
+            .assert_error(403, "client_cookie_required");
+        client
+            .post("/auth/login", json!({ "email": "a@b.c", "password": "p" }))
+            .await
+            .assert_error(403, "client_cookie_required");
+    }
+    // The status replaces the made-up id with one of the server's.
+    planted.get("/auth/status").await;
+    assert_ne!(planted.cookies["credlock_client"], "A".repeat(43));
+    planted
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
         .await
-        .assert_error(403, "client_cookie_required");
-    bare.post("/auth/login", json!({ "email": "a@b.c", "password": "p" }))
-        .await
-        .assert_error(403, "client_cookie_required");
+        .assert_error(409, "already_unlocked");
     // A revoked cookie: alice revokes her own session.
     let list = alice.get("/auth/sessions").await;
     let id = list.json["sessions"][0]["id"].as_str().unwrap().to_owned();
@@ -145,11 +161,22 @@ async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
         .await
         .assert_error(401, "unauthenticated");
 
-    // Unknown paths.
+    // Unknown paths, and a method an endpoint does not take.
     anonymous
         .get("/no/such/thing")
         .await
         .assert_error(404, "not_found");
+    let a = anonymous.get("/auth/login").await;
+    a.assert_error(405, "method_not_allowed");
+    assert_eq!(a.header("allow"), Some("POST"));
+    let request = anonymous
+        .http
+        .delete(url("/auth/status"))
+        .header("content-type", "application/json");
+    anonymous
+        .send(request)
+        .await
+        .assert_error(405, "method_not_allowed");
 
     // Nothing lost: the same file, no derivation ran for any of this, and the right
     // passphrase still opens it.

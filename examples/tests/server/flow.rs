@@ -17,13 +17,13 @@ async fn the_whole_flow() {
     let server = common::start(Setup::default()).await;
     let mut alice = Client::new(&server);
 
-    // A new client: nothing stored; the status hands out the client cookie.
+    // A new client: not signed in, and told nothing more; the status hands out the client
+    // cookie.
     let a = alice.get("/auth/status").await;
     assert_eq!(a.status, 200);
     assert_eq!(
         a.json,
-        json!({ "authenticated": false, "has_stored_credentials": false, "needs_unlock": false,
-                "state": "no_credentials", "pending_login": false })
+        json!({ "authenticated": false, "state": "signed_out" })
     );
     common::assert_security_headers(&a.headers);
     assert!(
@@ -49,7 +49,17 @@ async fn the_whole_flow() {
         .await;
     assert_eq!(a.status, 200, "{a:?}");
     assert_eq!(a.json["needs_passphrase"], true);
-    assert_eq!(alice.get("/auth/status").await.json["pending_login"], true);
+    // The login gave alice a new client id, which the pending login is bound to.
+    let rotated = alice.cookies["credlock_client"].clone();
+    assert_ne!(
+        client_cookie.split(';').next().unwrap(),
+        format!("credlock_client={rotated}")
+    );
+    assert_eq!(
+        alice.get("/auth/status").await.json,
+        json!({ "authenticated": false, "state": "signed_out" }),
+        "a pending login is not told"
+    );
 
     // The pending credentials are this client's only: another client cannot complete them.
     let mut mallory = Client::arrived(&server).await;
@@ -57,10 +67,6 @@ async fn the_whole_flow() {
         .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
         .await;
     a.assert_error(400, "no_pending_login");
-    assert_eq!(
-        mallory.get("/auth/status").await.json["pending_login"],
-        false
-    );
 
     // Every unmet rule at once, the email counted as a context word.
     let a = alice
@@ -101,21 +107,31 @@ async fn the_whole_flow() {
     assert!(session_cookie.starts_with("credlock_session="));
     assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Strict"));
     let a = alice.get("/auth/status").await;
-    assert_eq!(a.json["authenticated"], true);
-    assert_eq!(a.json["state"], "unlocked");
-    assert_eq!(a.json["pending_login"], false, "the slot is consumed");
-    // Mallory sees that credentials exist, and is not signed in.
+    assert_eq!(
+        a.json,
+        json!({ "authenticated": true, "has_stored_credentials": true, "needs_unlock": false,
+                "state": "unlocked" })
+    );
+    // Mallory is not signed in, and is told nothing of the vault or its owner.
     let a = mallory.get("/auth/status").await;
-    assert_eq!(a.json["has_stored_credentials"], true);
-    assert_eq!(a.json["authenticated"], false);
+    assert_eq!(
+        a.json,
+        json!({ "authenticated": false, "state": "signed_out" })
+    );
+    let a = mallory
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    a.assert_error(400, "no_pending_login");
 
     // Lock: the key is dropped and the session ends.
     let a = alice.post("/auth/lock", json!({})).await;
     assert_eq!(a.status, 200, "{a:?}");
     assert!(!alice.cookies.contains_key("credlock_session"));
     let a = alice.get("/auth/status").await;
-    assert_eq!(a.json["state"], "locked");
-    assert_eq!(a.json["needs_unlock"], true);
+    assert_eq!(
+        a.json,
+        json!({ "authenticated": false, "state": "signed_out" })
+    );
 
     // Wrong passphrases: 401 until the vault's lockout (3 here), then 429 + Retry-After
     // without a derivation.
@@ -139,9 +155,15 @@ async fn the_whole_flow() {
         3,
         "a refused attempt derives nothing"
     );
+    // Not signed in: the configuration only, not the failures or the lockout.
     let report = alice.get("/security/status").await;
-    assert_eq!(report.json["report"]["failed_attempts"], 3);
-    assert_eq!(report.json["report"]["locked_out_for_secs"], retry);
+    assert_eq!(report.json["authenticated"], false);
+    assert_eq!(report.json["kdf_iterations"], 1_000);
+    assert!(report.json.get("report").is_none(), "{report:?}");
+    assert!(!report.json.to_string().contains("failed_attempts"));
+    let inside = server.vault.security_status();
+    assert_eq!(inside.failed_attempts, 3);
+    assert_eq!(inside.locked_out_for_secs, Some(retry));
 
     // Wait out the lockout on the vault's (test) clock, then unlock.
     server.clock_offset.store(retry, Ordering::SeqCst);
@@ -156,6 +178,7 @@ async fn the_whole_flow() {
     // The security report: computed, with the file's KDF iteration count.
     let s = alice.get("/security/status").await;
     assert_eq!(s.status, 200);
+    assert_eq!(s.json["authenticated"], true);
     assert_eq!(s.json["kdf_iterations"], 1_000);
     assert_eq!(
         s.json["key_derivation"],
@@ -232,12 +255,15 @@ async fn the_whole_flow() {
     assert_eq!(a.status, 200, "{a:?}");
     assert!(!server.path.exists());
     let a: Answer = alice.get("/auth/status").await;
-    assert_eq!(a.json["has_stored_credentials"], false);
-    assert_eq!(a.json["authenticated"], false);
+    assert_eq!(
+        a.json,
+        json!({ "authenticated": false, "state": "signed_out" })
+    );
+    assert_eq!(server.vault.status(), credlock::SessionState::NoCredentials);
 }
 
 #[tokio::test]
-async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
+async fn over_tls_cookies_are_secure_host_only_and_hsts_is_sent() {
     let _turn = common::shared().await;
     let server = common::start(Setup {
         tls: true,
@@ -251,8 +277,39 @@ async fn over_tls_cookies_are_secure_and_hsts_is_sent() {
         a.header("strict-transport-security"),
         Some("max-age=31536000; includeSubDomains")
     );
+    // `__Host-`: only from this origin, Secure, Path=/, no Domain, so no neighbouring
+    // subdomain can plant it.
     let cookie = a.header("set-cookie").unwrap();
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-credlock_client="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // The whole sign-in under those names.
+    let a = client
+        .post(
+            "/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = client
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let session = a.header("set-cookie").unwrap();
+    assert!(session.starts_with("__Host-credlock_session="), "{session}");
+    assert!(
+        session.contains("; Secure") && session.contains("HttpOnly"),
+        "{session}"
+    );
+    assert_eq!(client.get("/auth/status").await.json["authenticated"], true);
+    // A plain-named cookie is not read over TLS.
+    let token = client.cookies["__Host-credlock_session"].clone();
+    let mut plain = Client::new(&server);
+    plain.cookies.insert("credlock_session".into(), token);
+    assert_eq!(plain.get("/auth/status").await.json["authenticated"], false);
 }
 
 #[tokio::test]
@@ -267,10 +324,10 @@ async fn a_bad_mfa_secret_is_refused_at_login_and_no_secret_means_no_totp() {
         )
         .await;
     a.assert_error(422, "invalid_mfa_secret");
-    assert_eq!(
-        client.get("/auth/status").await.json["pending_login"],
-        false
-    );
+    client
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await
+        .assert_error(400, "no_pending_login");
     let a = client
         .post("/auth/login", json!({ "email": EMAIL, "password": "pw" }))
         .await;
@@ -307,10 +364,6 @@ async fn a_login_the_finance_service_refuses_holds_nothing() {
         .post("/auth/login", json!({ "email": EMAIL, "password": "pw" }))
         .await;
     a.assert_error(401, "login_failed");
-    assert_eq!(
-        client.get("/auth/status").await.json["pending_login"],
-        false
-    );
     client
         .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
         .await

@@ -16,11 +16,14 @@
 #[path = "../../server/app/mod.rs"]
 mod app;
 
+mod attacks;
 mod binary;
 mod browser;
 mod common;
 mod errors;
 mod flow;
 mod load;
+mod memory;
+mod slow;
 mod users;
 mod webhook;

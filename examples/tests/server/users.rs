@@ -36,7 +36,7 @@ async fn enrol(client: &mut Client, user: &str, email: &str, pass: &str) {
 async fn users_have_their_own_vaults_sessions_and_lockouts() {
     let _turn = common::shared().await;
     let dir = tempfile::tempdir().unwrap();
-    let registry =
+    let registry = Arc::new(
         credlock::Registry::builder(FileStoreSet::open(dir.path().join("vaults")).unwrap())
             .vault_options(|b| {
                 b.insecure_kdf_iterations(1_000).lockout(
@@ -45,10 +45,11 @@ async fn users_have_their_own_vaults_sessions_and_lockouts() {
                 )
             })
             .open()
-            .unwrap();
+            .unwrap(),
+    );
     let state = app::AppState::with_vaults(
         Arc::new(app::registry::RegistryVaults {
-            registry,
+            registry: Arc::clone(&registry),
             multi_user: true,
         }),
         app::Config {
@@ -57,7 +58,8 @@ async fn users_have_their_own_vaults_sessions_and_lockouts() {
             ..app::Config::default()
         },
         Arc::new(app::AcceptAll),
-    );
+    )
+    .unwrap();
     let (base, _stop) = common::serve(state);
     let mut alice = Client::at(&base);
     let mut bob = Client::at(&base);
@@ -111,8 +113,20 @@ async fn users_have_their_own_vaults_sessions_and_lockouts() {
     assert_eq!(a.status, 200, "{a:?}");
     let s = bob.get("/users/bob/security/status").await;
     assert_eq!(s.json["report"]["failed_attempts"], 0);
+    // Alice is not signed in: the configuration only, not her failures.
     let s = alice.get("/users/alice/security/status").await;
-    assert_eq!(s.json["report"]["failed_attempts"], 3);
+    assert_eq!(s.json["authenticated"], false);
+    assert!(s.json.get("report").is_none(), "{s:?}");
+    assert_eq!(
+        registry
+            .existing_vault(&credlock::UserId::new("alice").unwrap())
+            .unwrap()
+            .unwrap()
+            .lockout_state()
+            .unwrap()
+            .failures,
+        3
+    );
 
     // A session of one user is revoked through that user's path (the path names two
     // parameters: the user and the session).

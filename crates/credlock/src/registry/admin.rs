@@ -126,7 +126,7 @@ impl Registry {
     pub fn remove_user(&self, user: &UserId) -> Result<(), Error> {
         let vault = self.vault(user)?;
         vault.delete_record(EventKind::UserRemoved)?;
-        self.vaults().remove(user);
+        self.held().vaults.remove(user);
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
 //! The vault's client sessions: the store they are kept in, revoked as the key goes, the
-//! limiter of refusal events, and, for shared sessions, the vault key sealed for one session:
+//! tally of refused tokens, and, for shared sessions, the vault key sealed for one session:
 //! Fernet under a key derived from the session's token.
 //!
 //! The wrapping key is HKDF-SHA256 (RFC 5869) of the token's 256 random bits, without a
@@ -11,7 +11,7 @@
 //! under a key with 256 bits of entropy; whoever holds the token but not the row holds
 //! nothing of the vault.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use credlock_audit::{EventKind, Outcome};
 use credlock_client_sessions::{
@@ -22,28 +22,20 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::tally::Tally;
 use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::error::Error;
 
-/// A vault's sessions: the store, and the limiter of refusal events.
+/// A vault's sessions: the store, and the tally of refused tokens (audited at most once a
+/// second, with the reason of the last one).
 #[derive(Debug, Clone)]
 pub(crate) struct Sessions {
     pub(crate) store: Arc<dyn SessionStore>,
-    refusals: Arc<Mutex<Refusals>>,
+    refusals: Arc<Tally<&'static str>>,
     /// Shared sessions: rows hold sealed keys, and a locked vault serves their tokens.
     pub(crate) shared: bool,
 }
-
-/// Refusals not audited yet, and when the last one was.
-#[derive(Debug, Default)]
-struct Refusals {
-    last_audit_ms: Option<u64>,
-    unreported: u32,
-}
-
-/// At most one refusal event per this many milliseconds.
-const REFUSAL_AUDIT_INTERVAL_MS: u64 = 1_000;
 
 impl Default for Sessions {
     fn default() -> Self {
@@ -90,48 +82,60 @@ impl Sessions {
         Ok(n)
     }
 
-    /// A passphrase change: shared sessions hold keys sealed under the old one, so they are
-    /// revoked (in-process sessions are kept, as they hold no key).
-    pub(crate) fn revoke_shared(
+    /// Revokes every session but `keep` (a passphrase change that keeps the session of the
+    /// client asking for it), audited as `operation` if any went. Shared sessions all go,
+    /// `keep` too: their rows hold keys sealed under the old passphrase.
+    pub(crate) fn revoke_all_but(
         &self,
         auditor: &Auditor,
         clock: &Clock,
         operation: &'static str,
-    ) -> Result<(), Error> {
-        if self.shared {
-            self.revoke_all(auditor, clock, operation)?;
+        keep: Option<&SessionId>,
+    ) -> Result<usize, Error> {
+        let Some(keep) = keep.filter(|_| !self.shared) else {
+            return self.revoke_all(auditor, clock, operation);
+        };
+        let mut n = 0;
+        for record in self.store.list().map_err(Error::SessionStore)? {
+            if &record.id != keep && self.store.remove(&record.id).map_err(Error::SessionStore)? {
+                n += 1;
+            }
         }
-        Ok(())
+        if n > 0 {
+            auditor.record(clock, EventKind::SessionsRevoked, Outcome::Success, |e| {
+                e.operation(operation)
+            })?;
+        }
+        Ok(n)
     }
 
     /// Audits a refused token, at most once a second, with the refusals since the last
     /// event; returns `error`.
     pub(crate) fn refuse(&self, auditor: &Auditor, clock: &Clock, error: Error) -> Error {
-        let now_ms = clock.now_ms();
-        let report = {
-            let mut r = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
-            r.unreported = r.unreported.saturating_add(1);
-            let due = r
-                .last_audit_ms
-                .is_none_or(|last| now_ms.saturating_sub(last) >= REFUSAL_AUDIT_INTERVAL_MS);
-            due.then(|| {
-                r.last_audit_ms = Some(now_ms);
-                std::mem::take(&mut r.unreported)
-            })
+        let reason = match &error {
+            Error::TokenExpired => "expired",
+            Error::ScopeRefused { .. } => "scope",
+            Error::SessionStore(_) => "store_failed",
+            _ => "invalid",
         };
-        if let Some(count) = report {
-            let reason = match &error {
-                Error::TokenExpired => "expired",
-                Error::ScopeRefused { .. } => "scope",
-                Error::SessionStore(_) => "store_failed",
-                _ => "invalid",
-            };
-            // A refusal is returned whatever the audit trail says.
-            let _ = auditor.record(clock, EventKind::SessionRefused, Outcome::Refused, |e| {
-                e.operation(reason).failures(count)
-            });
+        if let Some(count) = self.refusals.count(clock.idle_now(), reason) {
+            Self::audit_refusals(auditor, clock, reason, count);
         }
         error
+    }
+
+    /// Audits the refusals counted and not audited yet (when the vault goes).
+    pub(crate) fn audit_unreported(&self, auditor: &Auditor, clock: &Clock) {
+        if let Some((count, reason)) = self.refusals.take_unreported() {
+            Self::audit_refusals(auditor, clock, reason, count);
+        }
+    }
+
+    fn audit_refusals(auditor: &Auditor, clock: &Clock, reason: &'static str, count: u32) {
+        // A refusal is returned whatever the audit trail says.
+        let _ = auditor.record(clock, EventKind::SessionRefused, Outcome::Refused, |e| {
+            e.operation(reason).failures(count)
+        });
     }
 }
 

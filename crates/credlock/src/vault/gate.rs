@@ -18,6 +18,12 @@
 //! 3. derives and judges the passphrase;
 //! 4. records the outcome: success resets the count (the attempt is un-counted); a wrong
 //!    passphrase stays counted, and is audited with the lockout it started, if any.
+//!
+//! Every wrong passphrase is audited (there are few: each costs a derivation, and the
+//! lockout bounds them). Refused attempts cost nothing, so a flood of them is audited as
+//! the vault's tally of refused attempts ([`super::tally`]): the first at once, then at most
+//! one `attempt_refused` event a second, whose `count` says how many it stands for. Every
+//! refused attempt is still refused.
 
 use std::time::Duration;
 
@@ -30,6 +36,7 @@ use secrecy::SecretString;
 use super::derivation::{Counted, Deriver};
 use super::lockout::{counted, remaining, until_cleared};
 use super::state::Shared;
+use super::tally::Tally;
 use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::error::{Error, ceil_secs};
@@ -54,6 +61,39 @@ impl Attempt {
     }
 }
 
+/// One attempt refused during a lockout, as its audit event tells it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused {
+    attempt: Attempt,
+    failures: u32,
+    /// How long attempts are still refused; `None` until an operator clears the lockout.
+    wait: Option<Duration>,
+}
+
+impl Refused {
+    /// Audits `count` refused attempts, the last of which was `self`.
+    fn audit(self, auditor: &Auditor, clock: &Clock, count: u32) -> Result<(), Error> {
+        auditor.record(clock, EventKind::AttemptRefused, Outcome::Refused, |e| {
+            let e = e
+                .operation(self.attempt.as_str())
+                .failures(self.failures)
+                .count(count);
+            match self.wait {
+                Some(wait) => e.retry_after_secs(ceil_secs(wait).max(1)),
+                None => e,
+            }
+        })
+    }
+}
+
+/// Audits the refused attempts `refusals` counted and did not audit yet (when the vault
+/// goes); a failing sink is ignored.
+pub(crate) fn audit_unreported(refusals: &Tally<Refused>, auditor: &Auditor, clock: &Clock) {
+    if let Some((count, last)) = refusals.take_unreported() {
+        let _ = last.audit(auditor, clock, count);
+    }
+}
+
 /// What the gate needs of one vault.
 pub(crate) struct Gate<'a> {
     pub(crate) store: &'a dyn Store,
@@ -62,6 +102,8 @@ pub(crate) struct Gate<'a> {
     pub(crate) auditor: &'a Auditor,
     pub(crate) clock: &'a Clock,
     pub(crate) policy: Option<LockoutPolicy>,
+    /// The vault's tally of refused attempts.
+    pub(crate) refusals: &'a Tally<Refused>,
 }
 
 impl Gate<'_> {
@@ -129,19 +171,14 @@ impl Gate<'_> {
         let Some((failures, wait, until_cleared)) = refused else {
             return Ok((Counted::after_counting(), record));
         };
-        self.auditor.record(
-            self.clock,
-            EventKind::AttemptRefused,
-            Outcome::Refused,
-            |e| {
-                let e = e.operation(attempt.as_str()).failures(failures);
-                if until_cleared {
-                    e
-                } else {
-                    e.retry_after_secs(ceil_secs(wait).max(1))
-                }
-            },
-        )?;
+        let this = Refused {
+            attempt,
+            failures,
+            wait: (!until_cleared).then_some(wait),
+        };
+        if let Some(count) = self.refusals.count(self.clock.idle_now(), this) {
+            this.audit(self.auditor, self.clock, count)?;
+        }
         Err(if until_cleared {
             Error::LockedOutUntilCleared { failures }
         } else {
