@@ -123,6 +123,12 @@ fn an_unlock_dropped_while_waiting_for_a_permit_never_starts() {
 }
 
 #[test]
+fn the_default_pool_is_twice_the_cores_and_at_least_four() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(Pool::default_size(), (2 * cores).max(4));
+}
+
+#[test]
 fn the_pool_bounds_the_derivations_in_flight() {
     let watch = Arc::new(Watch::default());
     let pool = Pool::new(2);
