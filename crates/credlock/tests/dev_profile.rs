@@ -18,10 +18,10 @@ fn optimised(text: &str) -> BTreeSet<String> {
             current = Some(name.to_owned());
         } else if line.starts_with('[') {
             current = None;
-        } else if line.replace(' ', "") == "opt-level=3" {
-            if let Some(name) = current.take() {
-                out.insert(name);
-            }
+        } else if line.replace(' ', "") == "opt-level=3"
+            && let Some(name) = current.take()
+        {
+            out.insert(name);
         }
     }
     out
