@@ -16,8 +16,8 @@ use credlock_store::Error;
 use postgres::config::Host;
 use postgres::{Client, Config};
 
-/// Makes a new connection (the configuration and the TLS connector, captured).
-pub(crate) type Connect = dyn Fn() -> Result<Client, postgres::Error> + Send + Sync;
+/// Makes a new connection with a configuration (the TLS connector captured).
+pub(crate) type Connect = dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync;
 
 /// Idle connections kept for reuse.
 const POOL_MAX: usize = 8;
@@ -25,6 +25,7 @@ const POOL_MAX: usize = 8;
 /// One database: how to connect, and idle connections.
 pub(crate) struct Pool {
     connect: Box<Connect>,
+    config: Config,
     /// `postgres://user@host:port/dbname`, never a password: what errors name.
     pub(crate) name: PathBuf,
     idle: Mutex<Vec<Client>>,
@@ -42,6 +43,7 @@ impl Pool {
     pub(crate) fn new(config: &Config, connect: Box<Connect>) -> Self {
         Self {
             connect,
+            config: config.clone(),
             name: describe(config),
             idle: Mutex::new(Vec::new()),
         }
@@ -56,8 +58,21 @@ impl Pool {
             .pop();
         match idle {
             Some(c) if !c.is_closed() => Ok(c),
-            _ => (self.connect)().map_err(|e| self.error("connecting", e)),
+            _ => (self.connect)(&self.config).map_err(|e| self.error("connecting", e)),
         }
+    }
+
+    /// A new connection of its own, outside the pool, whose `application_name` is the
+    /// configuration's (`credlock` if it has none) followed by ` ` and `suffix`: an operator
+    /// (or a test) tells it apart in `pg_stat_activity`.
+    pub(crate) fn connect_apart(&self, suffix: &str) -> Result<Client, Error> {
+        let mut config = self.config.clone();
+        let name = format!(
+            "{} {suffix}",
+            self.config.get_application_name().unwrap_or("credlock")
+        );
+        config.application_name(&name);
+        (self.connect)(&config).map_err(|e| self.error("connecting", e))
     }
 
     /// Returns a connection for reuse (a closed one is dropped).

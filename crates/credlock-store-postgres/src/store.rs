@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use credlock_store::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, LockoutRecord, Store, StoreInfo, StoreKey,
-    StoreKind, StoreLock, Version, Versioned, WriteOutcome,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, LockoutRecord, Store, StoreEvent, StoreInfo,
+    StoreKey, StoreKind, StoreLock, Version, Versioned, WriteOutcome,
 };
 use postgres::types::ToSql;
 
+use crate::events::Announcer;
 use crate::lock;
 use crate::pool::Pool;
 
@@ -20,6 +21,7 @@ use crate::pool::Pool;
 /// same key in any number of threads, processes and replicas share the rows exactly.
 pub struct PostgresStore {
     pub(crate) pool: Arc<Pool>,
+    pub(crate) announcer: Arc<Announcer>,
     pub(crate) key: StoreKey,
 }
 
@@ -245,6 +247,16 @@ impl Store for PostgresStore {
              RETURNING version",
             &[&self.key.as_str(), &state, &sql_version(expected)],
         )
+    }
+
+    /// One statement: a row in `credlock_events` and a `NOTIFY` on the channel
+    /// `credlock_events`, committed together (see the
+    /// [crate docs](crate#replicas-hear-each-other)). An announcement that cannot be sent now
+    /// is kept by the set and sent before the next one, or by its listener thread once the
+    /// database answers: the error says it was delayed, not lost.
+    fn announce(&self, event: StoreEvent) -> Result<(), Error> {
+        self.announcer
+            .announce(&self.pool, self.key.as_str(), event)
     }
 
     fn reset_lockout(&self) -> Result<(), Error> {
