@@ -17,9 +17,11 @@
 //! the thread reads the rows numbered from a little before the highest it had seen (the
 //! slack covers an announcement whose transaction took its number earlier but committed
 //! later) and hands over those it had not: every announcement committed while it was cut
-//! off, exactly once, before any new one. It says [`Notice::Missed`] only when it cannot
-//! know: it was cut off for longer than rows are kept (an hour; pruned by the listeners),
-//! or it never listened before.
+//! off, exactly once, before any new one. It says [`Notice::Missed`] when it cannot know:
+//! it was cut off for longer than rows are kept (an hour; pruned by the listeners), or it
+//! never listened before; and, without waiting to be back, once it has been cut off for
+//! [`DEAF_GRACE`] (10 s), so that a key held here outlives a lock it did not hear by no more
+//! than that even when the listener cannot get back.
 //!
 //! The thread runs no tokio runtime of its callers (it is a plain thread), and every use of
 //! a client goes through [`off_runtime`] all the same.
@@ -68,6 +70,9 @@ const SLACK: i64 = 256;
 /// How many numbers of rows handed over (or sent from here) are remembered, so that a
 /// catch-up hands none over twice.
 const SEEN_MAX: usize = 4096;
+/// How long a listener may stay cut off before it says [`Notice::Missed`] without waiting to
+/// be back: a key held elsewhere outlives a lock it did not hear by no more than this.
+const DEAF_GRACE: Duration = Duration::from_secs(10);
 /// How long [`watch`] waits for the first connection before returning (the thread goes on
 /// trying either way).
 const FIRST_WAIT: Duration = Duration::from_secs(10);
@@ -215,6 +220,8 @@ impl Thread {
         // When this thread last knew it was listening; `None` before it ever did.
         let mut last_heard: Option<Instant> = None;
         let mut failed_first = false;
+        // Whether this outage was said to be [`Notice::Missed`] already.
+        let mut said_missed = false;
         while !self.stopped() {
             let listening = self.listen().and_then(|mut client| {
                 self.catch_up(&mut client)
@@ -226,6 +233,10 @@ impl Thread {
                 failed_first |= ready.is_some();
                 if let Some(ready) = ready {
                     let _ = ready.send(());
+                }
+                if !said_missed && last_heard.is_some_and(|at| at.elapsed() >= DEAF_GRACE) {
+                    said_missed = true;
+                    self.deliver(Notice::Missed);
                 }
                 self.sleep(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -244,6 +255,7 @@ impl Thread {
             if lost_track {
                 self.deliver(Notice::Missed);
             }
+            said_missed = false;
             if let Ended::Stopped = self.serve(&mut client, &mut last_heard) {
                 return;
             }

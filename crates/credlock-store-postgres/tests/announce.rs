@@ -244,3 +244,54 @@ fn an_announcement_made_while_the_database_is_away_is_sent_once_it_is_back() {
     assert_eq!(next(&heard), announced("carol", StoreEvent::Locked));
     assert!(heard.try_recv().is_err(), "something was heard twice");
 }
+
+#[test]
+fn a_listener_that_cannot_get_back_says_it_missed_what_came_meanwhile() {
+    let Some(server) = TestServer::shared() else {
+        return;
+    };
+    let config = server.database();
+    let role = format!("replica_away_{}", std::process::id());
+    let a_config = replica_role(&server, &config, &role);
+    let a = PostgresStoreSet::builder(a_config).open().unwrap();
+    let b = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    let (_watch, heard) = watch(&a);
+    let listener = format!("{role} listener");
+
+    let mut admin = admin(&config);
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} NOLOGIN"))
+        .unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&listener],
+        )
+        .unwrap();
+    let cut = Instant::now();
+    until("the listener to be gone", || {
+        listeners(&config, &listener) == 0
+    });
+    b.store(&key("alice"))
+        .unwrap()
+        .announce(StoreEvent::Locked)
+        .unwrap();
+
+    // Still cut off 10 s later: it says so, without waiting to be back.
+    let notice = heard.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(notice, Notice::Missed);
+    let after = cut.elapsed();
+    println!("missed said after {after:?} cut off");
+    assert!(after >= Duration::from_secs(10), "{after:?}");
+
+    // Back, it still hands over what it missed, then listens.
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} LOGIN"))
+        .unwrap();
+    assert_eq!(next(&heard), announced("alice", StoreEvent::Locked));
+    b.store(&key("bob"))
+        .unwrap()
+        .announce(StoreEvent::Locked)
+        .unwrap();
+    assert_eq!(next(&heard), announced("bob", StoreEvent::Locked));
+}
