@@ -78,6 +78,7 @@ use std::time::Duration;
 use credlock_audit::{EventKind, Outcome};
 use credlock_crypto::{FernetKey, fill_random};
 use credlock_session::SessionState;
+use credlock_store::StoreEvent;
 use credlock_totp::TotpCode;
 
 pub use credlock_client_sessions::{
@@ -341,6 +342,10 @@ impl Vault {
             .store
             .remove_all()
             .map_err(Error::SessionStore)?;
+        // "Sign out everywhere": the other replicas revoke the sessions they keep.
+        if let Err(e) = self.backend().announce(StoreEvent::SessionsRevoked) {
+            tracing::warn!(error = %e, "an announcement to the other replicas is delayed");
+        }
         self.audit(EventKind::SessionsRevoked, Outcome::Success, |e| {
             e.operation("request")
         })?;

@@ -26,7 +26,7 @@ use credlock_audit::{AuditEvent, EventKind, Outcome};
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::{MAX_CAS_ATTEMPTS, Store, Version, WriteOutcome};
+use credlock_store::{MAX_CAS_ATTEMPTS, Store, StoreEvent, Version, WriteOutcome};
 use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
@@ -342,10 +342,13 @@ impl Vault {
         let bytes = VaultFile { params, token }.to_bytes()?;
         if replace {
             self.store.save(&bytes)?;
+            self.announce(StoreEvent::Replaced);
         } else if self.store.create(&bytes)? == WriteOutcome::Conflict {
             // Created elsewhere while the key was being derived.
             self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
+        } else {
+            self.announce(StoreEvent::Created);
         }
         // New credentials start with a clean slate.
         self.store.reset_lockout()?;
@@ -504,11 +507,76 @@ impl Vault {
     /// ```
     pub fn lock(&self) {
         let was_unlocked = self.shared.state().lock();
+        // Whether or not it was unlocked here, the user locked it: every replica drops it.
+        self.announce(StoreEvent::Locked);
         if was_unlocked {
             // Locking never fails; a failing audit sink cannot undo it.
             let _ = self.audit(EventKind::Locked, Outcome::Success, |e| e);
         }
         self.revoke_sessions_on("lock");
+    }
+
+    /// Tells the other holders of the record (replicas sharing the store) what happened
+    /// here, so that they drop what it ended. Never fails the operation: a store that could
+    /// not send it keeps it and sends it later (PostgreSQL), and the delay is traced.
+    fn announce(&self, event: StoreEvent) {
+        if let Err(e) = self.store.announce(event) {
+            tracing::warn!(
+                event = event.as_str(),
+                error = %e,
+                "an announcement to the other replicas is delayed"
+            );
+        }
+    }
+
+    /// Acts on what another holder of the record (a replica) announced, without announcing
+    /// anything itself: a lock, a passphrase change or new credentials there drop the key
+    /// and the client sessions here; a logout or a reset there leaves this vault empty;
+    /// sessions revoked there are revoked here; a record created there makes an empty vault
+    /// locked. `None` (an event this version cannot name, or announcements that were missed)
+    /// drops the key and the sessions. Shared sessions are left to the replica that
+    /// announced: it removed the rows already, and a row minted since is not this one's to
+    /// remove.
+    pub(crate) fn hear(&self, event: Option<StoreEvent>) {
+        let operation = match event {
+            Some(StoreEvent::Locked) => "replica_locked",
+            Some(StoreEvent::LoggedOut) => "replica_logged_out",
+            Some(StoreEvent::Reset) => "replica_reset",
+            Some(StoreEvent::PassphraseChanged) => "replica_passphrase_changed",
+            Some(StoreEvent::Replaced) => "replica_replaced",
+            Some(StoreEvent::Created) => "replica_created",
+            Some(StoreEvent::SessionsRevoked) => "replica_sessions_revoked",
+            _ => "replica_unknown",
+        };
+        let (auditor, clock) = (&self.options.auditor, &self.options.clock);
+        match event {
+            Some(StoreEvent::SessionsRevoked) => {
+                let _ = self
+                    .options
+                    .sessions
+                    .revoke_heard(auditor, clock, operation);
+            }
+            Some(StoreEvent::Created) => {
+                let present = self.store.describe().present;
+                self.shared.state().refresh_presence(present);
+            }
+            _ => {
+                let was_unlocked = self.shared.state().lock();
+                if was_unlocked {
+                    let _ = self.audit(EventKind::Locked, Outcome::Success, |e| {
+                        e.operation(operation)
+                    });
+                }
+                let _ = self
+                    .options
+                    .sessions
+                    .revoke_heard(auditor, clock, operation);
+                if matches!(event, Some(StoreEvent::LoggedOut | StoreEvent::Reset)) {
+                    let present = self.store.describe().present;
+                    self.shared.state().refresh_presence(present);
+                }
+            }
+        }
     }
 
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key. Only an
@@ -580,11 +648,17 @@ impl Vault {
         match result {
             Ok(()) => {
                 self.shared.state().logout();
+                self.announce(if kind == EventKind::LoggedOut {
+                    StoreEvent::LoggedOut
+                } else {
+                    StoreEvent::Reset
+                });
                 self.revoke_sessions_on(kind.as_str());
                 self.audit(kind, Outcome::Success, |e| e)
             }
             Err(e) => {
                 self.shared.state().lock();
+                self.announce(StoreEvent::Locked);
                 self.revoke_sessions_on("lock");
                 let _ = self.audit(kind, Outcome::Failure, |e| e);
                 Err(e.into())
@@ -792,6 +866,8 @@ impl Vault {
         if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
             return Err(Error::ChangedElsewhere);
         }
+        // A key held elsewhere belongs to the old passphrase: the other replicas drop it.
+        self.announce(StoreEvent::PassphraseChanged);
         // A vault changed while unlocked stays unlocked, with the new key; a locked one stays
         // locked (no key in memory that nobody asked to open).
         if was_unlocked {

@@ -5,6 +5,7 @@
 //! [`Registry`] for what is shared between replicas and what is not.
 
 mod admin;
+mod replicas;
 mod session_stores;
 mod user_id;
 
@@ -13,7 +14,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use credlock_session::SessionState;
-use credlock_store::MemoryStore;
+use credlock_store::{MemoryStore, Watch};
 
 pub use admin::LockedOutUser;
 pub use credlock_store::{FileStoreSet, MemoryStoreSet, StoreSet};
@@ -30,6 +31,9 @@ use crate::vault::Vault;
 
 /// How every user's vault is configured: applied to each user's [`VaultBuilder`].
 type Configure = dyn Fn(VaultBuilder) -> VaultBuilder + Send + Sync;
+
+/// The vaults a registry holds, by user.
+type Open = Mutex<HashMap<UserId, Arc<Vault>>>;
 
 /// The vaults of many users, over one [`StoreSet`]: open it once, share it (`Send + Sync`,
 /// `Arc<Registry>` in an app), and ask it for a user's vault.
@@ -75,9 +79,12 @@ pub struct Registry {
     /// A vault over an empty memory store, built with the same options: its checked options
     /// are the registry's, and it audits the registry's own events (as vault `registry`).
     admin: Vault,
-    open: Mutex<HashMap<UserId, Arc<Vault>>>,
+    open: Arc<Open>,
     /// Each user's shared session store, if asked for.
     shared_sessions: Option<Arc<dyn SessionStoreSet>>,
+    /// What the other replicas announce, heard while this is held (for a set that carries
+    /// announcements).
+    _watch: Option<Watch>,
 }
 
 impl fmt::Debug for Registry {
@@ -142,22 +149,26 @@ impl RegistryBuilder {
         self
     }
 
-    /// Opens the registry. Reads nothing per user.
+    /// Opens the registry. Reads nothing per user. Over a set that carries announcements
+    /// (PostgreSQL), starts hearing the other replicas' (see [`Registry`]).
     ///
     /// # Errors
     ///
     /// As [`VaultBuilder::open`] for the configured options (an iteration count out of
-    /// bounds, say).
+    /// bounds, say); [`Error::Storage`] if the set could not start watching.
     pub fn open(self) -> Result<Registry, Error> {
         let admin = (self.configure)(VaultBuilder::with_store(MemoryStore::new()))
             .audit_id("registry")
             .open()?;
+        let open = Arc::new(Open::default());
+        let watch = self.set.watch(replicas::listener(Arc::downgrade(&open)))?;
         Ok(Registry {
             set: self.set,
             configure: self.configure,
             admin,
-            open: Mutex::new(HashMap::new()),
+            open,
             shared_sessions: self.shared_sessions,
+            _watch: watch,
         })
     }
 }

@@ -90,6 +90,22 @@ impl Sessions {
         Ok(n)
     }
 
+    /// What another replica announced ended this vault's sessions (a lock, a logout,
+    /// revoked sessions): the sessions kept in this process are revoked, audited as
+    /// `operation` if there were any. Shared sessions are the announcing replica's to remove
+    /// (it did), so their store is left alone.
+    pub(crate) fn revoke_heard(
+        &self,
+        auditor: &Auditor,
+        clock: &Clock,
+        operation: &'static str,
+    ) -> Result<usize, Error> {
+        if self.shared {
+            return Ok(0);
+        }
+        self.revoke_all(auditor, clock, operation)
+    }
+
     /// A passphrase change: shared sessions hold keys sealed under the old one, so they are
     /// revoked (in-process sessions are kept, as they hold no key).
     pub(crate) fn revoke_shared(
