@@ -4,10 +4,12 @@
 //! **Sending.** An announcement is one statement, so one transaction: it inserts a row into
 //! `credlock_events` (a number from a sequence, the key, the event, the sending set's
 //! origin) and calls `pg_notify('credlock_events', '<seq> <origin> <event> <key>')`, which
-//! PostgreSQL delivers to every listening connection when that transaction commits. One that
-//! cannot be sent (the database is unreachable) is kept in the set, in order, once per key and
-//! event, and sent before the next one, or by the listener thread once the database answers:
-//! an error from `announce` is a delay, not a loss, while the process lives.
+//! PostgreSQL delivers to every listening connection when that transaction commits.
+//! `announce` only queues it (once per key and event waiting) and wakes the set's sender
+//! thread, which sends the queue in order; so a lock, which announces, never waits for the
+//! database. One the database does not take (it is away) stays first in the queue and is
+//! tried again with a backoff (50 ms doubling to 2 s) until it goes through: delayed, not
+//! lost, while the process lives (and for 30 s after the set is dropped).
 //!
 //! **Hearing.** A watch runs one thread with one connection of its own (outside the pool,
 //! named `<application_name> listener` in `pg_stat_activity`) that `LISTEN`s and waits for
@@ -31,7 +33,7 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use credlock_store::{Error, Listener, Notice, StoreEvent, StoreKey, Watch};
@@ -50,15 +52,15 @@ const SEND: &str = "WITH e AS (
      SELECT pg_notify('credlock_events', e.seq::text || ' ' || $3::text || ' ' || $2::text || ' ' || $1::text)
      FROM e";
 
-/// How long the thread waits for a notification before it looks at its other duties (stop,
-/// pending announcements, heartbeat).
+/// How long the listener thread waits for a notification before it looks at its other
+/// duties (stop, heartbeat).
 const POLL: Duration = Duration::from_millis(200);
 /// How often an idle listening connection is checked with a query (a half-open TCP
 /// connection shows no error until something is sent).
 const HEARTBEAT: Duration = Duration::from_secs(5);
-/// The first wait before connecting again; it doubles up to [`MAX_BACKOFF`].
+/// The first wait before connecting (or sending) again; it doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
-/// The longest wait between two connection attempts.
+/// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Rows older than this are pruned; a listener cut off for more than half of it cannot
 /// know what it missed.
@@ -73,64 +75,126 @@ const SEEN_MAX: usize = 4096;
 /// How long a listener may stay cut off before it says [`Notice::Missed`] without waiting to
 /// be back: a key held elsewhere outlives a lock it did not hear by no more than this.
 const DEAF_GRACE: Duration = Duration::from_secs(10);
+/// How long the sender of a set that is gone goes on trying to send what is left.
+const ORPHAN_TRIES: Duration = Duration::from_secs(30);
 /// How long [`watch`] waits for the first connection before returning (the thread goes on
 /// trying either way).
 const FIRST_WAIT: Duration = Duration::from_secs(10);
 
 /// The sending side of a set (shared by its clones and the stores they hand out): the
-/// set's origin, and the announcements not sent yet.
+/// set's origin, and the announcements not sent yet, which one thread of the set's sends
+/// in order.
 #[derive(Debug)]
 pub(crate) struct Announcer {
     origin: String,
-    pending: Mutex<VecDeque<(String, StoreEvent)>>,
+    queue: Mutex<Queue>,
+    /// Wakes the sender: something to send.
+    wake: Condvar,
+}
+
+/// The announcements not sent yet, and whether the sender thread runs.
+#[derive(Debug, Default)]
+struct Queue {
+    pending: VecDeque<(String, StoreEvent)>,
+    sender: bool,
 }
 
 impl Announcer {
     pub(crate) fn new() -> Self {
         Self {
             origin: new_origin(),
-            pending: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
         }
     }
 
-    /// Sends `event` for `key` after any announcement still pending; kept for later if it
-    /// cannot be sent now.
-    pub(crate) fn announce(&self, pool: &Pool, key: &str, event: StoreEvent) -> Result<(), Error> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if !pending.iter().any(|(k, e)| k == key && *e == event) {
-            pending.push_back((key.to_owned(), event));
-        }
-        self.flush_locked(pool, &mut pending)
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sends the pending announcements, oldest first, until one fails.
-    fn flush(&self, pool: &Pool) -> Result<(), Error> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        self.flush_locked(pool, &mut pending)
-    }
-
-    fn flush_locked(
-        &self,
-        pool: &Pool,
-        pending: &mut VecDeque<(String, StoreEvent)>,
+    /// Queues `event` for `key` (once: the same event for the same key already waiting is
+    /// not queued twice) and wakes the sender, starting it if it does not run. Never waits
+    /// for the database; sends in place only if no thread can be started.
+    pub(crate) fn announce(
+        self: &Arc<Self>,
+        pool: &Arc<Pool>,
+        key: &str,
+        event: StoreEvent,
     ) -> Result<(), Error> {
-        while let Some((key, event)) = pending.front() {
-            pool.with("announcing an event", |c| {
-                c.execute(SEND, &[key, &event.as_str(), &self.origin])
-                    .map(|_| ())
-            })?;
-            pending.pop_front();
+        let mut queue = self.queue();
+        if !queue.pending.iter().any(|(k, e)| k == key && *e == event) {
+            queue.pending.push_back((key.to_owned(), event));
+        }
+        if queue.sender {
+            self.wake.notify_one();
+            return Ok(());
+        }
+        let (me, thread_pool) = (Arc::clone(self), Arc::clone(pool));
+        let started = std::thread::Builder::new()
+            .name(String::from("credlock-pg-announcer"))
+            .spawn(move || off_runtime(|| me.send_all(&thread_pool)));
+        if started.is_ok() {
+            queue.sender = true;
+            return Ok(());
+        }
+        // No thread: send what waits here and now.
+        while let Some((key, event)) = queue.pending.front() {
+            send(pool, &self.origin, key, *event)?;
+            queue.pending.pop_front();
         }
         Ok(())
     }
 
-    fn has_pending(&self) -> bool {
-        !self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_empty()
+    /// The sender thread: sends the queue in order, waiting [`MIN_BACKOFF`] (doubling to
+    /// [`MAX_BACKOFF`]) after a failure before it tries the same one again. Ends once the
+    /// set is gone (this thread holds the last reference) and the queue is empty, or has
+    /// failed for [`ORPHAN_TRIES`] since.
+    fn send_all(self: &Arc<Self>, pool: &Pool) {
+        let mut backoff = MIN_BACKOFF;
+        let mut orphaned: Option<Instant> = None;
+        let mut queue = self.queue();
+        loop {
+            let orphan = Arc::strong_count(self) == 1;
+            if orphan && orphaned.get_or_insert_with(Instant::now).elapsed() > ORPHAN_TRIES {
+                queue.sender = false;
+                return;
+            }
+            let Some((key, event)) = queue.pending.pop_front() else {
+                if orphan {
+                    queue.sender = false;
+                    return;
+                }
+                queue = self
+                    .wake
+                    .wait_timeout(queue, Duration::from_secs(1))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                continue;
+            };
+            drop(queue);
+            let sent = send(pool, &self.origin, &key, event);
+            if sent.is_err() {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            } else {
+                backoff = MIN_BACKOFF;
+            }
+            queue = self.queue();
+            let again = queue.pending.front() == Some(&(key.clone(), event));
+            if sent.is_err() && !again {
+                // First again: the order holds (the same one queued meanwhile stands for it).
+                queue.pending.push_front((key, event));
+            }
+        }
     }
+}
+
+/// One announcement: its row and its notification, in one statement.
+fn send(pool: &Pool, origin: &str, key: &str, event: StoreEvent) -> Result<(), Error> {
+    pool.with("announcing an event", |c| {
+        c.execute(SEND, &[&key, &event.as_str(), &origin])
+            .map(|_| ())
+    })
 }
 
 /// An origin no other set shares: the process, the time, a counter and the standard
@@ -161,14 +225,14 @@ impl Drop for Stop {
 /// attempt failed, or [`FIRST_WAIT`] passed).
 pub(crate) fn watch(
     pool: &Arc<Pool>,
-    announcer: &Arc<Announcer>,
+    announcer: &Announcer,
     listener: Listener,
 ) -> Result<Watch, Error> {
     let stop = Arc::new(AtomicBool::new(false));
     let (ready, first) = mpsc::channel();
     let mut thread = Thread {
         pool: Arc::clone(pool),
-        announcer: Arc::clone(announcer),
+        origin: announcer.origin.clone(),
         listener,
         stop: Arc::clone(&stop),
         ready: Some(ready),
@@ -192,7 +256,8 @@ pub(crate) fn watch(
 /// The listener thread's state.
 struct Thread {
     pool: Arc<Pool>,
-    announcer: Arc<Announcer>,
+    /// The set's origin: its own announcements are not handed over.
+    origin: String,
     listener: Listener,
     stop: Arc<AtomicBool>,
     /// Told once the first attempt to listen is over.
@@ -309,8 +374,8 @@ impl Thread {
     }
 
     /// Waits for notifications on `client`, one poll at a time, until the connection is
-    /// lost or the watch stops; between polls, sends pending announcements, and checks the
-    /// connection with a query every [`HEARTBEAT`].
+    /// lost or the watch stops; between polls, checks the connection with a query every
+    /// [`HEARTBEAT`].
     fn serve(&mut self, client: &mut Client, last_heard: &mut Option<Instant>) -> Ended {
         let mut last_query = Instant::now();
         loop {
@@ -324,9 +389,6 @@ impl Thread {
                 // A poll that timed out; or the connection ended.
                 Ok(None) if !client.is_closed() => {}
                 Ok(None) | Err(_) => return Ended::Lost,
-            }
-            if self.announcer.has_pending() {
-                let _ = self.announcer.flush(&self.pool);
             }
             if last_query.elapsed() >= HEARTBEAT {
                 if client.batch_execute("SELECT 1").is_err() {
@@ -373,7 +435,7 @@ impl Thread {
             self.seen.pop_first();
         }
         self.mark = Some(self.mark.map_or(seq, |m| m.max(seq)));
-        if origin == self.announcer.origin {
+        if origin == self.origin {
             return;
         }
         let key = match StoreKey::new(key) {

@@ -249,11 +249,12 @@ impl Store for PostgresStore {
         )
     }
 
-    /// One statement: a row in `credlock_events` and a `NOTIFY` on the channel
-    /// `credlock_events`, committed together (see the
-    /// [crate docs](crate#replicas-hear-each-other)). An announcement that cannot be sent now
-    /// is kept by the set and sent before the next one, or by its listener thread once the
-    /// database answers: the error says it was delayed, not lost.
+    /// Queues the announcement for the set's sender thread and returns without waiting for
+    /// the database: one statement then makes a row in `credlock_events` and a `NOTIFY` on
+    /// the channel `credlock_events`, committed together, and one the database does not
+    /// take is tried again until it does (see the
+    /// [crate docs](crate#replicas-hear-each-other)). Fails only if no thread can be started
+    /// and sending in place fails.
     fn announce(&self, event: StoreEvent) -> Result<(), Error> {
         self.announcer
             .announce(&self.pool, self.key.as_str(), event)
