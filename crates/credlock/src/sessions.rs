@@ -10,10 +10,16 @@
 //! Sessions live as long as the key: [`Vault::lock`](crate::Vault::lock), the idle lock,
 //! [`Vault::logout`](crate::Vault::logout) and [`Vault::reset`](crate::Vault::reset) revoke
 //! them all, and so does replacing the credentials ([`Vault::replace`](crate::Vault::replace),
-//! an import over them). A passphrase change keeps them: the user's own clients stay signed
-//! in; revoke them with [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions)
-//! if that is the app's policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart
-//! means locked and no sessions.
+//! an import over them). A passphrase change keeps them where it was made: the user's own
+//! clients stay signed in; revoke them with
+//! [`Vault::revoke_all_sessions`](crate::Vault::revoke_all_sessions) if that is the app's
+//! policy. They are kept in a [`SessionStore`]: in memory by default, so that a restart means
+//! locked and no sessions.
+//!
+//! Replicas sharing a PostgreSQL database hear each other (see
+//! [`Registry`](crate::Registry)): a lock, a logout, a reset, a passphrase change, a
+//! replacement or a revocation of every session on one replica revokes the sessions every
+//! other replica keeps for that user (and, but for a revocation, drops its key there).
 //!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
 //! it, hashes it, compares digests in constant time, checks expiry and scope, and counts as
@@ -331,7 +337,9 @@ impl Vault {
         Ok(removed)
     }
 
-    /// Revokes every session and API token; how many there were. Always audited.
+    /// Revokes every session and API token; how many there were. Always audited. Replicas
+    /// sharing the store hear it (a [`Registry`](crate::Registry) on PostgreSQL): they revoke
+    /// the sessions they keep too ("sign out everywhere"), and keep their keys.
     ///
     /// # Errors
     ///

@@ -275,6 +275,8 @@ impl Vault {
     }
 
     /// Like [`Vault::store`], but replaces any vault already stored, whatever its passphrase.
+    /// Replicas sharing the store hear it (see [`Vault::lock`]): they drop the old key and
+    /// the sessions they keep.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -490,7 +492,12 @@ impl Vault {
     }
 
     /// Locks the vault: the key and the credentials are dropped and zeroized, and every
-    /// client session is revoked. Does nothing if the vault is not unlocked.
+    /// client session is revoked. Does nothing here if the vault is not unlocked.
+    ///
+    /// Over a store shared by replicas (a [`Registry`](crate::Registry) on PostgreSQL), the
+    /// lock is announced, whether or not the vault was unlocked here: every other replica's
+    /// registry drops the user's key and the sessions it keeps. The announcement is queued,
+    /// not waited for.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -582,6 +589,7 @@ impl Vault {
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key. Only an
     /// unlocked vault can log out, so whoever reaches an app's logout without the passphrase
     /// cannot destroy the user's record (see [`Vault::reset`] for "forgot my passphrase").
+    /// Replicas sharing the store hear it (see [`Vault::lock`]): their vaults become empty.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -616,7 +624,8 @@ impl Vault {
 
     /// **Destructive**: deletes the stored credentials without a passphrase, whatever the
     /// state and even while locked out: the "forgot my passphrase" path. An app exposes it on
-    /// purpose, behind its own authorisation; it is always audited.
+    /// purpose, behind its own authorisation; it is always audited. Replicas sharing the
+    /// store hear it (see [`Vault::lock`]): their vaults become empty.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -814,7 +823,8 @@ impl Vault {
     /// under `new` with a fresh salt (and the iteration count of the current options).
     /// Afterwards `old` no longer opens it. Works whether the vault is locked or unlocked,
     /// and leaves it so: an unlocked vault holds the new key, a locked one stays locked (the
-    /// key of a vault nobody unlocked is not left in memory).
+    /// key of a vault nobody unlocked is not left in memory). Replicas sharing the store hear
+    /// it (see [`Vault::lock`]): they drop the old key and the sessions they keep.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};

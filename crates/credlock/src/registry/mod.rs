@@ -53,6 +53,16 @@ type Open = Mutex<HashMap<UserId, Arc<Vault>>>;
 ///   only in the process that unlocked it; with the opt-in
 ///   [`shared_sessions`](RegistryBuilder::shared_sessions), a session token minted on one
 ///   replica is served by every replica.
+/// - **Replicas hear each other** (over a set that carries announcements: PostgreSQL): a
+///   [`lock`](Vault::lock), [`logout`](Vault::logout), [`reset`](Vault::reset), passphrase
+///   change, [`replace`](Vault::replace), [`remove_user`](Self::remove_user) or
+///   [`revoke_all_sessions`](Vault::revoke_all_sessions) on one replica reaches every other
+///   registry at once (milliseconds): the vault it holds for that user drops its key and the
+///   sessions it keeps (only the sessions, for a revocation), or becomes empty for a logout
+///   or a reset. Nothing echoes back, and the idle lock stays each replica's own. A registry
+///   whose listening connection was cut off acts on what it missed once it is back, before
+///   anything new, and locks every vault it holds if it cannot get back within 10 s (see
+///   `PostgresStoreSet`, feature `postgres`).
 ///
 /// Every method that touches storage **blocks** (as [`Vault`]'s do); call it through
 /// `tokio::task::spawn_blocking` in an async app.
