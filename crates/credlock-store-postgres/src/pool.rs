@@ -100,12 +100,25 @@ impl Pool {
         })
     }
 
+    /// The store's error for a failure of the driver: [`Error::Unavailable`] when the server
+    /// could not be reached or ended the connection (worth trying again), [`Error::Database`]
+    /// otherwise.
     pub(crate) fn error(&self, op: &'static str, e: postgres::Error) -> Error {
-        Error::Database {
-            path: self.name.clone(),
-            backend: "postgres",
-            op,
-            source: Box::new(e),
+        let (path, backend, source) = (self.name.clone(), "postgres", Box::new(e));
+        if unavailable(&source) {
+            Error::Unavailable {
+                path,
+                backend,
+                op,
+                source,
+            }
+        } else {
+            Error::Database {
+                path,
+                backend,
+                op,
+                source,
+            }
         }
     }
 }
@@ -115,6 +128,42 @@ impl Drop for Pool {
         // Closing a client runs its runtime: not on a thread inside another one.
         let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
         off_runtime(move || drop(idle));
+    }
+}
+
+/// Whether `e` says the server is away rather than that the operation is wrong: the
+/// connection is closed; the server said so (SQLSTATE class 08, connection exception;
+/// 57P01 to 57P03, shutting down or not accepting connections yet; 53300, too many
+/// connections); the socket failed (refused, reset, no such socket, unreachable); or the
+/// connection timed out.
+fn unavailable(e: &postgres::Error) -> bool {
+    use std::io::ErrorKind as K;
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    match io {
+        Some(io) => matches!(
+            io.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::NotConnected
+                | K::BrokenPipe
+                | K::UnexpectedEof
+                | K::TimedOut
+                | K::NotFound
+                | K::AddrNotAvailable
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+                | K::NetworkDown
+        ),
+        // The driver's own connect timeout carries no cause.
+        None => e.to_string() == "timeout waiting for server",
     }
 }
 
