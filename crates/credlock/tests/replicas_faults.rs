@@ -6,7 +6,8 @@
 //! that succeeded, plus at most those whose outcome the client could not learn); no guess
 //! derived beyond the lockout's count; a lock made while the other replica could not hear
 //! it (the server was down, or its listener was cut off) reaches it once it is back; every
-//! failure was a typed storage error; both replicas work again without being rebuilt, and
+//! failure was a typed, retryable one (`ErrorKind::Storage(StorageKind::Unavailable)`), or a
+//! refusal the state explains; both replicas work again without being rebuilt, and
 //! hear each other again. The figures (operations failed, recovery times) are printed
 //! (`--nocapture`).
 
@@ -24,8 +25,8 @@ use std::time::{Duration, Instant};
 use common::{PASS, creds, secret, valid};
 use credlock::registry::PostgresStoreSet;
 use credlock::{
-    Credentials, DerivationStage, Error, ErrorKind, LockoutPolicy, Registry, SessionState, UserId,
-    VaultBuilder,
+    Credentials, DerivationStage, Error, ErrorKind, LockoutPolicy, Registry, SessionState,
+    StorageKind, UserId, VaultBuilder,
 };
 use credlock_store_postgres::postgres::{Client, Config, NoTls};
 use credlock_store_postgres::testing::{REQUIRE_ENV, StartError, TestServer};
@@ -77,7 +78,7 @@ enum Outcome {
     /// A refusal the state explains (wrong passphrase, locked out, locked, unlocked already,
     /// interrupted by a lock).
     Refused(&'static str),
-    /// A typed storage failure.
+    /// The database was away: `ErrorKind::Storage(StorageKind::Unavailable)`.
     Storage,
     /// Anything else: a failure of the test.
     Other(String),
@@ -87,7 +88,8 @@ fn outcome(r: &Result<(), Error>) -> Outcome {
     match r {
         Ok(()) => Outcome::Ok,
         Err(e) => match e.kind() {
-            ErrorKind::Storage(_) => Outcome::Storage,
+            // The database away: typed, and worth trying again.
+            ErrorKind::Storage(StorageKind::Unavailable) => Outcome::Storage,
             _ => match e {
                 Error::WrongPassphrase => Outcome::Refused("wrong"),
                 Error::LockedOut { .. } => Outcome::Refused("locked_out"),
@@ -292,7 +294,7 @@ fn a_restart_and_lost_connections_under_load_lose_nothing_and_both_replicas_reco
     });
     let end = Instant::now();
 
-    // Every failure was a typed storage error or a refusal the state explains.
+    // Every failure was the database away (typed, retryable) or a refusal the state explains.
     for (name, ops) in [("A", &ops_a), ("B", &ops_b)] {
         let other: Vec<_> = ops
             .iter()
