@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod events;
 mod lock;
 mod pool;
 mod schema;

@@ -16,8 +16,8 @@ use credlock_store::Error;
 use postgres::config::Host;
 use postgres::{Client, Config};
 
-/// Makes a new connection (the configuration and the TLS connector, captured).
-pub(crate) type Connect = dyn Fn() -> Result<Client, postgres::Error> + Send + Sync;
+/// Makes a new connection with a configuration (the TLS connector captured).
+pub(crate) type Connect = dyn Fn(&Config) -> Result<Client, postgres::Error> + Send + Sync;
 
 /// Idle connections kept for reuse.
 const POOL_MAX: usize = 8;
@@ -25,6 +25,7 @@ const POOL_MAX: usize = 8;
 /// One database: how to connect, and idle connections.
 pub(crate) struct Pool {
     connect: Box<Connect>,
+    config: Config,
     /// `postgres://user@host:port/dbname`, never a password: what errors name.
     pub(crate) name: PathBuf,
     idle: Mutex<Vec<Client>>,
@@ -42,6 +43,7 @@ impl Pool {
     pub(crate) fn new(config: &Config, connect: Box<Connect>) -> Self {
         Self {
             connect,
+            config: config.clone(),
             name: describe(config),
             idle: Mutex::new(Vec::new()),
         }
@@ -56,8 +58,21 @@ impl Pool {
             .pop();
         match idle {
             Some(c) if !c.is_closed() => Ok(c),
-            _ => (self.connect)().map_err(|e| self.error("connecting", e)),
+            _ => (self.connect)(&self.config).map_err(|e| self.error("connecting", e)),
         }
+    }
+
+    /// A new connection of its own, outside the pool, whose `application_name` is the
+    /// configuration's (`credlock` if it has none) followed by ` ` and `suffix`: an operator
+    /// (or a test) tells it apart in `pg_stat_activity`.
+    pub(crate) fn connect_apart(&self, suffix: &str) -> Result<Client, Error> {
+        let mut config = self.config.clone();
+        let name = format!(
+            "{} {suffix}",
+            self.config.get_application_name().unwrap_or("credlock")
+        );
+        config.application_name(&name);
+        (self.connect)(&config).map_err(|e| self.error("connecting", e))
     }
 
     /// Returns a connection for reuse (a closed one is dropped).
@@ -85,12 +100,25 @@ impl Pool {
         })
     }
 
+    /// The store's error for a failure of the driver: [`Error::Unavailable`] when the server
+    /// could not be reached or ended the connection (worth trying again), [`Error::Database`]
+    /// otherwise.
     pub(crate) fn error(&self, op: &'static str, e: postgres::Error) -> Error {
-        Error::Database {
-            path: self.name.clone(),
-            backend: "postgres",
-            op,
-            source: Box::new(e),
+        let (path, backend, source) = (self.name.clone(), "postgres", Box::new(e));
+        if unavailable(&source) {
+            Error::Unavailable {
+                path,
+                backend,
+                op,
+                source,
+            }
+        } else {
+            Error::Database {
+                path,
+                backend,
+                op,
+                source,
+            }
         }
     }
 }
@@ -100,6 +128,42 @@ impl Drop for Pool {
         // Closing a client runs its runtime: not on a thread inside another one.
         let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
         off_runtime(move || drop(idle));
+    }
+}
+
+/// Whether `e` says the server is away rather than that the operation is wrong: the
+/// connection is closed; the server said so (SQLSTATE class 08, connection exception;
+/// 57P01 to 57P03, shutting down or not accepting connections yet; 53300, too many
+/// connections); the socket failed (refused, reset, no such socket, unreachable); or the
+/// connection timed out.
+fn unavailable(e: &postgres::Error) -> bool {
+    use std::io::ErrorKind as K;
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    match io {
+        Some(io) => matches!(
+            io.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::NotConnected
+                | K::BrokenPipe
+                | K::UnexpectedEof
+                | K::TimedOut
+                | K::NotFound
+                | K::AddrNotAvailable
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+                | K::NetworkDown
+        ),
+        // The driver's own connect timeout carries no cause.
+        None => e.to_string() == "timeout waiting for server",
     }
 }
 

@@ -39,10 +39,21 @@ const MIGRATIONS: &[&str] = &[
          sealed_key      TEXT
      );
      CREATE INDEX credlock_sessions_by_key ON credlock_sessions (key);",
+    // 3: announcements (`Store::announce`): each one a row, numbered, naming the key, the
+    // event and the set that sent it, and a `NOTIFY` on `credlock_events`. The rows let a
+    // listener that was cut off catch up on what it missed; rows older than an hour go.
+    "CREATE TABLE credlock_events (
+         seq    BIGSERIAL PRIMARY KEY,
+         key    TEXT NOT NULL,
+         event  TEXT NOT NULL,
+         origin TEXT NOT NULL,
+         at     TIMESTAMPTZ NOT NULL DEFAULT now()
+     );
+     CREATE INDEX credlock_events_by_time ON credlock_events (at);",
 ];
 
 /// The schema version this crate writes.
-pub(crate) const CURRENT: i32 = 2;
+pub(crate) const CURRENT: i32 = 3;
 
 /// The advisory lock key migrations hold (an arbitrary constant: "credlock" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6372_6564_6c6f_636b;

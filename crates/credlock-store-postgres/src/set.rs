@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use credlock_store::{Error, LockoutRecord, Store, StoreInfo, StoreKey, StoreKind, StoreSet};
+use credlock_store::{
+    Error, Listener, LockoutRecord, Store, StoreInfo, StoreKey, StoreKind, StoreSet, Watch,
+};
 use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Config, NoTls, Socket};
 
+use crate::events::{self, Announcer};
 use crate::pool::{Connect, Pool, off_runtime};
 use crate::schema::{self, SchemaError};
 use crate::store::PostgresStore;
@@ -19,6 +22,7 @@ use crate::store::PostgresStore;
 #[derive(Debug, Clone)]
 pub struct PostgresStoreSet {
     pool: Arc<Pool>,
+    announcer: Arc<Announcer>,
 }
 
 /// Options for a [`PostgresStoreSet`]; from [`PostgresStoreSet::builder`].
@@ -47,8 +51,7 @@ impl PostgresStoreSetBuilder {
         T::Stream: Send,
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
-        let config = self.config.clone();
-        self.connect = Box::new(move || config.connect(tls.clone()));
+        self.connect = Box::new(move |config: &Config| config.connect(tls.clone()));
         self
     }
 
@@ -61,7 +64,10 @@ impl PostgresStoreSetBuilder {
     pub fn open(self) -> Result<PostgresStoreSet, Error> {
         let pool = Arc::new(Pool::new(&self.config, self.connect));
         off_runtime(|| migrate(&pool))?;
-        Ok(PostgresStoreSet { pool })
+        Ok(PostgresStoreSet {
+            pool,
+            announcer: Arc::new(Announcer::new()),
+        })
     }
 }
 
@@ -91,10 +97,9 @@ impl PostgresStoreSet {
     /// `"host=/run/postgresql user=app dbname=app".parse()?`), without TLS unless
     /// [`tls`](PostgresStoreSetBuilder::tls) is given.
     pub fn builder(config: Config) -> PostgresStoreSetBuilder {
-        let c = config.clone();
         PostgresStoreSetBuilder {
             config,
-            connect: Box::new(move || c.connect(NoTls)),
+            connect: Box::new(|config: &Config| config.connect(NoTls)),
         }
     }
 
@@ -103,6 +108,7 @@ impl PostgresStoreSet {
     pub fn postgres_store(&self, key: StoreKey) -> PostgresStore {
         PostgresStore {
             pool: Arc::clone(&self.pool),
+            announcer: Arc::clone(&self.announcer),
             key,
         }
     }
@@ -182,5 +188,13 @@ impl StoreSet for PostgresStoreSet {
 
     fn describe(&self) -> StoreInfo {
         StoreInfo::new(StoreKind::Postgres, Some(&self.pool.name), None, true)
+    }
+
+    /// Listens on a connection of its own, on a thread of its own, for the announcements of
+    /// every other set on this database (see the [crate docs](crate#replicas-hear-each-other)):
+    /// returns once it listens, or once a first attempt failed (it goes on trying, and says
+    /// [`Notice::Missed`](credlock_store::Notice::Missed) when it gets through).
+    fn watch(&self, listener: Listener) -> Result<Option<Watch>, Error> {
+        events::watch(&self.pool, &self.announcer, listener).map(Some)
     }
 }

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use credlock_store::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, LockoutRecord, Store, StoreInfo, StoreKey,
-    StoreKind, StoreLock, Version, Versioned, WriteOutcome,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN, Error, LockoutRecord, Store, StoreEvent, StoreInfo,
+    StoreKey, StoreKind, StoreLock, Version, Versioned, WriteOutcome,
 };
 use postgres::types::ToSql;
 
+use crate::events::Announcer;
 use crate::lock;
 use crate::pool::Pool;
 
@@ -20,6 +21,7 @@ use crate::pool::Pool;
 /// same key in any number of threads, processes and replicas share the rows exactly.
 pub struct PostgresStore {
     pub(crate) pool: Arc<Pool>,
+    pub(crate) announcer: Arc<Announcer>,
     pub(crate) key: StoreKey,
 }
 
@@ -245,6 +247,17 @@ impl Store for PostgresStore {
              RETURNING version",
             &[&self.key.as_str(), &state, &sql_version(expected)],
         )
+    }
+
+    /// Queues the announcement for the set's sender thread and returns without waiting for
+    /// the database: one statement then makes a row in `credlock_events` and a `NOTIFY` on
+    /// the channel `credlock_events`, committed together, and one the database does not
+    /// take is tried again until it does (see the
+    /// [crate docs](crate#replicas-hear-each-other)). Fails only if no thread can be started
+    /// and sending in place fails.
+    fn announce(&self, event: StoreEvent) -> Result<(), Error> {
+        self.announcer
+            .announce(&self.pool, self.key.as_str(), event)
     }
 
     fn reset_lockout(&self) -> Result<(), Error> {

@@ -126,12 +126,19 @@ impl TestServer {
                 "--no-sync".as_ref(),
             ],
         )?;
+        server.pg_start()?;
+        Ok(server)
+    }
+
+    /// `pg_ctl start`, waiting until the server accepts connections.
+    fn pg_start(&self) -> Result<(), StartError> {
+        let data = self.data_dir();
         let options = format!(
             "-k {} -c listen_addresses='' -c fsync=off",
-            server.dir.path().display()
+            self.dir.path().display()
         );
-        let log = server.dir.path().join("server.log");
-        server.run(
+        let log = self.dir.path().join("server.log");
+        self.run(
             "pg_ctl",
             &[
                 "-D".as_ref(),
@@ -143,8 +150,52 @@ impl TestServer {
                 "-w".as_ref(),
                 "start".as_ref(),
             ],
-        )?;
-        Ok(server)
+        )
+        .map(drop)
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: every connection is closed), waiting until
+    /// it is down; [`resume`](Self::resume) starts it again on the same data. For tests of
+    /// what clients do while their database is away: use a server of the test's own
+    /// ([`start`](Self::start)), not the [`shared`](Self::shared) one other tests use.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Failed`] if `pg_ctl` fails.
+    pub fn stop(&self) -> Result<(), StartError> {
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Starts a server [`stop`](Self::stop)ped before, on the same data and socket,
+    /// waiting until it accepts connections.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Failed`] if `pg_ctl` fails.
+    pub fn resume(&self) -> Result<(), StartError> {
+        self.pg_start()
+    }
+
+    /// Restarts the server: [`stop`](Self::stop), then [`resume`](Self::resume).
+    ///
+    /// # Errors
+    ///
+    /// As [`stop`](Self::stop) and [`resume`](Self::resume).
+    pub fn restart(&self) -> Result<(), StartError> {
+        self.stop()?;
+        self.resume()
     }
 
     fn data_dir(&self) -> PathBuf {

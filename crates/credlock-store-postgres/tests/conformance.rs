@@ -130,10 +130,13 @@ fn a_schema_at_version_1_is_migrated_forward_keeping_its_records() {
     let key = StoreKey::new("alice").unwrap();
     set.store(&key).unwrap().save(b"sealed").unwrap();
     drop(set);
-    // Back to what version 1 made: no session table.
+    // Back to what version 1 made: no session table, no announcements.
     let mut c = config.connect(NoTls).unwrap();
-    c.batch_execute("DROP TABLE credlock_sessions; UPDATE credlock_schema SET version = 1")
-        .unwrap();
+    c.batch_execute(
+        "DROP TABLE credlock_sessions; DROP TABLE credlock_events; \
+         UPDATE credlock_schema SET version = 1",
+    )
+    .unwrap();
     let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
     assert_eq!(
         set.store(&key).unwrap().load().unwrap().as_deref(),
@@ -143,12 +146,14 @@ fn a_schema_at_version_1_is_migrated_forward_keeping_its_records() {
         .query_one("SELECT version FROM credlock_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 2);
-    let sessions: i64 = c
-        .query_one("SELECT count(*) FROM credlock_sessions", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(sessions, 0);
+    assert_eq!(v, 3);
+    for table in ["credlock_sessions", "credlock_events"] {
+        let rows: i64 = c
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 0, "{table}");
+    }
 }
 
 #[test]
@@ -160,10 +165,11 @@ fn an_unreachable_server_is_a_clear_error() {
         .password("hunter2-secret")
         .dbname("x");
     let err = PostgresStoreSet::builder(config).open().unwrap_err();
+    // No server there: worth trying again later, not a fault of the operation.
     assert!(
         matches!(
             err,
-            Error::Database {
+            Error::Unavailable {
                 op: "connecting",
                 ..
             }

@@ -8,8 +8,11 @@
 #![cfg(all(feature = "test-server", feature = "sessions"))]
 
 use credlock_client_sessions::conformance::conformance as session_conformance;
-use credlock_store::StoreKey;
+use std::sync::mpsc;
+use std::time::Duration;
+
 use credlock_store::conformance::{Tamper, run_all};
+use credlock_store::{Notice, StoreEvent, StoreKey, StoreSet};
 use credlock_store_postgres::postgres::{Config, NoTls};
 use credlock_store_postgres::testing::TestServer;
 use credlock_store_postgres::{PostgresSessions, PostgresStoreSet};
@@ -56,6 +59,28 @@ fn everything(config: &Config, user: &str) {
     let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
     run_all(&set, &Sql(config.clone()));
     session_conformance(&PostgresSessions::new(set.clone()).user(&StoreKey::new(user).unwrap()));
+    // A watch started, an announcement from another set heard, both dropped.
+    let (tx, heard) = mpsc::channel();
+    let watch = set
+        .watch(Box::new(move |n| {
+            let _ = tx.send(n);
+        }))
+        .unwrap();
+    let other = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    let key = StoreKey::new(user).unwrap();
+    other
+        .store(&key)
+        .unwrap()
+        .announce(StoreEvent::Locked)
+        .unwrap();
+    assert_eq!(
+        heard.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Notice::Announced {
+            key,
+            event: StoreEvent::Locked
+        }
+    );
+    drop((watch, other));
     drop(set);
 }
 

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use std::sync::Barrier;
 use std::thread;
 
-use crate::{Error, LockoutRecord, Store, StoreKey, StoreSet, Version, WriteOutcome};
+use crate::{Error, LockoutRecord, Store, StoreEvent, StoreKey, StoreSet, Version, WriteOutcome};
 
 /// Threads in the race checks.
 const THREADS: usize = 4;
@@ -62,6 +62,7 @@ pub fn run_all(set: &dyn StoreSet, tamper: &dyn Tamper) {
     lockout_races_lose_nothing(set);
     bad_data_is_refused(set, tamper);
     listing(set);
+    announcements(set);
 }
 
 fn key(name: &str) -> StoreKey {
@@ -383,4 +384,25 @@ pub fn listing(set: &dyn StoreSet) {
     }
     assert!(set.keys().unwrap().is_empty());
     assert!(set.lockouts().unwrap().is_empty());
+}
+
+/// Announcing is accepted for every event, whether the backend carries announcements or not,
+/// and changes nothing a reader sees: no record, no lockout state, no key listed.
+pub fn announcements(set: &dyn StoreSet) {
+    let s = store(set, "announcer");
+    for event in StoreEvent::ALL {
+        s.announce(*event).unwrap();
+    }
+    assert_eq!(s.load().unwrap(), None, "an announcement writes no record");
+    assert_eq!(s.load_lockout().unwrap(), LockoutRecord::default());
+    s.save(b"sealed").unwrap();
+    let version = s.read().unwrap().unwrap().version;
+    s.announce(StoreEvent::Locked).unwrap();
+    assert_eq!(
+        s.read().unwrap().unwrap().version,
+        version,
+        "an announcement does not change the record's version"
+    );
+    s.delete().unwrap();
+    assert!(set.keys().unwrap().is_empty());
 }

@@ -311,6 +311,26 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The database could not be reached, or ended the connection (a restart, a failover,
+    /// a terminated backend, no connection slot left): nothing is wrong with the data, and
+    /// the operation may be tried again. A write in flight when the connection ended may or
+    /// may not have been made; a compare-and-swap tried again finds out which.
+    #[error(
+        "{backend} database {path:?}: {op} failed: the server could not be reached or ended \
+         the connection; try again"
+    )]
+    Unavailable {
+        /// The database file, or the server's description (never with a password).
+        path: PathBuf,
+        /// `"postgres"`.
+        backend: &'static str,
+        /// What was being done.
+        op: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// A stored row is malformed (edited by hand, or written by something else): it is
     /// refused, never repaired or reset.
     #[error("a stored row for {path:?} is malformed ({what}); it was not used")]
@@ -382,6 +402,7 @@ impl Error {
             | Self::Contended { path, .. }
             | Self::InvalidKey { path, .. }
             | Self::Database { path, .. }
+            | Self::Unavailable { path, .. }
             | Self::CorruptRow { path, .. } => path,
         }
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod announce;
 mod error;
 mod key;
 mod limits;
@@ -22,6 +23,7 @@ pub mod manual;
 #[cfg(all(fuzzing, unix))]
 pub mod fuzzing;
 
+pub use announce::{Listener, Notice, StoreEvent, Watch};
 pub use error::{Error, InvalidKeyReason, InvalidPathReason, Operation};
 pub use key::StoreKey;
 pub use limits::{DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_LEN};

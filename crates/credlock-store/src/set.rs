@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
-use crate::{Error, LockoutRecord, MemoryStore, Store, StoreInfo, StoreKey, StoreKind};
+use crate::{
+    Error, Listener, LockoutRecord, MemoryStore, Store, StoreInfo, StoreKey, StoreKind, Watch,
+};
 
 /// Many [`Store`]s, one per [`StoreKey`] (one per user, in the facade's registry): a
 /// directory of files, a database table.
@@ -54,6 +56,33 @@ pub trait StoreSet: fmt::Debug + Send + Sync {
 
     /// Non-secret facts about the set (its directory or database), for a status report.
     fn describe(&self) -> StoreInfo;
+
+    /// Hears what the other holders of this set's keys [announce](Store::announce): calls
+    /// `listener` with each [`Notice`](crate::Notice), on a thread of the backend's, until
+    /// the returned [`Watch`] is dropped. `Ok(None)` if this set carries no announcements
+    /// (the default: a set that one process uses).
+    ///
+    /// A backend that carries them documents how soon a notice arrives, and what it does
+    /// when it was cut off: it hands over what it missed, or says
+    /// [`Notice::Missed`](crate::Notice::Missed) when it cannot.
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStoreSet, StoreSet};
+    ///
+    /// # fn main() -> Result<(), credlock_store::Error> {
+    /// let watch = MemoryStoreSet::new().watch(Box::new(|_notice| {}))?;
+    /// assert!(watch.is_none()); // one process: nothing to hear
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The backend's, if it could not start watching.
+    fn watch(&self, listener: Listener) -> Result<Option<Watch>, Error> {
+        let _ = listener;
+        Ok(None)
+    }
 }
 
 /// A [`StoreSet`] of [`MemoryStore`]s, for tests of upper layers.

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, LockoutRecord, Version, Versioned, WriteOutcome};
+use crate::{Error, LockoutRecord, StoreEvent, Version, Versioned, WriteOutcome};
 
 /// Somewhere to keep one blob of opaque sealed bytes.
 ///
@@ -26,6 +26,10 @@ use crate::{Error, LockoutRecord, Version, Versioned, WriteOutcome};
 ///   [`update_lockout`](Store::update_lockout) builds an atomic read-modify-write (the
 ///   failed-attempt increment), and [`reset_lockout`](Store::reset_lockout). Shared exactly by
 ///   every process and every replica using the same store.
+/// - **Announcements** to the other holders of the key: [`announce`](Store::announce) tells
+///   them what happened here that no read would show them (a lock, revoked sessions), and
+///   [`StoreSet::watch`](crate::StoreSet::watch) hears what they announce. Carried by a
+///   backend that several processes share; nothing, by default.
 ///
 /// The conditional writes have default implementations for a store whose
 /// [`lock`](Store::lock) excludes other processes (the file store): they take the lock, read,
@@ -263,6 +267,33 @@ pub trait Store: fmt::Debug + Send + Sync {
             attempts: MAX_CAS_ATTEMPTS,
         })
     }
+
+    /// Announces `event` to every other holder of this key: other processes and replicas
+    /// whose set [watches](crate::StoreSet::watch). Stores of the set this one came from (and
+    /// of its clones) do not hear their own announcements: the holder that announces has
+    /// already acted.
+    ///
+    /// The default does nothing: a store that one process uses has no one else to tell
+    /// (the file and memory stores). A backend that carries announcements documents how
+    /// they travel, and what it does with one it cannot send at once.
+    ///
+    /// ```
+    /// use credlock_store::{MemoryStore, Store, StoreEvent};
+    ///
+    /// # fn main() -> Result<(), credlock_store::Error> {
+    /// MemoryStore::new().announce(StoreEvent::Locked)?; // no one else to tell
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The backend's errors, if it could not send the announcement now (see the backend's
+    /// documentation for whether it sends it later).
+    fn announce(&self, event: StoreEvent) -> Result<(), Error> {
+        let _ = event;
+        Ok(())
+    }
 }
 
 /// How many times [`Store::update_lockout`] tries before giving up with
@@ -465,5 +496,8 @@ impl<S: Store + ?Sized> Store for Box<S> {
         update: &mut dyn FnMut(&LockoutRecord) -> Option<LockoutRecord>,
     ) -> Result<LockoutRecord, Error> {
         (**self).update_lockout(update)
+    }
+    fn announce(&self, event: StoreEvent) -> Result<(), Error> {
+        (**self).announce(event)
     }
 }

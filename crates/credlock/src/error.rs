@@ -238,7 +238,8 @@ impl ErrorKind {
     /// 401 for a wrong passphrase or an invalid session, 403 for a missing scope, 404 for no
     /// credentials (or no file), 409 for a conflict, 422 for a passphrase or credentials
     /// refused, 423 while locked, 429 while locked out (with `Retry-After`), 503 when the
-    /// storage is busy or the registry is full (retry), 500 otherwise.
+    /// storage is busy or its database unavailable, or the registry is full (retry), 500
+    /// otherwise.
     #[must_use]
     pub const fn http_status(self) -> u16 {
         match self {
@@ -249,7 +250,7 @@ impl ErrorKind {
             Self::PolicyRejected | Self::InvalidCredentials => 422,
             Self::Locked => 423,
             Self::LockedOut => 429,
-            Self::Storage(StorageKind::Busy) | Self::Overloaded => 503,
+            Self::Storage(StorageKind::Busy | StorageKind::Unavailable) | Self::Overloaded => 503,
             Self::InvalidVault
             | Self::Storage(_)
             | Self::InvalidOption
@@ -277,6 +278,7 @@ impl ErrorKind {
                 StorageKind::InvalidPath => "storage_invalid_path",
                 StorageKind::Refused => "storage_refused",
                 StorageKind::Busy => "storage_busy",
+                StorageKind::Unavailable => "storage_unavailable",
                 StorageKind::Corrupt => "storage_corrupt",
                 StorageKind::NoSpace => "storage_no_space",
                 StorageKind::ReadOnly => "storage_read_only",
@@ -307,6 +309,9 @@ pub enum StorageKind {
     Refused,
     /// Locked by another process for longer than the lock timeout: retry later.
     Busy,
+    /// The database could not be reached or ended the connection (a restart, a failover):
+    /// retry. A write in flight then may or may not have been made.
+    Unavailable,
     /// The stored bytes are not a plausible vault (empty, or over the size cap).
     Corrupt,
     /// No space left (or a quota exceeded); nothing was changed.
@@ -318,8 +323,8 @@ pub enum StorageKind {
 }
 
 impl StorageKind {
-    /// A short stable code: `not_found`, `invalid_path`, `refused`, `busy`, `corrupt`,
-    /// `no_space`, `read_only`, `io`.
+    /// A short stable code: `not_found`, `invalid_path`, `refused`, `busy`, `unavailable`,
+    /// `corrupt`, `no_space`, `read_only`, `io`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -327,6 +332,7 @@ impl StorageKind {
             Self::InvalidPath => "invalid_path",
             Self::Refused => "refused",
             Self::Busy => "busy",
+            Self::Unavailable => "unavailable",
             Self::Corrupt => "corrupt",
             Self::NoSpace => "no_space",
             Self::ReadOnly => "read_only",
@@ -456,6 +462,7 @@ impl StorageError {
                 E::StorageFull { .. } => StorageKind::NoSpace,
                 E::ReadOnlyFilesystem { .. } => StorageKind::ReadOnly,
                 E::LockTimeout { .. } => StorageKind::Busy,
+                E::Unavailable { .. } => StorageKind::Unavailable,
                 _ => StorageKind::Other,
             },
             StorageInner::Io { source, .. } => match source.kind() {
@@ -596,6 +603,7 @@ mod tests {
             (K::Storage(S::InvalidPath), 500, "storage_invalid_path"),
             (K::Storage(S::Refused), 500, "storage_refused"),
             (K::Storage(S::Busy), 503, "storage_busy"),
+            (K::Storage(S::Unavailable), 503, "storage_unavailable"),
             (K::Storage(S::Corrupt), 500, "storage_corrupt"),
             (K::Storage(S::NoSpace), 500, "storage_no_space"),
             (K::Storage(S::ReadOnly), 500, "storage_read_only"),
@@ -794,6 +802,16 @@ mod tests {
                 },
                 K::Other,
                 "io",
+            ),
+            (
+                E::Unavailable {
+                    path: p(),
+                    backend: "postgres",
+                    op: "read",
+                    source: Box::new(io()),
+                },
+                K::Unavailable,
+                "unavailable",
             ),
         ];
         for (e, kind, code) in table {

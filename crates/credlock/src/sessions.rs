@@ -17,6 +17,11 @@
 //! They are kept in a [`SessionStore`]: in memory by default, so that a restart means locked
 //! and no sessions.
 //!
+//! Replicas sharing a PostgreSQL database hear each other (see
+//! [`Registry`](crate::Registry)): a lock, a logout, a reset, a passphrase change, a
+//! replacement or a revocation of every session on one replica revokes the sessions every
+//! other replica keeps for that user (and, but for a revocation, drops its key there).
+//!
 //! Validating a token ([`Vault::validate_session`](crate::Vault::validate_session)) parses
 //! it, hashes it, compares digests in constant time, checks expiry and scope, and only then
 //! counts as activity for the vault's idle lock and the session's idle expiry (a refused
@@ -82,6 +87,7 @@ use std::time::Duration;
 use credlock_audit::{EventKind, Outcome};
 use credlock_crypto::{FernetKey, fill_random};
 use credlock_session::SessionState;
+use credlock_store::StoreEvent;
 use credlock_totp::TotpCode;
 
 pub use credlock_client_sessions::{
@@ -342,7 +348,9 @@ impl Vault {
         Ok(removed)
     }
 
-    /// Revokes every session and API token; how many there were. Always audited.
+    /// Revokes every session and API token; how many there were. Always audited. Replicas
+    /// sharing the store hear it (a [`Registry`](crate::Registry) on PostgreSQL): they revoke
+    /// the sessions they keep too ("sign out everywhere"), and keep their keys.
     ///
     /// # Errors
     ///
@@ -353,6 +361,10 @@ impl Vault {
             .store
             .remove_all()
             .map_err(Error::SessionStore)?;
+        // "Sign out everywhere": the other replicas revoke the sessions they keep.
+        if let Err(e) = self.backend().announce(StoreEvent::SessionsRevoked) {
+            tracing::warn!(error = %e, "an announcement to the other replicas is delayed");
+        }
         self.audit(EventKind::SessionsRevoked, Outcome::Success, |e| {
             e.operation("request")
         })?;

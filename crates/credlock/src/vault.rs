@@ -28,7 +28,7 @@ use credlock_client_sessions::SessionId;
 use credlock_crypto::{FernetKey, KdfParams};
 use credlock_policy::{PolicyViolations, ValidPassphrase};
 use credlock_session::SessionState;
-use credlock_store::{MAX_CAS_ATTEMPTS, Store, Version, WriteOutcome};
+use credlock_store::{MAX_CAS_ATTEMPTS, Store, StoreEvent, Version, WriteOutcome};
 use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
@@ -296,6 +296,8 @@ impl Vault {
     }
 
     /// Like [`Vault::store`], but replaces any vault already stored, whatever its passphrase.
+    /// Replicas sharing the store hear it (see [`Vault::lock`]): they drop the old key and
+    /// the sessions they keep.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -363,10 +365,13 @@ impl Vault {
         let bytes = VaultFile { params, token }.to_bytes()?;
         if replace {
             self.store.save(&bytes)?;
+            self.announce(StoreEvent::Replaced);
         } else if self.store.create(&bytes)? == WriteOutcome::Conflict {
             // Created elsewhere while the key was being derived.
             self.shared.state().refresh_presence(true);
             return Err(Error::VaultExists { path: self.path() });
+        } else {
+            self.announce(StoreEvent::Created);
         }
         // New credentials start with a clean slate.
         self.store.reset_lockout()?;
@@ -508,7 +513,12 @@ impl Vault {
     }
 
     /// Locks the vault: the key and the credentials are dropped and zeroized, and every
-    /// client session is revoked. Does nothing if the vault is not unlocked.
+    /// client session is revoked. Does nothing here if the vault is not unlocked.
+    ///
+    /// Over a store shared by replicas (a [`Registry`](crate::Registry) on PostgreSQL), the
+    /// lock is announced, whether or not the vault was unlocked here: every other replica's
+    /// registry drops the user's key and the sessions it keeps. The announcement is queued,
+    /// not waited for.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -525,6 +535,8 @@ impl Vault {
     /// ```
     pub fn lock(&self) {
         let was_unlocked = self.shared.state().lock();
+        // Whether or not it was unlocked here, the user locked it: every replica drops it.
+        self.announce(StoreEvent::Locked);
         if was_unlocked {
             // Locking never fails; a failing audit sink cannot undo it.
             let _ = self.audit(EventKind::Locked, Outcome::Success, |e| e);
@@ -532,9 +544,73 @@ impl Vault {
         self.revoke_sessions_on("lock");
     }
 
+    /// Tells the other holders of the record (replicas sharing the store) what happened
+    /// here, so that they drop what it ended. Never fails the operation: a store that could
+    /// not send it keeps it and sends it later (PostgreSQL), and the delay is traced.
+    fn announce(&self, event: StoreEvent) {
+        if let Err(e) = self.store.announce(event) {
+            tracing::warn!(
+                event = event.as_str(),
+                error = %e,
+                "an announcement to the other replicas is delayed"
+            );
+        }
+    }
+
+    /// Acts on what another holder of the record (a replica) announced, without announcing
+    /// anything itself: a lock, a passphrase change or new credentials there drop the key
+    /// and the client sessions here; a logout or a reset there leaves this vault empty;
+    /// sessions revoked there are revoked here; a record created there makes an empty vault
+    /// locked. `None` (an event this version cannot name, or announcements that were missed)
+    /// drops the key and the sessions. Shared sessions are left to the replica that
+    /// announced: it removed the rows already, and a row minted since is not this one's to
+    /// remove.
+    pub(crate) fn hear(&self, event: Option<StoreEvent>) {
+        let operation = match event {
+            Some(StoreEvent::Locked) => "replica_locked",
+            Some(StoreEvent::LoggedOut) => "replica_logged_out",
+            Some(StoreEvent::Reset) => "replica_reset",
+            Some(StoreEvent::PassphraseChanged) => "replica_passphrase_changed",
+            Some(StoreEvent::Replaced) => "replica_replaced",
+            Some(StoreEvent::Created) => "replica_created",
+            Some(StoreEvent::SessionsRevoked) => "replica_sessions_revoked",
+            _ => "replica_unknown",
+        };
+        let (auditor, clock) = (&self.options.auditor, &self.options.clock);
+        match event {
+            Some(StoreEvent::SessionsRevoked) => {
+                let _ = self
+                    .options
+                    .sessions
+                    .revoke_heard(auditor, clock, operation);
+            }
+            Some(StoreEvent::Created) => {
+                let present = self.store.describe().present;
+                self.shared.state().refresh_presence(present);
+            }
+            _ => {
+                let was_unlocked = self.shared.state().lock();
+                if was_unlocked {
+                    let _ = self.audit(EventKind::Locked, Outcome::Success, |e| {
+                        e.operation(operation)
+                    });
+                }
+                let _ = self
+                    .options
+                    .sessions
+                    .revoke_heard(auditor, clock, operation);
+                if matches!(event, Some(StoreEvent::LoggedOut | StoreEvent::Reset)) {
+                    let present = self.store.describe().present;
+                    self.shared.state().refresh_presence(present);
+                }
+            }
+        }
+    }
+
     /// Logs out: deletes the vault file (with a directory sync) and forgets the key. Only an
     /// unlocked vault can log out, so whoever reaches an app's logout without the passphrase
     /// cannot destroy the user's record (see [`Vault::reset`] for "forgot my passphrase").
+    /// Replicas sharing the store hear it (see [`Vault::lock`]): their vaults become empty.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -569,7 +645,8 @@ impl Vault {
 
     /// **Destructive**: deletes the stored credentials without a passphrase, whatever the
     /// state and even while locked out: the "forgot my passphrase" path. An app exposes it on
-    /// purpose, behind its own authorisation; it is always audited.
+    /// purpose, behind its own authorisation; it is always audited. Replicas sharing the
+    /// store hear it (see [`Vault::lock`]): their vaults become empty.
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -601,11 +678,17 @@ impl Vault {
         match result {
             Ok(()) => {
                 self.shared.state().logout();
+                self.announce(if kind == EventKind::LoggedOut {
+                    StoreEvent::LoggedOut
+                } else {
+                    StoreEvent::Reset
+                });
                 self.revoke_sessions_on(kind.as_str());
                 self.audit(kind, Outcome::Success, |e| e)
             }
             Err(e) => {
                 self.shared.state().lock();
+                self.announce(StoreEvent::Locked);
                 self.revoke_sessions_on("lock");
                 let _ = self.audit(kind, Outcome::Failure, |e| e);
                 Err(e.into())
@@ -761,7 +844,8 @@ impl Vault {
     /// under `new` with a fresh salt (and the iteration count of the current options).
     /// Afterwards `old` no longer opens it. Works whether the vault is locked or unlocked,
     /// and leaves it so: an unlocked vault holds the new key, a locked one stays locked (the
-    /// key of a vault nobody unlocked is not left in memory).
+    /// key of a vault nobody unlocked is not left in memory). Replicas sharing the store hear
+    /// it (see [`Vault::lock`]): they drop the old key and the sessions they keep.
     ///
     /// Every client session and API token is revoked (audited as `sessions_revoked`,
     /// operation `passphrase_change`): a user who suspects a leak changes the passphrase, and
@@ -862,6 +946,8 @@ impl Vault {
         if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
             return Err(Error::ChangedElsewhere);
         }
+        // A key held elsewhere belongs to the old passphrase: the other replicas drop it.
+        self.announce(StoreEvent::PassphraseChanged);
         // A vault changed while unlocked stays unlocked, with the new key; a locked one stays
         // locked (no key in memory that nobody asked to open).
         if was_unlocked {

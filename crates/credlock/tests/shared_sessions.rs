@@ -265,6 +265,13 @@ fn revocation_lock_and_logout_on_one_replica_are_refused_on_the_other() {
     let t3 = mint(&p.a, SessionRequest::client("three"));
     p.b.lock();
     assert!(is_invalid(p.a.credentials_for(&t3)));
+    // A heard the lock and dropped its key.
+    let start = std::time::Instant::now();
+    while p.a.status() != SessionState::Locked {
+        assert!(start.elapsed() < Duration::from_secs(10), "A never heard");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    p.a.unlock(&secret(PASS)).unwrap();
 
     // Logout deletes the record and the rows.
     let t4 = mint(&p.a, SessionRequest::client("four"));

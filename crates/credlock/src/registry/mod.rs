@@ -5,6 +5,7 @@
 //! [`Registry`] for what is shared between replicas and what is not.
 
 mod admin;
+mod replicas;
 mod session_stores;
 mod user_id;
 
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use credlock_session::SessionState;
-use credlock_store::{MemoryStore, Store};
+use credlock_store::{MemoryStore, Store, Watch};
 
 pub use admin::LockedOutUser;
 pub use credlock_store::{FileStoreSet, MemoryStoreSet, StoreSet};
@@ -66,6 +67,16 @@ type Configure = dyn Fn(VaultBuilder) -> VaultBuilder + Send + Sync;
 ///   only in the process that unlocked it; with the opt-in
 ///   [`shared_sessions`](RegistryBuilder::shared_sessions), a session token minted on one
 ///   replica is served by every replica.
+/// - **Replicas hear each other** (over a set that carries announcements: PostgreSQL): a
+///   [`lock`](Vault::lock), [`logout`](Vault::logout), [`reset`](Vault::reset), passphrase
+///   change, [`replace`](Vault::replace), [`remove_user`](Self::remove_user) or
+///   [`revoke_all_sessions`](Vault::revoke_all_sessions) on one replica reaches every other
+///   registry at once (milliseconds): the vault it holds for that user drops its key and the
+///   sessions it keeps (only the sessions, for a revocation), or becomes empty for a logout
+///   or a reset. Nothing echoes back, and the idle lock stays each replica's own. A registry
+///   whose listening connection was cut off acts on what it missed once it is back, before
+///   anything new, and locks every vault it holds if it cannot get back within 10 s (see
+///   `PostgresStoreSet`, feature `postgres`).
 ///
 /// Every method that touches storage **blocks** (as [`Vault`]'s do); call it through
 /// `tokio::task::spawn_blocking` in an async app.
@@ -92,9 +103,12 @@ pub struct Registry {
     /// A vault over an empty memory store, built with the same options: its checked options
     /// are the registry's, and it audits the registry's own events (as vault `registry`).
     admin: Vault,
-    open: Mutex<Held>,
+    open: Arc<Mutex<Held>>,
     /// Each user's shared session store, if asked for.
     shared_sessions: Option<Arc<dyn SessionStoreSet>>,
+    /// What the other replicas announce, heard while this is held (for a set that carries
+    /// announcements).
+    _watch: Option<Watch>,
     max_open_vaults: usize,
     evict_after: Duration,
 }
@@ -205,12 +219,14 @@ impl RegistryBuilder {
         self
     }
 
-    /// Opens the registry. Reads nothing per user.
+    /// Opens the registry. Reads nothing per user. Over a set that carries announcements
+    /// (PostgreSQL), starts hearing the other replicas' (see [`Registry`]).
     ///
     /// # Errors
     ///
     /// As [`VaultBuilder::open`] for the configured options (an iteration count out of
-    /// bounds, say); [`Error::InvalidOption`] for a `max_open_vaults` of 0.
+    /// bounds, say); [`Error::InvalidOption`] for a `max_open_vaults` of 0;
+    /// [`Error::Storage`] if the set could not start watching.
     pub fn open(self) -> Result<Registry, Error> {
         if self.max_open_vaults == 0 {
             return Err(Error::InvalidOption {
@@ -220,18 +236,20 @@ impl RegistryBuilder {
         let admin = (self.configure)(VaultBuilder::with_store(MemoryStore::new()))
             .audit_id("registry")
             .open()?;
-        let now = admin.now();
+        let open = Arc::new(Mutex::new(Held {
+            vaults: HashMap::new(),
+            last_sweep: admin.now(),
+        }));
+        let watch = self.set.watch(replicas::listener(Arc::downgrade(&open)))?;
         Ok(Registry {
             set: self.set,
             configure: self.configure,
             admin,
-            open: Mutex::new(Held {
-                vaults: HashMap::new(),
-                last_sweep: now,
-            }),
+            open,
             shared_sessions: self.shared_sessions,
             max_open_vaults: self.max_open_vaults,
             evict_after: self.evict_after,
+            _watch: watch,
         })
     }
 }

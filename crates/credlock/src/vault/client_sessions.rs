@@ -82,6 +82,22 @@ impl Sessions {
         Ok(n)
     }
 
+    /// What another replica announced ended this vault's sessions (a lock, a logout,
+    /// revoked sessions): the sessions kept in this process are revoked, audited as
+    /// `operation` if there were any. Shared sessions are the announcing replica's to remove
+    /// (it did), so their store is left alone.
+    pub(crate) fn revoke_heard(
+        &self,
+        auditor: &Auditor,
+        clock: &Clock,
+        operation: &'static str,
+    ) -> Result<usize, Error> {
+        if self.shared {
+            return Ok(0);
+        }
+        self.revoke_all(auditor, clock, operation)
+    }
+
     /// Revokes every session but `keep` (a passphrase change that keeps the session of the
     /// client asking for it), audited as `operation` if any went. Shared sessions all go,
     /// `keep` too: their rows hold keys sealed under the old passphrase.
