@@ -23,14 +23,14 @@
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
-    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_setr_epi32, _mm_setzero_si128, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
     _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
     _mm_unpacklo_epi64, _mm_xor_si128,
 };
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
-    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_setr_epi32, _mm_setzero_si128, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
     _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
     _mm_unpacklo_epi64, _mm_xor_si128,
 };
@@ -65,6 +65,23 @@ impl ShaNiToken {
         // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
         // the features `chain_sha_ni` is compiled for.
         unsafe { chain_sha_ni(ipad, opad, u, t, n) }
+    }
+
+    /// The PBKDF2 chain on `N` independent chains at once (`N` up to 4): each step of every
+    /// compression is issued for all of them in turn, so the SHA unit works on `N` rounds
+    /// in flight instead of waiting out one chain's latency.
+    #[inline]
+    pub(super) fn chains<const N: usize>(
+        self,
+        ipad: &[[u32; 8]; N],
+        opad: &[[u32; 8]; N],
+        u: &mut [[u32; 8]; N],
+        t: &mut [[u32; 8]; N],
+        n: u32,
+    ) {
+        // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
+        // the features `chains_sha_ni` is compiled for.
+        unsafe { chains_sha_ni(ipad, opad, u, t, n) }
     }
 }
 
@@ -457,6 +474,108 @@ fn chain_sha_ni(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32
     }
     *u = from_sha_layout(u0, u1);
     *t = from_sha_layout(t0, t1);
+}
+
+/// [`sha_compress_padded32`] on `N` independent states and messages, each step issued for
+/// every chain in turn.
+#[inline]
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn sha_compress_padded32_n<const N: usize>(
+    state: &[(__m128i, __m128i); N],
+    msg: &[(__m128i, __m128i); N],
+) -> [(__m128i, __m128i); N] {
+    let mut s = *state;
+    let mut w0 = [_mm_setzero_si128(); N];
+    let mut w1 = [_mm_setzero_si128(); N];
+    let mut w2 = [load4(&PAD32, 0); N];
+    let mut w3 = [load4(&PAD32, 4); N];
+    for c in 0..N {
+        (w0[c], w1[c]) = msg[c];
+    }
+    for c in 0..N {
+        sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w0[c], load4(&K, 0)));
+    }
+    for c in 0..N {
+        sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w1[c], load4(&K, 4)));
+    }
+    for c in 0..N {
+        sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w2[c], load4(&K, 8)));
+    }
+    for c in 0..N {
+        sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w3[c], load4(&K, 12)));
+    }
+    macro_rules! schedule_rounds4 {
+        ($q:literal, $w0:ident, $w1:ident, $w2:ident, $w3:ident) => {
+            for c in 0..N {
+                let partial = _mm_add_epi32(
+                    _mm_sha256msg1_epu32($w0[c], $w1[c]),
+                    _mm_alignr_epi8::<4>($w3[c], $w2[c]),
+                );
+                $w0[c] = _mm_sha256msg2_epu32(partial, $w3[c]);
+                sha_rounds4(
+                    &mut s[c].0,
+                    &mut s[c].1,
+                    _mm_add_epi32($w0[c], load4(&K, 4 * $q)),
+                );
+            }
+        };
+    }
+    schedule_rounds4!(4, w0, w1, w2, w3);
+    schedule_rounds4!(5, w1, w2, w3, w0);
+    schedule_rounds4!(6, w2, w3, w0, w1);
+    schedule_rounds4!(7, w3, w0, w1, w2);
+    schedule_rounds4!(8, w0, w1, w2, w3);
+    schedule_rounds4!(9, w1, w2, w3, w0);
+    schedule_rounds4!(10, w2, w3, w0, w1);
+    schedule_rounds4!(11, w3, w0, w1, w2);
+    schedule_rounds4!(12, w0, w1, w2, w3);
+    schedule_rounds4!(13, w1, w2, w3, w0);
+    schedule_rounds4!(14, w2, w3, w0, w1);
+    schedule_rounds4!(15, w3, w0, w1, w2);
+    for c in 0..N {
+        s[c] = (
+            _mm_add_epi32(s[c].0, state[c].0),
+            _mm_add_epi32(s[c].1, state[c].1),
+        );
+    }
+    s
+}
+
+/// `n` further PBKDF2 iterations on `N` independent chains, kept in SHA-NI layout.
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn chains_sha_ni<const N: usize>(
+    ipad: &[[u32; 8]; N],
+    opad: &[[u32; 8]; N],
+    u: &mut [[u32; 8]; N],
+    t: &mut [[u32; 8]; N],
+    n: u32,
+) {
+    let zero = (_mm_setzero_si128(), _mm_setzero_si128());
+    let (mut ip, mut op, mut uu, mut tt) = ([zero; N], [zero; N], [zero; N], [zero; N]);
+    for c in 0..N {
+        ip[c] = to_sha_layout(&ipad[c]);
+        op[c] = to_sha_layout(&opad[c]);
+        uu[c] = to_sha_layout(&u[c]);
+        tt[c] = to_sha_layout(&t[c]);
+    }
+    let mut msg = [zero; N];
+    for _ in 0..n {
+        for c in 0..N {
+            msg[c] = sha_layout_to_message(uu[c].0, uu[c].1);
+        }
+        let inner = sha_compress_padded32_n(&ip, &msg);
+        for c in 0..N {
+            msg[c] = sha_layout_to_message(inner[c].0, inner[c].1);
+        }
+        uu = sha_compress_padded32_n(&op, &msg);
+        for c in 0..N {
+            tt[c] = (_mm_xor_si128(tt[c].0, uu[c].0), _mm_xor_si128(tt[c].1, uu[c].1));
+        }
+    }
+    for c in 0..N {
+        u[c] = from_sha_layout(uu[c].0, uu[c].1);
+        t[c] = from_sha_layout(tt[c].0, tt[c].1);
+    }
 }
 
 // ---- Shared helpers -----------------------------------------------------------------------
