@@ -326,3 +326,20 @@ pub fn pbkdf2_hmac_sha256_many_with(
     pbkdf2_fast::pbkdf2_hmac_sha256_many(engine, &mut inner);
     Ok(())
 }
+
+/// `count` dependent `sha256rnds2` instructions in each of `chains` independent chains (1
+/// to 4): the SHA-NI round instruction's latency (one chain) and throughput (several in
+/// flight), for the benchmark that explains what interleaving can gain; `with_msg` adds one
+/// `sha256msg1` and one `sha256msg2` per round instruction, off the chains' critical path
+/// (the message schedule's share of the SHA unit). `None` without SHA-NI. Benchmarks only.
+#[doc(hidden)]
+pub fn sha_ni_round_chains(chains: usize, with_msg: bool, count: u32) -> Option<[u32; 4]> {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if let Some(Engine::ShaNi(token)) = Engine::sha_ni() {
+            return Some(token.rnds2_chains(chains, with_msg, count));
+        }
+    }
+    let _ = (chains, with_msg, count);
+    None
+}
