@@ -117,9 +117,10 @@ pub fn report(rounds: usize, iterations: u32) {
 }
 
 /// The SHA-NI round instruction alone: `sha256rnds2` in 1 to 4 independent dependent
-/// chains, without and with one `sha256msg1` + `sha256msg2` per round instruction (the
-/// message schedule's share of the SHA unit in a compression is 24 such instructions per 32
-/// rounds instructions). Nanoseconds per round instruction of one chain, best of `rounds`.
+/// chains, without and with one `sha256msg1` + `sha256msg2` per round instruction and chain
+/// (a compression's message schedule adds 24 of those to its 32 round instructions).
+/// Nanoseconds per step (one instruction of each chain), best of `rounds`, and the
+/// throughput in round instructions against one chain of round instructions alone.
 pub fn rnds2_report(rounds: usize) {
     const COUNT: u32 = 10_000_000;
     if hazmat::sha_ni_round_chains(1, false, 1).is_none() {
@@ -129,11 +130,12 @@ pub fn rnds2_report(rounds: usize) {
     println!(
         "SHA-NI round instruction micro-benchmark: ns per step of N independent chains of \
          dependent sha256rnds2 (best of {rounds}); with msg: plus one sha256msg1 and one \
-         sha256msg2 per chain per step, off the critical path"
+         sha256msg2 per chain per step, off the critical path; × = round-instruction \
+         throughput against one chain of sha256rnds2 alone"
     );
+    let mut one = 0.0;
     for with_msg in [false, true] {
         let mut line = format!("  {:<12}", if with_msg { "with msg" } else { "rnds2 only" });
-        let mut one = 0.0;
         for chains in 1..=4usize {
             let best = (0..rounds.max(1))
                 .map(|_| {
@@ -143,11 +145,11 @@ pub fn rnds2_report(rounds: usize) {
                 })
                 .fold(f64::MAX, f64::min);
             let ns = best * 1e9 / f64::from(COUNT);
-            if chains == 1 {
+            if chains == 1 && !with_msg {
                 one = ns;
             }
             line.push_str(&format!(
-                "   N = {chains}: {ns:.2} ns ({:.2}× one chain's throughput)",
+                "   N = {chains}: {ns:.2} ns ({:.2}×)",
                 chains as f64 * one / ns
             ));
         }

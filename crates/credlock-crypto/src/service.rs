@@ -167,10 +167,10 @@ impl DerivationService {
             if let Some(at) = state.done.iter().position(|(t, _)| *t == ticket) {
                 return state.done.swap_remove(at).1;
             }
-            if state.running < self.max_running {
-                if let Some(at) = state.queue.iter().position(|(t, _)| *t == ticket) {
-                    return self.lead(state, at, ticket);
-                }
+            if state.running < self.max_running
+                && let Some(at) = state.queue.iter().position(|(t, _)| *t == ticket)
+            {
+                return self.lead(state, at, ticket);
             }
             state = self
                 .changed
