@@ -61,7 +61,11 @@ pub fn report(rounds: usize, python: bool) {
             let (d, key) = w
                 .derive(cost.memory_kib(), cost.passes(), cost.lanes())
                 .expect("argon2-cffi worker");
-            assert_eq!(&key[..], expected.expose_secret_bytes(), "argon2-cffi disagrees");
+            assert_eq!(
+                &key[..],
+                expected.expose_secret_bytes(),
+                "argon2-cffi disagrees"
+            );
             d
         });
         if round > 0 {
@@ -105,7 +109,9 @@ pub fn report(rounds: usize, python: bool) {
     }
 
     println!();
-    println!("  Argon2id passes (64 MiB, 4 lanes) a latency budget buys (kdf_argon2id_latency_budget):");
+    println!(
+        "  Argon2id passes (64 MiB, 4 lanes) a latency budget buys (kdf_argon2id_latency_budget):"
+    );
     println!(
         "  {:>7} {:>24} {:>24}",
         "budget", "lanes in parallel", "lanes one after another"

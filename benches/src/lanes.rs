@@ -61,7 +61,11 @@ pub fn report(rounds: usize, iterations: u32) {
             let mut row = vec![alone];
             for n in BATCH_SIZES {
                 let (took, keys) = time(|| derive_many(lanes, n, iterations));
-                assert!(keys.iter().all(|k| *k == expected), "{} × {n}", lanes.name());
+                assert!(
+                    keys.iter().all(|k| *k == expected),
+                    "{} × {n}",
+                    lanes.name()
+                );
                 row.push(took);
             }
             if round > 0 {
@@ -105,11 +109,7 @@ pub fn report(rounds: usize, iterations: u32) {
             let ratio = ratios.get(ratios.len() / 2).copied().unwrap_or(0.0);
             print!(
                 " {:>18}",
-                format!(
-                    "{:.1} ms {:.2}×",
-                    median(batch).as_secs_f64() * 1e3,
-                    ratio
-                )
+                format!("{:.1} ms {:.2}×", median(batch).as_secs_f64() * 1e3, ratio)
             );
         }
         println!();
@@ -239,7 +239,11 @@ pub fn service_report(rounds: usize) {
             "  {:>4} {:>22} {:>22} {:>18} {:>18}",
             n,
             format!("{} ({:.2}×)", ms(median(direct)), per_core(median(direct))),
-            format!("{} ({:.2}×)", ms(median(batched)), per_core(median(batched))),
+            format!(
+                "{} ({:.2}×)",
+                ms(median(batched)),
+                per_core(median(batched))
+            ),
             format!("{:.2}×", ratio(direct, batched)),
             format!("{:.2}×", per_core(median(batched))),
         );

@@ -5,10 +5,7 @@
 //! (groups then end at different times) and output lengths (several chains per
 //! derivation), each output checked against the single-chain path and the `pbkdf2` crate.
 
-#![allow(
-    clippy::print_stderr,
-    reason = "tests say which lanes this CPU lacks"
-)]
+#![allow(clippy::print_stderr, reason = "tests say which lanes this CPU lacks")]
 
 use credlock_crypto::hazmat::{self, Backend, Lanes, Pbkdf2Job};
 use proptest::prelude::*;
@@ -18,7 +15,10 @@ fn lanes() -> Vec<Lanes> {
     let mut out = Lanes::available();
     out.push(Lanes::Auto);
     for missing in Lanes::ALL.iter().filter(|l| !l.is_available()) {
-        eprintln!("this CPU cannot run the {} lanes: not tested", missing.name());
+        eprintln!(
+            "this CPU cannot run the {} lanes: not tested",
+            missing.name()
+        );
     }
     out
 }

@@ -14,17 +14,9 @@ use super::soft::{K, PAD32};
 /// One round on the working variables named in rotation; `$kw` is `K[i] + W[i]`.
 macro_rules! lanes_round {
     ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $kw:expr) => {
-        let big_sigma1 = xor3(
-            rotr::<6, 26>($e),
-            rotr::<11, 21>($e),
-            rotr::<25, 7>($e),
-        );
+        let big_sigma1 = xor3(rotr::<6, 26>($e), rotr::<11, 21>($e), rotr::<25, 7>($e));
         let t1 = add(add(add($h, $kw), ch($e, $f, $g)), big_sigma1);
-        let big_sigma0 = xor3(
-            rotr::<2, 30>($a),
-            rotr::<13, 19>($a),
-            rotr::<22, 10>($a),
-        );
+        let big_sigma0 = xor3(rotr::<2, 30>($a), rotr::<13, 19>($a), rotr::<22, 10>($a));
         $d = add($d, t1);
         $h = add(t1, add(big_sigma0, maj($a, $b, $c)));
     };
@@ -34,40 +26,38 @@ macro_rules! lanes_round {
 /// bound to `$base`, `$base + 1`, ...
 macro_rules! lanes_rounds8 {
     ([$a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident],
-     $i:ident => $kw:expr, $base:expr) => {
-        {
-            let $i = $base;
-            lanes_round!($a, $b, $c, $d, $e, $f, $g, $h, $kw);
-        }
-        {
-            let $i = $base + 1;
-            lanes_round!($h, $a, $b, $c, $d, $e, $f, $g, $kw);
-        }
-        {
-            let $i = $base + 2;
-            lanes_round!($g, $h, $a, $b, $c, $d, $e, $f, $kw);
-        }
-        {
-            let $i = $base + 3;
-            lanes_round!($f, $g, $h, $a, $b, $c, $d, $e, $kw);
-        }
-        {
-            let $i = $base + 4;
-            lanes_round!($e, $f, $g, $h, $a, $b, $c, $d, $kw);
-        }
-        {
-            let $i = $base + 5;
-            lanes_round!($d, $e, $f, $g, $h, $a, $b, $c, $kw);
-        }
-        {
-            let $i = $base + 6;
-            lanes_round!($c, $d, $e, $f, $g, $h, $a, $b, $kw);
-        }
-        {
-            let $i = $base + 7;
-            lanes_round!($b, $c, $d, $e, $f, $g, $h, $a, $kw);
-        }
-    };
+     $i:ident => $kw:expr, $base:expr) => {{
+        let $i = $base;
+        lanes_round!($a, $b, $c, $d, $e, $f, $g, $h, $kw);
+    }
+    {
+        let $i = $base + 1;
+        lanes_round!($h, $a, $b, $c, $d, $e, $f, $g, $kw);
+    }
+    {
+        let $i = $base + 2;
+        lanes_round!($g, $h, $a, $b, $c, $d, $e, $f, $kw);
+    }
+    {
+        let $i = $base + 3;
+        lanes_round!($f, $g, $h, $a, $b, $c, $d, $e, $kw);
+    }
+    {
+        let $i = $base + 4;
+        lanes_round!($e, $f, $g, $h, $a, $b, $c, $d, $kw);
+    }
+    {
+        let $i = $base + 5;
+        lanes_round!($d, $e, $f, $g, $h, $a, $b, $c, $kw);
+    }
+    {
+        let $i = $base + 6;
+        lanes_round!($c, $d, $e, $f, $g, $h, $a, $b, $kw);
+    }
+    {
+        let $i = $base + 7;
+        lanes_round!($b, $c, $d, $e, $f, $g, $h, $a, $kw);
+    }};
 }
 
 /// Defines, in the module that expands it, `fn $compress(state: &[V; 8], msg: &[V; 8]) ->

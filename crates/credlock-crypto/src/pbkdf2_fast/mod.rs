@@ -358,7 +358,11 @@ impl LaneEngine {
                 x86_lanes::Avx2Token::detect(),
             ) {
                 let single = Self::single_without_sha_ni();
-                return Some(Self::Avx512 { lanes, half, single });
+                return Some(Self::Avx512 {
+                    lanes,
+                    half,
+                    single,
+                });
             }
         }
         None
@@ -492,7 +496,9 @@ const MAX_WIDTH: usize = 16;
 fn run_group(lanes: LaneEngine, chains: &mut [Chain], active: &[usize], n: u32) {
     if let [one] = active {
         let c = &mut *chains[*one].0;
-        lanes.single().chain(&c.ipad, &c.opad, &mut c.u, &mut c.t, n);
+        lanes
+            .single()
+            .chain(&c.ipad, &c.opad, &mut c.u, &mut c.t, n);
         return;
     }
     match lanes {
