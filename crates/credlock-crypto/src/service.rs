@@ -20,7 +20,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use crate::error::Error;
 use crate::key::FernetKey;
 use crate::params::KdfParams;
-use crate::pbkdf2_fast::{Chain, LaneEngine, run_chains};
+use crate::pbkdf2_fast::{Chain, LaneEngine, advance_group};
 
 /// Derives the vault key from a passphrase as [`derive_key`](crate::derive_key) does, the
 /// same bytes for the same inputs, through the process-wide [`DerivationService`]: a
@@ -95,6 +95,8 @@ struct State {
     next_ticket: u64,
     /// Batches started so far.
     batches: u64,
+    /// Chains that joined a batch already running.
+    joined: u64,
 }
 
 impl DerivationService {
@@ -180,62 +182,87 @@ impl DerivationService {
     }
 
     /// Takes the chain at `at` (this caller's) and up to `width - 1` of the oldest others,
-    /// runs them on this thread, and hands the others their results.
-    fn lead(&self, mut state: MutexGuard<'_, State>, at: usize, ticket: u64) -> Option<Chain> {
-        let mut tickets = Vec::with_capacity(self.width());
-        let mut batch = Vec::with_capacity(self.width());
+    /// and runs them on this thread in slices of [`SLICE`] iterations. Between slices it
+    /// hands finished chains to their callers and fills the lanes freed, or not yet used,
+    /// from the queue: chains that arrive while a batch runs join it rather than wait for
+    /// it. When this caller's chain is done, the unfinished others go back to the front
+    /// of the queue, where one of their callers takes them on.
+    fn lead<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        at: usize,
+        ticket: u64,
+    ) -> Option<Chain> {
+        let mut running = Running {
+            service: self,
+            tickets: Vec::with_capacity(self.width()),
+            chains: Vec::with_capacity(self.width()),
+        };
         if let Some((t, chain)) = state.queue.remove(at) {
-            tickets.push(t);
-            batch.push(chain);
-        }
-        while batch.len() < self.width() {
-            let Some((t, chain)) = state.queue.pop_front() else {
-                break;
-            };
-            tickets.push(t);
-            batch.push(chain);
+            running.tickets.push(t);
+            running.chains.push(chain);
         }
         state.running += 1;
         state.batches += 1;
-        drop(state);
-        let mut running = Running {
-            service: self,
-            tickets,
-            batch: Some(batch),
-        };
-        if let Some(batch) = running.batch.as_mut() {
-            run_chains(self.lanes, batch);
+        let mut first = true;
+        loop {
+            while running.chains.len() < self.width() {
+                let Some((t, chain)) = state.queue.pop_front() else {
+                    break;
+                };
+                running.tickets.push(t);
+                running.chains.push(chain);
+                if !first {
+                    state.joined += 1;
+                }
+            }
+            first = false;
+            drop(state);
+            advance_group(self.lanes, &mut running.chains, SLICE);
+            state = self.lock();
+            let mut handed = false;
+            let mut i = 0;
+            while i < running.chains.len() {
+                if running.chains[i].is_done() && running.tickets[i] != ticket {
+                    let chain = running.chains.swap_remove(i);
+                    let t = running.tickets.swap_remove(i);
+                    state.done.push((t, Some(chain)));
+                    handed = true;
+                } else {
+                    i += 1;
+                }
+            }
+            let mine = running.tickets.iter().position(|t| *t == ticket);
+            if let Some(at) = mine.filter(|&at| running.chains[at].is_done()) {
+                running.tickets.swap_remove(at);
+                let chain = running.chains.swap_remove(at);
+                let others = running.tickets.drain(..).zip(running.chains.drain(..));
+                for (t, c) in others.rev() {
+                    state.queue.push_front((t, c));
+                }
+                state.running -= 1;
+                drop(state);
+                self.changed.notify_all();
+                return Some(chain);
+            }
+            if handed {
+                self.changed.notify_all();
+            }
         }
-        running.finish(ticket)
     }
 }
 
-/// A batch being run; if it is dropped before [`Running::finish`] (a panic while
-/// running), its callers are told it was abandoned rather than left waiting.
+/// Iterations a batch runs between two looks at the queue (about a quarter of a
+/// millisecond of one chain on SHA-NI): short enough for arrivals to join soon, long
+/// enough that the look costs nothing measurable.
+const SLICE: u32 = 8192;
+
+/// A batch being run; if it is dropped with tickets left (a panic while running), their
+/// callers are told it was abandoned rather than left waiting.
 struct Running<'a> {
     service: &'a DerivationService,
     tickets: Vec<u64>,
-    batch: Option<Vec<Chain>>,
-}
-
-impl Running<'_> {
-    /// Hands every other caller its chain and returns the leader's.
-    fn finish(mut self, leader: u64) -> Option<Chain> {
-        let batch = self.batch.take().unwrap_or_default();
-        let mut mine = None;
-        let mut state = self.service.lock();
-        for (ticket, chain) in self.tickets.drain(..).zip(batch) {
-            if ticket == leader {
-                mine = Some(chain);
-            } else {
-                state.done.push((ticket, Some(chain)));
-            }
-        }
-        state.running -= 1;
-        drop(state);
-        self.service.changed.notify_all();
-        mine
-    }
+    chains: Vec<Chain>,
 }
 
 impl Drop for Running<'_> {
@@ -341,6 +368,59 @@ mod tests {
     }
 
     #[test]
+    fn chains_arriving_while_a_batch_runs_join_it() {
+        let service = DerivationService::new(LaneEngine::detect(), 1);
+        let joiners = service.width() - 1;
+        std::thread::scope(|s| {
+            let long = s.spawn(|| service.derive_key("long", &params(3_000_000)));
+            while service.lock().batches == 0 {
+                std::thread::yield_now();
+            }
+            let handles: Vec<_> = (0..joiners)
+                .map(|i| {
+                    let service = &service;
+                    s.spawn(move || service.derive_key(&format!("short {i}"), &params(1000)))
+                })
+                .collect();
+            for (i, h) in handles.into_iter().enumerate() {
+                let alone = crate::derive_key(&format!("short {i}"), &params(1000)).unwrap();
+                assert_eq!(h.join().unwrap().unwrap(), alone);
+            }
+            let alone = crate::derive_key("long", &params(3_000_000)).unwrap();
+            assert_eq!(long.join().unwrap().unwrap(), alone);
+        });
+        let state = service.lock();
+        assert_eq!(state.batches, 1, "one batch, which the others joined");
+        assert_eq!(state.joined, joiners as u64);
+        assert!(state.queue.is_empty() && state.done.is_empty());
+    }
+
+    #[test]
+    fn a_leader_done_first_hands_the_unfinished_chains_on() {
+        // Short leader, long joiner: the joiner's chain goes back to the queue and its own
+        // caller finishes it.
+        let service = DerivationService::new(LaneEngine::detect(), 1);
+        std::thread::scope(|s| {
+            let first = s.spawn(|| service.derive_key("first", &params(40_000)));
+            while service.lock().batches == 0 {
+                std::thread::yield_now();
+            }
+            let second = s.spawn(|| service.derive_key("second", &params(400_000)));
+            assert_eq!(
+                first.join().unwrap().unwrap(),
+                crate::derive_key("first", &params(40_000)).unwrap()
+            );
+            assert_eq!(
+                second.join().unwrap().unwrap(),
+                crate::derive_key("second", &params(400_000)).unwrap()
+            );
+        });
+        let state = service.lock();
+        assert!(state.queue.is_empty() && state.done.is_empty());
+        assert_eq!(state.running, 0);
+    }
+
+    #[test]
     fn argon2id_and_empty_passphrases_take_the_plain_path() {
         let service = DerivationService::global();
         assert!(matches!(
@@ -372,7 +452,7 @@ mod tests {
         drop(Running {
             service: &service,
             tickets: vec![7],
-            batch: Some(vec![chain(b"a")]),
+            chains: vec![chain(b"a")],
         });
         let state = service.lock();
         assert_eq!(state.running, 0);

@@ -489,16 +489,53 @@ pub(crate) fn run_chains(lanes: LaneEngine, chains: &mut [Chain]) {
     }
 }
 
+/// Advances each of `chains` (at most `lanes.width()` of them) by up to `cap` iterations,
+/// side by side; a chain with fewer left finishes.
+pub(crate) fn advance_group(lanes: LaneEngine, chains: &mut [Chain], cap: u32) {
+    let mut active = [0usize; MAX_WIDTH];
+    let mut spent = 0u32;
+    while spent < cap {
+        let mut count = 0;
+        for (i, chain) in chains.iter().enumerate().take(lanes.width()) {
+            if !chain.is_done() {
+                active[count] = i;
+                count += 1;
+            }
+        }
+        let active = &active[..count];
+        let Some(step) = active
+            .iter()
+            .map(|&i| chains[i].0.left.min(cap - spent))
+            .min()
+        else {
+            return;
+        };
+        run_group(lanes, chains, active, step);
+        for &i in active {
+            chains[i].0.left -= step;
+        }
+        spent += step;
+    }
+}
+
 /// The widest [`LaneEngine`].
 const MAX_WIDTH: usize = 16;
 
+/// Fewer chains than this run one after another on the vector engines: a vector step costs
+/// about as much as two or three chains alone, whatever the number of lanes in use.
+const MIN_VERTICAL: usize = 3;
+
 /// `n` iterations of the chains at `active` (at most `lanes.width()` of them).
 fn run_group(lanes: LaneEngine, chains: &mut [Chain], active: &[usize], n: u32) {
-    if let [one] = active {
-        let c = &mut *chains[*one].0;
-        lanes
-            .single()
-            .chain(&c.ipad, &c.opad, &mut c.u, &mut c.t, n);
+    let in_lanes = !matches!(lanes, LaneEngine::Sequential(_));
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    let in_lanes = in_lanes && !matches!(lanes, LaneEngine::ShaNi(_));
+    if active.len() == 1 || (in_lanes && active.len() < MIN_VERTICAL) {
+        let engine = lanes.single();
+        for &i in active {
+            let c = &mut *chains[i].0;
+            engine.chain(&c.ipad, &c.opad, &mut c.u, &mut c.t, n);
+        }
         return;
     }
     match lanes {
