@@ -3,13 +3,14 @@
 //! sixteen per vector register without it), each result returned to its own caller.
 //!
 //! Every caller runs on its own thread and computes its own pad states and first
-//! iteration. Then, if fewer derivations are running than the machine has logical CPUs, it
+//! iteration. Then, if fewer batches are running than the machine has logical CPUs, it
 //! runs its chain at once, on its own thread, together with whatever other chains are
 //! already queued (up to the engine's width): a derivation alone never waits for company,
 //! and then runs on the single-chain path, as [`derive_key`](crate::derive_key) does.
-//! Otherwise it queues; when a running batch ends, a queued caller takes its own chain
-//! and the oldest others and runs them. There is no batching window: only what is already
-//! queued is batched.
+//! Otherwise it queues. A running batch looks at the queue between slices of 8,192
+//! iterations and takes in what is waiting, up to its width; when its leader's own chain
+//! is done, its unfinished chains go back to the front of the queue and a waiting caller
+//! leads them on. There is no batching window: only what is already queued is batched.
 //!
 //! The service decides nothing about whether a derivation may run: each caller was
 //! admitted by its own gate (lockout, rate limits) before it calls.
