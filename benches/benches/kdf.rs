@@ -1,12 +1,16 @@
 //! Criterion: one PBKDF2-HMAC-SHA256 key derivation (32-byte key) at 480,000 and 600,000
 //! iterations on the auto-detected backend, then 480,000 on every backend this CPU runs
-//! (forced) and the RustCrypto `pbkdf2` reference.
+//! (forced) and the RustCrypto `pbkdf2` reference; N = 1, 2, 4, 8, 16 derivations side by
+//! side on one core on every way this CPU runs them (throughput in derivations), and one
+//! derivation alone through the derivation service against `derive_key`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use credlock_benches::{ITERATIONS, compress_floor, derive, derive_reference};
-use credlock_crypto::hazmat::Backend;
+use credlock_benches::lanes::{BATCH_SIZES, derive_many};
+use credlock_benches::{ITERATIONS, PASSWORD, SALT, compress_floor, derive, derive_reference};
+use credlock_crypto::hazmat::{Backend, Lanes};
+use credlock_crypto::{KdfParams, Salt, derive_key, derive_key_batched};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn headline(c: &mut Criterion) {
@@ -55,5 +59,39 @@ fn backends(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, headline, backends);
+fn concurrent(c: &mut Criterion) {
+    for lanes in [Lanes::ShaNi, Lanes::Avx512, Lanes::Avx2] {
+        if !lanes.is_available() {
+            continue;
+        }
+        let mut group = c.benchmark_group(format!("pbkdf2_480k_side_by_side_{}", lanes.name()));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(8));
+        for n in BATCH_SIZES {
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+                b.iter(|| derive_many(lanes, n, black_box(ITERATIONS)));
+            });
+        }
+        group.finish();
+    }
+
+    // A lone unlock: through the derivation service, and straight.
+    let params = KdfParams::new(u64::from(ITERATIONS), Salt::from_bytes(SALT)).expect("bounds");
+    let passphrase = core::str::from_utf8(PASSWORD).expect("ASCII");
+    let mut group = c.benchmark_group("pbkdf2_480k_alone");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("derive_key", |b| {
+        b.iter(|| derive_key(passphrase, black_box(&params)));
+    });
+    group.bench_function("derive_key_batched", |b| {
+        b.iter(|| derive_key_batched(passphrase, black_box(&params)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, headline, backends, concurrent);
 criterion_main!(benches);

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use credlock_crypto::hazmat::{self, Backend};
 
+pub mod argon2;
+pub mod lanes;
 pub mod unlock;
 
 /// The iteration count credlock and Eclosion use.
@@ -141,12 +143,22 @@ impl PythonKdf {
     }
 
     fn start_with(python: &PathBuf, env: &[(&str, &str)]) -> Result<Self, String> {
+        Self::start_script(python, PYTHON_WORKER, PASSWORD, &SALT, env)
+    }
+
+    fn start_script(
+        python: &PathBuf,
+        script: &str,
+        password: &[u8],
+        salt: &[u8],
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let mut command = Command::new(python);
         command
             .arg("-c")
-            .arg(PYTHON_WORKER)
-            .arg(hex(PASSWORD))
-            .arg(hex(&SALT))
+            .arg(script)
+            .arg(hex(password))
+            .arg(hex(salt))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -164,7 +176,7 @@ impl PythonKdf {
         let Some(versions) = line.trim().strip_prefix("ready ").filter(|_| ready > 0) else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err("cannot import cryptography".into());
+            return Err("cannot import the module it needs".into());
         };
         Ok(Self {
             versions: versions.to_owned(),
@@ -182,7 +194,12 @@ impl PythonKdf {
     ///
     /// The worker died or answered something unexpected.
     pub fn derive(&mut self, iterations: u32) -> Result<(Duration, [u8; 32]), String> {
-        writeln!(self.stdin, "{iterations}").map_err(|e| e.to_string())?;
+        self.request(&iterations.to_string())
+    }
+
+    /// Sends one request line; reads the time and the key.
+    fn request(&mut self, line: &str) -> Result<(Duration, [u8; 32]), String> {
+        writeln!(self.stdin, "{line}").map_err(|e| e.to_string())?;
         self.stdin.flush().map_err(|e| e.to_string())?;
         let mut line = String::new();
         self.stdout
@@ -210,6 +227,69 @@ impl Drop for PythonKdf {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The script the argon2-cffi worker runs: one Argon2id derivation per line read (`m t p`:
+/// memory in KiB, passes, lanes), answering with the nanoseconds it took (timed inside
+/// Python) and the key. `hash_secret_raw` runs libargon2 with one thread per lane.
+const ARGON2_WORKER: &str = r#"
+import sys, time
+from importlib.metadata import version
+from argon2.low_level import hash_secret_raw, Type
+password, salt = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])
+print("ready", version("argon2-cffi"), "| argon2-cffi-bindings", version("argon2-cffi-bindings"), flush=True)
+for line in sys.stdin:
+    m, t, p = (int(x) for x in line.split())
+    start = time.perf_counter_ns()
+    key = hash_secret_raw(password, salt, time_cost=t, memory_cost=m, parallelism=p, hash_len=32, type=Type.ID)
+    elapsed = time.perf_counter_ns() - start
+    print(elapsed, key.hex(), flush=True)
+"#;
+
+/// A Python process with `argon2-cffi` (libargon2) that derives Argon2id keys on request,
+/// from `password` and `salt`.
+#[derive(Debug)]
+pub struct PythonArgon2 {
+    worker: PythonKdf,
+}
+
+impl PythonArgon2 {
+    /// Starts a worker on the first interpreter of [`PythonKdf::candidates`] that imports
+    /// `argon2`.
+    ///
+    /// # Errors
+    ///
+    /// A description of why each candidate interpreter failed.
+    pub fn start(password: &[u8], salt: &[u8]) -> Result<Self, String> {
+        let mut reasons = Vec::new();
+        for python in PythonKdf::candidates() {
+            match PythonKdf::start_script(&python, ARGON2_WORKER, password, salt, &[]) {
+                Ok(worker) => return Ok(Self { worker }),
+                Err(e) => reasons.push(format!("{}: {e}", python.display())),
+            }
+        }
+        Err(reasons.join("; "))
+    }
+
+    /// `argon2-cffi`'s version and its bindings'.
+    pub fn versions(&self) -> &str {
+        &self.worker.versions
+    }
+
+    /// One Argon2id derivation of a 32-byte key: the time libargon2 took and the key.
+    ///
+    /// # Errors
+    ///
+    /// The worker died or answered something unexpected.
+    pub fn derive(
+        &mut self,
+        memory_kib: u32,
+        passes: u32,
+        lanes: u32,
+    ) -> Result<(Duration, [u8; 32]), String> {
+        self.worker
+            .request(&format!("{memory_kib} {passes} {lanes}"))
     }
 }
 

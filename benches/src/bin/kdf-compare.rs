@@ -9,8 +9,13 @@
 //! 250 and 500 ms calibrate to (against what pyca fits in the same time), and Argon2id.
 //!
 //! ```text
-//! cargo run --release -p credlock-benches --bin kdf-compare -- [--rounds N] [--iterations N] [--no-python]
+//! cargo run --release -p credlock-benches --bin kdf-compare -- [--rounds N] [--iterations N] [--no-python] [--only lanes|argon2]
 //! ```
+//!
+//! Then Argon2id against Python's `argon2-cffi` (and credlock with its lanes one after
+//! another), and many derivations at once: side by side on one core for N = 1, 2, 4, 8, 16
+//! on each way this CPU runs them, the SHA-NI round instruction alone, and the derivation
+//! service against a thread per derivation. `--only` runs just one of those two parts.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -28,6 +33,7 @@ struct Options {
     rounds: usize,
     iterations: u32,
     python: bool,
+    only: Option<String>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -35,6 +41,7 @@ fn parse_options() -> Result<Options, String> {
         rounds: 11,
         iterations: credlock_benches::ITERATIONS,
         python: true,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -50,9 +57,16 @@ fn parse_options() -> Result<Options, String> {
                     u32::try_from(value("--iterations")?.max(1)).map_err(|e| e.to_string())?;
             }
             "--no-python" => options.python = false,
+            "--only" => {
+                options.only = Some(
+                    args.next()
+                        .filter(|s| ["lanes", "argon2"].contains(&s.as_str()))
+                        .ok_or("--only needs `lanes` or `argon2`")?,
+                );
+            }
             "-h" | "--help" => {
                 return Err(
-                    "usage: kdf-compare [--rounds N] [--iterations N] [--no-python]".into(),
+                    "usage: kdf-compare [--rounds N] [--iterations N] [--no-python] [--only lanes|argon2]".into(),
                 );
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -105,6 +119,19 @@ fn main() -> ExitCode {
         }
     };
     let iterations = options.iterations;
+    match options.only.as_deref() {
+        Some("lanes") => {
+            println!("CPU: {}", cpu_line());
+            concurrent_reports(options.rounds, iterations);
+            return ExitCode::SUCCESS;
+        }
+        Some(_) => {
+            println!("CPU: {}", cpu_line());
+            credlock_benches::argon2::report(options.rounds, options.python);
+            return ExitCode::SUCCESS;
+        }
+        None => {}
+    }
     let engines: Vec<BackendKey> = (0..Backend::ALL.len())
         .map(BackendKey)
         .filter(|k| k.backend().is_available())
@@ -303,7 +330,17 @@ fn main() -> ExitCode {
     }
     // Whole unlock, N concurrent unlocks, calibrated counts, Argon2id.
     credlock_benches::unlock::report(options.rounds, pyca.map(|p| (p, iterations)));
+    credlock_benches::argon2::report(options.rounds, options.python);
+    concurrent_reports(options.rounds, iterations);
     ExitCode::SUCCESS
+}
+
+/// Many derivations at once: side by side on one core by way and batch size, the SHA-NI
+/// round instruction alone, and the derivation service against one thread per derivation.
+fn concurrent_reports(rounds: usize, iterations: u32) {
+    credlock_benches::lanes::report(rounds, iterations);
+    credlock_benches::lanes::rnds2_report(rounds);
+    credlock_benches::lanes::service_report(rounds);
 }
 
 /// The goals for a derivation on a CPU without SHA-NI: at most this fraction of pyca's time

@@ -1,5 +1,10 @@
 //! Argon2id (RFC 9106), the memory-hard KDF, through RustCrypto's `argon2`.
 
+use rayon::iter::{
+    IntoParallelIterator, IntoParallelRefMutIterator, ParallelExtend, ParallelIterator,
+};
+use zeroize::Zeroize;
+
 use crate::error::Error;
 
 /// The cost of an Argon2id derivation: memory in KiB, passes over it, and lanes.
@@ -29,7 +34,8 @@ impl Argon2Cost {
     /// 3 passes, 4 lanes.
     pub const RECOMMENDED: Self = Self::new(64 * 1024, 3, 4);
     /// The most lanes accepted (RFC 9106 allows up to 2^24 − 1; a vault needs few, and this
-    /// crate computes them on one thread).
+    /// crate computes them in parallel on at most as many threads as the machine has
+    /// logical CPUs).
     pub const MAX_LANES: u32 = 16;
 
     /// A cost: `memory_kib` KiB of memory, `passes` passes over it (RFC 9106's `t`), and
@@ -169,6 +175,13 @@ pub(crate) fn check_cost(
 
 /// Argon2id version 0x13 of `passphrase` and `salt` into `out`, with no secret key and no
 /// associated data.
+///
+/// The lanes are filled in parallel, one segment per lane at a time on the `argon2` crate's
+/// thread pool (its `parallel` feature: as many threads as the machine has logical CPUs),
+/// with the crate's AVX2 compression where the CPU has AVX2. The memory is allocated here,
+/// fallibly (`memory_kib` was checked against the limits before), its pages first touched
+/// on every thread of the pool, and zeroized on every thread before it is freed (its
+/// blocks are derived from the passphrase).
 pub(crate) fn derive(
     passphrase: &[u8],
     salt: &[u8],
@@ -177,12 +190,35 @@ pub(crate) fn derive(
 ) -> Result<(), Error> {
     let params = argon2::Params::new(cost.memory_kib, cost.passes, cost.lanes, Some(out.len()))
         .map_err(|_| Error::Argon2Failed)?;
+    let mut memory = Memory::new(params.block_count()).ok_or(Error::Argon2OutOfMemory {
+        memory_kib: cost.memory_kib,
+    })?;
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-        .hash_password_into(passphrase, salt, out)
-        .map_err(|e| match e {
-            argon2::Error::OutOfMemory => Error::Argon2OutOfMemory {
-                memory_kib: cost.memory_kib,
-            },
-            _ => Error::Argon2Failed,
-        })
+        .hash_password_into_with_memory(passphrase, salt, out, &mut memory.0[..])
+        .map_err(|_| Error::Argon2Failed)
+}
+
+/// Argon2id's blocks, zeroized on drop.
+struct Memory(Vec<argon2::Block>);
+
+impl Memory {
+    /// `blocks` zeroed blocks, or `None` if they cannot be allocated. The pages are touched
+    /// (faulted in and written) on every thread of the pool: on a virtual machine a page
+    /// fault costs microseconds, and 64 MiB is 16,384 of them.
+    fn new(blocks: usize) -> Option<Self> {
+        let mut memory = Vec::new();
+        memory.try_reserve_exact(blocks).ok()?;
+        memory.par_extend(
+            (0..blocks)
+                .into_par_iter()
+                .map(|_| argon2::Block::default()),
+        );
+        Some(Self(memory))
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        self.0.par_iter_mut().for_each(Zeroize::zeroize);
+    }
 }

@@ -76,6 +76,10 @@ pub enum Error {
     /// Argon2id refused its inputs (a passphrase longer than 4 GiB).
     #[error("Argon2id refused its inputs (a passphrase longer than 4 GiB)")]
     Argon2Failed,
+    /// The batch of the derivation service that held this derivation stopped before it
+    /// finished (its thread panicked); nothing was derived.
+    #[error("the key derivation was abandoned: the batch running it stopped")]
+    DerivationAbandoned,
 }
 
 /// The platform error behind [`Error::Random`].

@@ -52,7 +52,7 @@ pub fn derive_key_from_bytes(passphrase: &[u8], params: &KdfParams) -> Result<Fe
     }
 }
 
-fn derive_raw(passphrase: &[u8], params: &KdfParams) -> Result<FernetKey, Error> {
+pub(crate) fn derive_raw(passphrase: &[u8], params: &KdfParams) -> Result<FernetKey, Error> {
     if passphrase.is_empty() {
         return Err(Error::EmptyPassphrase);
     }

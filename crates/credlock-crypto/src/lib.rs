@@ -12,6 +12,7 @@ mod key;
 mod normalization;
 mod params;
 mod pbkdf2_fast;
+mod service;
 
 pub use argon2id::{Argon2Cost, Argon2Limits};
 pub use error::{Error, RandomError, fill_random};
@@ -19,6 +20,7 @@ pub use kdf::{derive_key, derive_key_from_bytes};
 pub use key::{FernetKey, KEY_LEN};
 pub use normalization::Normalization;
 pub use params::{KdfAlgorithm, KdfParams, SALT_LEN, Salt};
+pub use service::{DerivationService, derive_key_batched};
 
 pub use secrecy;
 pub use zeroize;

@@ -84,3 +84,27 @@ fn fernet_round_trips_and_refuses_every_tampered_byte_of_a_short_token() {
     }
     assert!(key.open(&URL_SAFE.encode(&bytes)).is_ok());
 }
+
+#[test]
+fn the_portable_lanes_agree_with_the_portable_single_chain() {
+    use credlock_crypto::hazmat::{Lanes, Pbkdf2Job};
+    // Five derivations on four lanes: a full group, then one alone; counts that differ, so
+    // a group ends when its shortest chain does.
+    let passwords: [&[u8]; 5] = [b"a", b"bb", &[7u8; 65], b"dddd", b"e"];
+    let counts = [2u32, 3, 1, 2, 4];
+    let mut outs = [[0u8; 32]; 5];
+    let mut jobs: Vec<Pbkdf2Job<'_>> = passwords
+        .iter()
+        .zip(counts)
+        .zip(outs.iter_mut())
+        .map(|((p, c), out)| Pbkdf2Job::new(p, b"salt", c, out))
+        .collect();
+    hazmat::pbkdf2_hmac_sha256_many_with(Lanes::Portable, &mut jobs)
+        .expect("the portable lanes are always available");
+    for ((password, count), out) in passwords.iter().zip(counts).zip(outs) {
+        let mut alone = [0u8; 32];
+        hazmat::pbkdf2_hmac_sha256_with(Backend::Portable, password, b"salt", count, &mut alone)
+            .expect("the portable backend is always available");
+        assert_eq!(out, alone, "{password:?} × {count}");
+    }
+}

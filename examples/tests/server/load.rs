@@ -128,3 +128,113 @@ async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
     // The latency itself (target: p99 below 20 ms) is a measurement, printed above, not an
     // assertion: it depends on the machine and on what else runs on it.
 }
+
+/// Users of the multi-user server unlocking at once.
+const USERS: usize = 16;
+
+/// Unlock throughput: 16 users of the multi-user server, each with a vault of their own at
+/// the real 480,000 iterations, unlock at the same moment; their derivations meet in the
+/// process-wide derivation service and run side by side. Printed next to the same 16
+/// derivations run the way every unlock ran before that service, one chain on each of 16
+/// threads (`credlock::crypto::derive_key`), on the same machine right after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlock_throughput_of_16_users_at_once() {
+    use credlock::registry::FileStoreSet;
+
+    let _alone = common::alone().await;
+    let dir = tempfile::tempdir().unwrap();
+    let registry =
+        credlock::Registry::builder(FileStoreSet::open(dir.path().join("vaults")).unwrap())
+            .open()
+            .unwrap();
+    let state = crate::app::AppState::with_vaults(
+        Arc::new(crate::app::registry::RegistryVaults {
+            registry,
+            multi_user: true,
+        }),
+        crate::app::Config {
+            tls: false,
+            attempts: crate::app::RateLimit::new(1_000, Duration::from_millis(1)),
+            ..crate::app::Config::default()
+        },
+        Arc::new(crate::app::AcceptAll),
+    );
+    let (base, _stop) = common::serve(state);
+    let pass = |i: usize| format!("Tangerine-Rocket-{i:02}!");
+    let mut clients = Vec::new();
+    for i in 0..USERS {
+        let user = format!("user{i:02}");
+        let mut client = Client::at(&base);
+        let a = client.get(&format!("/users/{user}/auth/status")).await;
+        assert_eq!(a.status, 200, "{a:?}");
+        let a = client
+            .post(
+                &format!("/users/{user}/auth/login"),
+                json!({ "email": format!("{user}@example.com"), "password": "pw-of-the-service" }),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{a:?}");
+        let a = client
+            .post(
+                &format!("/users/{user}/auth/set-passphrase"),
+                json!({ "passphrase": pass(i) }),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{a:?}");
+        let a = client
+            .post(&format!("/users/{user}/auth/lock"), json!({}))
+            .await;
+        assert_eq!(a.status, 200, "{a:?}");
+        clients.push((user, client));
+    }
+
+    let started = Instant::now();
+    let unlocks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, (user, mut client))| {
+            let passphrase = pass(i);
+            tokio::spawn(async move {
+                client
+                    .post(
+                        &format!("/users/{user}/auth/unlock"),
+                        json!({ "passphrase": passphrase }),
+                    )
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    for u in unlocks {
+        assert_eq!(u.await.unwrap(), 200);
+    }
+    let served = started.elapsed();
+
+    // The same derivations, one chain per thread.
+    let salt = credlock::crypto::Salt::from_bytes([7; 16]);
+    let params = credlock::crypto::KdfParams::new(480_000, salt).unwrap();
+    let separate = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for i in 0..USERS {
+                let params = &params;
+                s.spawn(move || credlock::crypto::derive_key(&pass(i), params).unwrap());
+            }
+        });
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+
+    let per_second = |d: Duration| USERS as f64 / d.as_secs_f64();
+    eprintln!(
+        "load: {USERS} users unlocking at once at 480,000 iterations (whole HTTP unlocks, \
+         derivations batched): {served:.2?}, {:.1} unlocks/s; the same {USERS} derivations \
+         one chain per thread (derive_key on {USERS} threads, as every unlock ran before the \
+         derivation service): {separate:.2?}, {:.1} derivations/s; {} logical CPUs",
+        per_second(served),
+        per_second(separate),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    // The throughput is a measurement, printed above, not an assertion.
+}

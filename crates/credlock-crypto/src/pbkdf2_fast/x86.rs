@@ -23,16 +23,16 @@
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
-    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
-    _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
-    _mm_unpacklo_epi64, _mm_xor_si128,
+    _mm_setr_epi32, _mm_setzero_si128, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32,
+    _mm_sha256rnds2_epu32, _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128,
+    _mm_unpackhi_epi64, _mm_unpacklo_epi64, _mm_xor_si128,
 };
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_blend_epi16, _mm_bslli_si128, _mm_bsrli_si128,
-    _mm_setr_epi32, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
-    _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi64,
-    _mm_unpacklo_epi64, _mm_xor_si128,
+    _mm_setr_epi32, _mm_setzero_si128, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32,
+    _mm_sha256rnds2_epu32, _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128,
+    _mm_unpackhi_epi64, _mm_unpacklo_epi64, _mm_xor_si128,
 };
 
 use super::soft::{self, K, PAD32};
@@ -65,6 +65,30 @@ impl ShaNiToken {
         // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
         // the features `chain_sha_ni` is compiled for.
         unsafe { chain_sha_ni(ipad, opad, u, t, n) }
+    }
+
+    /// The PBKDF2 chain on `N` independent chains at once (`N` up to 4): each step of every
+    /// compression is issued for all of them in turn, so the SHA unit works on `N` rounds
+    /// in flight instead of waiting out one chain's latency.
+    #[inline]
+    pub(super) fn chains<const N: usize>(
+        self,
+        ipad: &[[u32; 8]; N],
+        opad: &[[u32; 8]; N],
+        u: &mut [[u32; 8]; N],
+        t: &mut [[u32; 8]; N],
+        n: u32,
+    ) {
+        if std::is_x86_feature_detected!("avx512vl") && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
+            // and AVX-512F and AVX-512VL were detected just above: the features
+            // `chains_sha_ni_vl` is compiled for.
+            unsafe { chains_sha_ni_vl(ipad, opad, u, t, n) }
+        } else {
+            // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this
+            // CPU, the features `chains_sha_ni` is compiled for.
+            unsafe { chains_sha_ni(ipad, opad, u, t, n) }
+        }
     }
 }
 
@@ -459,6 +483,184 @@ fn chain_sha_ni(ipad: &[u32; 8], opad: &[u32; 8], u: &mut [u32; 8], t: &mut [u32
     *t = from_sha_layout(t0, t1);
 }
 
+/// Four rounds on each of `N` chains with the next four schedule words of each (see
+/// [`sha_compress_padded32`]).
+macro_rules! sha_schedule_rounds4_n {
+    ($s:ident, $q:literal, $w0:ident, $w1:ident, $w2:ident, $w3:ident) => {
+        for c in 0..$w0.len() {
+            let partial = _mm_add_epi32(
+                _mm_sha256msg1_epu32($w0[c], $w1[c]),
+                _mm_alignr_epi8::<4>($w3[c], $w2[c]),
+            );
+            $w0[c] = _mm_sha256msg2_epu32(partial, $w3[c]);
+            sha_rounds4(
+                &mut $s[c].0,
+                &mut $s[c].1,
+                _mm_add_epi32($w0[c], load4(&K, 4 * $q)),
+            );
+        }
+    };
+}
+
+/// Defines the `N`-chain SHA-NI compression and chain for the target features given: the
+/// baseline SHA-NI set, and the same with AVX-512VL, whose sixteen extra vector registers
+/// (usable by every instruction but the SHA ones) keep the four chains' schedules out of
+/// memory.
+macro_rules! sha_ni_chains_n {
+    ($features:literal, $compress:ident, $chains:ident) => {
+        /// [`sha_compress_padded32`] on `N` independent states and messages, each step issued for
+        /// every chain in turn.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn $compress<const N: usize>(
+            state: &[(__m128i, __m128i); N],
+            msg: &[(__m128i, __m128i); N],
+        ) -> [(__m128i, __m128i); N] {
+            let mut s = *state;
+            let mut w0 = [_mm_setzero_si128(); N];
+            let mut w1 = [_mm_setzero_si128(); N];
+            let mut w2 = [load4(&PAD32, 0); N];
+            let mut w3 = [load4(&PAD32, 4); N];
+            for c in 0..N {
+                (w0[c], w1[c]) = msg[c];
+            }
+            for c in 0..N {
+                sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w0[c], load4(&K, 0)));
+            }
+            for c in 0..N {
+                sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w1[c], load4(&K, 4)));
+            }
+            for c in 0..N {
+                sha_rounds4(&mut s[c].0, &mut s[c].1, _mm_add_epi32(w2[c], load4(&K, 8)));
+            }
+            for c in 0..N {
+                sha_rounds4(
+                    &mut s[c].0,
+                    &mut s[c].1,
+                    _mm_add_epi32(w3[c], load4(&K, 12)),
+                );
+            }
+            sha_schedule_rounds4_n!(s, 4, w0, w1, w2, w3);
+            sha_schedule_rounds4_n!(s, 5, w1, w2, w3, w0);
+            sha_schedule_rounds4_n!(s, 6, w2, w3, w0, w1);
+            sha_schedule_rounds4_n!(s, 7, w3, w0, w1, w2);
+            sha_schedule_rounds4_n!(s, 8, w0, w1, w2, w3);
+            sha_schedule_rounds4_n!(s, 9, w1, w2, w3, w0);
+            sha_schedule_rounds4_n!(s, 10, w2, w3, w0, w1);
+            sha_schedule_rounds4_n!(s, 11, w3, w0, w1, w2);
+            sha_schedule_rounds4_n!(s, 12, w0, w1, w2, w3);
+            sha_schedule_rounds4_n!(s, 13, w1, w2, w3, w0);
+            sha_schedule_rounds4_n!(s, 14, w2, w3, w0, w1);
+            sha_schedule_rounds4_n!(s, 15, w3, w0, w1, w2);
+            for c in 0..N {
+                s[c] = (
+                    _mm_add_epi32(s[c].0, state[c].0),
+                    _mm_add_epi32(s[c].1, state[c].1),
+                );
+            }
+            s
+        }
+
+        /// `n` further PBKDF2 iterations on `N` independent chains, kept in SHA-NI layout.
+        #[target_feature(enable = $features)]
+        fn $chains<const N: usize>(
+            ipad: &[[u32; 8]; N],
+            opad: &[[u32; 8]; N],
+            u: &mut [[u32; 8]; N],
+            t: &mut [[u32; 8]; N],
+            n: u32,
+        ) {
+            let zero = (_mm_setzero_si128(), _mm_setzero_si128());
+            let (mut ip, mut op, mut uu, mut tt) = ([zero; N], [zero; N], [zero; N], [zero; N]);
+            for c in 0..N {
+                ip[c] = to_sha_layout(&ipad[c]);
+                op[c] = to_sha_layout(&opad[c]);
+                uu[c] = to_sha_layout(&u[c]);
+                tt[c] = to_sha_layout(&t[c]);
+            }
+            let mut msg = [zero; N];
+            for _ in 0..n {
+                for c in 0..N {
+                    msg[c] = sha_layout_to_message(uu[c].0, uu[c].1);
+                }
+                let inner = $compress(&ip, &msg);
+                for c in 0..N {
+                    msg[c] = sha_layout_to_message(inner[c].0, inner[c].1);
+                }
+                uu = $compress(&op, &msg);
+                for c in 0..N {
+                    tt[c] = (
+                        _mm_xor_si128(tt[c].0, uu[c].0),
+                        _mm_xor_si128(tt[c].1, uu[c].1),
+                    );
+                }
+            }
+            for c in 0..N {
+                u[c] = from_sha_layout(uu[c].0, uu[c].1);
+                t[c] = from_sha_layout(tt[c].0, tt[c].1);
+            }
+        }
+    };
+}
+
+sha_ni_chains_n!("sha,ssse3,sse4.1", sha_compress_padded32_n, chains_sha_ni);
+sha_ni_chains_n!(
+    "sha,ssse3,sse4.1,avx512f,avx512vl",
+    sha_compress_padded32_n_vl,
+    chains_sha_ni_vl
+);
+
+/// `count` rounds of `N` independent chains of `sha256rnds2` (each instruction waits for
+/// the previous one of its chain), for measuring the instruction's latency (`N = 1`) and
+/// throughput (`N` chains in flight); with `MSG`, each round also issues one
+/// `sha256msg1` and one `sha256msg2` per chain on the chain's state, off its critical path
+/// (their results are XORed into an accumulator), as a compression's message schedule
+/// adds 24 of them to its 32 round instructions. The final states, XORed.
+#[target_feature(enable = "sha,ssse3,sse4.1")]
+fn rnds2_chains<const N: usize, const MSG: bool>(count: u32) -> [u32; 4] {
+    let wk = load4(&K, 0);
+    let mut cdgh = [load4(&PAD32, 0); N];
+    let mut abef = [load4(&PAD32, 4); N];
+    let mut acc = [_mm_setzero_si128(); N];
+    for (c, v) in abef.iter_mut().enumerate() {
+        *v = _mm_add_epi32(*v, load4(&K, 4 * c));
+    }
+    for _ in 0..count {
+        for c in 0..N {
+            if MSG {
+                let m = _mm_sha256msg2_epu32(_mm_sha256msg1_epu32(cdgh[c], abef[c]), wk);
+                acc[c] = _mm_xor_si128(acc[c], m);
+            }
+            cdgh[c] = _mm_sha256rnds2_epu32(cdgh[c], abef[c], wk);
+        }
+    }
+    let mut out = _mm_setzero_si128();
+    for (v, m) in cdgh.into_iter().zip(acc) {
+        out = _mm_xor_si128(_mm_xor_si128(out, v), m);
+    }
+    spill(out)
+}
+
+impl ShaNiToken {
+    /// [`rnds2_chains`] for `chains` of 1, 2, 3 or 4 (others: 4).
+    pub(crate) fn rnds2_chains(self, chains: usize, with_msg: bool, count: u32) -> [u32; 4] {
+        // SAFETY: `self` exists only if `detect` found SHA, SSSE3 and SSE4.1 on this CPU,
+        // the features `rnds2_chains` is compiled for.
+        unsafe {
+            match (chains, with_msg) {
+                (1, false) => rnds2_chains::<1, false>(count),
+                (2, false) => rnds2_chains::<2, false>(count),
+                (3, false) => rnds2_chains::<3, false>(count),
+                (_, false) => rnds2_chains::<4, false>(count),
+                (1, true) => rnds2_chains::<1, true>(count),
+                (2, true) => rnds2_chains::<2, true>(count),
+                (3, true) => rnds2_chains::<3, true>(count),
+                (_, true) => rnds2_chains::<4, true>(count),
+            }
+        }
+    }
+}
+
 // ---- Shared helpers -----------------------------------------------------------------------
 
 /// `words[at..at + 4]` as a vector, lane 0 first.
@@ -487,5 +689,49 @@ fn spill(v: __m128i) -> [u32; 4] {
     unsafe {
         _mm_storeu_si128(out.as_mut_ptr().cast(), v);
         core::ptr::read_volatile(out.as_ptr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both builds of the interleaved chains (with and without AVX-512VL registers) against
+    /// the portable single chain, for 2, 3 and 4 chains.
+    #[test]
+    #[allow(clippy::cast_possible_truncation)] // small test indices
+    fn interleaved_sha_ni_chains_match_the_portable_chain() {
+        let Some(token) = ShaNiToken::detect() else {
+            return;
+        };
+        fn check<const N: usize>(token: ShaNiToken) {
+            let state =
+                |seed: u32| core::array::from_fn(|i| seed.wrapping_mul(0x9e37_79b9) ^ i as u32);
+            let ipad: [[u32; 8]; N] = core::array::from_fn(|c| state(10 + c as u32));
+            let opad: [[u32; 8]; N] = core::array::from_fn(|c| state(20 + c as u32));
+            let u0: [[u32; 8]; N] = core::array::from_fn(|c| state(30 + c as u32));
+            let mut expected = (u0, u0);
+            for c in 0..N {
+                let (u, t) = (&mut expected.0[c], &mut expected.1[c]);
+                soft::chain(&ipad[c], &opad[c], u, t, 7);
+            }
+            let (mut u, mut t) = (u0, u0);
+            token.chains(&ipad, &opad, &mut u, &mut t, 7);
+            assert_eq!((u, t), expected, "{N} chains, dispatched");
+            let (mut u, mut t) = (u0, u0);
+            // SAFETY: the token proves SHA, SSSE3 and SSE4.1, what `chains_sha_ni` needs.
+            unsafe { chains_sha_ni(&ipad, &opad, &mut u, &mut t, 7) };
+            assert_eq!((u, t), expected, "{N} chains, without AVX-512VL");
+            if std::is_x86_feature_detected!("avx512vl") && std::is_x86_feature_detected!("avx512f")
+            {
+                let (mut u, mut t) = (u0, u0);
+                // SAFETY: as above, and AVX-512F/VL were just detected.
+                unsafe { chains_sha_ni_vl(&ipad, &opad, &mut u, &mut t, 7) };
+                assert_eq!((u, t), expected, "{N} chains, with AVX-512VL");
+            }
+        }
+        check::<2>(token);
+        check::<3>(token);
+        check::<4>(token);
     }
 }

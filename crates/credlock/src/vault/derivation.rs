@@ -4,7 +4,7 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use credlock_crypto::{FernetKey, KdfParams, derive_key};
+use credlock_crypto::{FernetKey, KdfParams, derive_key, derive_key_batched};
 
 use credlock_policy::ValidPassphrase;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -107,8 +107,9 @@ impl Deriver {
                 iterations: params.iterations(),
             }));
         }
+        // Alone, not through the batching service: the probe times one derivation's latency.
         let start = Instant::now();
-        drop(self.derive(PROBE_PASSPHRASE, params)?);
+        drop(self.observed_derivation(params, || derive_key(PROBE_PASSPHRASE, params))?);
         Ok(start.elapsed())
     }
 
@@ -146,7 +147,19 @@ impl Deriver {
         self.derive(passphrase.expose_secret(), params)
     }
 
+    /// Derives through the process-wide derivation service, which runs PBKDF2 derivations
+    /// waiting at the same moment side by side (a lone one runs at once, alone); every
+    /// caller here has already passed its own gate.
     fn derive(&self, passphrase: &str, params: &KdfParams) -> Result<FernetKey, Error> {
+        self.observed_derivation(params, || derive_key_batched(passphrase, params))
+    }
+
+    /// Runs `derivation`, telling the observer before and after.
+    fn observed_derivation(
+        &self,
+        params: &KdfParams,
+        derivation: impl FnOnce() -> Result<FernetKey, credlock_crypto::Error>,
+    ) -> Result<FernetKey, Error> {
         let report = |stage| {
             if let Some(observer) = &self.observer {
                 observer(DerivationEvent {
@@ -156,7 +169,7 @@ impl Deriver {
             }
         };
         report(DerivationStage::Started);
-        let key = derive_key(passphrase, params);
+        let key = derivation();
         report(DerivationStage::Finished);
         Ok(key?)
     }
