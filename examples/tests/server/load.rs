@@ -149,7 +149,7 @@ async fn unlock_throughput_of_16_users_at_once() {
             .unwrap();
     let state = crate::app::AppState::with_vaults(
         Arc::new(crate::app::registry::RegistryVaults {
-            registry,
+            registry: Arc::new(registry),
             multi_user: true,
         }),
         crate::app::Config {
@@ -158,7 +158,8 @@ async fn unlock_throughput_of_16_users_at_once() {
             ..crate::app::Config::default()
         },
         Arc::new(crate::app::AcceptAll),
-    );
+    )
+    .unwrap();
     let (base, _stop) = common::serve(state);
     let pass = |i: usize| format!("Tangerine-Rocket-{i:02}!");
     let mut clients = Vec::new();
