@@ -55,14 +55,20 @@ async fn slow_and_silent_connections_past_the_cap_do_not_keep_a_client_out() {
     for _ in 0..3 * CAP {
         silent.push(TcpStream::connect(&to).await.unwrap());
     }
-    let trickling: Vec<_> = (0..CAP)
-        .map(|_| {
-            let to = to.clone();
+    // Every slow connection is open before the legitimate clients come: they are the newest
+    // connections, as they would be when they arrive past the cap.
+    let mut trickling_streams = Vec::new();
+    for _ in 0..CAP {
+        let mut s = TcpStream::connect(&to).await.unwrap();
+        let _ = s
+            .write_all(b"GET /auth/status HTTP/1.1\r\nHost: x\r\n")
+            .await;
+        trickling_streams.push(s);
+    }
+    let trickling: Vec<_> = trickling_streams
+        .into_iter()
+        .map(|mut s| {
             tokio::spawn(async move {
-                let mut s = TcpStream::connect(&to).await.unwrap();
-                let _ = s
-                    .write_all(b"GET /auth/status HTTP/1.1\r\nHost: x\r\n")
-                    .await;
                 for i in 0..600 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if s.write_all(format!("X-Slow-{i}: a\r\n").as_bytes())
