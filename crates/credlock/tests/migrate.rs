@@ -7,8 +7,11 @@ mod common;
 
 use std::error::Error as _;
 
-use common::{PASS, secret, stored, temp_vault};
-use credlock::migrate::MigrationError;
+use std::sync::atomic::Ordering;
+
+use common::{PASS, counting_derivations, creds, secret, stored, temp_vault, valid};
+use credlock::crypto::{KdfParams, Salt};
+use credlock::migrate::{MigrationError, Verdict};
 use credlock::secrecy::ExposeSecret as _;
 use credlock::{Error, StorageError};
 
@@ -46,4 +49,36 @@ fn what_an_exporter_is_handed_shows_no_secret() {
     assert!(shown.contains("alice@example.com"), "{shown}");
     assert!(!shown.contains("monarch-pw-123"), "{shown}");
     assert!(!shown.contains("JBSWY3DPEHPK3PXP"), "{shown}");
+}
+
+#[test]
+fn an_import_over_stored_credentials_is_refused_before_any_derivation() {
+    let (_dir, path) = temp_vault();
+    let (builder, derivations) = counting_derivations(common::builder(&path));
+    let vault = builder.open().unwrap();
+    vault.store(creds(), valid(PASS)).unwrap();
+    let before = derivations.load(Ordering::SeqCst);
+    assert!(matches!(
+        vault.ensure_importable(false),
+        Err(Error::VaultExists { .. })
+    ));
+    vault.ensure_importable(true).unwrap();
+    let params = KdfParams::new(100_000, Salt::random().unwrap()).unwrap();
+    let refused = vault.import_foreign(&secret(PASS), &params, false, |_| {
+        Err::<credlock::Credentials, _>(Verdict::<std::fmt::Error>::WrongKey)
+    });
+    assert!(matches!(
+        refused,
+        Err(MigrationError::Vault(Error::VaultExists { .. }))
+    ));
+    assert_eq!(
+        derivations.load(Ordering::SeqCst),
+        before,
+        "nothing derived"
+    );
+    assert_eq!(
+        vault.lockout_state().unwrap().failures,
+        0,
+        "nothing counted"
+    );
 }

@@ -37,6 +37,10 @@ fn an_error_answers_with_its_status_code_and_retry_after() {
     rt().block_on(async {
         let r = Error::WrongPassphrase.into_response();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            Error::WrongPassphrase.kind().status_code(),
+            StatusCode::UNAUTHORIZED
+        );
         assert!(r.headers().get(header::RETRY_AFTER).is_none());
         let body = json_of(r).await;
         assert_eq!(body["error"], "wrong_passphrase");
@@ -147,6 +151,7 @@ fn the_session_cookie_is_host_prefixed_and_read_back_by_the_extractor() {
     assert!(cookie.clear().to_str().unwrap().contains("Max-Age=0"));
     let dev = SessionCookie::new("session").loopback_http();
     assert_eq!(dev.name(), "session");
+    assert!(!dev.is_secure());
     assert!(
         !dev.set(&minted.token, None)
             .to_str()
