@@ -37,7 +37,7 @@ use credlock_client_sessions::{MintedSession, Scope, SessionId, SessionInfo, Ses
 use credlock_policy::ValidPassphrase;
 use credlock_session::SessionState;
 use credlock_totp::TotpCode;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Semaphore;
 
 use crate::credentials::Credentials;
@@ -286,7 +286,7 @@ impl Vault {
         token: SecretString,
         scope: Scope,
     ) -> Result<SessionInfo, Error> {
-        self.run(move |v| v.validate_session(secrecy::ExposeSecret::expose_secret(&token), scope))
+        self.run(move |v| v.validate_session(token.expose_secret(), scope))
             .await
     }
 
@@ -296,7 +296,7 @@ impl Vault {
     ///
     /// As [`Vault::credentials_for`](crate::Vault::credentials_for).
     pub async fn credentials_for(&self, token: SecretString) -> Result<Credentials, Error> {
-        self.run(move |v| v.credentials_for(secrecy::ExposeSecret::expose_secret(&token)))
+        self.run(move |v| v.credentials_for(token.expose_secret()))
             .await
     }
 
@@ -306,8 +306,7 @@ impl Vault {
     ///
     /// As [`Vault::totp_for`](crate::Vault::totp_for).
     pub async fn totp_for(&self, token: SecretString) -> Result<TotpCode, Error> {
-        self.run(move |v| v.totp_for(secrecy::ExposeSecret::expose_secret(&token)))
-            .await
+        self.run(move |v| v.totp_for(token.expose_secret())).await
     }
 
     /// [`Vault::sessions`](crate::Vault::sessions).

@@ -42,8 +42,7 @@ use crate::error::{Error, ErrorKind};
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let kind = self.kind();
-        let status =
-            StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = kind.status_code();
         let mut body = json!({ "error": kind.code(), "message": self.to_string() });
         if let (Self::Policy(violations), Value::Object(map)) = (&self, &mut body) {
             let list: Vec<Value> = violations
