@@ -70,6 +70,20 @@ pub enum EventKind {
     /// for); [`AuditEvent::failures`] counts refusals not audited one by one since the last
     /// such event.
     SessionRefused,
+    /// A keyslot was added to the vault (a recovery key, a secret); [`AuditEvent::slot`]
+    /// names it.
+    SlotAdded,
+    /// A keyslot was removed (the data key is rotated with it).
+    SlotRemoved,
+    /// The vault's data key was rotated: the record re-sealed and the remaining slots
+    /// re-wrapped ([`AuditEvent::operation`] says why).
+    KeyRotated,
+    /// The vault was recovered with a recovery key: a new passphrase set and the recovery key
+    /// replaced.
+    Recovered,
+    /// A second client signed in by proving the passphrase (or recovery key) while the vault
+    /// stayed as it was.
+    SignedIn,
 }
 
 impl EventKind {
@@ -98,6 +112,11 @@ impl EventKind {
         Self::SessionsRevoked,
         Self::SessionRotated,
         Self::SessionRefused,
+        Self::SlotAdded,
+        Self::SlotRemoved,
+        Self::KeyRotated,
+        Self::Recovered,
+        Self::SignedIn,
     ];
 
     /// The `snake_case` name, as serialised and as the `kind` field of the
@@ -134,6 +153,11 @@ impl EventKind {
             Self::SessionsRevoked => "sessions_revoked",
             Self::SessionRotated => "session_rotated",
             Self::SessionRefused => "session_refused",
+            Self::SlotAdded => "slot_added",
+            Self::SlotRemoved => "slot_removed",
+            Self::KeyRotated => "key_rotated",
+            Self::Recovered => "recovered",
+            Self::SignedIn => "signed_in",
         }
     }
 
@@ -351,6 +375,11 @@ pub struct AuditEvent {
     /// the JSON when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// For keyslot events ([`EventKind::SlotAdded`], [`EventKind::SlotRemoved`], an unlock
+    /// or a recovery with a slot): the slot's identifier (never a secret). Left out of the
+    /// JSON when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
 }
 
 impl AuditEvent {
@@ -389,6 +418,7 @@ impl AuditEvent {
             context: None,
             session: None,
             count: None,
+            slot: None,
         }
     }
 
@@ -481,6 +511,21 @@ impl AuditEvent {
     pub fn session(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
         self.session = Some(if is_sanitized(&id) { id } else { sanitize(&id) });
+        self
+    }
+
+    /// Sets the keyslot identifier of a keyslot event ([`sanitize`]d).
+    ///
+    /// ```
+    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    ///
+    /// let event = AuditEvent::now("main", EventKind::SlotRemoved, Outcome::Success).slot("slt_0123abcd");
+    /// assert!(event.to_json_line().contains(r#""slot":"slt_0123abcd""#));
+    /// ```
+    #[must_use]
+    pub fn slot(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.slot = Some(if is_sanitized(&id) { id } else { sanitize(&id) });
         self
     }
 

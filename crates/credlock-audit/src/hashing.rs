@@ -186,6 +186,7 @@ impl<S: AuditSink> HashingSink<S> {
             context,
             session,
             count,
+            slot,
         } = event;
         AuditEvent {
             at: *at,
@@ -204,6 +205,8 @@ impl<S: AuditSink> HashingSink<S> {
             }),
             session: session.as_ref().map(hash),
             count: *count,
+            // A slot id is random and names no person or client: kept as it is.
+            slot: slot.clone(),
         }
     }
 }

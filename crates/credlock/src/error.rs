@@ -166,6 +166,48 @@ pub enum Error {
         /// The registry's cap.
         max: usize,
     },
+    /// A keyslot label is empty, too long, or holds control characters.
+    #[error("a keyslot label is 1 to {max_chars} characters, without control characters")]
+    InvalidSlotLabel {
+        /// The longest label accepted, in characters.
+        max_chars: usize,
+    },
+    /// The vault holds as many keyslots as it may; nothing was done.
+    #[error("the vault already holds {max} keyslots")]
+    TooManySlots {
+        /// The cap ([`MAX_SLOTS`](crate::MAX_SLOTS)).
+        max: usize,
+    },
+    /// No keyslot has this id.
+    #[error("the vault has no keyslot with this id")]
+    SlotNotFound,
+    /// The passphrase slot cannot be removed: a vault always keeps its passphrase (change it
+    /// with [`Vault::change_passphrase`](crate::Vault::change_passphrase)).
+    #[error("the passphrase slot cannot be removed")]
+    PassphraseSlotRequired,
+    /// A secret for a `secret` keyslot is shorter or longer than accepted.
+    #[error("a keyslot secret is {min_bytes} to {max_bytes} bytes long")]
+    InvalidSecret {
+        /// The shortest accepted.
+        min_bytes: usize,
+        /// The longest accepted.
+        max_bytes: usize,
+    },
+    /// The text given is not a recovery key (wrong length or characters); nothing was tried
+    /// or counted.
+    #[error("not a recovery key: {reason}")]
+    MalformedRecoveryKey {
+        /// What is wrong, without any of the text.
+        reason: &'static str,
+    },
+    /// The operation needs keyslots (vault format version 3), and this vault is of an
+    /// earlier version: kept Eclosion-compatible, or not unlocked since this version
+    /// (an unlock moves it to version 3).
+    #[error("this vault has no keyslots (format version {version}); unlock it without keep_eclosion_compatible_kdf to move it to version 3")]
+    NoKeyslots {
+        /// The vault file's format version.
+        version: u64,
+    },
 }
 
 impl From<InvalidSecret> for Error {
@@ -231,12 +273,17 @@ pub enum ErrorKind {
     /// The registry is at its cap of open vaults ([`Error::TooManyOpenVaults`]): retry later
     /// (HTTP 503).
     Overloaded,
+    /// The request itself is malformed (a recovery key that is not one, a slot label too
+    /// long): HTTP 400.
+    InvalidInput,
+    /// What the request names does not exist (a keyslot id): HTTP 404.
+    NotFound,
 }
 
 impl ErrorKind {
     /// The HTTP status an HTTP service answers with for this kind (the crate docs' table):
-    /// 401 for a wrong passphrase or an invalid session, 403 for a missing scope, 404 for no
-    /// credentials (or no file), 409 for a conflict, 422 for a passphrase or credentials
+    /// 400 for malformed input, 401 for a wrong passphrase or an invalid session, 403 for a
+    /// missing scope, 404 for no credentials (or no file, or no such keyslot), 409 for a conflict, 422 for a passphrase or credentials
     /// refused, 423 while locked, 429 while locked out (with `Retry-After`), 503 when the
     /// storage is busy or its database unavailable, or the registry is full (retry), 500
     /// otherwise.
@@ -245,7 +292,8 @@ impl ErrorKind {
         match self {
             Self::WrongPassphrase | Self::Unauthenticated => 401,
             Self::Forbidden => 403,
-            Self::NoCredentials | Self::Storage(StorageKind::NotFound) => 404,
+            Self::InvalidInput => 400,
+            Self::NoCredentials | Self::NotFound | Self::Storage(StorageKind::NotFound) => 404,
             Self::Conflict => 409,
             Self::PolicyRejected | Self::InvalidCredentials => 422,
             Self::Locked => 423,
@@ -262,7 +310,8 @@ impl ErrorKind {
     /// A short stable code for a response body or a log: `wrong_passphrase`, `locked_out`,
     /// `locked`, `no_credentials`, `conflict`, `policy_rejected`, `invalid_vault`,
     /// `storage_` and the [`StorageKind::code`], `invalid_option`, `crypto`, `audit_failed`,
-    /// `unauthenticated`, `forbidden`, `invalid_credentials`, `overloaded`.
+    /// `unauthenticated`, `forbidden`, `invalid_credentials`, `overloaded`, `invalid_input`,
+    /// `not_found`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -291,6 +340,8 @@ impl ErrorKind {
             Self::Forbidden => "forbidden",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Overloaded => "overloaded",
+            Self::InvalidInput => "invalid_input",
+            Self::NotFound => "not_found",
         }
     }
 }
@@ -379,6 +430,13 @@ impl Error {
             Self::InvalidMfaSecret { .. } => ErrorKind::InvalidCredentials,
             Self::NoMfaSecret => ErrorKind::NoCredentials,
             Self::TooManyOpenVaults { .. } => ErrorKind::Overloaded,
+            Self::InvalidSlotLabel { .. }
+            | Self::MalformedRecoveryKey { .. }
+            | Self::InvalidSecret { .. } => ErrorKind::InvalidInput,
+            Self::SlotNotFound => ErrorKind::NotFound,
+            Self::TooManySlots { .. } | Self::PassphraseSlotRequired | Self::NoKeyslots { .. } => {
+                ErrorKind::Conflict
+            }
         }
     }
 

@@ -80,25 +80,83 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
-use credlock_crypto::{Argon2Cost, Argon2Limits, KdfAlgorithm, KdfParams, Normalization, Salt};
+use credlock_crypto::{
+    Argon2Cost, Argon2Limits, FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt,
+};
+use zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::keyslot::{
+    Keyring, MAX_SLOTS, PUBLIC_KEY_LEN, SLOT_SALT_LEN, Slot, SlotId, SlotKind, SlotSource,
+    VAULT_ID_LEN, WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN, check_label, public_bytes,
+};
 
 /// The `format` value of a credlock vault file.
 pub const FORMAT_NAME: &str = "credlock-vault";
 /// The newest format version this build reads and writes (it reads every version from 1).
-pub const FORMAT_VERSION: u64 = 2;
+pub const FORMAT_VERSION: u64 = 3;
 /// The only cipher of versions 1 and 2.
 pub const CIPHER: &str = "fernet";
 /// The only Argon2 version accepted: 0x13.
 pub const ARGON2_VERSION: u32 = 0x13;
 
-/// A parsed vault file: checked KDF parameters and the token (not yet opened).
-#[derive(Debug)]
+/// A parsed vault file: checked KDF parameters and the token (not yet opened), and for
+/// version 3 the keyslots.
+#[derive(Debug, Clone)]
 pub(crate) struct VaultFile {
+    /// The passphrase's KDF: the whole key of versions 1 and 2, the passphrase slot's in
+    /// version 3.
     pub(crate) params: KdfParams,
+    /// The record's Fernet token: under the passphrase's key (versions 1 and 2) or the data
+    /// key (version 3).
     pub(crate) token: String,
+    /// Version 3's keyslots; `None` for versions 1 and 2.
+    pub(crate) keyring: Option<Keyring>,
+}
+
+/// Which data key a version-3 file is sealed under: its vault id and key epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RingId {
+    pub(crate) vault_id: [u8; VAULT_ID_LEN],
+    pub(crate) epoch: u64,
+}
+
+/// A record opened by a secret: the key it is sealed under, its canonical bytes, and the
+/// slot that opened it (version 3).
+pub(crate) struct Opened {
+    pub(crate) key: FernetKey,
+    pub(crate) plaintext: Zeroizing<Vec<u8>>,
+    pub(crate) slot: Option<SlotId>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV3 {
+    format: String,
+    version: u64,
+    vault_id: String,
+    epoch: u64,
+    cipher: String,
+    token: String,
+    slots: Vec<SlotV3>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotV3 {
+    id: String,
+    kind: String,
+    label: String,
+    created_ms: u64,
+    last_used_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<KdfV2>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    salt: Option<String>,
+    public_key: String,
+    private_key: String,
+    data_key: String,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +268,7 @@ impl VaultFile {
         match probe.version.as_ref().map(serde_json::Value::as_u64) {
             Some(Some(1)) => {}
             Some(Some(2)) => return Self::parse_v2(bytes, acceptance, limits),
+            Some(Some(3)) => return Self::parse_v3(bytes, acceptance, limits),
             Some(Some(found)) => {
                 return Err(Error::UnsupportedVersion {
                     found,
@@ -251,6 +310,7 @@ impl VaultFile {
         Ok(Self {
             params,
             token: file.token,
+            keyring: None,
         })
     }
 
@@ -262,83 +322,146 @@ impl VaultFile {
         let file: FileV2 = serde_json::from_slice(bytes).map_err(|_| Error::CorruptVault {
             reason: "fields missing, malformed or unknown for version 2",
         })?;
-        let kdf = &file.kdf;
-        let Some(algorithm) = KdfAlgorithm::from_name(&kdf.algorithm) else {
-            return Err(Error::UnsupportedAlgorithm {
-                found: kdf.algorithm.chars().take(64).collect(),
-            });
-        };
         if file.cipher != CIPHER {
             return Err(Error::CorruptVault {
                 reason: "unknown cipher (version 2 knows only \"fernet\")",
             });
         }
-        let normalization =
-            Normalization::from_name(&kdf.normalization).ok_or(Error::CorruptVault {
-                reason: "unknown passphrase normalization (version 2 knows \"none\" and \"nfkc\")",
-            })?;
-        let salt = URL_SAFE
-            .decode(kdf.salt.as_bytes())
-            .map_err(|_| Error::CorruptVault {
-                reason: "the salt is not padded base64url",
-            })?;
-        let salt = Salt::from_slice(&salt)?;
-        let params = match (algorithm, kdf) {
-            (
-                KdfAlgorithm::Pbkdf2HmacSha256,
-                KdfV2 {
-                    iterations: Some(iterations),
-                    version: None,
-                    memory_kib: None,
-                    passes: None,
-                    lanes: None,
-                    ..
-                },
-            ) => acceptance.params(*iterations, salt)?,
-            (
-                KdfAlgorithm::Argon2id,
-                KdfV2 {
-                    iterations: None,
-                    version: Some(version),
-                    memory_kib: Some(memory_kib),
-                    passes: Some(passes),
-                    lanes: Some(lanes),
-                    ..
-                },
-            ) => {
-                if *version != u64::from(ARGON2_VERSION) {
-                    return Err(Error::CorruptVault {
-                        reason: "unsupported Argon2 version (only 19, 0x13, is accepted)",
-                    });
-                }
-                let cost = Argon2Cost::new(
-                    argon2_field(*memory_kib),
-                    argon2_field(*passes),
-                    argon2_field(*lanes),
-                );
-                acceptance.argon2(cost, salt, limits)?
-            }
-            _ => {
-                return Err(Error::CorruptVault {
-                    reason: "the KDF fields do not match the algorithm",
-                });
-            }
-        };
+        let params = kdf_from_v2(&file.kdf, acceptance, limits)?;
         if file.token.is_empty() {
             return Err(Error::CorruptVault {
                 reason: "the token is empty",
             });
         }
         Ok(Self {
-            params: params.with_normalization(normalization),
+            params,
             token: file.token,
+            keyring: None,
+        })
+    }
+
+    fn parse_v3(
+        bytes: &[u8],
+        acceptance: Acceptance,
+        limits: &Argon2Limits,
+    ) -> Result<Self, Error> {
+        let file: FileV3 = serde_json::from_slice(bytes).map_err(|_| Error::CorruptVault {
+            reason: "fields missing, malformed or unknown for version 3",
+        })?;
+        // The cap, before any other work on the slots.
+        if file.slots.len() > MAX_SLOTS {
+            return Err(Error::CorruptVault {
+                reason: "more keyslots than a vault may hold (32)",
+            });
+        }
+        if file.cipher != CIPHER {
+            return Err(Error::CorruptVault {
+                reason: "unknown cipher (version 3 knows only \"fernet\")",
+            });
+        }
+        if file.token.is_empty() {
+            return Err(Error::CorruptVault {
+                reason: "the token is empty",
+            });
+        }
+        if file.epoch == 0 {
+            return Err(Error::CorruptVault {
+                reason: "the key epoch is 0",
+            });
+        }
+        let vault_id: [u8; VAULT_ID_LEN] = decode_exact(&file.vault_id, "the vault id")?;
+        let mut slots = Vec::with_capacity(file.slots.len());
+        let mut passphrase = None;
+        for slot in &file.slots {
+            let slot = slot_from_v3(slot, acceptance, limits)?;
+            if slots.iter().any(|s: &Slot| s.id == slot.id) {
+                return Err(Error::CorruptVault {
+                    reason: "two keyslots have the same id",
+                });
+            }
+            if let SlotSource::Kdf(params) = &slot.source {
+                if passphrase.is_some() {
+                    return Err(Error::CorruptVault {
+                        reason: "more than one passphrase slot",
+                    });
+                }
+                passphrase = Some(*params);
+            }
+            slots.push(slot);
+        }
+        let params = passphrase.ok_or(Error::CorruptVault {
+            reason: "the vault has no passphrase slot",
+        })?;
+        Ok(Self {
+            params,
+            token: file.token,
+            keyring: Some(Keyring {
+                vault_id,
+                epoch: file.epoch,
+                slots,
+            }),
+        })
+    }
+
+    /// The vault id and key epoch of a version-3 file, to tell whether a key in memory
+    /// still belongs to the file stored.
+    pub(crate) fn ring_id(&self) -> Option<RingId> {
+        self.keyring.as_ref().map(|k| RingId {
+            vault_id: k.vault_id,
+            epoch: k.epoch,
+        })
+    }
+
+    /// Opens the record with the KDF output of a passphrase being tested: under it directly
+    /// (versions 1 and 2) or through the passphrase slot (version 3).
+    /// [`Error::WrongPassphrase`] if it is not the passphrase.
+    pub(crate) fn open_with_passphrase_key(&self, derived: FernetKey) -> Result<Opened, Error> {
+        match &self.keyring {
+            None => {
+                let plaintext = derived.open(&self.token)?;
+                Ok(Opened {
+                    key: derived,
+                    plaintext,
+                    slot: None,
+                })
+            }
+            Some(keyring) => {
+                let (key, slot) = keyring.open_passphrase(&derived)?;
+                self.open_record(key, slot)
+            }
+        }
+    }
+
+    /// Opens the record through a slot of `kind` (not the passphrase's) with `secret`.
+    /// [`Error::WrongPassphrase`] if no such slot opens with it; [`Error::NoKeyslots`] for
+    /// a file of version 1 or 2.
+    pub(crate) fn open_with_secret(&self, kind: SlotKind, secret: &[u8]) -> Result<Opened, Error> {
+        let keyring = self.keyring.as_ref().ok_or(Error::NoKeyslots {
+            version: self.version(),
+        })?;
+        let (key, slot) = keyring.open_secret(kind, secret)?;
+        self.open_record(key, slot)
+    }
+
+    /// The record under a data key a slot gave: a token that does not open under it was
+    /// altered (the secret was right).
+    fn open_record(&self, key: FernetKey, slot: SlotId) -> Result<Opened, Error> {
+        let plaintext = key.open(&self.token).map_err(|_| Error::CorruptVault {
+            reason: "the record does not open under the data key its keyslot holds",
+        })?;
+        Ok(Opened {
+            key,
+            plaintext,
+            slot: Some(slot),
         })
     }
 
     /// The format version this file is written in: 1 for PBKDF2 over the raw bytes, 2 for
     /// anything else.
     pub(crate) fn version(&self) -> u64 {
-        if self.params.algorithm() == KdfAlgorithm::Pbkdf2HmacSha256
+        if self.keyring.is_some() {
+            3
+        } else if self.params.algorithm() == KdfAlgorithm::Pbkdf2HmacSha256
             && self.params.normalization() == Normalization::None
         {
             1
@@ -348,8 +471,10 @@ impl VaultFile {
     }
 
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        if self.version() == 2 {
-            return self.to_bytes_v2();
+        match (&self.keyring, self.version()) {
+            (Some(keyring), _) => return self.to_bytes_v3(keyring),
+            (None, 2) => return self.to_bytes_v2(),
+            _ => {}
         }
         let file = FileV1 {
             format: FORMAT_NAME.to_owned(),
@@ -366,25 +491,187 @@ impl VaultFile {
     }
 
     fn to_bytes_v2(&self) -> Result<Vec<u8>, Error> {
-        let params = &self.params;
-        let argon2 = params.argon2_cost();
         let file = FileV2 {
             format: FORMAT_NAME.to_owned(),
             version: 2,
-            kdf: KdfV2 {
-                algorithm: params.algorithm().name().to_owned(),
-                iterations: argon2.is_none().then(|| u64::from(params.iterations())),
-                version: argon2.map(|_| u64::from(ARGON2_VERSION)),
-                memory_kib: argon2.map(|c| u64::from(c.memory_kib())),
-                passes: argon2.map(|c| u64::from(c.passes())),
-                lanes: argon2.map(|c| u64::from(c.lanes())),
-                salt: URL_SAFE.encode(params.salt().as_bytes()),
-                normalization: params.normalization().name().to_owned(),
-            },
+            kdf: kdf_to_v2(&self.params),
             cipher: CIPHER.to_owned(),
             token: self.token.clone(),
         };
         finish(&file)
+    }
+
+    fn to_bytes_v3(&self, keyring: &Keyring) -> Result<Vec<u8>, Error> {
+        let b64 = &URL_SAFE;
+        let slots = keyring
+            .slots
+            .iter()
+            .map(|slot| SlotV3 {
+                id: slot.id.as_str().to_owned(),
+                kind: slot.kind.as_str().to_owned(),
+                label: slot.label.clone(),
+                created_ms: slot.created_ms,
+                last_used_ms: slot.last_used_ms,
+                kdf: match &slot.source {
+                    SlotSource::Kdf(params) => Some(kdf_to_v2(params)),
+                    SlotSource::Salt(_) => None,
+                },
+                salt: match &slot.source {
+                    SlotSource::Salt(salt) => Some(b64.encode(salt)),
+                    SlotSource::Kdf(_) => None,
+                },
+                public_key: b64.encode(public_bytes(&slot.public_key)),
+                private_key: b64.encode(&slot.private_key),
+                data_key: b64.encode(&slot.data_key),
+            })
+            .collect();
+        let file = FileV3 {
+            format: FORMAT_NAME.to_owned(),
+            version: 3,
+            vault_id: b64.encode(keyring.vault_id),
+            epoch: keyring.epoch,
+            cipher: CIPHER.to_owned(),
+            token: self.token.clone(),
+            slots,
+        };
+        finish(&file)
+    }
+}
+
+/// Decodes padded base64url of exactly `N` bytes.
+fn decode_exact<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], Error> {
+    let reason = match what {
+            "the vault id" => "the vault id is not 16 bytes of padded base64url",
+            "a slot salt" => "a keyslot's salt is not 16 bytes of padded base64url",
+            "a public key" => "a keyslot's public key is not 33 bytes of padded base64url",
+            "a wrapped private key" => "a keyslot's private key has the wrong length or encoding",
+            _ => "a keyslot's data key has the wrong length or encoding",
+    };
+    let bad = || Error::CorruptVault { reason };
+    // Four characters per three bytes, padded: anything longer is refused before decoding.
+    if text.len() > N.div_ceil(3) * 4 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE.decode(text.as_bytes()).map_err(|_| bad())?;
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| bad())
+}
+
+/// One slot of a version-3 file, checked.
+fn slot_from_v3(slot: &SlotV3, acceptance: Acceptance, limits: &Argon2Limits) -> Result<Slot, Error> {
+    let id = SlotId::parse(&slot.id).ok_or(Error::CorruptVault {
+        reason: "a keyslot id is malformed",
+    })?;
+    let kind = SlotKind::from_name(&slot.kind).ok_or(Error::CorruptVault {
+        reason: "unknown keyslot kind",
+    })?;
+    check_label(&slot.label).map_err(|_| Error::CorruptVault {
+        reason: "a keyslot label is empty, too long or has control characters",
+    })?;
+    let source = match (kind, &slot.kdf, &slot.salt) {
+        (SlotKind::Passphrase, Some(kdf), None) => {
+            SlotSource::Kdf(kdf_from_v2(kdf, acceptance, limits)?)
+        }
+        (SlotKind::RecoveryKey | SlotKind::Secret, None, Some(salt)) => {
+            SlotSource::Salt(decode_exact::<SLOT_SALT_LEN>(salt, "a slot salt")?)
+        }
+        _ => {
+            return Err(Error::CorruptVault {
+                reason: "a keyslot's fields do not match its kind",
+            });
+        }
+    };
+    let public: [u8; PUBLIC_KEY_LEN] = decode_exact(&slot.public_key, "a public key")?;
+    let public_key = p256::PublicKey::from_sec1_bytes(&public).map_err(|_| Error::CorruptVault {
+        reason: "a keyslot's public key is not a P-256 point",
+    })?;
+    let private_key: [u8; WRAPPED_PRIVATE_LEN] =
+        decode_exact(&slot.private_key, "a wrapped private key")?;
+    let data_key: [u8; WRAPPED_DATA_KEY_LEN] = decode_exact(&slot.data_key, "a wrapped data key")?;
+    Ok(Slot {
+        id,
+        kind,
+        label: slot.label.clone(),
+        created_ms: slot.created_ms,
+        last_used_ms: slot.last_used_ms,
+        source,
+        public_key,
+        private_key: private_key.to_vec(),
+        data_key: data_key.to_vec(),
+    })
+}
+
+/// The `kdf` object of versions 2 and 3, checked against `acceptance` and `limits`.
+fn kdf_from_v2(kdf: &KdfV2, acceptance: Acceptance, limits: &Argon2Limits) -> Result<KdfParams, Error> {
+    let Some(algorithm) = KdfAlgorithm::from_name(&kdf.algorithm) else {
+        return Err(Error::UnsupportedAlgorithm {
+            found: kdf.algorithm.chars().take(64).collect(),
+        });
+    };
+    let normalization = Normalization::from_name(&kdf.normalization).ok_or(Error::CorruptVault {
+        reason: "unknown passphrase normalization (versions 2 and 3 know \"none\" and \"nfkc\")",
+    })?;
+    let salt = URL_SAFE
+        .decode(kdf.salt.as_bytes())
+        .map_err(|_| Error::CorruptVault {
+            reason: "the salt is not padded base64url",
+        })?;
+    let salt = Salt::from_slice(&salt)?;
+    let params = match (algorithm, kdf) {
+        (
+            KdfAlgorithm::Pbkdf2HmacSha256,
+            KdfV2 {
+                iterations: Some(iterations),
+                version: None,
+                memory_kib: None,
+                passes: None,
+                lanes: None,
+                ..
+            },
+        ) => acceptance.params(*iterations, salt)?,
+        (
+            KdfAlgorithm::Argon2id,
+            KdfV2 {
+                iterations: None,
+                version: Some(version),
+                memory_kib: Some(memory_kib),
+                passes: Some(passes),
+                lanes: Some(lanes),
+                ..
+            },
+        ) => {
+            if *version != u64::from(ARGON2_VERSION) {
+                return Err(Error::CorruptVault {
+                    reason: "unsupported Argon2 version (only 19, 0x13, is accepted)",
+                });
+            }
+            let cost = Argon2Cost::new(
+                argon2_field(*memory_kib),
+                argon2_field(*passes),
+                argon2_field(*lanes),
+            );
+            acceptance.argon2(cost, salt, limits)?
+        }
+        _ => {
+            return Err(Error::CorruptVault {
+                reason: "the KDF fields do not match the algorithm",
+            });
+        }
+    };
+    Ok(params.with_normalization(normalization))
+}
+
+/// The `kdf` object of versions 2 and 3 for `params`.
+fn kdf_to_v2(params: &KdfParams) -> KdfV2 {
+    let argon2 = params.argon2_cost();
+    KdfV2 {
+        algorithm: params.algorithm().name().to_owned(),
+        iterations: argon2.is_none().then(|| u64::from(params.iterations())),
+        version: argon2.map(|_| u64::from(ARGON2_VERSION)),
+        memory_kib: argon2.map(|c| u64::from(c.memory_kib())),
+        passes: argon2.map(|c| u64::from(c.passes())),
+        lanes: argon2.map(|c| u64::from(c.lanes())),
+        salt: URL_SAFE.encode(params.salt().as_bytes()),
+        normalization: params.normalization().name().to_owned(),
     }
 }
 

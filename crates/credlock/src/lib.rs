@@ -11,6 +11,8 @@ mod error;
 pub mod format;
 pub mod hardening;
 mod idle_clock;
+mod keyslot;
+mod recovery_key;
 
 // The vault: its story (`vault.rs`) over its machinery (`vault/`).
 mod vault;
@@ -23,6 +25,7 @@ pub mod nonblocking;
 mod operator;
 pub mod registry;
 pub mod sessions;
+mod slots;
 mod status;
 #[cfg(feature = "axum")]
 pub mod web;
@@ -40,6 +43,9 @@ pub use builder::VaultBuilder;
 pub use credentials::Credentials;
 pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use idle_clock::FakeClock;
+pub use keyslot::{MAX_LABEL_CHARS, MAX_SLOTS, SlotId, SlotInfo, SlotKind};
+pub use recovery_key::RecoveryKey;
+pub use slots::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
 pub use registry::{InvalidUserId, Registry, UserId};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,

@@ -46,6 +46,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::credentials::Credentials;
 use crate::error::Error;
+use crate::keyslot::duplicate_key;
 use crate::vault::Vault;
 use crate::vault::gate::Attempt;
 
@@ -237,17 +238,28 @@ impl Vault {
             let credentials = state.session.record(self.now())?.duplicate();
             (credentials, state.params.ok_or(Error::Locked)?)
         };
+        // With keyslots the key in memory is the data key: the passphrase is judged by the
+        // passphrase slot of the file, which must hold that data key.
+        let file = self.read_file()?;
         let key = self.test_passphrase(Attempt::Export, passphrase, &params, |key| {
+            let opened = match &file.keyring {
+                Some(_) if file.params == params => {
+                    Some(file.open_with_passphrase_key(duplicate_key(&key))?)
+                }
+                _ => None,
+            };
             let state = self.shared().state();
             // A lock() that landed during the derivation wins; it is not a wrong guess.
             let current = state
                 .session
                 .key(self.now())
                 .map_err(|_| Error::Interrupted)?;
-            if &key == current {
-                Ok(key)
-            } else {
-                Err(Error::WrongPassphrase)
+            match opened {
+                Some(opened) if &opened.key == current => Ok(key),
+                // The passphrase is right, but the file moved on (another writer).
+                Some(_) => Err(Error::ChangedElsewhere),
+                None if &key == current => Ok(key),
+                None => Err(Error::WrongPassphrase),
             }
         })?;
         // Only a key derived exactly as the foreign format derives it can be reused; any

@@ -85,10 +85,11 @@
 use std::time::Duration;
 
 use credlock_audit::{EventKind, Outcome};
-use credlock_crypto::{FernetKey, fill_random};
+use credlock_crypto::fill_random;
 use credlock_session::SessionState;
 use credlock_store::StoreEvent;
-use credlock_totp::TotpCode;
+use credlock_totp::{TotpCode, TotpSecret};
+use secrecy::{ExposeSecret as _, SecretString};
 
 pub use credlock_client_sessions::{
     MemorySessionStore, MintedSession, Scope, Scopes, SealedKey, SessionId, SessionInfo,
@@ -105,7 +106,8 @@ use credlock_client_sessions::from_ms;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::vault::Vault;
-use crate::vault::client_sessions::{open_key, seal_key};
+use crate::keyslot::duplicate_key;
+use crate::vault::client_sessions::{Grant, open_grant, seal_grant};
 use crate::vault::record;
 
 /// Longest label kept, in characters.
@@ -150,8 +152,7 @@ impl Vault {
         let (token, secret) = SessionToken::generate(fill_random)?;
         let now_ms = self.options().clock.now_ms();
         let id = SessionId::generate(fill_random)?;
-        let sealed_key = self.seal_for_session(&id, &secret)?;
-        let record = SessionRecord {
+        let mut record = SessionRecord {
             id,
             digest: secret.digest(),
             kind: request.kind(),
@@ -164,8 +165,9 @@ impl Vault {
             last_used_ms: now_ms,
             expires_ms: request.lifetime().map(|l| now_ms.saturating_add(ms(l))),
             idle_timeout_ms: request.idle_timeout().map(ms),
-            sealed_key,
+            sealed_key: None,
         };
+        record.sealed_key = self.seal_for_session(&record, &secret)?;
         let info = record.info();
         let store = &self.session_registry().store;
         store.insert(record, &secret).map_err(Error::SessionStore)?;
@@ -182,6 +184,58 @@ impl Vault {
             let _ = store.remove(&info.id);
         })?;
         Ok(MintedSession::new(token, info))
+    }
+
+    /// Signs a client in with the passphrase and mints its session: on a locked vault, an
+    /// unlock; on one already unlocked (another device signed in first), the passphrase is
+    /// proven through the vault's one gate — in turn with every other attempt, counted
+    /// against the lockout, audited when wrong — without locking anyone out or changing the
+    /// vault. Audited as `signed_in`.
+    ///
+    /// ```
+    /// use credlock::sessions::{Scope, SessionRequest};
+    /// use credlock::secrecy::SecretString;
+    /// use credlock::{Credentials, Policy, Vault};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// # vault.lock();
+    /// let pass = SecretString::from("Tangerine-Rocket-42!");
+    /// let laptop = vault.sign_in(&pass, SessionRequest::client("laptop"))?; // unlocks
+    /// let phone = vault.sign_in(&pass, SessionRequest::client("phone"))?;   // already unlocked
+    /// assert!(vault.validate_session(laptop.token.expose_secret(), Scope::Manage).is_ok());
+    /// assert!(vault.validate_session(phone.token.expose_secret(), Scope::Manage).is_ok());
+    /// assert!(vault.sign_in(&SecretString::from("wrong"), SessionRequest::client("thief")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Vault::unlock`] (a wrong passphrase is [`Error::WrongPassphrase`], counted;
+    /// [`Error::LockedOut`]), then those of [`Vault::mint_session`];
+    /// [`Error::ChangedElsewhere`] if the passphrase is right but the key in memory is no
+    /// longer the file's.
+    pub fn sign_in(
+        &self,
+        passphrase: &SecretString,
+        request: SessionRequest,
+    ) -> Result<MintedSession, Error> {
+        if self.status() == SessionState::Unlocked {
+            self.verify_passphrase(passphrase)?;
+        } else {
+            match self.unlock(passphrase) {
+                Ok(()) => {}
+                // Another client unlocked it meanwhile: prove the passphrase all the same.
+                Err(Error::AlreadyUnlocked) => self.verify_passphrase(passphrase)?,
+                Err(e) => return Err(e),
+            }
+        }
+        let minted = self.mint_session(request)?;
+        self.audit(EventKind::SignedIn, Outcome::Success, |e| {
+            e.session(minted.info.id.as_str())
+        })?;
+        Ok(minted)
     }
 
     /// Checks a client's token: it must be a live session of this (unlocked) vault, not
@@ -233,6 +287,19 @@ impl Vault {
             Ok(None) => return refuse(Error::InvalidToken),
             Err(e) => return refuse(Error::SessionStore(e)),
         };
+        // A shared session's terms are the ones sealed in its grant (the row is not
+        // authenticated): a row rewritten in the database is refused, and removed.
+        let grant = if sessions.shared {
+            match self.open_grant_of(&record, &secret) {
+                Ok(grant) => Some(grant),
+                Err(e) => {
+                    let _ = sessions.store.remove(&record.id);
+                    return refuse(e);
+                }
+            }
+        } else {
+            None
+        };
         let now_ms = clock.now_ms();
         if record.expired_at(now_ms) {
             let _ = sessions.store.remove(&record.id);
@@ -245,10 +312,10 @@ impl Vault {
         // the key is still here: a lock may have landed since it was looked at).
         let access = if unlocked_here && self.note_activity().is_ok() {
             Access::Local
-        } else if sessions.shared {
-            match self.open_sealed_key(&record, &secret) {
-                Ok(access) => access,
-                Err(e) => return refuse(e),
+        } else if let Some(grant) = grant {
+            Access::Sealed {
+                grant,
+                id: record.id.clone(),
             }
         } else {
             return refuse(Error::InvalidToken);
@@ -289,6 +356,17 @@ impl Vault {
     pub fn totp_for(&self, token: &str) -> Result<TotpCode, Error> {
         match self.check_session(token, Scope::Totp)?.1 {
             Access::Local => self.totp(),
+            Access::Sealed {
+                grant:
+                    Grant {
+                        mfa_secret: Some(mfa),
+                        ..
+                    },
+                ..
+            } => {
+                let secret = TotpSecret::parse(mfa.expose_secret())?;
+                Ok(secret.code_at(self.options().clock.now()))
+            }
             sealed => {
                 let secret = self.credentials_through(sealed)?.totp_secret()?;
                 let secret = secret.ok_or(Error::NoMfaSecret)?;
@@ -350,7 +428,12 @@ impl Vault {
 
     /// Revokes every session and API token; how many there were. Always audited. Replicas
     /// sharing the store hear it (a [`Registry`](crate::Registry) on PostgreSQL): they revoke
-    /// the sessions they keep too ("sign out everywhere"), and keep their keys.
+    /// the sessions they keep too ("sign out everywhere").
+    ///
+    /// On an unlocked vault with keyslots, the data key **rotates** as well (audited as
+    /// `key_rotated`, operation `revoke_all_sessions`): whatever a revoked session could
+    /// take (a shared session's row holds the data key, sealed for its token) opens nothing
+    /// written from now on. The other replicas then drop their (old) key.
     ///
     /// # Errors
     ///
@@ -368,6 +451,11 @@ impl Vault {
         self.audit(EventKind::SessionsRevoked, Outcome::Success, |e| {
             e.operation("request")
         })?;
+        match self.rotate_unlocked("revoke_all_sessions", |_| true, None) {
+            // Nothing to rotate here: locked (no key), or no keyslots.
+            Ok(()) | Err(Error::Locked | Error::NoCredentials | Error::NoKeyslots { .. }) => {}
+            Err(e) => return Err(e),
+        }
         Ok(n)
     }
 
@@ -396,7 +484,7 @@ impl Vault {
         let (token, secret) = SessionToken::generate(fill_random)?;
         record.digest = secret.digest();
         record.last_used_ms = record.last_used_ms.max(now_ms);
-        let sealed_key = self.seal_for_session(id, &secret)?;
+        let sealed_key = self.seal_for_session(&record, &secret)?;
         if !store
             .replace_digest(id, record.digest, sealed_key, &secret, now_ms)
             .map_err(Error::SessionStore)?
@@ -419,51 +507,82 @@ impl Vault {
 pub(crate) enum Access {
     /// Through the key this process holds (the vault is unlocked here).
     Local,
-    /// Through the key sealed in the session's row, opened with the token, for this
+    /// Through the grant sealed in the session's row, opened with the token, for this
     /// request only.
-    Sealed { key: FernetKey, id: SessionId },
+    Sealed { grant: Grant, id: SessionId },
 }
 
 impl Vault {
-    /// With shared sessions, the vault key sealed for session `id` under its token; `None`
+    /// With shared sessions, the grant for the session `record` (its terms, and what its
+    /// scopes need: the data key, or the MFA secret alone) sealed under its token; `None`
     /// otherwise. Needs the key: only while unlocked here.
     pub(crate) fn seal_for_session(
         &self,
-        id: &SessionId,
+        record: &SessionRecord,
         secret: &TokenSecret,
     ) -> Result<Option<SealedKey>, Error> {
         if !self.session_registry().shared {
             return Ok(None);
         }
-        let state = self.shared().state();
-        let key = state.session.key(self.now())?;
-        seal_key(key, id, secret).map(Some)
+        let grant = {
+            let state = self.shared().state();
+            let now = self.now();
+            let key = state.session.key(now)?;
+            let reads = record.scopes.contains(Scope::ReadCredentials)
+                || record.scopes.contains(Scope::Manage);
+            Grant {
+                kind: record.kind,
+                scopes: record.scopes,
+                created_ms: record.created_ms,
+                expires_ms: record.expires_ms,
+                idle_timeout_ms: record.idle_timeout_ms,
+                key: reads.then(|| duplicate_key(key)),
+                mfa_secret: if reads {
+                    None
+                } else {
+                    state
+                        .session
+                        .record(now)?
+                        .mfa_secret()
+                        .map(|m| SecretString::from(m.expose_secret().to_owned()))
+                },
+            }
+        };
+        seal_grant(&grant, &record.id, secret).map(Some)
     }
 
-    /// Opens the key sealed in `record` with the token's `secret`: a row without a sealed
-    /// key, or one the token does not open, is [`Error::InvalidToken`].
-    pub(crate) fn open_sealed_key(
+    /// Opens the grant sealed in `record` with the token's `secret` and checks the row's
+    /// terms against it: a row without a grant, one the token does not open, or one whose
+    /// terms were rewritten is [`Error::InvalidToken`].
+    pub(crate) fn open_grant_of(
         &self,
         record: &SessionRecord,
         secret: &TokenSecret,
-    ) -> Result<Access, Error> {
+    ) -> Result<Grant, Error> {
         let sealed = record.sealed_key.as_ref().ok_or(Error::InvalidToken)?;
-        Ok(Access::Sealed {
-            key: open_key(sealed, &record.id, secret)?,
-            id: record.id.clone(),
-        })
+        let grant = open_grant(sealed, &record.id, secret)?;
+        if grant.matches(record) {
+            Ok(grant)
+        } else {
+            Err(Error::InvalidToken)
+        }
     }
 
-    /// The credentials, read through a key opened from a session's row: the stored record is
-    /// read and opened for this request, and the key dropped (zeroized) afterwards; the vault
-    /// stays locked here. A key that no longer opens the record (the passphrase or the key
-    /// derivation changed elsewhere) revokes the session: [`Error::InvalidToken`].
+    /// The credentials, read through the data key of a session's grant: the stored record
+    /// is read and opened for this request, and the key dropped (zeroized) afterwards; the
+    /// vault stays locked here. A grant without a data key (a TOTP-only session) or whose
+    /// key no longer opens the record (the key rotated, the passphrase or the key derivation
+    /// changed elsewhere) revokes the session: [`Error::InvalidToken`].
     pub(crate) fn credentials_through(&self, access: Access) -> Result<Credentials, Error> {
-        let Access::Sealed { key, id } = access else {
+        let Access::Sealed { grant, id } = access else {
             return self.credentials();
         };
         let file = self.read_file()?;
-        let Ok(plaintext) = key.open(&file.token) else {
+        let opened = grant
+            .key
+            .as_ref()
+            .and_then(|key| key.open(&file.token).ok());
+        let Some(plaintext) = opened else {
             let _ = self.session_registry().store.remove(&id);
             let (auditor, clock) = (&self.options().auditor, &self.options().clock);
             return Err(self

@@ -14,6 +14,7 @@ pub(crate) mod gate;
 pub(crate) mod kdf_plan;
 pub(crate) mod lockout;
 pub(crate) mod record;
+pub(crate) mod sealing;
 pub(crate) mod state;
 pub(crate) mod sweeper;
 pub(crate) mod tally;
@@ -33,6 +34,7 @@ use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
+
 use self::client_sessions::Sessions;
 use self::config::Options;
 use self::gate::{Attempt, Gate, Refused};
@@ -42,7 +44,9 @@ use self::tally::Tally;
 use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::format::VaultFile;
+use crate::format::{Opened, VaultFile};
+use crate::keyslot::{MAX_SLOTS, NewSlot, Slot, SlotId, SlotKind};
+use crate::recovery_key::RecoveryKey;
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
 /// unlocked or empty.
@@ -360,9 +364,15 @@ impl Vault {
             return Err(Error::VaultExists { path: self.path() });
         }
         let epoch = self.shared.state().epoch;
-        let key = self.options.deriver.derive_new(passphrase, &params)?;
-        let token = key.seal(&record::to_bytes(&credentials)?)?;
-        let bytes = VaultFile { params, token }.to_bytes()?;
+        let passphrase_key = self.options.deriver.derive_new(passphrase, &params)?;
+        let (key, file) = sealing::seal_new(
+            self.options.keyslots(),
+            passphrase_key,
+            params,
+            &record::to_bytes(&credentials)?,
+            self.options.clock.now_ms(),
+        )?;
+        let bytes = file.to_bytes()?;
         if replace {
             self.store.save(&bytes)?;
             self.announce(StoreEvent::Replaced);
@@ -377,7 +387,7 @@ impl Vault {
         self.store.reset_lockout()?;
         self.shared
             .state()
-            .install(key, credentials, params, epoch, self.now());
+            .install(key, credentials, &file, epoch, self.now());
         self.poke_sweeper();
         if replace {
             // Sessions were granted under the credentials and passphrase just replaced.
@@ -431,66 +441,112 @@ impl Vault {
     /// which takes one more derivation at the new cost. A failure to write it leaves the vault
     /// unlocked and unchanged (audited; tried again at the next unlock).
     pub fn unlock(&self, passphrase: &SecretString) -> Result<(), Error> {
+        let (epoch, file) = self.begin_unlock()?;
+        let (plaintext, slot) = self.gate().test_then(
+            Attempt::Unlock,
+            passphrase,
+            &file.params,
+            |shared| self.still_wanted(shared, epoch),
+            |key| file.open_with_passphrase_key(key),
+            |opened| self.install_opened(&file, epoch, opened),
+        )?;
+        self.finish_unlock(slot.as_ref())?;
+        // A vault weaker than the options' KDF target is re-sealed at it, and one of an
+        // older format moves to keyslots (`vault/upgrade.rs`).
+        Upgrade {
+            store: self.store.as_ref(),
+            shared: &self.shared,
+            options: &self.options,
+        }
+        .after_unlock(passphrase, &file, &plaintext, slot.as_ref(), epoch)
+    }
+
+    /// Unlocks the vault with the secret of a `secret` keyslot (one an application added
+    /// with [`Vault::add_secret_slot`](crate::Vault::add_secret_slot)): no KDF runs, but the
+    /// attempt takes its turn and counts against the lockout exactly as a passphrase does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::unlock`]; [`Error::WrongPassphrase`] when no secret slot opens with
+    /// `secret`; [`Error::NoKeyslots`] for a vault of format version 1 or 2.
+    pub fn unlock_with_secret(&self, secret: &[u8]) -> Result<(), Error> {
+        let (epoch, file) = self.begin_unlock()?;
+        if file.keyring.is_none() {
+            return Err(Error::NoKeyslots {
+                version: file.version(),
+            });
+        }
+        let (_plaintext, slot) = self.gate().test_secret_then(
+            Attempt::UnlockWithSecret,
+            |shared| self.still_wanted(shared, epoch),
+            || file.open_with_secret(SlotKind::Secret, secret),
+            |opened| self.install_opened(&file, epoch, opened),
+        )?;
+        self.finish_unlock(slot.as_ref())
+    }
+
+    /// The start of an unlock: the idle timeout applied, the state checked, its epoch noted,
+    /// the file read.
+    fn begin_unlock(&self) -> Result<(u64, VaultFile), Error> {
         self.expire_idle();
         let epoch = {
             let state = self.shared.state();
             state.session.check_unlock_allowed(self.now())?;
             state.epoch
         };
-        let file = self.read_file()?;
-        // A caller queued behind another unlock (or a lock) finds out before deriving.
-        let still_wanted = |shared: &Shared| {
-            let state = shared.state();
-            state.session.check_unlock_allowed(self.now())?;
-            if state.epoch == epoch {
-                Ok(())
-            } else {
-                Err(Error::Interrupted)
-            }
-        };
-        // The key is installed in the same turn, so the next queued unlock sees it.
-        let install = |(key, plaintext): (FernetKey, Zeroizing<Vec<u8>>)| {
-            let credentials = record::from_bytes(&plaintext)?;
-            let mut state = self.shared.state();
-            if state.epoch != epoch {
-                return Err(Error::Interrupted);
-            }
-            let session = std::mem::take(&mut state.session);
-            match session.unlock(key, credentials, self.now()) {
-                Ok(s) => {
-                    state.session = s;
-                    state.params = Some(file.params);
-                    Ok(plaintext)
-                }
-                Err((s, e)) => {
-                    state.session = s;
-                    Err(e.into())
-                }
-            }
-        };
-        let plaintext = self.gate().test_then(
-            Attempt::Unlock,
-            passphrase,
-            &file.params,
-            still_wanted,
-            |key| {
-                let plaintext = key.open(&file.token)?;
-                Ok((key, plaintext))
-            },
-            install,
-        )?;
-        self.poke_sweeper();
-        self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| e)
-            .inspect_err(|_| {
-                self.shared.state().lock();
-            })?;
-        // A vault weaker than the options' KDF target is re-sealed at it (`vault/upgrade.rs`).
-        Upgrade {
-            store: self.store.as_ref(),
-            shared: &self.shared,
-            options: &self.options,
+        Ok((epoch, self.read_file()?))
+    }
+
+    /// Whether an unlock begun at `epoch` still makes sense once it is its turn: a caller
+    /// queued behind another unlock (or a lock) finds out before deriving.
+    fn still_wanted(&self, shared: &Shared, epoch: u64) -> Result<(), Error> {
+        let state = shared.state();
+        state.session.check_unlock_allowed(self.now())?;
+        if state.epoch == epoch {
+            Ok(())
+        } else {
+            Err(Error::Interrupted)
         }
-        .after_unlock(passphrase, &file, &plaintext, epoch)
+    }
+
+    /// Installs what an unlock of `file` (begun at `epoch`) opened, in the same turn, so the
+    /// next queued unlock sees it.
+    fn install_opened(
+        &self,
+        file: &VaultFile,
+        epoch: u64,
+        opened: Opened,
+    ) -> Result<(Zeroizing<Vec<u8>>, Option<SlotId>), Error> {
+        let credentials = record::from_bytes(&opened.plaintext)?;
+        let mut state = self.shared.state();
+        if state.epoch != epoch {
+            return Err(Error::Interrupted);
+        }
+        let session = std::mem::take(&mut state.session);
+        match session.unlock(opened.key, credentials, self.now()) {
+            Ok(s) => {
+                state.session = s;
+                state.params = Some(file.params);
+                state.ring = file.ring_id();
+                Ok((opened.plaintext, opened.slot))
+            }
+            Err((s, e)) => {
+                state.session = s;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The end of an unlock: the sweeper told, the success audited (naming the slot).
+    fn finish_unlock(&self, slot: Option<&SlotId>) -> Result<(), Error> {
+        self.poke_sweeper();
+        self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| match slot {
+            Some(id) => e.slot(id.as_str()),
+            None => e,
+        })
+        .inspect_err(|_| {
+            self.shared.state().lock();
+        })
     }
 
     /// The idle sweeper watching this vault, if any.
@@ -547,7 +603,7 @@ impl Vault {
     /// Tells the other holders of the record (replicas sharing the store) what happened
     /// here, so that they drop what it ended. Never fails the operation: a store that could
     /// not send it keeps it and sends it later (PostgreSQL), and the delay is traced.
-    fn announce(&self, event: StoreEvent) {
+    pub(crate) fn announce(&self, event: StoreEvent) {
         if let Err(e) = self.store.announce(event) {
             tracing::warn!(
                 event = event.as_str(),
@@ -803,20 +859,22 @@ impl Vault {
         let mut tries = 0;
         let epoch = loop {
             let (on_disk, version) = self.read_file_versioned()?;
-            let (params, token, epoch) = {
+            let (file, epoch) = {
                 let mut state = self.shared.state();
                 let key = state.session.key(self.now())?;
-                let Some(params) = state.params.filter(|p| *p == on_disk.params) else {
+                // A key of another passphrase or another epoch (changed elsewhere) must not
+                // write: the vault is locked instead.
+                if !state.holds_key_of(&on_disk) {
                     state.lock();
                     return Err(Error::ChangedElsewhere);
+                }
+                let file = VaultFile {
+                    token: key.seal(&record::to_bytes(&credentials)?)?,
+                    ..on_disk
                 };
-                (
-                    params,
-                    key.seal(&record::to_bytes(&credentials)?)?,
-                    state.epoch,
-                )
+                (file, state.epoch)
             };
-            let bytes = VaultFile { params, token }.to_bytes()?;
+            let bytes = file.to_bytes()?;
             // Compare-and-swap: a concurrent writer (another process or replica) makes this
             // read again, so its update is never overwritten unseen.
             if self.store.replace_if(version, &bytes)? != WriteOutcome::Conflict {
@@ -930,19 +988,32 @@ impl Vault {
             }
         };
         let (file, version) = self.read_file_versioned()?;
-        let (_old_key, plaintext) =
-            self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
-                let plaintext = key.open(&file.token)?;
-                Ok((key, plaintext))
-            })?;
-        let credentials = record::from_bytes(&plaintext)?;
+        let opened = self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
+            file.open_with_passphrase_key(key)
+        })?;
+        let credentials = record::from_bytes(&opened.plaintext)?;
         self.enforce_policy(&new, credentials.email())?;
         let params = self.options.new_kdf_params()?;
-        let key = self.options.deriver.derive_new(&new, &params)?;
-        // The record's exact bytes are re-sealed: the credentials do not change.
-        let token = key.seal(&plaintext)?;
+        let new_key = self.options.deriver.derive_new(&new, &params)?;
+        // The record's exact bytes are re-sealed: the credentials do not change. With
+        // keyslots, under a new data key (the old passphrase's slot goes, the others are
+        // re-wrapped): a copy of the old file opens with the old passphrase, and nothing
+        // written from now on does.
+        let now_ms = self.options.clock.now_ms();
+        let rotated = file.keyring.is_some();
+        let (key, new_file) = if rotated {
+            sealing::rotate(
+                &file,
+                &opened.plaintext,
+                |slot| slot.kind != SlotKind::Passphrase,
+                vec![sealing::passphrase_slot(&new_key, params)?],
+                now_ms,
+            )?
+        } else {
+            sealing::seal_new(self.options.keyslots(), new_key, params, &opened.plaintext, now_ms)?
+        };
         // The file the old passphrase opened must still be the one stored (compare-and-swap).
-        let bytes = VaultFile { params, token }.to_bytes()?;
+        let bytes = new_file.to_bytes()?;
         if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
             return Err(Error::ChangedElsewhere);
         }
@@ -953,7 +1024,7 @@ impl Vault {
         if was_unlocked {
             self.shared
                 .state()
-                .install(key, credentials, params, epoch, self.now());
+                .install(key, credentials, &new_file, epoch, self.now());
             self.poke_sweeper();
         }
         // Sessions minted under the old passphrase go (all of them when shared: their rows
@@ -965,7 +1036,254 @@ impl Vault {
             "passphrase_change",
             keep,
         );
-        self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)
+        self.audit(EventKind::PassphraseChanged, Outcome::Success, |e| e)?;
+        if rotated {
+            self.audit(EventKind::KeyRotated, Outcome::Success, |e| {
+                e.operation("change_passphrase")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Recovers the vault with its recovery key, when the passphrase is forgotten: sets
+    /// `new_passphrase`, replaces the recovery key used with a new one (returned, to be
+    /// shown **once**), rotates the data key and leaves the vault unlocked. Nothing is lost:
+    /// the record is the same. The recovery key is tested through the vault's one gate and
+    /// counts against the lockout as a passphrase does; a text that is not a recovery key
+    /// at all is refused before (nothing counted). Every client session is revoked, the
+    /// other replicas drop their key, and the recovery is audited (`recovered`, naming the
+    /// slot, then `key_rotated`).
+    ///
+    /// ```
+    /// use credlock::{Credentials, Policy, SessionState, Vault};
+    /// use credlock::secrecy::{ExposeSecret, SecretString};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let vault = Vault::builder(dir.path().join("vault.json")).insecure_kdf_iterations(1_000).open()?;
+    /// # let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// # vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// let kit = vault.add_recovery_key("printed kit")?;      // shown once, written down
+    /// vault.lock();
+    /// // ... the passphrase is forgotten ...
+    /// let new = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    /// let next_kit = vault.recover(&kit.display(), new)?;
+    /// assert_eq!(vault.status(), SessionState::Unlocked);
+    /// assert_eq!(vault.credentials()?.password().expose_secret(), "pw");
+    /// vault.lock();
+    /// assert!(vault.recover(&kit.display(), Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?).is_err());
+    /// vault.unlock(&SecretString::from("Marmalade-Comet-17?"))?;
+    /// # drop(next_kit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedRecoveryKey`] (nothing counted), [`Error::WrongPassphrase`] for a
+    /// recovery key this vault does not hold (counted), [`Error::LockedOut`],
+    /// [`Error::NoKeyslots`] for a vault of format version 1 or 2, [`Error::Policy`] for a
+    /// new passphrase the policy refuses (nothing written), [`Error::ChangedElsewhere`] if
+    /// the file changed meanwhile (nothing written), and the file errors of
+    /// [`Vault::unlock`].
+    pub fn recover(
+        &self,
+        recovery_key: &SecretString,
+        new_passphrase: ValidPassphrase,
+    ) -> Result<RecoveryKey, Error> {
+        let key = RecoveryKey::parse(recovery_key.expose_secret())?;
+        self.expire_idle();
+        let epoch = {
+            let state = self.shared.state();
+            if state.session.state() == SessionState::NoCredentials {
+                return Err(Error::NoCredentials);
+            }
+            state.epoch
+        };
+        let (file, version) = self.read_file_versioned()?;
+        if file.keyring.is_none() {
+            return Err(Error::NoKeyslots {
+                version: file.version(),
+            });
+        }
+        let opened = self.gate().test_secret_then(
+            Attempt::Recover,
+            |_| Ok(()),
+            || file.open_with_secret(SlotKind::RecoveryKey, key.expose_bytes()),
+            Ok,
+        )?;
+        let used = opened.slot.clone().ok_or(Error::CorruptVault {
+            reason: "a recovery key opened no slot",
+        })?;
+        let label = file
+            .keyring
+            .as_ref()
+            .and_then(|k| k.slots.iter().find(|s| s.id == used))
+            .map_or_else(|| String::from("recovery key"), |s| s.label.clone());
+        let credentials = record::from_bytes(&opened.plaintext)?;
+        self.enforce_policy(&new_passphrase, credentials.email())?;
+        let params = self.options.new_kdf_params()?;
+        let new_key = self.options.deriver.derive_new(&new_passphrase, &params)?;
+        let replacement = RecoveryKey::generate()?;
+        let (data_key, new_file) = sealing::rotate(
+            &file,
+            &opened.plaintext,
+            |slot| slot.kind != SlotKind::Passphrase && slot.id != used,
+            vec![
+                sealing::passphrase_slot(&new_key, params)?,
+                sealing::secret_slot(SlotKind::RecoveryKey, &label, replacement.expose_bytes())?,
+            ],
+            self.options.clock.now_ms(),
+        )?;
+        if self.store.replace_if(version, &new_file.to_bytes()?)? == WriteOutcome::Conflict {
+            return Err(Error::ChangedElsewhere);
+        }
+        self.announce(StoreEvent::PassphraseChanged);
+        self.shared
+            .state()
+            .install(data_key, credentials, &new_file, epoch, self.now());
+        self.poke_sweeper();
+        let _ = self.options.sessions.revoke_all_but(
+            &self.options.auditor,
+            &self.options.clock,
+            "recover",
+            None,
+        );
+        self.audit(EventKind::Recovered, Outcome::Success, |e| {
+            e.slot(used.as_str())
+        })?;
+        self.audit(EventKind::KeyRotated, Outcome::Success, |e| {
+            e.operation("recover")
+        })?;
+        Ok(replacement)
+    }
+
+    /// Proves `passphrase` is this unlocked vault's, through the gate (in turn, counted
+    /// against the lockout, audited when wrong), without changing the vault's state: a
+    /// second client signing in while the vault stays unlocked.
+    pub(crate) fn verify_passphrase(&self, passphrase: &SecretString) -> Result<(), Error> {
+        self.expire_idle();
+        let file = self.read_file()?;
+        self.gate().test(
+            Attempt::SignIn,
+            passphrase,
+            &file.params,
+            |shared| {
+                shared.state().session.key(self.now())?;
+                Ok(())
+            },
+            |key| {
+                let opened = file.open_with_passphrase_key(key)?;
+                let state = self.shared.state();
+                // A lock() that landed during the derivation wins; it is not a wrong guess.
+                let current = state
+                    .session
+                    .key(self.now())
+                    .map_err(|_| Error::Interrupted)?;
+                if &opened.key == current {
+                    Ok(())
+                } else {
+                    // The passphrase is right, but the file moved on (another writer).
+                    Err(Error::ChangedElsewhere)
+                }
+            },
+        )
+    }
+
+    /// Adds the slot `new` makes to the unlocked vault's keyring (compare-and-swap, tried
+    /// again if another writer wrote meanwhile): no rotation, the data key is the one in
+    /// memory.
+    pub(crate) fn add_slot_unlocked(
+        &self,
+        new: impl Fn() -> Result<NewSlot, Error>,
+    ) -> Result<SlotId, Error> {
+        self.note_activity()?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (file, version) = self.read_file_versioned()?;
+            let mut keyring = file.keyring.clone().ok_or(Error::NoKeyslots {
+                version: file.version(),
+            })?;
+            // The cap, before any work.
+            if keyring.slots.len() >= MAX_SLOTS {
+                return Err(Error::TooManySlots { max: MAX_SLOTS });
+            }
+            let slot = new()?;
+            let id = {
+                let mut state = self.shared.state();
+                let key = state.session.key(self.now())?;
+                if !state.holds_key_of(&file) {
+                    state.lock();
+                    return Err(Error::ChangedElsewhere);
+                }
+                keyring.add(slot, key, self.options.clock.now_ms())?
+            };
+            let new_file = VaultFile {
+                keyring: Some(keyring),
+                ..file
+            };
+            if self.store.replace_if(version, &new_file.to_bytes()?)? != WriteOutcome::Conflict {
+                return Ok(id);
+            }
+        }
+        Err(credlock_store::Error::Contended {
+            path: self.path().unwrap_or_default(),
+            attempts: MAX_CAS_ATTEMPTS,
+        }
+        .into())
+    }
+
+    /// Rotates the unlocked vault's data key: the record re-sealed under a fresh one, the
+    /// slots `keep_slot` keeps re-wrapped, the key epoch up (compare-and-swap: a file
+    /// changed elsewhere is [`Error::ChangedElsewhere`], nothing written). Every client
+    /// session but `keep_session` is revoked (all of them when shared: their rows hold the
+    /// old key) and the other replicas drop the old key. Audited as `key_rotated` with
+    /// `operation`.
+    pub(crate) fn rotate_unlocked(
+        &self,
+        operation: &'static str,
+        keep_slot: impl Fn(&Slot) -> bool,
+        keep_session: Option<&SessionId>,
+    ) -> Result<(), Error> {
+        self.expire_idle();
+        let (file, version) = self.read_file_versioned()?;
+        if file.keyring.is_none() {
+            return Err(Error::NoKeyslots {
+                version: file.version(),
+            });
+        }
+        let (plaintext, epoch) = {
+            let mut state = self.shared.state();
+            let key = state.session.key(self.now())?;
+            if !state.holds_key_of(&file) {
+                state.lock();
+                return Err(Error::ChangedElsewhere);
+            }
+            let plaintext = key.open(&file.token).map_err(|_| Error::CorruptVault {
+                reason: "the record does not open under the data key",
+            })?;
+            (plaintext, state.epoch)
+        };
+        let (data_key, new_file) = sealing::rotate(
+            &file,
+            &plaintext,
+            keep_slot,
+            Vec::new(),
+            self.options.clock.now_ms(),
+        )?;
+        if self.store.replace_if(version, &new_file.to_bytes()?)? == WriteOutcome::Conflict {
+            return Err(Error::ChangedElsewhere);
+        }
+        self.announce(StoreEvent::PassphraseChanged);
+        let credentials = record::from_bytes(&plaintext)?;
+        self.shared
+            .state()
+            .install(data_key, credentials, &new_file, epoch, self.now());
+        let _ = self.options.sessions.revoke_all_but(
+            &self.options.auditor,
+            &self.options.clock,
+            operation,
+            keep_session,
+        );
+        self.audit(EventKind::KeyRotated, Outcome::Success, |e| {
+            e.operation(operation)
+        })
     }
 
     pub(crate) fn options(&self) -> &Options {

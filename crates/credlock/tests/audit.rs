@@ -27,23 +27,14 @@ const ECLOSION_PASS: &str = "Correct-Horse-9-Battery!";
 fn key_encodings(path: &std::path::Path, passphrase: &str) -> Vec<String> {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let salt = base64::engine::general_purpose::STANDARD
-        .decode(file["kdf"]["salt"].as_str().unwrap())
-        .or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE.decode(file["kdf"]["salt"].as_str().unwrap())
-        })
-        .unwrap();
-    let salt = credlock_crypto::Salt::from_bytes(salt.try_into().unwrap());
-    let iterations = file["kdf"]["iterations"].as_u64().unwrap();
-    let params = credlock_crypto::KdfParams::insecure_low_cost(iterations, salt).unwrap();
-    let key = credlock_crypto::derive_key(passphrase, &params).unwrap();
-    let bytes = key.expose_secret_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    vec![
-        key.to_base64url().expose_secret().to_owned(),
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-        hex,
-    ]
+    let mut encodings = Vec::new();
+    for bytes in common::v3::keys(&file, passphrase) {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        encodings.push(base64::engine::general_purpose::URL_SAFE.encode(bytes));
+        encodings.push(base64::engine::general_purpose::STANDARD.encode(bytes));
+        encodings.push(hex);
+    }
+    encodings
 }
 
 #[test]

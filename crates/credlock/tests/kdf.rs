@@ -21,10 +21,16 @@ use credlock_audit::{AuditError, EventKind, Outcome};
 use credlock_eclosion::{EclosionExt as _, ImportOptions};
 use credlock_store::{FileStore, LockoutRecord, StoreInfo, StoreLock};
 
-/// The file's `kdf` object and `version`.
+/// The file's `version` and passphrase `kdf` object (version 3: the passphrase slot's).
 fn kdf_of(path: &Path) -> (u64, serde_json::Value) {
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    (file["version"].as_u64().unwrap(), file["kdf"].clone())
+    let version = file["version"].as_u64().unwrap();
+    if version < 3 {
+        return (version, file["kdf"].clone());
+    }
+    let slots = file["slots"].as_array().unwrap();
+    let slot = slots.iter().find(|s| s["kind"] == "passphrase").unwrap();
+    (version, slot["kdf"].clone())
 }
 
 fn iterations_of(path: &Path) -> u64 {
@@ -71,7 +77,8 @@ fn unlock_raises_a_480k_vault_to_the_target_and_audits_it() {
     v.unlock(&secret(PASS)).unwrap();
     assert_eq!(v.status(), SessionState::Unlocked);
     let (version, kdf) = kdf_of(&path);
-    assert_eq!((version, kdf["iterations"].as_u64()), (2, Some(600_000)));
+    // Moved to keyslots (version 3) in the same write.
+    assert_eq!((version, kdf["iterations"].as_u64()), (3, Some(600_000)));
     assert_eq!(kdf["normalization"], "nfkc");
     // One derivation to test the passphrase, one for the new key; the second is not a
     // passphrase test and is not counted.
@@ -400,7 +407,7 @@ fn a_raw_byte_vault_needs_its_exact_spelling_until_it_moves_to_nfkc() {
     assert_eq!(v.lockout_state().unwrap().failures, 1);
     // The exact spelling opens it, and the upgrade moves it to NFKC...
     v.unlock(&secret(NFC)).unwrap();
-    assert_eq!(kdf_of(&path), (2, kdf_of(&path).1));
+    assert_eq!(kdf_of(&path), (3, kdf_of(&path).1));
     assert_eq!(kdf_of(&path).1["normalization"], "nfkc");
     // ...after which either spelling opens it.
     v.lock();
@@ -421,8 +428,9 @@ fn an_import_from_eclosion_keeps_raw_bytes_until_the_next_unlock_or_change() {
     v.import_eclosion(&legacy, &secret(NFC), &ImportOptions::new())
         .unwrap();
     let (version, kdf) = kdf_of(&imported);
-    assert_eq!(version, 1, "raw bytes, as Eclosion hashed them");
-    assert!(kdf.get("normalization").is_none());
+    // Keyslots, with the passphrase slot hashing the raw bytes as Eclosion hashed them.
+    assert_eq!(version, 3);
+    assert_eq!(kdf["normalization"], "none");
     // A passphrase change moves it to NFKC.
     v.change_passphrase(&secret(NFC), valid(NFD)).unwrap();
     assert_eq!(kdf_of(&imported).1["normalization"], "nfkc");
@@ -461,7 +469,7 @@ fn an_argon2id_vault_reopens_changes_passphrase_and_exports_to_eclosion() {
     let v = argon(&path);
     v.store(creds(), valid(PASS)).unwrap();
     let (version, kdf) = kdf_of(&path);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(kdf["algorithm"], "argon2id");
     assert_eq!(kdf["version"], 19);
     assert_eq!(
@@ -514,14 +522,10 @@ fn a_pbkdf2_vault_moves_to_argon2id_on_unlock_and_never_back() {
     assert_eq!(kdf_of(&path).1["algorithm"], "argon2id");
     assert!(kinds(&trail).contains(&(EventKind::KdfUpgraded, Outcome::Success)));
     drop(v);
-    let before = std::fs::read(&path).unwrap();
+    let before = kdf_of(&path);
     let pbkdf2_target = common::open(&path);
     pbkdf2_target.unlock(&secret(PASS)).unwrap();
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        before,
-        "not moved back to PBKDF2"
-    );
+    assert_eq!(kdf_of(&path), before, "not moved back to PBKDF2");
 }
 
 #[test]
@@ -672,8 +676,10 @@ fn the_upgrade_works_on_any_store_backend() {
         .unwrap();
     v.unlock(&secret(PASS)).unwrap();
     let file: serde_json::Value = serde_json::from_slice(&store.load().unwrap().unwrap()).unwrap();
-    assert_eq!(file["kdf"]["iterations"], TEST_ITERATIONS * 2);
-    assert_eq!(file["kdf"]["normalization"], "nfkc");
+    assert_eq!(file["version"], 3);
+    let kdf = &file["slots"][0]["kdf"];
+    assert_eq!(kdf["iterations"], TEST_ITERATIONS * 2);
+    assert_eq!(kdf["normalization"], "nfkc");
     assert!(kinds(&trail).contains(&(EventKind::KdfUpgraded, Outcome::Success)));
 }
 

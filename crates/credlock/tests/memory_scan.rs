@@ -120,6 +120,8 @@ fn child_main() -> bool {
         Pattern::from_env("signing key half", "CREDLOCK_SCAN_SIG"),
         Pattern::from_env("encryption key half", "CREDLOCK_SCAN_ENC"),
         Pattern::from_env("passphrase", "CREDLOCK_SCAN_PASS"),
+        Pattern::from_env("data key signing half", "CREDLOCK_SCAN_DATA_SIG"),
+        Pattern::from_env("data key encryption half", "CREDLOCK_SCAN_DATA_ENC"),
     ];
     let vault = builder(std::path::Path::new(&path)).open().unwrap();
     {
@@ -186,17 +188,11 @@ fn no_key_or_passphrase_copy_survives_lock() {
     .unwrap();
     drop(v);
 
+    // The passphrase's KDF output and the data key the passphrase slot wraps (version 3),
+    // both learnt from the file by the format's documentation alone.
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let salt = base64::engine::general_purpose::URL_SAFE
-        .decode(file["kdf"]["salt"].as_str().unwrap())
-        .unwrap();
-    let params = credlock_crypto::KdfParams::insecure_low_cost(
-        file["kdf"]["iterations"].as_u64().unwrap(),
-        credlock_crypto::Salt::from_slice(&salt).unwrap(),
-    )
-    .unwrap();
-    let key = credlock_crypto::derive_key(&pass, &params).unwrap();
-    let bytes = key.expose_secret_bytes();
+    let keys = common::v3::keys(&file, &pass);
+    let (bytes, data) = (keys[0], keys[1]);
 
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -210,6 +206,8 @@ fn no_key_or_passphrase_copy_survives_lock() {
         .env("CREDLOCK_SCAN_SIG", masked(&bytes[..16]))
         .env("CREDLOCK_SCAN_ENC", masked(&bytes[16..]))
         .env("CREDLOCK_SCAN_PASS", masked(pass.as_bytes()))
+        .env("CREDLOCK_SCAN_DATA_SIG", masked(&data[..16]))
+        .env("CREDLOCK_SCAN_DATA_ENC", masked(&data[16..]))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

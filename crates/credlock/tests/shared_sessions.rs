@@ -194,17 +194,7 @@ fn the_database_holds_no_token_and_no_key() {
         .unwrap()
         .get(0);
     let file: serde_json::Value = serde_json::from_slice(&record).unwrap();
-    let salt = file["kdf"]["salt"].as_str().unwrap();
-    let salt = base64::engine::general_purpose::STANDARD
-        .decode(salt)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(salt))
-        .unwrap();
-    let params = credlock_crypto::KdfParams::insecure_low_cost(
-        file["kdf"]["iterations"].as_u64().unwrap(),
-        credlock_crypto::Salt::from_bytes(salt.try_into().unwrap()),
-    )
-    .unwrap();
-    let key = credlock_crypto::derive_key(PASS, &params).unwrap();
+    let keys = common::v3::keys(&file, PASS);
 
     let token_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(&token[4..])
@@ -216,17 +206,14 @@ fn the_database_holds_no_token_and_no_key() {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
         ]
     };
-    let mut secrets = vec![
-        token.clone(),
-        hex(&token_bytes),
-        hex(key.expose_secret_bytes()),
-        // Either half of the key, as well.
-        hex(&key.expose_secret_bytes()[..16]),
-        hex(&key.expose_secret_bytes()[16..]),
-        key.to_base64url().expose_secret().to_owned(),
-    ];
+    let mut secrets = vec![token.clone(), hex(&token_bytes)];
     secrets.extend(b64(&token_bytes));
-    secrets.extend(b64(key.expose_secret_bytes()));
+    // The passphrase's KDF output and the data key, whole and by halves.
+    for key in &keys {
+        secrets.extend([hex(key), hex(&key[..16]), hex(&key[16..])]);
+        secrets.extend(b64(key));
+        secrets.push(base64::engine::general_purpose::URL_SAFE.encode(key));
+    }
     for s in &secrets {
         assert!(!dump.contains(s.as_str()), "the row holds a secret");
     }
@@ -238,7 +225,7 @@ fn the_database_holds_no_token_and_no_key() {
         )
         .unwrap()
         .get(0);
-    for needle in [&token_bytes[..], key.expose_secret_bytes()] {
+    for needle in std::iter::once(&token_bytes[..]).chain(keys.iter().map(|k| &k[..])) {
         assert!(!raw.windows(needle.len()).any(|w| w == needle));
     }
 }

@@ -289,8 +289,16 @@ fn a_file_deleted_behind_our_back_empties_the_vault() {
     assert!(!path.exists());
 }
 
-/// One malformed vault file per case, with the error it must give. The file is left
-/// byte-identical and the vault stays locked.
+/// A vault of format version 1 (kept Eclosion-compatible), locked.
+fn stored_v1(path: &std::path::Path) -> Vault {
+    let v = builder(path).keep_eclosion_compatible_kdf().open().unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    v.lock();
+    v
+}
+
+/// One malformed vault file of version 1 per case, with the error it must give. The file
+/// is left byte-identical and the vault stays locked.
 #[test]
 fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
     type Check = fn(&Error) -> bool;
@@ -314,20 +322,20 @@ fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
         ),
         (
             "future version",
-            Box::new(|s| s.replace("\"version\": 2", "\"version\": 3")),
+            Box::new(|s| s.replace("\"version\": 1", "\"version\": 4")),
             |e| {
                 matches!(
                     e,
                     Error::UnsupportedVersion {
-                        found: 3,
-                        supported: 2
+                        found: 4,
+                        supported: 3
                     }
                 )
             },
         ),
         (
             "version as text",
-            Box::new(|s| s.replace("\"version\": 2", "\"version\": \"2\"")),
+            Box::new(|s| s.replace("\"version\": 1", "\"version\": \"1\"")),
             |e| matches!(e, Error::CorruptVault { .. }),
         ),
         (
@@ -384,7 +392,7 @@ fn corrupt_truncated_and_tampered_files_are_refused_and_left_untouched() {
     ];
     for (name, mutate, check) in cases {
         let (_dir, path) = temp_vault();
-        let v = stored(&path);
+        let v = stored_v1(&path);
         let original = std::fs::read_to_string(&path).unwrap();
         let bad = mutate(&original);
         assert_ne!(bad, original, "{name}: the mutation changed nothing");
@@ -611,8 +619,14 @@ fn open_result(path: &std::path::Path) -> Result<Vault, Error> {
     builder(path).open()
 }
 
+/// The passphrase's salt: the file's (version 1 and 2) or its passphrase slot's (version 3).
 fn salt_of(path: &std::path::Path) -> String {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    if v["version"] == 3 {
+        let slots = v["slots"].as_array().unwrap();
+        let slot = slots.iter().find(|s| s["kind"] == "passphrase").unwrap();
+        return slot["kdf"]["salt"].as_str().unwrap().to_owned();
+    }
     v["kdf"]["salt"].as_str().unwrap().to_owned()
 }
 
@@ -640,7 +654,7 @@ fn flip_token_char(text: &str) -> String {
 
 fn other_vault_token() -> String {
     let (_dir, path) = temp_vault();
-    stored(&path);
+    stored_v1(&path);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     v["token"].as_str().unwrap().to_owned()
 }

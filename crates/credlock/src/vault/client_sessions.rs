@@ -1,22 +1,37 @@
 //! The vault's client sessions: the store they are kept in, revoked as the key goes, the
-//! tally of refused tokens, and, for shared sessions, the vault key sealed for one session:
+//! tally of refused tokens, and, for shared sessions, the **grant** sealed for one session:
 //! Fernet under a key derived from the session's token.
 //!
 //! The wrapping key is HKDF-SHA256 (RFC 5869) of the token's 256 random bits, without a
 //! salt (the input is already uniform), with the info string
-//! `credlock shared session key v1 ` followed by the session id: 32 bytes, used as a Fernet
-//! key (HMAC-SHA256 half, AES-128-CBC half) to seal the vault's 32-byte key. The session id
-//! in the info binds a wrapped key to its row: a wrapped key copied into another session's
-//! row does not open there. Whoever holds the row but not the token holds a Fernet token
-//! under a key with 256 bits of entropy; whoever holds the token but not the row holds
-//! nothing of the vault.
+//! `credlock shared session grant v2 ` followed by the session id: 32 bytes, used as a
+//! Fernet key (HMAC-SHA256 half, AES-128-CBC half). It seals the grant, a JSON object:
+//!
+//! - the session's **terms** as minted: kind, scopes, creation time, expiry, idle timeout.
+//!   Every use compares them with the row's: a row whose scopes or expiry were rewritten in
+//!   the database is refused (the grant is authenticated; the row is not);
+//! - **only what the scopes need**: the vault's data key for a session that may read the
+//!   credentials or manage the vault, the MFA secret alone for one scoped to TOTP codes. A
+//!   TOTP-only token and a copy of the database give the MFA secret, never the password.
+//!
+//! The session id in the info binds a grant to its row: a grant copied into another
+//! session's row does not open there. Whoever holds the row but not the token holds a Fernet
+//! token under a key with 256 bits of entropy; whoever holds the token but not the row holds
+//! nothing of the vault. A data key in a grant opens the record only until the key rotates
+//! (a passphrase change, a recovery, a removed slot, revoking every session): a database
+//! copy and a token both taken before then open nothing written after.
 
 use std::sync::Arc;
 
 use credlock_audit::{EventKind, Outcome};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE;
 use credlock_client_sessions::{
-    MemorySessionStore, SealedKey, SessionId, SessionStore, TokenSecret,
+    MemorySessionStore, Scopes, SealedKey, SessionId, SessionKind, SessionRecord, SessionStore,
+    TokenSecret,
 };
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
 use credlock_crypto::{FernetKey, KEY_LEN};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -156,33 +171,114 @@ impl Sessions {
 }
 
 /// The info string's prefix; the session id follows.
-const INFO_PREFIX: &[u8] = b"credlock shared session key v1 ";
+const INFO_PREFIX: &[u8] = b"credlock shared session grant v2 ";
 
-/// Seals `key` for the session `id` whose token has `secret`.
-pub(crate) fn seal_key(
-    key: &FernetKey,
+/// What a shared session's row holds for its token, sealed (see the module docs): the
+/// session's terms as they were minted (a database write cannot widen or lengthen them),
+/// the vault and key epoch it belongs to, and only what its scopes need.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    pub(crate) kind: SessionKind,
+    pub(crate) scopes: Scopes,
+    pub(crate) created_ms: u64,
+    pub(crate) expires_ms: Option<u64>,
+    pub(crate) idle_timeout_ms: Option<u64>,
+    /// The data key: for sessions that may read the credentials (or manage the vault).
+    pub(crate) key: Option<FernetKey>,
+    /// The MFA secret alone: for sessions scoped to TOTP codes only.
+    pub(crate) mfa_secret: Option<SecretString>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantJson {
+    kind: String,
+    scopes: u8,
+    created_ms: u64,
+    expires_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    key: Option<Zeroizing<String>>,
+    mfa_secret: Option<Zeroizing<String>>,
+}
+
+impl Grant {
+    /// Whether `record`'s terms are the ones sealed: a row whose scopes, kind, creation,
+    /// expiry or idle timeout were rewritten in the database is refused.
+    pub(crate) fn matches(&self, record: &SessionRecord) -> bool {
+        self.kind == record.kind
+            && self.scopes == record.scopes
+            && self.created_ms == record.created_ms
+            && self.expires_ms == record.expires_ms
+            && self.idle_timeout_ms == record.idle_timeout_ms
+    }
+}
+
+/// Seals `grant` for the session `id` whose token has `secret`.
+pub(crate) fn seal_grant(
+    grant: &Grant,
     id: &SessionId,
     secret: &TokenSecret,
 ) -> Result<SealedKey, Error> {
+    let json = GrantJson {
+        kind: grant.kind.as_str().to_owned(),
+        scopes: grant.scopes.bits(),
+        created_ms: grant.created_ms,
+        expires_ms: grant.expires_ms,
+        idle_timeout_ms: grant.idle_timeout_ms,
+        key: grant
+            .key
+            .as_ref()
+            .map(|k| Zeroizing::new(URL_SAFE.encode(k.expose_secret_bytes()))),
+        mfa_secret: grant
+            .mfa_secret
+            .as_ref()
+            .map(|m| Zeroizing::new(m.expose_secret().to_owned())),
+    };
+    let mfa_len = json.mfa_secret.as_ref().map_or(0, |m| m.len());
+    // Room for the worst-case escaping, so the buffer never reallocates.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(256 + 6 * mfa_len));
+    serde_json::to_writer(&mut *plaintext, &json).map_err(|_| Error::InvalidToken)?;
     let wrapping = wrapping_key(id, secret)?;
-    Ok(SealedKey::from_text(
-        wrapping.seal(key.expose_secret_bytes())?,
-    ))
+    Ok(SealedKey::from_text(wrapping.seal(&plaintext)?))
 }
 
-/// Opens the vault key sealed for session `id` with the token's `secret`; any failure
-/// (another token, another session's row, a tampered row) is [`Error::InvalidToken`].
-pub(crate) fn open_key(
+/// Opens the grant sealed for session `id` with the token's `secret`; any failure (another
+/// token, another session's row, a tampered row) is [`Error::InvalidToken`].
+pub(crate) fn open_grant(
     sealed: &SealedKey,
     id: &SessionId,
     secret: &TokenSecret,
-) -> Result<FernetKey, Error> {
+) -> Result<Grant, Error> {
     let wrapping = wrapping_key(id, secret)?;
-    let bytes = wrapping
+    let plaintext = wrapping
         .open(sealed.as_str())
         .map_err(|_| Error::InvalidToken)?;
-    let bytes = <&[u8; KEY_LEN]>::try_from(bytes.as_slice()).map_err(|_| Error::InvalidToken)?;
-    Ok(FernetKey::from_bytes(bytes))
+    let json: GrantJson = serde_json::from_slice(&plaintext).map_err(|_| Error::InvalidToken)?;
+    let key = match &json.key {
+        Some(text) => {
+            let bytes = Zeroizing::new(
+                URL_SAFE
+                    .decode(text.as_bytes())
+                    .map_err(|_| Error::InvalidToken)?,
+            );
+            let bytes =
+                <&[u8; KEY_LEN]>::try_from(bytes.as_slice()).map_err(|_| Error::InvalidToken)?;
+            Some(FernetKey::from_bytes(bytes))
+        }
+        None => None,
+    };
+    Ok(Grant {
+        kind: SessionKind::from_name(&json.kind).ok_or(Error::InvalidToken)?,
+        scopes: Scopes::from_bits(json.scopes),
+        created_ms: json.created_ms,
+        expires_ms: json.expires_ms,
+        idle_timeout_ms: json.idle_timeout_ms,
+        key,
+        mfa_secret: json
+            .mfa_secret
+            .as_ref()
+            .map(|m| SecretString::from(m.as_str().to_owned())),
+    })
 }
 
 /// HKDF-SHA256 of the token's bits, for session `id`.
@@ -198,10 +294,22 @@ fn wrapping_key(id: &SessionId, secret: &TokenSecret) -> Result<FernetKey, Error
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use credlock_client_sessions::SessionToken;
+    use credlock_client_sessions::{Scope, SessionToken};
     use credlock_crypto::fill_random;
 
     use super::*;
+
+    fn grant(key: Option<FernetKey>) -> Grant {
+        Grant {
+            kind: SessionKind::ApiToken,
+            scopes: Scopes::NONE.with(Scope::Totp),
+            created_ms: 1,
+            expires_ms: Some(2),
+            idle_timeout_ms: None,
+            key,
+            mfa_secret: Some(SecretString::from("JBSWY3DPEHPK3PXP")),
+        }
+    }
 
     #[test]
     fn only_the_token_and_the_session_open_it() {
@@ -212,14 +320,21 @@ mod tests {
             SessionId::generate(fill_random).unwrap(),
             SessionId::generate(fill_random).unwrap(),
         );
-        let sealed = seal_key(&key, &id, &secret).unwrap();
-        assert!(open_key(&sealed, &id, &secret).unwrap() == key);
+        let sealed = seal_grant(&grant(Some(key)), &id, &secret).unwrap();
+        let opened = open_grant(&sealed, &id, &secret).unwrap();
+        assert_eq!(opened.scopes, Scopes::NONE.with(Scope::Totp));
+        assert_eq!(opened.expires_ms, Some(2));
+        assert_eq!(
+            opened.mfa_secret.unwrap().expose_secret(),
+            "JBSWY3DPEHPK3PXP"
+        );
+        assert!(opened.key.is_some());
         assert!(matches!(
-            open_key(&sealed, &id, &other),
+            open_grant(&sealed, &id, &other),
             Err(Error::InvalidToken)
         ));
         assert!(matches!(
-            open_key(&sealed, &id2, &secret),
+            open_grant(&sealed, &id2, &secret),
             Err(Error::InvalidToken)
         ));
         let mut tampered = sealed.as_str().to_owned();
@@ -228,9 +343,11 @@ mod tests {
         let tampered = SealedKey::from_text(tampered);
         assert!(tampered != sealed);
         assert!(matches!(
-            open_key(&tampered, &id, &secret),
+            open_grant(&tampered, &id, &secret),
             Err(Error::InvalidToken)
         ));
         assert_eq!(format!("{sealed:?}"), "SealedKey(..)");
+        let without = seal_grant(&grant(None), &id, &secret).unwrap();
+        assert!(open_grant(&without, &id, &secret).unwrap().key.is_none());
     }
 }

@@ -40,6 +40,12 @@ impl Options {
         self.kdf.new_params(&self.deriver)
     }
 
+    /// Whether vaults get keyslots (format version 3): new ones are written so and older
+    /// ones move there at their next unlock, unless kept Eclosion-compatible.
+    pub(crate) fn keyslots(&self) -> bool {
+        self.kdf.upgrade
+    }
+
     /// Parses a vault file under these options' bounds.
     pub(crate) fn parse(&self, bytes: &[u8]) -> Result<VaultFile, Error> {
         VaultFile::parse_with(bytes, self.acceptance, &self.kdf.limits)

@@ -48,6 +48,12 @@ pub(crate) enum Attempt {
     ChangePassphrase,
     Export,
     Import,
+    /// A recovery key, to set a new passphrase.
+    Recover,
+    /// A passphrase proven by a second client while the vault stays as it is.
+    SignIn,
+    /// A secret slot's secret (an app's, a passkey's or a key provider's), to unlock.
+    UnlockWithSecret,
 }
 
 impl Attempt {
@@ -57,6 +63,9 @@ impl Attempt {
             Self::ChangePassphrase => "change_passphrase",
             Self::Export => "export",
             Self::Import => "import",
+            Self::Recover => "recover",
+            Self::SignIn => "sign_in",
+            Self::UnlockWithSecret => "unlock_with_secret",
         }
     }
 }
@@ -136,18 +145,46 @@ impl Gate<'_> {
         judge: impl FnOnce(FernetKey) -> Result<T, Error>,
         settle: impl FnOnce(T) -> Result<U, Error>,
     ) -> Result<U, Error> {
+        self.counted(attempt, ready, settle, |proof| {
+            self.deriver
+                .derive_attempt(proof, passphrase, params)
+                .and_then(judge)
+        })
+    }
+
+    /// Tests a secret that needs no KDF (a recovery key, a secret slot's secret) for
+    /// `attempt`, exactly as [`Gate::test_then`] tests a passphrase: in turn, `ready`, then
+    /// checked and counted against the lockout (a refused attempt runs nothing), then
+    /// `judge` (returning [`Error::WrongPassphrase`] for a wrong secret), the outcome
+    /// recorded, then `settle`.
+    pub(crate) fn test_secret_then<T, U>(
+        &self,
+        attempt: Attempt,
+        ready: impl FnOnce(&Shared) -> Result<(), Error>,
+        judge: impl FnOnce() -> Result<T, Error>,
+        settle: impl FnOnce(T) -> Result<U, Error>,
+    ) -> Result<U, Error> {
+        self.counted(attempt, ready, settle, |_proof| judge())
+    }
+
+    /// One counted attempt: the turn, `ready`, the lockout's check and count, `run`, the
+    /// outcome, `settle`.
+    fn counted<T, U>(
+        &self,
+        attempt: Attempt,
+        ready: impl FnOnce(&Shared) -> Result<(), Error>,
+        settle: impl FnOnce(T) -> Result<U, Error>,
+        run: impl FnOnce(&Counted) -> Result<T, Error>,
+    ) -> Result<U, Error> {
         let _turn = self.shared.gate();
         ready(self.shared)?;
         let (proof, counted) = self.count(attempt)?;
-        let result = self
-            .deriver
-            .derive_attempt(&proof, passphrase, params)
-            .and_then(judge);
+        let result = run(&proof);
         match &result {
             Ok(_) => self.uncount()?,
             Err(Error::WrongPassphrase) => self.audit_rejection(attempt, &counted)?,
-            // Not a judgement of the passphrase (an I/O error, a malformed record): the
-            // attempt stays counted, on the safe side.
+            // Not a judgement of the secret (an I/O error, a malformed record, an altered
+            // slot): the attempt stays counted, on the safe side.
             Err(_) => {}
         }
         settle(result?)

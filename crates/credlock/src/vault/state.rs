@@ -22,6 +22,7 @@ use credlock_crypto::{FernetKey, KdfParams};
 use credlock_session::{Session, SessionOptions, SessionState};
 
 use crate::credentials::Credentials;
+use crate::format::{RingId, VaultFile};
 
 /// The session and what goes with it.
 #[derive(Debug, Default)]
@@ -29,6 +30,8 @@ pub(crate) struct State {
     pub(crate) session: Session<FernetKey, Credentials>,
     /// The KDF parameters of the file the in-memory key belongs to (while unlocked).
     pub(crate) params: Option<KdfParams>,
+    /// The vault id and key epoch of that file, if it has keyslots (while unlocked).
+    pub(crate) ring: Option<RingId>,
     /// Bumped by every change that must win over a derivation running concurrently.
     pub(crate) epoch: u64,
 }
@@ -38,6 +41,7 @@ impl State {
         Self {
             session: Session::with_options(stored, options),
             params: None,
+            ring: None,
             epoch: 0,
         }
     }
@@ -50,6 +54,7 @@ impl State {
         let unlocked = self.session.state() == SessionState::Unlocked;
         if !unlocked {
             self.params = None;
+            self.ring = None;
         }
         was_unlocked && !unlocked
     }
@@ -60,6 +65,7 @@ impl State {
         let was_unlocked = self.session.state() == SessionState::Unlocked;
         self.transition(Session::lock);
         self.params = None;
+        self.ring = None;
         self.epoch = self.epoch.wrapping_add(1);
         was_unlocked
     }
@@ -68,27 +74,35 @@ impl State {
     pub(crate) fn logout(&mut self) {
         self.transition(Session::logout);
         self.params = None;
+        self.ring = None;
         self.epoch = self.epoch.wrapping_add(1);
     }
 
-    /// Installs a new key and record after a write (store, replace, passphrase change) that
-    /// began at `epoch`. If a `lock()` or `logout()` landed in the meantime, the write stands
+    /// Installs a new key and record after a write (store, replace, passphrase change) of
+    /// `file` that began at `epoch`. If a `lock()` or `logout()` landed in the meantime, the write stands
     /// but the vault stays locked.
     pub(crate) fn install(
         &mut self,
         key: FernetKey,
         credentials: Credentials,
-        params: KdfParams,
+        file: &VaultFile,
         epoch: u64,
         now: Instant,
     ) {
         let interrupted = self.epoch != epoch;
         self.transition(|s| s.store(key, credentials, now));
-        self.params = Some(params);
+        self.params = Some(file.params);
+        self.ring = file.ring_id();
         self.epoch = self.epoch.wrapping_add(1);
         if interrupted {
             self.lock();
         }
+    }
+
+    /// Whether the key in memory belongs to `file` (the same KDF parameters, and for
+    /// version 3 the same vault and key epoch): a writer holding a stale key must not write.
+    pub(crate) fn holds_key_of(&self, file: &VaultFile) -> bool {
+        self.params == Some(file.params) && self.ring == file.ring_id()
     }
 
     /// Brings the session in line with whether a vault is stored: a file that vanished makes

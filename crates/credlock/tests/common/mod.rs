@@ -103,3 +103,4 @@ pub fn mode(path: &Path) -> u32 {
         .mode()
         & 0o7777
 }
+pub mod v3;
