@@ -203,7 +203,9 @@ pub enum Error {
     /// The operation needs keyslots (vault format version 3), and this vault is of an
     /// earlier version: kept Eclosion-compatible, or not unlocked since this version
     /// (an unlock moves it to version 3).
-    #[error("this vault has no keyslots (format version {version}); unlock it without keep_eclosion_compatible_kdf to move it to version 3")]
+    #[error(
+        "this vault has no keyslots (format version {version}); unlock it without keep_eclosion_compatible_kdf to move it to version 3"
+    )]
     NoKeyslots {
         /// The vault file's format version.
         version: u64,

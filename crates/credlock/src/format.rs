@@ -83,8 +83,8 @@ use base64::engine::general_purpose::URL_SAFE;
 use credlock_crypto::{
     Argon2Cost, Argon2Limits, FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt,
 };
-use zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::keyslot::{
@@ -541,11 +541,11 @@ impl VaultFile {
 /// Decodes padded base64url of exactly `N` bytes.
 fn decode_exact<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], Error> {
     let reason = match what {
-            "the vault id" => "the vault id is not 16 bytes of padded base64url",
-            "a slot salt" => "a keyslot's salt is not 16 bytes of padded base64url",
-            "a public key" => "a keyslot's public key is not 33 bytes of padded base64url",
-            "a wrapped private key" => "a keyslot's private key has the wrong length or encoding",
-            _ => "a keyslot's data key has the wrong length or encoding",
+        "the vault id" => "the vault id is not 16 bytes of padded base64url",
+        "a slot salt" => "a keyslot's salt is not 16 bytes of padded base64url",
+        "a public key" => "a keyslot's public key is not 33 bytes of padded base64url",
+        "a wrapped private key" => "a keyslot's private key has the wrong length or encoding",
+        _ => "a keyslot's data key has the wrong length or encoding",
     };
     let bad = || Error::CorruptVault { reason };
     // Four characters per three bytes, padded: anything longer is refused before decoding.
@@ -557,7 +557,11 @@ fn decode_exact<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N
 }
 
 /// One slot of a version-3 file, checked.
-fn slot_from_v3(slot: &SlotV3, acceptance: Acceptance, limits: &Argon2Limits) -> Result<Slot, Error> {
+fn slot_from_v3(
+    slot: &SlotV3,
+    acceptance: Acceptance,
+    limits: &Argon2Limits,
+) -> Result<Slot, Error> {
     let id = SlotId::parse(&slot.id).ok_or(Error::CorruptVault {
         reason: "a keyslot id is malformed",
     })?;
@@ -581,9 +585,10 @@ fn slot_from_v3(slot: &SlotV3, acceptance: Acceptance, limits: &Argon2Limits) ->
         }
     };
     let public: [u8; PUBLIC_KEY_LEN] = decode_exact(&slot.public_key, "a public key")?;
-    let public_key = p256::PublicKey::from_sec1_bytes(&public).map_err(|_| Error::CorruptVault {
-        reason: "a keyslot's public key is not a P-256 point",
-    })?;
+    let public_key =
+        p256::PublicKey::from_sec1_bytes(&public).map_err(|_| Error::CorruptVault {
+            reason: "a keyslot's public key is not a P-256 point",
+        })?;
     let private_key: [u8; WRAPPED_PRIVATE_LEN] =
         decode_exact(&slot.private_key, "a wrapped private key")?;
     let data_key: [u8; WRAPPED_DATA_KEY_LEN] = decode_exact(&slot.data_key, "a wrapped data key")?;
@@ -601,7 +606,11 @@ fn slot_from_v3(slot: &SlotV3, acceptance: Acceptance, limits: &Argon2Limits) ->
 }
 
 /// The `kdf` object of versions 2 and 3, checked against `acceptance` and `limits`.
-fn kdf_from_v2(kdf: &KdfV2, acceptance: Acceptance, limits: &Argon2Limits) -> Result<KdfParams, Error> {
+fn kdf_from_v2(
+    kdf: &KdfV2,
+    acceptance: Acceptance,
+    limits: &Argon2Limits,
+) -> Result<KdfParams, Error> {
     let Some(algorithm) = KdfAlgorithm::from_name(&kdf.algorithm) else {
         return Err(Error::UnsupportedAlgorithm {
             found: kdf.algorithm.chars().take(64).collect(),

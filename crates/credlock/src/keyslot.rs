@@ -201,10 +201,13 @@ impl Kek {
     fn expand(ikm: &[u8], salt: Option<&[u8]>, kind: SlotKind) -> Result<Self, Error> {
         let hkdf = Hkdf::<Sha256>::new(salt, ikm);
         let mut okm = Zeroizing::new([0u8; 32]);
-        hkdf.expand_multi_info(&[KEK_INFO_PREFIX, kind.as_str().as_bytes()], okm.as_mut_slice())
-            .map_err(|_| Error::CorruptVault {
-                reason: "a keyslot key could not be derived",
-            })?;
+        hkdf.expand_multi_info(
+            &[KEK_INFO_PREFIX, kind.as_str().as_bytes()],
+            okm.as_mut_slice(),
+        )
+        .map_err(|_| Error::CorruptVault {
+            reason: "a keyslot key could not be derived",
+        })?;
         Ok(Self(okm))
     }
 
@@ -314,10 +317,13 @@ fn wrap_cipher(
     let shared = secret.diffie_hellman(other);
     let hkdf = Hkdf::<Sha256>::new(None, shared.raw_secret_bytes().as_slice());
     let mut okm = Zeroizing::new([0u8; 32]);
-    hkdf.expand_multi_info(&[WRAP_INFO, ephemeral_public, slot_public], okm.as_mut_slice())
-        .map_err(|_| Error::CorruptVault {
-            reason: "a keyslot key could not be derived",
-        })?;
+    hkdf.expand_multi_info(
+        &[WRAP_INFO, ephemeral_public, slot_public],
+        okm.as_mut_slice(),
+    )
+    .map_err(|_| Error::CorruptVault {
+        reason: "a keyslot key could not be derived",
+    })?;
     Ok(XChaCha20Poly1305::new(&(*okm).into()))
 }
 
@@ -404,7 +410,12 @@ impl Slot {
         let ephemeral = random_secret_key()?;
         let ephemeral_public = public_bytes(&ephemeral.public_key());
         let slot_public = public_bytes(&self.public_key);
-        let cipher = wrap_cipher(&ephemeral, &self.public_key, &ephemeral_public, &slot_public)?;
+        let cipher = wrap_cipher(
+            &ephemeral,
+            &self.public_key,
+            &ephemeral_public,
+            &slot_public,
+        )?;
         let nonce = random_nonce()?;
         let aad = self.binding(vault_id, epoch)?;
         let sealed = cipher
@@ -530,7 +541,10 @@ impl Keyring {
     }
 
     /// Opens the passphrase slot with the KDF output of the passphrase being tested.
-    pub(crate) fn open_passphrase(&self, derived: &FernetKey) -> Result<(FernetKey, SlotId), Error> {
+    pub(crate) fn open_passphrase(
+        &self,
+        derived: &FernetKey,
+    ) -> Result<(FernetKey, SlotId), Error> {
         let slot = self.passphrase_slot()?;
         let kek = Kek::from_passphrase_key(derived)?;
         let key = slot.open(&kek, &self.vault_id, self.epoch)?;
@@ -569,7 +583,12 @@ impl Keyring {
         }
         let slot = Slot::create(new, data_key, &self.vault_id, self.epoch, now_ms)?;
         let id = slot.id.clone();
-        self.slots.push(slot);
+        // The passphrase slot comes first (a listing shows it first).
+        if slot.kind == SlotKind::Passphrase {
+            self.slots.insert(0, slot);
+        } else {
+            self.slots.push(slot);
+        }
         Ok(id)
     }
 
@@ -646,7 +665,8 @@ mod tests {
         let data = FernetKey::generate().unwrap();
         let derived = FernetKey::generate().unwrap();
         let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
-        ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2).unwrap();
+        ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2)
+            .unwrap();
         assert!(ring.open_passphrase(&derived).unwrap().0 == data);
         let (key, id) = ring
             .open_secret(SlotKind::RecoveryKey, b"0123456789abcdef0123")
@@ -703,7 +723,9 @@ mod tests {
         let data = FernetKey::generate().unwrap();
         let derived = FernetKey::generate().unwrap();
         let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
-        let kit = ring.add(secret_slot(b"recovery-secret-20b!"), &data, 2).unwrap();
+        let kit = ring
+            .add(secret_slot(b"recovery-secret-20b!"), &data, 2)
+            .unwrap();
         let new = FernetKey::generate().unwrap();
         let rotated = ring.rotated(&new, |s| s.id != kit).unwrap();
         assert_eq!(rotated.epoch, 2);
@@ -723,7 +745,8 @@ mod tests {
         let derived = FernetKey::generate().unwrap();
         let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
         for _ in 1..MAX_SLOTS {
-            ring.add(secret_slot(b"recovery-secret-20b!"), &data, 2).unwrap();
+            ring.add(secret_slot(b"recovery-secret-20b!"), &data, 2)
+                .unwrap();
         }
         assert!(matches!(
             ring.add(secret_slot(b"recovery-secret-20b!"), &data, 2),

@@ -45,8 +45,8 @@ pub use error::{CryptoError, Error, ErrorKind, StorageError, StorageKind};
 pub use idle_clock::FakeClock;
 pub use keyslot::{MAX_LABEL_CHARS, MAX_SLOTS, SlotId, SlotInfo, SlotKind};
 pub use recovery_key::RecoveryKey;
-pub use slots::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
 pub use registry::{InvalidUserId, Registry, UserId};
+pub use slots::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
 pub use status::{
     AuditStatus, CipherStatus, FileStatus, KdfStatus, KdfTarget, LockoutStatus, Problem,
     SecurityStatus,

@@ -56,9 +56,7 @@ impl RecoveryKey {
     /// the text.
     pub fn parse(text: &str) -> Result<Self, Error> {
         if text.len() > 4 * CHARS {
-            return Err(Error::MalformedRecoveryKey {
-                reason: "too long",
-            });
+            return Err(Error::MalformedRecoveryKey { reason: "too long" });
         }
         let mut value = Zeroizing::new([0u8; RECOVERY_KEY_BYTES]);
         let (mut acc, mut bits, mut n, mut out) = (0u16, 0u32, 0usize, 0usize);
@@ -175,7 +173,10 @@ mod tests {
 
     #[test]
     fn generated_keys_differ_and_say_nothing_in_debug() {
-        let (a, b) = (RecoveryKey::generate().unwrap(), RecoveryKey::generate().unwrap());
+        let (a, b) = (
+            RecoveryKey::generate().unwrap(),
+            RecoveryKey::generate().unwrap(),
+        );
         assert!(a != b);
         assert_eq!(format!("{a:?}"), "RecoveryKey(..)");
         assert!(RecoveryKey::parse("U123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ").is_err());

@@ -105,8 +105,8 @@ use credlock_client_sessions::from_ms;
 
 use crate::credentials::Credentials;
 use crate::error::Error;
-use crate::vault::Vault;
 use crate::keyslot::duplicate_key;
+use crate::vault::Vault;
 use crate::vault::client_sessions::{Grant, open_grant, seal_grant};
 use crate::vault::record;
 

@@ -58,9 +58,8 @@ impl Vault {
     /// longer the file's (the vault is locked); storage errors (nothing changed).
     pub fn add_recovery_key(&self, label: &str) -> Result<RecoveryKey, Error> {
         let key = RecoveryKey::generate()?;
-        let id = self.add_slot_unlocked(|| {
-            secret_slot(SlotKind::RecoveryKey, label, key.expose_bytes())
-        })?;
+        let id = self
+            .add_slot_unlocked(|| secret_slot(SlotKind::RecoveryKey, label, key.expose_bytes()))?;
         self.audit(EventKind::SlotAdded, Outcome::Success, |e| {
             e.slot(id.as_str()).operation("recovery_key")
         })?;

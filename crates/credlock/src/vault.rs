@@ -34,7 +34,6 @@ use credlock_totp::TotpCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
-
 use self::client_sessions::Sessions;
 use self::config::Options;
 use self::gate::{Attempt, Gate, Refused};
@@ -540,10 +539,14 @@ impl Vault {
     /// The end of an unlock: the sweeper told, the success audited (naming the slot).
     fn finish_unlock(&self, slot: Option<&SlotId>) -> Result<(), Error> {
         self.poke_sweeper();
-        self.audit(EventKind::UnlockSucceeded, Outcome::Success, |e| match slot {
-            Some(id) => e.slot(id.as_str()),
-            None => e,
-        })
+        self.audit(
+            EventKind::UnlockSucceeded,
+            Outcome::Success,
+            |e| match slot {
+                Some(id) => e.slot(id.as_str()),
+                None => e,
+            },
+        )
         .inspect_err(|_| {
             self.shared.state().lock();
         })
@@ -1010,7 +1013,13 @@ impl Vault {
                 now_ms,
             )?
         } else {
-            sealing::seal_new(self.options.keyslots(), new_key, params, &opened.plaintext, now_ms)?
+            sealing::seal_new(
+                self.options.keyslots(),
+                new_key,
+                params,
+                &opened.plaintext,
+                now_ms,
+            )?
         };
         // The file the old passphrase opened must still be the one stored (compare-and-swap).
         let bytes = new_file.to_bytes()?;

@@ -96,6 +96,21 @@ fn a_full_run_audits_every_event_and_no_secret() {
         vault
             .change_passphrase(&secret(PASS), valid(OTHER_PASS))
             .unwrap();
+        // Keyslots: a recovery key, a second device, a recovery, a removed slot.
+        let kit = vault.add_recovery_key("printed kit").unwrap();
+        vault
+            .sign_in(&secret(OTHER_PASS), SessionRequest::client("phone"))
+            .unwrap();
+        vault.lock();
+        let next_kit = vault.recover(&kit.display(), valid(PASS)).unwrap();
+        let spare = vault.add_recovery_key("spare").unwrap();
+        let spare_id = vault.list_slots().unwrap().last().unwrap().id.clone();
+        vault.remove_slot(&spare_id).unwrap();
+        let keys_after_recovery = key_encodings(&path, PASS);
+        let kits: Vec<String> = [&kit, &next_kit, &spare]
+            .iter()
+            .map(|k| k.display().expose_secret().to_owned())
+            .collect();
         let legacy = dir.path().join("credentials.json");
         std::fs::copy(testdata("eclosion/credentials.json"), &legacy).unwrap();
         common::set_mode(&legacy, 0o600);
@@ -164,6 +179,9 @@ fn a_full_run_audits_every_event_and_no_secret() {
             path.display().to_string(),
         ];
         secrets.extend(keys);
+        secrets.extend(keys_after_recovery);
+        secrets.extend(kits.iter().cloned());
+        secrets.extend(kits.iter().map(|k| k.replace('-', "")));
         secrets.extend(tokens.iter().map(|t| t[4..].to_owned()));
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "an event holds {s:?}");

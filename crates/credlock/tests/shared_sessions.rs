@@ -402,3 +402,143 @@ fn a_corrupt_row_is_refused_with_a_clear_error() {
         assert!(source.contains(expected), "{source}");
     }
 }
+
+/// What an attacker with a copy of the database and a token computes, from the documented
+/// construction alone: the grant sealed in the token's row, as JSON.
+fn open_grant_as_attacker(
+    sealed: &str,
+    session_id: &str,
+    token: &str,
+) -> Option<serde_json::Value> {
+    use hkdf::Hkdf;
+    use sha2::Sha256;
+    let bits = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&token[4..])
+        .ok()?;
+    let mut info = b"credlock shared session grant v2 ".to_vec();
+    info.extend_from_slice(session_id.as_bytes());
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(None, &bits)
+        .expand(&info, &mut key)
+        .ok()?;
+    let plain = credlock_crypto::FernetKey::from_bytes(&key)
+        .open(sealed)
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// Every row of the sessions table: (id, label, sealed grant).
+fn rows(p: &Pair) -> Vec<(String, String, String)> {
+    client(p)
+        .query("SELECT id, label, sealed_key FROM credlock_sessions", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// The stored vault record (the file's bytes).
+fn record(p: &Pair) -> serde_json::Value {
+    let bytes: Vec<u8> = client(p)
+        .query_one(
+            "SELECT record FROM credlock_records WHERE record IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Attack 1: a copy of the database and a TOTP-only token. The token's grant holds the MFA
+/// secret its scope serves, never the data key: the password stays out of reach.
+#[test]
+fn a_database_copy_and_a_totp_only_token_never_give_the_password() {
+    let Some(p) = pair() else { return };
+    let bot = mint(&p.a, SessionRequest::api_token("bot", Scope::Totp));
+    let (id, _, sealed) = rows(&p).into_iter().find(|r| r.1 == "bot").unwrap();
+    let grant = open_grant_as_attacker(&sealed, &id, &bot).unwrap();
+    assert!(
+        grant["key"].is_null(),
+        "a TOTP-only grant holds no data key"
+    );
+    assert_eq!(grant["mfa_secret"], "JBSWY3DPEHPK3PXP");
+    let everything = format!("{grant}{}", record(&p));
+    assert!(!everything.contains("monarch-pw-123"));
+    // Through the API, too: the scope refuses, on every replica.
+    for v in [&p.a, &p.b] {
+        assert!(matches!(
+            v.credentials_for(&bot),
+            Err(Error::ScopeRefused { .. })
+        ));
+    }
+    // It still serves what its scope promises, on the locked replica.
+    assert_eq!(
+        p.b.totp_for(&bot).unwrap().code().expose_secret(),
+        p.a.totp().unwrap().code().expose_secret()
+    );
+}
+
+/// Attack 2: widening a token in the database (`scopes = 7, expires_ms = NULL`). The terms
+/// sealed in the grant rule: the row is refused (and removed) on every replica.
+#[test]
+fn a_session_widened_or_lengthened_in_the_database_is_refused() {
+    let Some(p) = pair() else { return };
+    let bot = mint(&p.a, SessionRequest::api_token("bot", Scope::Totp));
+    let browser = mint(
+        &p.a,
+        SessionRequest::client("browser").expires_in(Duration::from_secs(3600)),
+    );
+    let mut c = client(&p);
+    c.execute(
+        "UPDATE credlock_sessions SET scopes = 7, expires_ms = NULL WHERE label = 'bot'",
+        &[],
+    )
+    .unwrap();
+    assert!(is_invalid(p.b.credentials_for(&bot)));
+    assert!(is_invalid(p.a.totp_for(&bot)), "removed once refused");
+    c.execute(
+        "UPDATE credlock_sessions SET expires_ms = NULL WHERE label = 'browser'",
+        &[],
+    )
+    .unwrap();
+    assert!(
+        is_invalid(p.a.credentials_for(&browser)),
+        "unlocked replica"
+    );
+    assert!(is_invalid(p.b.credentials_for(&browser)));
+}
+
+/// Attack 3: a copy of the database taken while a full token was valid; the owner then
+/// revokes every session and changes the passphrase. The copy and the revoked token give
+/// the old data key, which opens nothing written since.
+#[test]
+fn after_revoking_everything_an_old_copy_and_a_revoked_token_open_nothing_current() {
+    let Some(p) = pair() else { return };
+    let token = mint(&p.a, SessionRequest::client("browser"));
+    let (id, _, sealed) = rows(&p).into_iter().next().unwrap();
+    let old_record = record(&p);
+
+    p.a.revoke_all_sessions().unwrap();
+    p.a.change_passphrase(&secret(PASS), valid(OTHER_PASS))
+        .unwrap();
+    p.a.update_credentials(credlock::Credentials::new(
+        "alice@example.com",
+        secret("new-monarch-pw"),
+    ))
+    .unwrap();
+
+    let grant = open_grant_as_attacker(&sealed, &id, &token).unwrap();
+    let old_key = base64::engine::general_purpose::URL_SAFE
+        .decode(grant["key"].as_str().unwrap())
+        .unwrap();
+    let old_key = credlock_crypto::FernetKey::from_bytes(&old_key.try_into().unwrap());
+    // The old copy opens with it (it was the data key then)...
+    assert!(old_key.open(old_record["token"].as_str().unwrap()).is_ok());
+    // ...and nothing current does.
+    let current = record(&p);
+    assert!(current["epoch"].as_u64() > old_record["epoch"].as_u64());
+    assert!(old_key.open(current["token"].as_str().unwrap()).is_err());
+    // Nor does the API, on any replica.
+    assert!(is_invalid(p.b.credentials_for(&token)));
+    assert!(is_invalid(p.a.credentials_for(&token)));
+}

@@ -78,7 +78,7 @@ fn a_symlink_and_a_corrupt_file_are_reported() {
 
     // A KDF this version does not know.
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    v["kdf"]["algorithm"] = "scrypt".into();
+    v["slots"][0]["kdf"]["algorithm"] = "scrypt".into();
     std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
     let report = common::builder(&path).inspect();
     assert_eq!(codes(&report), ["unsupported_algorithm", "insecure_kdf"]);
@@ -106,8 +106,8 @@ fn a_healthy_vault_inspects_like_its_status() {
     );
     assert_eq!(
         report.cipher.map(|c| (c.name, c.format_version)),
-        Some(("fernet", 2)),
-        "a new vault records its NFKC normalisation, which takes version 2"
+        Some(("fernet", 3)),
+        "a new vault has keyslots, which take version 3"
     );
 }
 

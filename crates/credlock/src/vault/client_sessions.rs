@@ -23,17 +23,17 @@
 
 use std::sync::Arc;
 
-use credlock_audit::{EventKind, Outcome};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
+use credlock_audit::{EventKind, Outcome};
 use credlock_client_sessions::{
     MemorySessionStore, Scopes, SealedKey, SessionId, SessionKind, SessionRecord, SessionStore,
     TokenSecret,
 };
-use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, Serialize};
 use credlock_crypto::{FernetKey, KEY_LEN};
 use hkdf::Hkdf;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 

@@ -136,8 +136,7 @@ impl Upgrade<'_> {
                     }
                     None => (in_memory, file.params, "format_upgrade"),
                 };
-                let (key, new) =
-                    sealing::seal_new(to_v3, derived, params, plaintext, now_ms)?;
+                let (key, new) = sealing::seal_new(to_v3, derived, params, plaintext, now_ms)?;
                 (key, new, Rewrite::Audited(operation))
             }
             // Version 3: the key in memory is the data key; the passphrase slot is re-made
@@ -146,7 +145,11 @@ impl Upgrade<'_> {
                 let derived = options.deriver.derive_verified(passphrase, &params)?;
                 let mut keyring = keyring.clone();
                 keyring.slots.retain(|s| s.kind != SlotKind::Passphrase);
-                let id = keyring.add(sealing::passphrase_slot(&derived, params)?, &in_memory, now_ms)?;
+                let id = keyring.add(
+                    sealing::passphrase_slot(&derived, params)?,
+                    &in_memory,
+                    now_ms,
+                )?;
                 keyring.mark_used(&id, now_ms);
                 let new = VaultFile {
                     params,

@@ -15,7 +15,10 @@ use sha2::Sha256;
 /// The passphrase's KDF output for a `kdf` object of versions 2 and 3 (PBKDF2 only, at the
 /// test costs).
 pub fn passphrase_key(kdf: &serde_json::Value, passphrase: &str) -> [u8; 32] {
-    assert_eq!(kdf["algorithm"], "pbkdf2-hmac-sha256", "the tests' vaults use PBKDF2");
+    assert_eq!(
+        kdf["algorithm"], "pbkdf2-hmac-sha256",
+        "the tests' vaults use PBKDF2"
+    );
     let salt = URL_SAFE.decode(kdf["salt"].as_str().unwrap()).unwrap();
     let params = credlock_crypto::KdfParams::insecure_low_cost(
         kdf["iterations"].as_u64().unwrap(),
@@ -137,7 +140,10 @@ pub fn keys(file: &serde_json::Value, passphrase: &str) -> Vec<[u8; 32]> {
             .iter()
             .find(|s| s["kind"] == "passphrase")
             .unwrap();
-        vec![passphrase_key(&slot["kdf"], passphrase), data_key(file, passphrase)]
+        vec![
+            passphrase_key(&slot["kdf"], passphrase),
+            data_key(file, passphrase),
+        ]
     } else {
         vec![passphrase_key(&file["kdf"], passphrase)]
     }
