@@ -3,8 +3,8 @@
 //! Run with `cargo run --example quickstart`. It creates a vault with sample credentials,
 //! shows the 0600 file, locks it, fails unlocks with wrong passphrases until it is locked out,
 //! clears the lockout as an operator would, unlocks it, prints the security report and the
-//! unlock time, mints a client session, uses it for a TOTP code and revokes it, and logs
-//! out.
+//! unlock time, mints a client session, uses it for a TOTP code and revokes it, creates a
+//! recovery key and uses it after "forgetting" the passphrase, and logs out.
 
 #![allow(clippy::print_stdout, reason = "an example prints what it does")]
 
@@ -163,10 +163,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // 8. Logout deletes the file and forgets the key.
+    // 8. A recovery key: shown once, written down; the vault keeps only a keyslot it opens.
+    let kit = vault.add_recovery_key("printed kit")?;
+    println!(
+        "8. Recovery key (shown once, write it down): {}",
+        kit.display().expose_secret()
+    );
+    for slot in vault.list_slots()? {
+        println!("   Keyslot {}: {} ({})", slot.id, slot.kind, slot.label);
+    }
+    // The passphrase is forgotten: the recovery key sets a new one, nothing is lost, and the
+    // recovery key used is replaced (the data key rotates: the old key opens nothing now).
+    vault.lock();
+    let new_passphrase = Policy::default().check(SecretString::from("Marmalade-Comet-17?"))?;
+    let next_kit = vault.recover(&kit.display(), new_passphrase)?;
+    println!(
+        "   Recovered with it: status {}, password still {} characters; new recovery key {}…",
+        vault.status(),
+        vault
+            .credentials()?
+            .password()
+            .expose_secret()
+            .chars()
+            .count(),
+        &next_kit.display().expose_secret()[..4]
+    );
+    vault.lock();
+    if let Err(e) = vault.unlock(&SecretString::from(passphrase)) {
+        println!("   The old passphrase is refused now: {e}.");
+    }
+    vault.unlock(&SecretString::from("Marmalade-Comet-17?"))?;
+    println!("   The new one unlocks it.\n");
+
+    // 9. Logout deletes the file and forgets the key.
     vault.logout()?;
     println!(
-        "8. Logged out: status {}, file exists: {}.",
+        "9. Logged out: status {}, file exists: {}.",
         vault.status(),
         path.exists()
     );

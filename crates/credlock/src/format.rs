@@ -1,4 +1,4 @@
-//! The vault file format, versions 1 and 2.
+//! The vault file format, versions 1, 2 and 3.
 //!
 //! A vault file is UTF-8 JSON, written `0600` by atomic replace. Version 1:
 //!
@@ -72,11 +72,80 @@
 //!   16) before any memory is allocated. `iterations` belongs to PBKDF2 only; a field of the
 //!   other algorithm is refused.
 //!
-//! A reader of this version reads both versions; a version 1 file means PBKDF2 over the raw
-//! bytes. The writer writes the **lowest version that can say what the file holds**: PBKDF2
-//! over the raw bytes is written as version 1 (so such files stay readable by every credlock
-//! release, byte for byte the format of a vault kept Eclosion-compatible), anything else as
-//! version 2.
+//! A version 1 file means PBKDF2 over the raw bytes.
+//!
+//! ## Version 3: a data key in keyslots
+//!
+//! ```json
+//! {
+//!   "format": "credlock-vault",
+//!   "version": 3,
+//!   "vault_id": "5WGZFgr_YmcJqYhPU16cjQ==",
+//!   "epoch": 1,
+//!   "cipher": "fernet",
+//!   "token": "gAAAAA…",
+//!   "slots": [
+//!     {
+//!       "id": "slt_cffbda8cb7660ead",
+//!       "kind": "passphrase",
+//!       "label": "passphrase",
+//!       "created_ms": 1796527052121,
+//!       "last_used_ms": null,
+//!       "kdf": { "algorithm": "argon2id", "version": 19, "memory_kib": 65536, "passes": 3,
+//!                "lanes": 4, "salt": "…", "normalization": "nfkc" },
+//!       "public_key": "AtkhCS60GH7T…",
+//!       "private_key": "buAxKr3qm3uQ…",
+//!       "data_key": "A305UeXnnKbM…"
+//!     },
+//!     { "id": "slt_…", "kind": "recovery_key", "label": "printed kit", "created_ms": …,
+//!       "last_used_ms": null, "salt": "…", "public_key": "…", "private_key": "…",
+//!       "data_key": "…" }
+//!   ]
+//! }
+//! ```
+//!
+//! - `token` is the same Fernet token over the same record, under a random 256-bit **data
+//!   key** instead of the passphrase's key.
+//! - `vault_id` (16 random bytes) names the vault; `epoch` (from 1) counts the data keys: every
+//!   rotation (a passphrase change, a recovery, a removed slot, revoking every session) seals
+//!   the record under a new data key and adds one.
+//! - `slots` (1 to 32, exactly one of kind `passphrase`, ids unique) each wrap the data key:
+//!   - `id`: `slt_` and 16 lowercase hex digits; `label`: 1 to 64 characters, no control
+//!     characters; `created_ms`, `last_used_ms`: milliseconds since the Unix epoch (the last
+//!     use is noted by an unlock at most once a minute and is not authenticated).
+//!   - `kind` `passphrase` has `kdf` (the version-2 object); the slot's key-encryption key
+//!     (KEK) is HKDF-SHA256 (no salt) of the KDF's 32-byte output with the info
+//!     `credlock keyslot v3 kek passphrase`. Kinds `recovery_key` and `secret` have `salt` (16
+//!     bytes); their KEK is HKDF-SHA256 of the secret with that salt and the info
+//!     `credlock keyslot v3 kek ` followed by the kind.
+//!   - `public_key`: the slot's P-256 public key, 33 bytes (compressed SEC1).
+//!   - `private_key`: a 24-byte nonce ‖ XChaCha20-Poly1305 under the KEK of the private
+//!     key's 32-byte scalar, with the associated data `credlock keyslot v3 private key `,
+//!     the kind, a zero byte and the public key (72 bytes).
+//!   - `data_key`: an ephemeral P-256 public key (33 bytes) ‖ a 24-byte nonce ‖
+//!     XChaCha20-Poly1305 of the data key (48 bytes; 105 in all) under HKDF-SHA256 (no salt)
+//!     of the ECDH shared secret with the info `credlock keyslot v3 data key wrap` ‖ the
+//!     ephemeral public key ‖ the slot's public key. Its associated data is the slot's
+//!     **binding**, the JSON object `{"format":"credlock keyslot v3","vault_id":…,"epoch":…,
+//!     "id":…,"kind":…,"label":…,"created_ms":…,"source":…,"public_key":…}` in that order,
+//!     without spaces, where `source` is `algorithm:i=iterations:salt:normalization` (or
+//!     `algorithm:m=…,t=…,p=…:salt:normalization`) for a passphrase slot and `salt:` and the
+//!     salt for the others (base64 values as in the file).
+//!   - All binary values are padded base64url.
+//!
+//! Opening a slot takes its secret; wrapping a new data key for a slot takes only its public
+//! key, which is how a rotation re-wraps every remaining slot. A slot relabelled, moved from
+//! another vault or epoch, or otherwise altered opens no data key even with the right secret
+//! (the binding is its associated data) and is reported as [`Error::CorruptVault`], not as a
+//! wrong passphrase. `crates/credlock/tests/common/v3.rs` opens a file from this text alone.
+//!
+//! A reader of this version reads every version. The writer writes version 3, except for a
+//! vault kept Eclosion-compatible
+//! ([`VaultBuilder::keep_eclosion_compatible_kdf`](crate::VaultBuilder::keep_eclosion_compatible_kdf)),
+//! which stays at the **lowest version that can say what it holds**: PBKDF2 over the raw
+//! bytes is version 1 (byte for byte the format Eclosion's recipe opens). An unlock moves a
+//! vault of version 1 or 2 to version 3 unless it is kept Eclosion-compatible; Eclosion
+//! exports are written from the record, whatever the vault's version.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;

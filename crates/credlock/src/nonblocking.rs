@@ -37,11 +37,13 @@ use credlock_client_sessions::{MintedSession, Scope, SessionId, SessionInfo, Ses
 use credlock_policy::ValidPassphrase;
 use credlock_session::SessionState;
 use credlock_totp::TotpCode;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::{ExposeSecret as _, SecretSlice, SecretString};
 use tokio::sync::Semaphore;
 
 use crate::credentials::Credentials;
 use crate::error::Error;
+use crate::keyslot::{SlotId, SlotInfo};
+use crate::recovery_key::RecoveryKey;
 use crate::registry::{self, UserId};
 use crate::status::SecurityStatus;
 use crate::vault as blocking;
@@ -265,6 +267,83 @@ impl Vault {
         new: ValidPassphrase,
     ) -> Result<(), Error> {
         self.run(move |v| v.change_passphrase(&old, new)).await
+    }
+
+    /// [`Vault::recover`](crate::Vault::recover).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::recover`](crate::Vault::recover).
+    pub async fn recover(
+        &self,
+        recovery_key: SecretString,
+        new: ValidPassphrase,
+    ) -> Result<RecoveryKey, Error> {
+        self.run(move |v| v.recover(&recovery_key, new)).await
+    }
+
+    /// [`Vault::unlock_with_secret`](crate::Vault::unlock_with_secret).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::unlock_with_secret`](crate::Vault::unlock_with_secret).
+    pub async fn unlock_with_secret(&self, secret: SecretSlice<u8>) -> Result<(), Error> {
+        self.run(move |v| v.unlock_with_secret(secret.expose_secret()))
+            .await
+    }
+
+    /// [`Vault::sign_in`](crate::Vault::sign_in).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::sign_in`](crate::Vault::sign_in).
+    pub async fn sign_in(
+        &self,
+        passphrase: SecretString,
+        request: SessionRequest,
+    ) -> Result<MintedSession, Error> {
+        self.run(move |v| v.sign_in(&passphrase, request)).await
+    }
+
+    /// [`Vault::list_slots`](crate::Vault::list_slots) (it reads the file).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::list_slots`](crate::Vault::list_slots).
+    pub async fn list_slots(&self) -> Result<Vec<SlotInfo>, Error> {
+        self.run(blocking::Vault::list_slots).await
+    }
+
+    /// [`Vault::add_recovery_key`](crate::Vault::add_recovery_key).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::add_recovery_key`](crate::Vault::add_recovery_key).
+    pub async fn add_recovery_key(&self, label: String) -> Result<RecoveryKey, Error> {
+        self.run(move |v| v.add_recovery_key(&label)).await
+    }
+
+    /// [`Vault::add_secret_slot`](crate::Vault::add_secret_slot).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::add_secret_slot`](crate::Vault::add_secret_slot).
+    pub async fn add_secret_slot(
+        &self,
+        label: String,
+        secret: SecretSlice<u8>,
+    ) -> Result<SlotId, Error> {
+        self.run(move |v| v.add_secret_slot(&label, secret.expose_secret()))
+            .await
+    }
+
+    /// [`Vault::remove_slot`](crate::Vault::remove_slot).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::remove_slot`](crate::Vault::remove_slot).
+    pub async fn remove_slot(&self, id: SlotId) -> Result<(), Error> {
+        self.run(move |v| v.remove_slot(&id)).await
     }
 
     /// [`Vault::mint_session`](crate::Vault::mint_session).

@@ -94,6 +94,11 @@ pub struct CipherStatus {
     pub construction: &'static str,
     /// The file's format version.
     pub format_version: u64,
+    /// Version 3: how many keyslots open the data key (the passphrase, recovery keys,
+    /// secrets); `None` for versions 1 and 2, where the passphrase's key seals the record.
+    pub keyslots: Option<usize>,
+    /// Version 3: the data key's epoch (1 for a new vault, one more at every rotation).
+    pub key_epoch: Option<u64>,
 }
 
 /// Key-derivation parameters read from the vault file.
@@ -286,6 +291,8 @@ impl SecurityStatus {
                         name: CIPHER,
                         construction: "AES-128-CBC + HMAC-SHA256 (encrypt-then-MAC), one token",
                         format_version: file.version(),
+                        keyslots: file.keyring.as_ref().map(|k| k.slots.len()),
+                        key_epoch: file.keyring.as_ref().map(|k| k.epoch),
                     });
                 }
                 Ok(None) => {}

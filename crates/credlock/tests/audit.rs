@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
+#[path = "common/v3.rs"]
+mod v3;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
@@ -28,7 +30,7 @@ fn key_encodings(path: &std::path::Path, passphrase: &str) -> Vec<String> {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut encodings = Vec::new();
-    for bytes in common::v3::keys(&file, passphrase) {
+    for bytes in v3::keys(&file, passphrase) {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         encodings.push(base64::engine::general_purpose::URL_SAFE.encode(bytes));
         encodings.push(base64::engine::general_purpose::STANDARD.encode(bytes));

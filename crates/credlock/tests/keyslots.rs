@@ -3,6 +3,8 @@
 //! slot writes, and the lockout for every slot kind.
 
 mod common;
+#[path = "common/v3.rs"]
+mod v3;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -46,7 +48,7 @@ fn a_new_vault_has_keyslots_and_every_slot_opens_the_same_record() {
     assert_eq!(file["version"], 3);
     assert_eq!(file["slots"].as_array().unwrap().len(), 3);
     // The documented format, opened by the tests' own reader.
-    let record = common::v3::record(&file, PASS);
+    let record = v3::record(&file, PASS);
     assert!(
         String::from_utf8(record)
             .unwrap()
@@ -192,8 +194,8 @@ fn rotation_retires_old_secrets_on_new_files_and_old_files_open_only_with_their_
     let after_change = json(&path);
     assert_eq!(after_change["epoch"], 2);
     assert_ne!(
-        common::v3::data_key(&json(&copy_1), PASS),
-        common::v3::data_key(&after_change, OTHER_PASS),
+        v3::data_key(&json(&copy_1), PASS),
+        v3::data_key(&after_change, OTHER_PASS),
         "the data key rotated"
     );
     // Removing the recovery key: another rotation.
@@ -216,7 +218,7 @@ fn rotation_retires_old_secrets_on_new_files_and_old_files_open_only_with_their_
     // opens nothing written since.
     let old = common::open(&copy_1);
     old.unlock(&secret(PASS)).unwrap();
-    let old_key = common::v3::data_key(&json(&copy_1), PASS);
+    let old_key = v3::data_key(&json(&copy_1), PASS);
     let new_token = json(&path)["token"].as_str().unwrap().to_owned();
     assert!(
         credlock_crypto::FernetKey::from_bytes(&old_key)
@@ -692,4 +694,27 @@ proptest! {
         }
         drop(SecretString::from("unused"));
     }
+}
+
+/// A version-3 file written by this version (`testdata/vault-v3`) opens with each of its
+/// slots, through the library and through the tests' own reader of the documented format.
+#[test]
+fn the_checked_in_version_3_file_opens_with_each_of_its_slots() {
+    let (dir, path) = temp_vault();
+    std::fs::copy(common::testdata("vault-v3/vault.json"), &path).unwrap();
+    common::set_mode(&path, 0o600);
+    let file = json(&path);
+    let record = String::from_utf8(v3::record(&file, PASS)).unwrap();
+    assert!(record.contains("monarch-pw-123"));
+
+    let v = common::open(&path);
+    v.unlock(&secret(PASS)).unwrap();
+    assert_eq!(v.credentials().unwrap(), creds());
+    v.lock();
+    v.unlock_with_secret(&[0x42u8; 32]).unwrap();
+    v.lock();
+    let kit = std::fs::read_to_string(common::testdata("vault-v3/recovery-key.txt")).unwrap();
+    v.recover(&secret(kit.trim()), valid(OTHER_PASS)).unwrap();
+    assert_eq!(v.credentials().unwrap(), creds());
+    drop(dir);
 }

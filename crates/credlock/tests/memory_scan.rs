@@ -14,6 +14,8 @@
 )]
 
 mod common;
+#[path = "common/v3.rs"]
+mod v3;
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader};
@@ -191,7 +193,7 @@ fn no_key_or_passphrase_copy_survives_lock() {
     // The passphrase's KDF output and the data key the passphrase slot wraps (version 3),
     // both learnt from the file by the format's documentation alone.
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let keys = common::v3::keys(&file, &pass);
+    let keys = v3::keys(&file, &pass);
     let (bytes, data) = (keys[0], keys[1]);
 
     let out = Command::new(std::env::current_exe().unwrap())

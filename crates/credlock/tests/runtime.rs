@@ -70,6 +70,16 @@ fn every_vault_method(vault: &Vault) {
         .unwrap();
     vault.revoke_all_sessions().unwrap();
     let _ = vault.security_status();
+    let kit = vault.add_recovery_key("kit").unwrap();
+    let device = vault.add_secret_slot("device", &[7u8; 32]).unwrap();
+    assert_eq!(vault.list_slots().unwrap().len(), 3);
+    vault
+        .sign_in(&secret(PASS), SessionRequest::client("phone"))
+        .unwrap();
+    vault.remove_slot(&device).unwrap();
+    vault.lock();
+    assert!(vault.unlock_with_secret(&[7u8; 32]).is_err());
+    vault.recover(&kit.display(), valid(PASS)).unwrap();
     vault.lock();
     assert!(vault.unlock(&secret(OTHER_PASS)).is_err());
     assert_eq!(vault.lockout_state().unwrap().failures, 1);
@@ -147,6 +157,25 @@ async fn every_async_vault_method(vault: &nonblocking::Vault) {
         .unwrap();
     vault.revoke_all_sessions().await.unwrap();
     let _ = vault.security_status().await;
+    let kit = vault.add_recovery_key("kit".into()).await.unwrap();
+    let device = vault
+        .add_secret_slot("device".into(), vec![7u8; 32].into())
+        .await
+        .unwrap();
+    assert_eq!(vault.list_slots().await.unwrap().len(), 3);
+    vault
+        .sign_in(secret(PASS), SessionRequest::client("phone"))
+        .await
+        .unwrap();
+    vault.remove_slot(device).await.unwrap();
+    vault.lock().await;
+    assert!(
+        vault
+            .unlock_with_secret(vec![7u8; 32].into())
+            .await
+            .is_err()
+    );
+    vault.recover(kit.display(), valid(PASS)).await.unwrap();
     vault.lock().await;
     assert!(vault.unlock(secret(OTHER_PASS)).await.is_err());
     assert_eq!(vault.lockout_state().await.unwrap().failures, 1);

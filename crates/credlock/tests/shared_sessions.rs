@@ -12,6 +12,8 @@
 #![cfg(feature = "postgres")]
 
 mod common;
+#[path = "common/v3.rs"]
+mod v3;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,7 +196,7 @@ fn the_database_holds_no_token_and_no_key() {
         .unwrap()
         .get(0);
     let file: serde_json::Value = serde_json::from_slice(&record).unwrap();
-    let keys = common::v3::keys(&file, PASS);
+    let keys = v3::keys(&file, PASS);
 
     let token_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(&token[4..])

@@ -103,4 +103,3 @@ pub fn mode(path: &Path) -> u32 {
         .mode()
         & 0o7777
 }
-pub mod v3;
