@@ -1,6 +1,8 @@
 //! A command-line tool over one credlock vault: create it, unlock it, show the credentials,
 //! change the passphrase, read the security report and the lockout, import from and export
-//! to Eclosion, log out.
+//! to Eclosion, log out; and its keyslots: the recovery key `init` prints once, `recover`
+//! with it when the passphrase is forgotten, `slots` to list the ways in, `add-recovery-key`
+//! and `remove-slot`.
 //!
 //! Run it with `cargo run --example cli -- --vault PATH COMMAND` (`--help` lists the commands
 //! and the exit codes); `--vault` and `--passphrase-stdin` may come before or after the
@@ -11,7 +13,10 @@
 //! Each command is one process: a vault that a command unlocks is locked again when the
 //! process exits (the key never outlives it). What does persist between commands is the
 //! vault file and its lockout record beside it, so five wrong passphrases in five separate
-//! runs lock the vault out just as five in one process would.
+//! runs lock the vault out just as five in one process would. A recovery key is tested
+//! through the same lockout: a wrong one counts as a wrong passphrase (exit 3), while a text
+//! that is not a recovery key at all (wrong length or characters) is a usage error (exit 2)
+//! and counts nothing.
 
 #![allow(
     clippy::print_stdout,
@@ -27,8 +32,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use credlock::secrecy::{ExposeSecret as _, SecretString};
 use credlock::{
-    Credentials, Error, ErrorKind, PolicyViolations, SecurityStatus, SessionState, StorageKind,
-    Vault,
+    Credentials, Error, ErrorKind, MAX_LABEL_CHARS, PolicyViolations, RecoveryKey, SecurityStatus,
+    SessionState, SlotId, SlotKind, StorageKind, Vault,
 };
 use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, ImportOptions, ImportReport};
 
@@ -36,9 +41,10 @@ use credlock_eclosion::{DatabaseExportOptions, EclosionExt as _, ImportOptions, 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  any other error
-  2  usage error (bad arguments, no terminal to prompt on, standard input ended early)
-  3  wrong passphrase (counted towards the lockout)
+  1  any other error (remove-slot of the passphrase slot or of an id the vault lacks, ...)
+  2  usage error (bad arguments, no terminal to prompt on, standard input ended early, a
+     slot id or recovery key that is not one: wrong length or characters, nothing counted)
+  3  wrong passphrase or wrong recovery key (counted towards the lockout)
   4  locked out: too many failed attempts (the wait in seconds is on stderr)
   5  no vault at --vault (or no file to import, or no Eclosion database to export into)
   6  the vault file is unreadable, unsafe (a symlink, readable by others, ...) or corrupt
@@ -47,8 +53,13 @@ Exit codes:
 Passphrases come from the terminal without echo, or with --passphrase-stdin from standard
 input, one per line: `init` reads the email, the password, the MFA secret (an empty line for
 none) and the passphrase; `change-passphrase` reads the current then the new passphrase;
-every other command that needs a passphrase reads one line. --vault and --passphrase-stdin
-go before or after the command.";
+`recover` reads the recovery key then the new passphrase; every other command that needs a
+passphrase reads one line (`status`, `lockout`, `clear-lockout` and `slots` read nothing).
+--vault and --passphrase-stdin go before or after the command.
+
+`init` prints a recovery key once: write it down and keep it apart from the vault. It is
+the only way back in if the passphrase is forgotten (`recover` sets a new passphrase with it
+and prints its replacement; the key used then opens nothing).";
 
 /// Keep a user's third-party credentials sealed under a passphrase (a credlock example).
 #[derive(Debug, Parser)]
@@ -69,7 +80,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the vault: asks for the email, the password, the MFA secret and a new
-    /// passphrase (twice on a terminal).
+    /// passphrase (twice on a terminal), then prints a recovery key once.
     Init,
     /// Check the passphrase: unlocks the vault and prints its state.
     Unlock,
@@ -125,7 +136,33 @@ enum Command {
     ClearLockout,
     /// Unlock, then delete the vault file for good.
     Logout,
+    /// Set a new passphrase with the recovery key, when the passphrase is forgotten: asks
+    /// for the recovery key, then the new passphrase; prints the replacement recovery key
+    /// once (the one used opens nothing any more).
+    Recover,
+    /// List the keyslots, the ways into the vault: kind, label, id, when made and last used.
+    /// No secret, no passphrase needed.
+    Slots {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a recovery key (asks for the passphrase) and print it once.
+    AddRecoveryKey {
+        /// The label `slots` shows for it.
+        #[arg(long, default_value = RECOVERY_KEY_LABEL)]
+        label: String,
+    },
+    /// Remove a keyslot by its id (from `slots`; asks for the passphrase): its secret opens
+    /// nothing written from now on, as the data key rotates. The passphrase slot stays.
+    RemoveSlot {
+        /// The slot's id, `slt_` and 16 hex digits.
+        id: String,
+    },
 }
+
+/// The label of the recovery key `init` makes.
+const RECOVERY_KEY_LABEL: &str = "recovery key";
 
 /// The formats `export-eclosion` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -185,6 +222,19 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         match e {
             Error::Policy(v) => Self::Policy(v),
+            // Its message names what is wrong and none of the text.
+            Error::MalformedRecoveryKey { .. } => {
+                Self::Usage(format!("{e}; nothing was tried or counted"))
+            }
+            Error::PassphraseSlotRequired => Self::Other(
+                "the passphrase slot cannot be removed: a vault always keeps its passphrase \
+                 (change it with `change-passphrase`, or `recover` with the recovery key)"
+                    .into(),
+            ),
+            Error::InvalidSlotLabel { .. } => Self::Usage(format!("--label: {e}")),
+            Error::SlotNotFound => {
+                Self::Other("the vault has no keyslot with this id (`slots` lists them)".into())
+            }
             e => Self::Vault(e),
         }
     }
@@ -423,6 +473,10 @@ fn run(path: &Path, command: &Command, input: &mut Input) -> Result<(), Failure>
                 if report.had_mfa_secret { "yes" } else { "no" }
             );
             print_mfa_report(&report);
+            println!(
+                "The vault has no recovery key yet: `add-recovery-key` makes one, the only way \
+                 back in if the passphrase is forgotten."
+            );
             if !report.passphrase_meets_policy {
                 println!(
                     "The passphrase is kept, but it misses the policy's rules {:?}: run \
@@ -469,7 +523,173 @@ fn run(path: &Path, command: &Command, input: &mut Input) -> Result<(), Failure>
             );
             Ok(())
         }
+        Command::Recover => recover(path, input),
+        Command::Slots { json } => slots(path, *json),
+        Command::AddRecoveryKey { label } => {
+            // The library's rule, said before a passphrase is asked for.
+            let chars = label.chars().count();
+            if chars == 0 || chars > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+                return Err(Error::InvalidSlotLabel {
+                    max_chars: MAX_LABEL_CHARS,
+                }
+                .into());
+            }
+            let vault = existing(path)?;
+            vault.unlock(&input.secret("Passphrase: ", "the passphrase")?)?;
+            let key = vault.add_recovery_key(label)?;
+            print_recovery_key("Your new recovery key", &key);
+            Ok(())
+        }
+        Command::RemoveSlot { id } => remove_slot(path, input, id),
     }
+}
+
+/// Prints a recovery key on one line that says "recovery key", with what it is for.
+fn print_recovery_key(intro: &str, key: &RecoveryKey) {
+    println!(
+        "{intro} (shown once, write it down): {}",
+        key.display().expose_secret()
+    );
+    println!(
+        "Keep it apart from the vault: it is the only way back in if the passphrase is \
+         forgotten (`recover`), and whoever holds it can set a new passphrase."
+    );
+}
+
+fn recover(path: &Path, input: &mut Input) -> Result<(), Failure> {
+    let vault = existing(path)?;
+    let text = input.secret("Recovery key: ", "the recovery key")?;
+    // A text that is not a recovery key is refused before the new passphrase is asked for
+    // (nothing tested or counted); `recover` reads it again from the same text.
+    RecoveryKey::parse(text.expose_secret())?;
+    let new = input.new_passphrase()?;
+    // As `change-passphrase`: the rules that need no context, all at once and before the
+    // recovery key is tested; the vault then checks them against the email.
+    let valid = credlock::Policy::default()
+        .check(new)
+        .map_err(Failure::Policy)?;
+    let replacement = vault.recover(&text, valid)?;
+    println!(
+        "The passphrase is set; the recovery key you used opens nothing any more, and the \
+         data key rotated."
+    );
+    print_recovery_key("Your new recovery key", &replacement);
+    Ok(())
+}
+
+fn slots(path: &Path, json: bool) -> Result<(), Failure> {
+    let vault = existing(path)?;
+    let slots = vault.list_slots()?;
+    if json {
+        let value: Vec<_> = slots
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id.as_str(),
+                    "kind": s.kind.as_str(),
+                    "label": s.label,
+                    "created_at": rfc3339(s.created_at),
+                    "last_used_at": s.last_used_at.map(rfc3339),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "{:<13} {:<21} {:<24} {:<24} label",
+            "kind", "id", "created", "last used"
+        );
+        for s in &slots {
+            println!(
+                "{:<13} {:<21} {:<24} {:<24} {}",
+                s.kind.as_str(),
+                s.id.as_str(),
+                utc(s.created_at),
+                s.last_used_at.map_or_else(|| "never".to_owned(), utc),
+                s.label
+            );
+        }
+    }
+    Ok(())
+}
+
+fn remove_slot(path: &Path, input: &mut Input, id: &str) -> Result<(), Failure> {
+    let id = SlotId::parse(id).ok_or_else(|| {
+        Failure::Usage(
+            "not a slot id: an id is `slt_` and 16 lowercase hex digits (`slots` lists them)"
+                .into(),
+        )
+    })?;
+    let vault = existing(path)?;
+    // Refused before a passphrase is asked for (and tested); `remove_slot` checks again.
+    let slot = vault
+        .list_slots()?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(Error::SlotNotFound)?;
+    if slot.kind == SlotKind::Passphrase {
+        return Err(Error::PassphraseSlotRequired.into());
+    }
+    vault.unlock(&input.secret("Passphrase: ", "the passphrase")?)?;
+    vault.remove_slot(&id)?;
+    println!(
+        "Removed the {} slot {} ({}). The data key rotated: the record is sealed under a new \
+         key and the other slots re-wrapped, so the removed slot's secret opens nothing \
+         written from now on (a copy of an older vault file still opens with it).",
+        slot.kind, id, slot.label
+    );
+    let recovery_keys = vault
+        .list_slots()?
+        .iter()
+        .filter(|s| s.kind == SlotKind::RecoveryKey)
+        .count();
+    if recovery_keys == 0 {
+        println!(
+            "The vault has no recovery key now: if the passphrase is forgotten, the \
+             credentials are lost. `add-recovery-key` makes one."
+        );
+    }
+    Ok(())
+}
+
+/// A time as `YYYY-MM-DD HH:MM:SS UTC`, for people.
+fn utc(time: std::time::SystemTime) -> String {
+    let (date, clock) = date_and_time(time);
+    format!("{date} {clock} UTC")
+}
+
+/// A time in RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`), for JSON.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    let (date, clock) = date_and_time(time);
+    format!("{date}T{clock}Z")
+}
+
+/// A time's UTC date (`YYYY-MM-DD`) and time of day (`HH:MM:SS`), in whole seconds; a time
+/// before 1970 reads as 1970-01-01.
+fn date_and_time(time: std::time::SystemTime) -> (String, String) {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's `civil_from_days`, for days since 1970-01-01 (never negative here).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!(
+            "{:02}:{:02}:{:02}",
+            rest / 3_600,
+            rest % 3_600 / 60,
+            rest % 60
+        ),
+    )
 }
 
 /// What the import report says of the MFA secret: kept but giving no codes, or short.
@@ -642,6 +862,16 @@ fn init(path: &Path, input: &mut Input) -> Result<(), Failure> {
         "Created {} (mode 0600); it locks again as this command exits.",
         path.display()
     );
+    match vault.add_recovery_key(RECOVERY_KEY_LABEL) {
+        Ok(key) => print_recovery_key("Your recovery key", &key),
+        Err(e) => {
+            eprintln!(
+                "The vault is created, but without a recovery key: run `add-recovery-key` to \
+                 make one."
+            );
+            return Err(e.into());
+        }
+    }
     Ok(())
 }
 

@@ -99,11 +99,74 @@ fn init_input(pass: &str) -> String {
 }
 
 fn new_vault() -> (tempfile::TempDir, PathBuf) {
+    let (dir, path, _) = new_vault_with_recovery_key();
+    (dir, path)
+}
+
+/// A new vault, and the recovery key `init` printed.
+fn new_vault_with_recovery_key() -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.json");
     let r = cli(&path, &["init"], &init_input(PASS));
     expect(&r, 0, "init");
-    (dir, path)
+    let key = recovery_key_in(&r.stdout);
+    (dir, path, key)
+}
+
+/// The recovery key printed in `stdout`: on the one line that says "recovery key" and
+/// "shown once", after its last `: `, as `XXXX-` times 7 and `XXXX`, and one that parses.
+fn recovery_key_in(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("recovery key") && l.contains("shown once"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one recovery key line:\n{stdout}");
+    let key = lines[0].rsplit(": ").next().unwrap();
+    let groups: Vec<&str> = key.split('-').collect();
+    assert_eq!(groups.len(), 8, "{key:?}");
+    assert!(
+        groups.iter().all(|g| g.len() == 4
+            && g.bytes()
+                .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))),
+        "{key:?}"
+    );
+    credlock::RecoveryKey::parse(key).unwrap();
+    key.to_owned()
+}
+
+/// The failed attempts the lockout holds, as `lockout --json` says.
+fn failures(vault: &Path) -> u64 {
+    let r = cli(vault, &["lockout", "--json"], "");
+    expect(&r, 0, "lockout");
+    let state: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    state["failures"].as_u64().unwrap()
+}
+
+/// `slots --json`, as (kind, label, id, last used) per slot; `created_at` is RFC 3339.
+fn slots(vault: &Path) -> Vec<(String, String, String, Option<String>)> {
+    let r = cli(vault, &["slots", "--json"], "");
+    expect(&r, 0, "slots --json");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    list.iter()
+        .map(|s| {
+            let created = s["created_at"].as_str().unwrap();
+            assert!(
+                created.len() == 20 && created.as_bytes()[10] == b'T' && created.ends_with('Z'),
+                "{created}"
+            );
+            (
+                s["kind"].as_str().unwrap().to_owned(),
+                s["label"].as_str().unwrap().to_owned(),
+                s["id"].as_str().unwrap().to_owned(),
+                s["last_used_at"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// `recover`'s standard input: the recovery key, then the new passphrase.
+fn recover_input(key: &str, pass: &str) -> String {
+    format!("{key}\n{pass}\n")
 }
 
 #[test]
@@ -119,8 +182,20 @@ fn help_documents_every_exit_code_and_usage_errors_exit_2() {
         "5  no vault",
         "6  the vault file is unreadable, unsafe",
         "7  the new passphrase is refused by the policy",
+        "recovery key that is not one",
+        "3  wrong passphrase or wrong recovery key",
+        "`recover` reads the recovery key then the new passphrase",
     ] {
         assert!(out.stdout.contains(line), "--help lacks {line:?}");
+    }
+    for command in ["recover", "slots", "add-recovery-key", "remove-slot"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(command)),
+            "--help lacks the command {command}:\n{}",
+            out.stdout
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let vault = dir.path().join("vault.json");
@@ -272,6 +347,10 @@ fn no_vault_exits_5_and_an_unsafe_or_corrupt_file_exits_6() {
         &["lockout"],
         &["clear-lockout"],
         &["logout"],
+        &["recover"],
+        &["slots"],
+        &["add-recovery-key"],
+        &["remove-slot", "slt_0123456789abcdef"],
     ] {
         expect(
             &cli(&missing, args, &format!("{PASS}\n")),
@@ -438,11 +517,23 @@ fn imports_the_database_eclosion_itself_wrote() {
         eclosion_pass,
     );
     expect(&r, 0, "import from eclosion.db");
+    // Eclosion has no recovery key to bring: the import says how to make one.
+    assert!(r.stdout.contains("no recovery key yet"), "{}", r.stdout);
     let r = cli(&vault, &["show", "--json", "--reveal"], eclosion_pass);
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(json["email"], "alice@example.com");
     assert_eq!(json["password"], "s3cret-Password"); // testdata/eclosion/README.md
     assert_eq!(json["mfa_secret_stored"], true);
+    let kinds: Vec<String> = slots(&vault).into_iter().map(|s| s.0).collect();
+    assert_eq!(kinds, ["passphrase"]);
+    let r = cli(&vault, &["add-recovery-key"], eclosion_pass);
+    expect(&r, 0, "add-recovery-key");
+    let key = recovery_key_in(&r.stdout);
+    expect(
+        &cli(&vault, &["recover"], &recover_input(&key, NEW_PASS)),
+        0,
+        "recover an imported vault",
+    );
 }
 
 #[test]
@@ -835,4 +926,300 @@ fn import_keeps_an_mfa_secret_that_gives_no_codes_and_says_so() {
     let r = cli(&vault, &["show", "--json"], eclosion_pass);
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(json["totp"]["code"].as_str().unwrap().len(), 6);
+}
+
+#[test]
+fn init_prints_a_recovery_key_once_and_recover_sets_a_new_passphrase_with_it() {
+    let (_dir, vault, key) = new_vault_with_recovery_key();
+    // Only `init` printed it: nothing else shows it again.
+    for args in [&["slots"][..], &["status"], &["lockout"]] {
+        let r = cli(&vault, args, "");
+        expect(&r, 0, &format!("{args:?}"));
+        assert!(!r.stdout.contains(&key), "{args:?} shows the recovery key");
+    }
+
+    // A weak new passphrase is refused before the key is tested, every rule listed, and
+    // nothing is used up.
+    let r = cli(&vault, &["recover"], &recover_input(&key, "weak"));
+    expect(&r, 7, "a weak new passphrase");
+    assert!(r.stderr.contains("too_short") && r.stderr.contains("missing_uppercase"));
+    // The email is a context word: the vault checks it once the key opened the record.
+    let r = cli(
+        &vault,
+        &["recover"],
+        &recover_input(&key, "Alice@example.com1"),
+    );
+    expect(&r, 7, "the email as the new passphrase");
+    assert!(r.stderr.contains("context_word"), "{}", r.stderr);
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        0,
+        "unchanged",
+    );
+
+    let r = cli(&vault, &["recover"], &recover_input(&key, NEW_PASS));
+    expect(&r, 0, "recover");
+    let next = recovery_key_in(&r.stdout);
+    assert_ne!(next, key, "a new recovery key replaces the one used");
+    assert!(!r.stdout.contains(&key), "{}", r.stdout);
+
+    // The new passphrase opens the vault, the old one no longer does, nothing is lost.
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        3,
+        "old passphrase",
+    );
+    let r = cli(
+        &vault,
+        &["show", "--json", "--reveal"],
+        &format!("{NEW_PASS}\n"),
+    );
+    expect(&r, 0, "show with the new passphrase");
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["email"], "alice@example.com");
+    assert_eq!(json["password"], "monarch-pw-123");
+    assert_eq!(json["mfa_secret_stored"], true);
+
+    // The key used is spent: a wrong recovery key, counted as a wrong passphrase.
+    let r = cli(&vault, &["recover"], &recover_input(&key, PASS));
+    expect(&r, 3, "the used recovery key");
+    assert!(!r.stderr.contains(&key) && !r.stdout.contains(&key));
+    assert_eq!(failures(&vault), 1);
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        3,
+        "no change",
+    );
+    assert_eq!(failures(&vault), 2);
+
+    // The replacement works, typed as a person might: lower case, spaces for dashes.
+    let sloppy = next.to_lowercase().replace('-', " ");
+    let r = cli(&vault, &["recover"], &recover_input(&sloppy, PASS));
+    expect(&r, 0, "recover with the replacement, typed loosely");
+    recovery_key_in(&r.stdout);
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        0,
+        "PASS again",
+    );
+    assert_eq!(failures(&vault), 0);
+}
+
+#[test]
+fn a_malformed_recovery_key_exits_2_and_counts_nothing_while_wrong_ones_lock_out() {
+    let (_dir, vault, key) = new_vault_with_recovery_key();
+    let too_short = &key[..key.len() - 5];
+    let not_base32 = format!("U{}", &key[1..]);
+    let too_long = format!("{key}-ABCD");
+    for text in ["", "not a recovery key", too_short, &not_base32, &too_long] {
+        let r = cli(&vault, &["recover"], &recover_input(text, NEW_PASS));
+        expect(&r, 2, &format!("malformed {text:?}"));
+        assert!(r.stderr.contains("not a recovery key"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("nothing was tried or counted"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains(too_short),
+            "the text is echoed:\n{}",
+            r.stderr
+        );
+    }
+    // Well past the lockout's five, and nothing was counted.
+    assert_eq!(failures(&vault), 0);
+    expect(&cli(&vault, &["unlock"], &format!("{PASS}\n")), 0, "unlock");
+
+    // Well-formed but wrong keys count as wrong passphrases, then the lockout answers 4,
+    // even for the right key.
+    let wrong = "0000-0000-0000-0000-0000-0000-0000-0000";
+    for attempt in 1..=5 {
+        let r = cli(&vault, &["recover"], &recover_input(wrong, NEW_PASS));
+        expect(&r, 3, &format!("wrong recovery key {attempt}"));
+    }
+    assert_eq!(failures(&vault), 5);
+    let r = cli(&vault, &["recover"], &recover_input(&key, NEW_PASS));
+    expect(&r, 4, "locked out");
+    assert!(r.stderr.contains("retry-after: "), "{}", r.stderr);
+    // A malformed key during the lockout is still a usage error.
+    expect(
+        &cli(&vault, &["recover"], &recover_input("nope", NEW_PASS)),
+        2,
+        "malformed while locked out",
+    );
+    expect(&cli(&vault, &["clear-lockout"], ""), 0, "clear-lockout");
+    expect(
+        &cli(&vault, &["recover"], &recover_input(&key, NEW_PASS)),
+        0,
+        "the right key after clearing",
+    );
+}
+
+#[test]
+fn slots_lists_the_passphrase_and_the_recovery_key_without_a_passphrase() {
+    let before = utc_date();
+    let (_dir, vault, key) = new_vault_with_recovery_key();
+    let after = utc_date();
+    let list = slots(&vault);
+    let kinds: Vec<(&str, &str)> = list
+        .iter()
+        .map(|(kind, label, ..)| (kind.as_str(), label.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("passphrase", "passphrase"),
+            ("recovery_key", "recovery key")
+        ]
+    );
+    for (_, _, id, _) in &list {
+        assert!(credlock::SlotId::parse(id).is_some(), "{id}");
+    }
+    assert_eq!(list[1].3, None, "the recovery key was never used");
+    let r = cli(&vault, &["slots", "--json"], "");
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for slot in json.as_array().unwrap() {
+        let created = slot["created_at"].as_str().unwrap();
+        assert!(
+            created.starts_with(&format!("{before}T")) || created.starts_with(&format!("{after}T")),
+            "{created} is not of {before}"
+        );
+    }
+
+    let r = cli(&vault, &["slots"], "");
+    expect(&r, 0, "slots");
+    assert!(!r.stdout.contains(&key));
+    let rows: Vec<&str> = r.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{}", r.stdout);
+    assert!(rows[0].starts_with("passphrase ") && rows[0].contains(&list[0].2));
+    assert!(rows[1].starts_with("recovery_key ") && rows[1].contains(&list[1].2));
+    assert!(rows[1].contains("never"), "{}", rows[1]);
+    // Dates in UTC, of today.
+    for row in &rows {
+        assert!(
+            row.contains(&format!("{before} ")) || row.contains(&format!("{after} ")),
+            "{row:?} was not made on {before}"
+        );
+        assert!(row.contains(" UTC"), "{row}");
+    }
+
+    // An unlock is the passphrase slot's use.
+    expect(&cli(&vault, &["unlock"], &format!("{PASS}\n")), 0, "unlock");
+    let used = slots(&vault);
+    assert!(used[0].3.is_some() && used[1].3.is_none(), "{used:?}");
+
+    // After a recovery, the replacement keeps the label and the passphrase slot is new.
+    expect(
+        &cli(&vault, &["recover"], &recover_input(&key, NEW_PASS)),
+        0,
+        "recover",
+    );
+    let again = slots(&vault);
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].1, "recovery key");
+    assert!(again.iter().all(|s| s.2 != list[0].2 && s.2 != list[1].2));
+}
+
+/// Today's date in UTC, as `date -u` gives it.
+fn utc_date() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn remove_slot_removes_a_recovery_key_and_refuses_the_passphrase_slot() {
+    let (_dir, vault, key) = new_vault_with_recovery_key();
+    let list = slots(&vault);
+    let (passphrase_id, recovery_id) = (list[0].2.clone(), list[1].2.clone());
+
+    // The passphrase slot stays: refused before a passphrase is read (nothing counted).
+    let r = cli(
+        &vault,
+        &["remove-slot", &passphrase_id],
+        "Wrong-Guess-0000!\n",
+    );
+    expect(&r, 1, "remove the passphrase slot");
+    assert!(
+        r.stderr.contains("the passphrase slot cannot be removed"),
+        "{}",
+        r.stderr
+    );
+    // Not an id, and an id the vault lacks.
+    let r = cli(&vault, &["remove-slot", "recovery"], &format!("{PASS}\n"));
+    expect(&r, 2, "not a slot id");
+    assert!(r.stderr.contains("not a slot id"), "{}", r.stderr);
+    let r = cli(
+        &vault,
+        &["remove-slot", "slt_0123456789abcdef"],
+        &format!("{PASS}\n"),
+    );
+    expect(&r, 1, "an unknown slot");
+    assert!(r.stderr.contains("no keyslot with this id"), "{}", r.stderr);
+    assert_eq!(failures(&vault), 0);
+    // A wrong passphrase removes nothing.
+    expect(
+        &cli(
+            &vault,
+            &["remove-slot", &recovery_id],
+            "Wrong-Guess-0000!\n",
+        ),
+        3,
+        "a wrong passphrase",
+    );
+    assert_eq!(slots(&vault).len(), 2);
+
+    let r = cli(&vault, &["remove-slot", &recovery_id], &format!("{PASS}\n"));
+    expect(&r, 0, "remove the recovery key");
+    assert!(r.stdout.contains("data key rotated"), "{}", r.stdout);
+    assert!(r.stdout.contains("no recovery key now"), "{}", r.stdout);
+    let left = slots(&vault);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0, "passphrase");
+    // Its key now opens nothing: a wrong recovery key.
+    expect(
+        &cli(&vault, &["recover"], &recover_input(&key, NEW_PASS)),
+        3,
+        "the removed recovery key",
+    );
+    expect(
+        &cli(&vault, &["unlock"], &format!("{PASS}\n")),
+        0,
+        "PASS still",
+    );
+
+    // A label outside the rule is refused before a passphrase is read.
+    for label in ["", "a\tb", &"x".repeat(65)] {
+        let r = cli(
+            &vault,
+            &["add-recovery-key", "--label", label],
+            "Wrong-Guess-0000!\n",
+        );
+        expect(&r, 2, &format!("label {label:?}"));
+        assert!(r.stderr.contains("--label"), "{}", r.stderr);
+    }
+    assert_eq!(failures(&vault), 0);
+    assert_eq!(slots(&vault).len(), 1);
+
+    // A new one, made with the passphrase, recovers.
+    let r = cli(
+        &vault,
+        &["add-recovery-key", "--label", "safe deposit box"],
+        &format!("{PASS}\n"),
+    );
+    expect(&r, 0, "add-recovery-key");
+    let fresh = recovery_key_in(&r.stdout);
+    assert_eq!(slots(&vault)[1].1, "safe deposit box");
+    expect(
+        &cli(&vault, &["recover"], &recover_input(&fresh, NEW_PASS)),
+        0,
+        "recover with the new key",
+    );
+    expect(
+        &cli(&vault, &["unlock"], &format!("{NEW_PASS}\n")),
+        0,
+        "NEW_PASS",
+    );
 }
