@@ -647,7 +647,7 @@ mod tests {
 
     #[test]
     fn kinds_serialise_as_their_snake_case_names() {
-        assert_eq!(EventKind::ALL.len(), 23);
+        assert_eq!(EventKind::ALL.len(), 28);
         for &kind in EventKind::ALL {
             let json = serde_json::to_string(&kind).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
