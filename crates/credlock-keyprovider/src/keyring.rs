@@ -19,6 +19,10 @@ use crate::{KEY_LEN, KeyProvider, ProviderError, ProviderIdentity, ProviderKey};
 /// put the key back at boot (a unit that runs [`KeyringKeyProvider::store_key`] from a
 /// credential, or an operator). The stored secret is the 32 raw key bytes.
 ///
+/// Storing needs a session keyring of the process's own (a login session, a systemd
+/// service, `keyctl session -`); without one the kernel refuses the link into the persistent
+/// keyring and [`KeyringKeyProvider::store_key`] returns [`ProviderError::Unavailable`].
+///
 /// # Example
 ///
 /// ```no_run

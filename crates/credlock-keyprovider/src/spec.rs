@@ -116,8 +116,8 @@ impl PinSource {
     ///
     /// # Errors
     ///
-    /// [`ProviderError::PinMissing`] if the variable is unset or empty or the file is empty;
-    /// for a file, the errors of [`FileKeyProvider::open`]'s checks.
+    /// [`ProviderError::PinMissing`] if the variable is unset or empty, or the file is missing
+    /// or empty; for a file, the errors of [`FileKeyProvider::open`]'s checks.
     ///
     /// # Example
     ///
@@ -146,7 +146,14 @@ impl PinSource {
                 }
             },
             Self::File(path) => {
-                let (buf, len) = read_private(path, STRICT, file::MAX_PRIVATE_FILE_LEN)?;
+                let (buf, len) = read_private(path, STRICT, file::MAX_PRIVATE_FILE_LEN).map_err(
+                    |e| match e {
+                        ProviderError::KeyNotFound { .. } => {
+                            missing(format!("the PIN file {} does not exist", path.display()))
+                        }
+                        other => other,
+                    },
+                )?;
                 let text = std::str::from_utf8(&buf[..len]).map_err(|_| {
                     missing(format!("the PIN file {} is not UTF-8", path.display()))
                 })?;
