@@ -30,9 +30,10 @@ pub const MAX_IDLE_SESSIONS: usize = 8;
 /// sign, sensitive and not extractable; any other object is [`ProviderError::Malformed`].
 ///
 /// Calls from several threads each use their own session from a small pool
-/// ([`MAX_IDLE_SESSIONS`]); a session the token has dropped (token re-inserted, session
-/// closed, logged out) is replaced once, logging in again with the PIN kept in zeroizing
-/// memory.
+/// ([`MAX_IDLE_SESSIONS`]); when the token has dropped the session or the login (token
+/// re-inserted, session closed, logged out by other code of the process), a call opens one
+/// fresh session, logs in again with the PIN kept in zeroizing memory, looks the key up again
+/// and tries once more.
 ///
 /// PKCS#11 logs a whole application in at once: while another provider of this process is
 /// logged in to the same token, the token does not check this provider's PIN again
@@ -43,7 +44,7 @@ pub const MAX_IDLE_SESSIONS: usize = 8;
 pub struct Pkcs11KeyProvider {
     ctx: Pkcs11,
     slot: Slot,
-    key: ObjectHandle,
+    key: Mutex<ObjectHandle>,
     pin: AuthPin,
     token: String,
     label: String,
@@ -141,8 +142,9 @@ pub(crate) fn map_ck(provider: &str, e: &CkError) -> ProviderError {
     }
 }
 
-/// Whether the session (not the key or the token) is what failed: then a fresh session may
-/// succeed.
+/// Whether the session or the login is what failed (closed, logged out by other code of the
+/// process, token re-inserted; a private key's handle is invalid while logged out): then a
+/// fresh session, logged in again, with the key looked up again, may succeed.
 fn session_lost(e: &CkError) -> bool {
     matches!(
         e,
@@ -151,7 +153,9 @@ fn session_lost(e: &CkError) -> bool {
                 | RvError::SessionHandleInvalid
                 | RvError::UserNotLoggedIn
                 | RvError::DeviceRemoved
-                | RvError::TokenNotPresent,
+                | RvError::TokenNotPresent
+                | RvError::KeyHandleInvalid
+                | RvError::ObjectHandleInvalid,
             _
         )
     )
@@ -309,7 +313,7 @@ impl Pkcs11KeyProvider {
         Ok(Self {
             ctx,
             slot,
-            key,
+            key: Mutex::new(key),
             pin,
             token: spec.token.clone(),
             label: spec.key.clone(),
@@ -355,8 +359,20 @@ impl Pkcs11KeyProvider {
         }
     }
 
-    fn sign(&self, session: &Session, message: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>, CkError> {
-        let mut mac = Zeroizing::new(session.sign(&Mechanism::Sha256Hmac, self.key, message)?);
+    fn key(&self) -> ObjectHandle {
+        *self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn sign(
+        &self,
+        session: &Session,
+        key: ObjectHandle,
+        message: &[u8],
+    ) -> Result<Zeroizing<[u8; KEY_LEN]>, CkError> {
+        let mut mac = Zeroizing::new(session.sign(&Mechanism::Sha256Hmac, key, message)?);
         let mut out = Zeroizing::new([0u8; KEY_LEN]);
         if mac.len() != KEY_LEN {
             mac.zeroize();
@@ -380,18 +396,24 @@ impl KeyProvider for Pkcs11KeyProvider {
         message[..DOMAIN.len()].copy_from_slice(DOMAIN);
         message[DOMAIN.len()..].copy_from_slice(input);
         let session = self.take_session()?;
-        match self.sign(&session, &message[..]) {
+        match self.sign(&session, self.key(), &message[..]) {
             Ok(out) => {
                 self.give_back(session);
                 Ok(out)
             }
             Err(e) if session_lost(&e) => {
-                // The token dropped the session (re-inserted, closed, logged out): one fresh
-                // session, logged in again, one more try.
+                // The token dropped the session or the login (re-inserted, closed, logged out
+                // by other code): one fresh session, logged in again, the key looked up again,
+                // one more try.
                 drop(session);
                 let fresh = session_retry(self)?;
+                let key = find_key(&fresh, &self.label, &self.provider())?;
+                *self
+                    .key
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = key;
                 let out = self
-                    .sign(&fresh, &message[..])
+                    .sign(&fresh, key, &message[..])
                     .map_err(|e| map_ck(&self.provider(), &e))?;
                 self.give_back(fresh);
                 Ok(out)
