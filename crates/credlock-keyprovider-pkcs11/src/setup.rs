@@ -10,6 +10,16 @@ use zeroize::Zeroize as _;
 
 use crate::provider::{find_keys, find_token, load_module, map_ck, session};
 
+/// Setup calls of one process run one at a time: SoftHSM2's file store has been seen to
+/// answer `CKR_GENERAL_ERROR` to token objects created and destroyed from several threads at
+/// once, and setup is rare enough that nothing is lost by queueing it.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SETUP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The attributes of a provider key: a token object, private, sensitive, not extractable, not
 /// copyable, allowed to sign and verify, 32 bytes.
 fn key_template(label: &str) -> Vec<Attribute> {
@@ -69,6 +79,7 @@ fn rw_session(spec: &Pkcs11Spec) -> Result<(Session, String), ProviderError> {
 /// # Ok::<(), credlock_keyprovider::ProviderError>(())
 /// ```
 pub fn import_key(spec: &Pkcs11Spec, key: &ProviderKey) -> Result<(), ProviderError> {
+    let _turn = one_at_a_time();
     let (s, provider) = rw_session(spec)?;
     let mut template = key_template(&spec.key);
     template.push(Attribute::Value(key.expose().to_vec()));
@@ -101,6 +112,7 @@ pub fn import_key(spec: &Pkcs11Spec, key: &ProviderKey) -> Result<(), ProviderEr
 /// # Ok::<(), credlock_keyprovider::ProviderError>(())
 /// ```
 pub fn generate_key(spec: &Pkcs11Spec) -> Result<(), ProviderError> {
+    let _turn = one_at_a_time();
     let (s, provider) = rw_session(spec)?;
     let mut template = key_template(&spec.key);
     template.push(Attribute::ValueLen((KEY_LEN as u64).into()));
@@ -128,6 +140,7 @@ pub fn generate_key(spec: &Pkcs11Spec) -> Result<(), ProviderError> {
 /// # Ok::<(), credlock_keyprovider::ProviderError>(())
 /// ```
 pub fn delete_key(spec: &Pkcs11Spec) -> Result<usize, ProviderError> {
+    let _turn = one_at_a_time();
     let provider = format!("pkcs11:{}", spec.key_id());
     let pin = AuthPin::from(spec.pin.read(&provider)?.as_str());
     let ctx = load_module(&spec.module, &provider)?;

@@ -20,6 +20,7 @@ use credlock_keyprovider_pkcs11::{Pkcs11KeyProvider, delete_key, import_key};
 #[test]
 fn a_wrong_pin_is_refused_and_never_printed_then_the_right_one_works() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let label = common::label("pin");
     let dir = tempfile::tempdir().unwrap();
     let wrong = "999999-not-the-pin";

@@ -19,6 +19,7 @@ use cryptoki::error::{Error, RvError};
 #[test]
 fn a_logout_by_other_code_is_recovered_from() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let spec = t.spec(&common::label("recovery"));
     delete_key(&spec).unwrap();
     import_key(&spec, &ProviderKey::from_bytes(KNOWN_KEY)).unwrap();

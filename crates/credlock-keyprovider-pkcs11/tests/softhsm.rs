@@ -25,6 +25,7 @@ use credlock_keyprovider_pkcs11::{Pkcs11KeyProvider, delete_key, generate_key, i
 #[test]
 fn imported_known_key_gives_the_shared_vector_and_matches_a_file() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let spec = t.spec(&common::label("known"));
     delete_key(&spec).unwrap();
     import_key(&spec, &ProviderKey::from_bytes(KNOWN_KEY)).unwrap();
@@ -61,6 +62,7 @@ fn imported_known_key_gives_the_shared_vector_and_matches_a_file() {
 #[test]
 fn a_generated_key_never_leaves_the_token() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let spec = t.spec(&common::label("generated"));
     delete_key(&spec).unwrap();
     generate_key(&spec).unwrap();
@@ -78,6 +80,7 @@ fn a_generated_key_never_leaves_the_token() {
 #[test]
 fn concurrent_callers_each_get_the_right_answer() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let spec = t.spec(&common::label("concurrent"));
     delete_key(&spec).unwrap();
     import_key(&spec, &ProviderKey::from_bytes([0x11; 32])).unwrap();
@@ -102,6 +105,7 @@ fn concurrent_callers_each_get_the_right_answer() {
 #[test]
 fn the_spec_string_opens_it_and_with_timeout_wraps_it() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let key = common::label("spec");
     let spec = t.spec(&key);
     delete_key(&spec).unwrap();
@@ -127,6 +131,7 @@ fn the_spec_string_opens_it_and_with_timeout_wraps_it() {
 #[test]
 fn missing_key_token_module_and_pin_are_typed() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let e = Pkcs11KeyProvider::open(&t.spec(&common::label("absent"))).unwrap_err();
     assert!(matches!(e, ProviderError::KeyNotFound { .. }), "{e:?}");
     assert!(e.to_string().contains("absent"), "{e}");
@@ -157,6 +162,7 @@ fn a_key_that_could_leave_the_token_is_refused() {
     use cryptoki::types::AuthPin;
 
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     // Load the module through the provider first, so this process initialises it once.
     let _ = Pkcs11KeyProvider::open(&t.spec("initialise-only"));
     let ctx = Pkcs11::new(&t.module).unwrap();
@@ -284,6 +290,7 @@ fn a_key_that_could_leave_the_token_is_refused() {
 #[test]
 fn a_spec_with_a_pin_file_works() {
     let Some(t) = common::token() else { return };
+    let _token = common::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let pin_file = dir.path().join("pin");
     std::fs::OpenOptions::new()

@@ -58,3 +58,14 @@ pub(crate) fn token() -> Option<Token> {
     let label = std::env::var("CREDLOCK_PKCS11_TOKEN").unwrap_or_else(|_| "credlock".into());
     Some(Token { module, label })
 }
+
+/// Held by each test of a binary for its whole run: the tests create and destroy token objects
+/// directly (with attributes the setup helpers never use) as well as through the helpers, and
+/// SoftHSM2's file store does not take concurrent object writes reliably. Concurrent signing is
+/// tested inside one test, with many threads.
+pub(crate) fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static TOKEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TOKEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
