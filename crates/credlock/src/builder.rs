@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use credlock_client_sessions::SessionStore;
 use credlock_crypto::{Argon2Cost, Argon2Limits, KdfParams, Normalization};
+use credlock_keyprovider::KeyProvider;
 use credlock_policy::{Policy, ValidPassphrase};
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{FileStore, Store};
@@ -61,6 +62,7 @@ pub struct VaultBuilder {
     eclosion_compatible: bool,
     sessions: Sessions,
     idle_sweeper: bool,
+    key_provider: Option<Arc<dyn KeyProvider>>,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ impl VaultBuilder {
             eclosion_compatible: false,
             sessions: Sessions::default(),
             idle_sweeper: false,
+            key_provider: None,
         }
     }
 
@@ -420,6 +423,56 @@ impl VaultBuilder {
         self
     }
 
+    /// A second secret the vault file never holds: every passphrase slot's key-encryption
+    /// key also needs `provider`'s operation (HMAC-SHA256 under a key the provider keeps,
+    /// over the KDF's output), so an offline guess at the passphrase needs the provider for
+    /// every guess, and a copy of the file (a backup, a database dump) opens nothing without
+    /// it. Providers: a key file or a systemd credential
+    /// ([`FileKeyProvider`](crate::keyprovider::FileKeyProvider)), the OS keyring (feature
+    /// `keyring` of `credlock-keyprovider`), a PKCS#11 token or HSM
+    /// (`credlock-keyprovider-pkcs11`); wrap a remote one in
+    /// [`WithTimeout`](crate::keyprovider::WithTimeout) so a provider that hangs never hangs
+    /// an unlock.
+    ///
+    /// The slot records the provider's identity (kind and key id, no secret) and a check
+    /// value, and a vault opened without it, or with another provider or key, answers
+    /// [`Error::KeyProviderMissing`] or [`Error::KeyProviderMismatch`] before any attempt is
+    /// counted or derived. A vault whose passphrase slot does not need the provider yet gets
+    /// it at its next unlock (audited as `kdf_upgraded`, operation `key_provider`); to stop
+    /// using one, call [`Vault::remove_key_provider`](crate::Vault::remove_key_provider) and
+    /// then open the vault without it. Needs keyslots: refused with
+    /// [`VaultBuilder::keep_eclosion_compatible_kdf`] (Eclosion exports still work: they are
+    /// derived from the passphrase given).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use credlock::keyprovider::FileKeyProvider;
+    /// use credlock::{Credentials, Error, Policy, Vault};
+    /// use credlock::secrecy::SecretString;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let key_path = dir.path().join("pepper");
+    /// # { use std::io::Write as _; use std::os::unix::fs::OpenOptionsExt as _;
+    /// #   std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&key_path)?.write_all(&[7u8; 32])?; }
+    /// let pepper = Arc::new(FileKeyProvider::open(&key_path)?);   // e.g. $CREDENTIALS_DIRECTORY/pepper
+    /// let path = dir.path().join("vault.json");
+    /// let vault = Vault::builder(&path).insecure_kdf_iterations(1_000).key_provider(pepper).open()?;
+    /// let pass = Policy::default().check(SecretString::from("Tangerine-Rocket-42!"))?;
+    /// vault.store(Credentials::new("alice@example.com", SecretString::from("pw")), pass)?;
+    /// drop(vault);
+    /// // A copy of the file without the provider opens nothing, and no attempt is counted.
+    /// let thief = Vault::builder(&path).insecure_kdf_iterations(1_000).open()?;
+    /// assert!(matches!(
+    ///     thief.unlock(&SecretString::from("Tangerine-Rocket-42!")),
+    ///     Err(Error::KeyProviderMissing { .. })
+    /// ));
+    /// assert_eq!(thief.lockout_state()?.failures, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn key_provider(mut self, provider: Arc<dyn KeyProvider>) -> Self {
+        self.key_provider = Some(provider);
+        self
+    }
+
     /// Lock the vault **at** its idle deadline rather than at the next call: the process's
     /// idle sweeper (one background thread shared by every vault that asks for it, stopped
     /// when the last of them is dropped) zeroizes the key when the idle timeout runs out,
@@ -535,6 +588,11 @@ impl VaultBuilder {
                 name: "keep_eclosion_compatible_kdf",
             });
         }
+        if self.eclosion_compatible && self.key_provider.is_some() {
+            return Err(Error::InvalidOption {
+                name: "key_provider",
+            });
+        }
         let normalization = if self.eclosion_compatible {
             Normalization::None
         } else {
@@ -578,6 +636,7 @@ impl VaultBuilder {
             kdf: plan,
             sessions: self.sessions,
             idle_sweeper: self.idle_sweeper,
+            key_provider: self.key_provider,
         };
         (options, self.target)
     }

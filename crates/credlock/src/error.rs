@@ -193,6 +193,29 @@ pub enum Error {
         /// The longest accepted.
         max_bytes: usize,
     },
+    /// The vault's passphrase slot needs a key provider and none is configured
+    /// ([`VaultBuilder::key_provider`](crate::VaultBuilder::key_provider)). Nothing was tried
+    /// or counted.
+    #[error("this vault needs the key provider {needed}, and none is configured")]
+    KeyProviderMissing {
+        /// The provider and key the vault names (no secret).
+        needed: String,
+    },
+    /// The key provider configured is not the one the vault needs (another provider or key
+    /// id, or one holding another key). Nothing was tried or counted.
+    #[error("this vault needs the key provider {needed}; {configured} is configured: {reason}")]
+    KeyProviderMismatch {
+        /// The provider and key the vault names.
+        needed: String,
+        /// The provider and key configured.
+        configured: String,
+        /// What differs.
+        reason: &'static str,
+    },
+    /// The key provider failed (unreachable, timed out, refused the PIN, …); see
+    /// [`ProviderError::is_retryable`](credlock_keyprovider::ProviderError::is_retryable).
+    #[error("the key provider failed: {0}")]
+    KeyProvider(#[source] credlock_keyprovider::ProviderError),
     /// The text given is not a recovery key (wrong length or characters); nothing was tried
     /// or counted.
     #[error("not a recovery key: {reason}")]
@@ -280,6 +303,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// What the request names does not exist (a keyslot id): HTTP 404.
     NotFound,
+    /// The key provider failed ([`Error::KeyProvider`]): HTTP 503, retry if the provider's
+    /// error is retryable.
+    KeyProvider,
 }
 
 impl ErrorKind {
@@ -287,7 +313,8 @@ impl ErrorKind {
     /// 400 for malformed input, 401 for a wrong passphrase or an invalid session, 403 for a
     /// missing scope, 404 for no credentials (or no file, or no such keyslot), 409 for a conflict, 422 for a passphrase or credentials
     /// refused, 423 while locked, 429 while locked out (with `Retry-After`), 503 when the
-    /// storage is busy or its database unavailable, or the registry is full (retry), 500
+    /// storage is busy or its database unavailable, the registry is full or the key provider
+    /// failed (retry), 500
     /// otherwise.
     #[must_use]
     pub const fn http_status(self) -> u16 {
@@ -300,7 +327,9 @@ impl ErrorKind {
             Self::PolicyRejected | Self::InvalidCredentials => 422,
             Self::Locked => 423,
             Self::LockedOut => 429,
-            Self::Storage(StorageKind::Busy | StorageKind::Unavailable) | Self::Overloaded => 503,
+            Self::Storage(StorageKind::Busy | StorageKind::Unavailable)
+            | Self::Overloaded
+            | Self::KeyProvider => 503,
             Self::InvalidVault
             | Self::Storage(_)
             | Self::InvalidOption
@@ -313,7 +342,7 @@ impl ErrorKind {
     /// `locked`, `no_credentials`, `conflict`, `policy_rejected`, `invalid_vault`,
     /// `storage_` and the [`StorageKind::code`], `invalid_option`, `crypto`, `audit_failed`,
     /// `unauthenticated`, `forbidden`, `invalid_credentials`, `overloaded`, `invalid_input`,
-    /// `not_found`.
+    /// `not_found`, `key_provider`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -344,6 +373,7 @@ impl ErrorKind {
             Self::Overloaded => "overloaded",
             Self::InvalidInput => "invalid_input",
             Self::NotFound => "not_found",
+            Self::KeyProvider => "key_provider",
         }
     }
 }
@@ -436,6 +466,10 @@ impl Error {
             | Self::MalformedRecoveryKey { .. }
             | Self::InvalidSecret { .. } => ErrorKind::InvalidInput,
             Self::SlotNotFound => ErrorKind::NotFound,
+            Self::KeyProviderMissing { .. } | Self::KeyProviderMismatch { .. } => {
+                ErrorKind::InvalidOption
+            }
+            Self::KeyProvider(_) => ErrorKind::KeyProvider,
             Self::TooManySlots { .. } | Self::PassphraseSlotRequired | Self::NoKeyslots { .. } => {
                 ErrorKind::Conflict
             }

@@ -152,13 +152,15 @@ use base64::engine::general_purpose::URL_SAFE;
 use credlock_crypto::{
     Argon2Cost, Argon2Limits, FernetKey, KdfAlgorithm, KdfParams, Normalization, Salt,
 };
+use credlock_keyprovider::KeyProvider;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::keyslot::{
-    Keyring, MAX_SLOTS, PUBLIC_KEY_LEN, SLOT_SALT_LEN, Slot, SlotId, SlotKind, SlotSource,
-    VAULT_ID_LEN, WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN, check_label, public_bytes,
+    Keyring, MAX_SLOTS, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN, ProviderBinding, SLOT_SALT_LEN, Slot,
+    SlotId, SlotKind, SlotSource, VAULT_ID_LEN, WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN,
+    check_label, public_bytes,
 };
 
 /// The `format` value of a credlock vault file.
@@ -213,6 +215,13 @@ struct FileV3 {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct KeyProviderV3 {
+    id: String,
+    check: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SlotV3 {
     id: String,
     kind: String,
@@ -223,6 +232,8 @@ struct SlotV3 {
     kdf: Option<KdfV2>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     salt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_provider: Option<KeyProviderV3>,
     public_key: String,
     private_key: String,
     data_key: String,
@@ -484,7 +495,11 @@ impl VaultFile {
     /// Opens the record with the KDF output of a passphrase being tested: under it directly
     /// (versions 1 and 2) or through the passphrase slot (version 3).
     /// [`Error::WrongPassphrase`] if it is not the passphrase.
-    pub(crate) fn open_with_passphrase_key(&self, derived: FernetKey) -> Result<Opened, Error> {
+    pub(crate) fn open_with_passphrase_key(
+        &self,
+        derived: FernetKey,
+        provider: Option<&dyn KeyProvider>,
+    ) -> Result<Opened, Error> {
         match &self.keyring {
             None => {
                 let plaintext = derived.open(&self.token)?;
@@ -495,10 +510,39 @@ impl VaultFile {
                 })
             }
             Some(keyring) => {
-                let (key, slot) = keyring.open_passphrase(&derived)?;
+                let (key, slot) = keyring.open_passphrase(&derived, provider)?;
                 self.open_record(key, slot)
             }
         }
+    }
+
+    /// Checks, before any attempt is counted or derived, that the key provider the
+    /// passphrase slot needs (if any) is `provider`, holding the same key.
+    pub(crate) fn check_key_provider(
+        &self,
+        provider: Option<&dyn KeyProvider>,
+    ) -> Result<(), Error> {
+        match self
+            .keyring
+            .as_ref()
+            .map(Keyring::passphrase_slot)
+            .transpose()?
+        {
+            Some(Slot {
+                provider: Some(binding),
+                ..
+            }) => binding.verify(provider),
+            _ => Ok(()),
+        }
+    }
+
+    /// The key provider the passphrase slot names, if any (no secret).
+    pub(crate) fn key_provider(&self) -> Option<&str> {
+        self.keyring
+            .as_ref()
+            .and_then(|k| k.passphrase_slot().ok())
+            .and_then(|s| s.provider.as_ref())
+            .map(|p| p.identity.as_str())
     }
 
     /// Opens the record through a slot of `kind` (not the passphrase's) with `secret`.
@@ -589,6 +633,10 @@ impl VaultFile {
                     SlotSource::Salt(salt) => Some(b64.encode(salt)),
                     SlotSource::Kdf(_) => None,
                 },
+                key_provider: slot.provider.as_ref().map(|p| KeyProviderV3 {
+                    id: p.identity.clone(),
+                    check: b64.encode(p.check),
+                }),
                 public_key: b64.encode(public_bytes(&slot.public_key)),
                 private_key: b64.encode(&slot.private_key),
                 data_key: b64.encode(&slot.data_key),
@@ -653,6 +701,25 @@ fn slot_from_v3(
             });
         }
     };
+    let provider = match (&slot.key_provider, kind) {
+        (None, _) => None,
+        (Some(p), SlotKind::Passphrase) => {
+            if p.id.is_empty() || p.id.len() > 256 || p.id.chars().any(char::is_control) {
+                return Err(Error::CorruptVault {
+                    reason: "a keyslot's key provider id is empty, too long or has control characters",
+                });
+            }
+            Some(ProviderBinding {
+                identity: p.id.clone(),
+                check: decode_exact::<PROVIDER_CHECK_LEN>(&p.check, "a provider check")?,
+            })
+        }
+        (Some(_), _) => {
+            return Err(Error::CorruptVault {
+                reason: "only a passphrase slot names a key provider",
+            });
+        }
+    };
     let public: [u8; PUBLIC_KEY_LEN] = decode_exact(&slot.public_key, "a public key")?;
     let public_key =
         p256::PublicKey::from_sec1_bytes(&public).map_err(|_| Error::CorruptVault {
@@ -668,6 +735,7 @@ fn slot_from_v3(
         created_ms: slot.created_ms,
         last_used_ms: slot.last_used_ms,
         source,
+        provider,
         public_key,
         private_key: private_key.to_vec(),
         data_key: data_key.to_vec(),

@@ -41,6 +41,8 @@ use serde::Serialize;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use credlock_keyprovider::KeyProvider;
+
 use crate::error::Error;
 
 /// The most keyslots a vault holds (LUKS2's bound): checked before any work, when a file is
@@ -225,6 +227,8 @@ pub(crate) struct Slot {
     pub(crate) created_ms: u64,
     pub(crate) last_used_ms: Option<u64>,
     pub(crate) source: SlotSource,
+    /// A passphrase slot whose KEK also needs a key provider: which, and its check value.
+    pub(crate) provider: Option<ProviderBinding>,
     pub(crate) public_key: PublicKey,
     /// Nonce ‖ the private key's scalar sealed under the KEK.
     pub(crate) private_key: Vec<u8>,
@@ -237,7 +241,86 @@ pub(crate) struct NewSlot {
     pub(crate) kind: SlotKind,
     pub(crate) label: String,
     pub(crate) source: SlotSource,
+    pub(crate) provider: Option<ProviderBinding>,
     pub(crate) kek: Kek,
+}
+
+/// The length of a key provider's check value.
+pub(crate) const PROVIDER_CHECK_LEN: usize = 16;
+/// What a key provider's check value is computed over (the SHA-256 of this text).
+const PROVIDER_CHECK_INPUT: &[u8] = b"credlock key provider check v1";
+
+/// The key provider a passphrase slot needs: its identity (kind and key id, no secret) and a
+/// check value (the first 16 bytes of the provider's output over a fixed input), which tells
+/// a provider holding another key from a wrong passphrase before any attempt is counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProviderBinding {
+    pub(crate) identity: String,
+    pub(crate) check: [u8; PROVIDER_CHECK_LEN],
+}
+
+impl ProviderBinding {
+    /// The binding of `provider`, computing its check value.
+    pub(crate) fn of(provider: &dyn KeyProvider) -> Result<Self, Error> {
+        Ok(Self {
+            identity: provider.identity().to_string(),
+            check: provider_check(provider)?,
+        })
+    }
+
+    /// Checks that `provider` is the one this slot needs, holding the same key: no attempt
+    /// is counted and nothing derived when it is not.
+    pub(crate) fn verify(&self, provider: Option<&dyn KeyProvider>) -> Result<(), Error> {
+        let Some(provider) = provider else {
+            return Err(Error::KeyProviderMissing {
+                needed: self.identity.clone(),
+            });
+        };
+        let configured = provider.identity().to_string();
+        if configured != self.identity {
+            return Err(Error::KeyProviderMismatch {
+                needed: self.identity.clone(),
+                configured,
+                reason: "another provider or key id",
+            });
+        }
+        if provider_check(provider)? != self.check {
+            return Err(Error::KeyProviderMismatch {
+                needed: self.identity.clone(),
+                configured,
+                reason: "the provider holds another key than the one this vault was sealed with",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A provider's check value.
+fn provider_check(provider: &dyn KeyProvider) -> Result<[u8; PROVIDER_CHECK_LEN], Error> {
+    use sha2::Digest as _;
+    let input: [u8; 32] = Sha256::digest(PROVIDER_CHECK_INPUT).into();
+    let out = provider.apply(&input).map_err(Error::KeyProvider)?;
+    let mut check = [0u8; PROVIDER_CHECK_LEN];
+    check.copy_from_slice(&out[..PROVIDER_CHECK_LEN]);
+    Ok(check)
+}
+
+/// The passphrase's KDF output after the provider's operation, if the slot needs one: the
+/// input of the passphrase slot's KEK.
+pub(crate) fn peppered(
+    derived: &FernetKey,
+    provider: Option<&dyn KeyProvider>,
+) -> Result<FernetKey, Error> {
+    let Some(provider) = provider else {
+        return Ok(duplicate_key(derived));
+    };
+    let input = <&[u8; KEY_LEN]>::try_from(derived.expose_secret_bytes()).map_err(|_| {
+        Error::CorruptVault {
+            reason: "a derived key has the wrong length",
+        }
+    })?;
+    let out = provider.apply(input).map_err(Error::KeyProvider)?;
+    Ok(FernetKey::from_bytes(&out))
 }
 
 /// A second handle on `key`, for the moments two owners need it (zeroized on drop, as
@@ -304,6 +387,8 @@ struct Binding<'a> {
     created_ms: u64,
     source: String,
     public_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_provider: Option<String>,
 }
 
 /// The ECDH key that wraps a data key for `slot_public`, from one side's secret and the
@@ -367,6 +452,7 @@ impl Slot {
             created_ms: now_ms,
             last_used_ms: None,
             source: new.source,
+            provider: new.provider,
             public_key,
             private_key,
             data_key: Vec::new(),
@@ -393,6 +479,10 @@ impl Slot {
             created_ms: self.created_ms,
             source,
             public_key: b64.encode(public_bytes(&self.public_key)),
+            key_provider: self
+                .provider
+                .as_ref()
+                .map(|p| format!("{}:{}", p.identity, b64.encode(p.check))),
         })
         .map_err(|_| Error::CorruptVault {
             reason: "a keyslot could not be serialised",
@@ -540,13 +630,20 @@ impl Keyring {
             })
     }
 
-    /// Opens the passphrase slot with the KDF output of the passphrase being tested.
+    /// Opens the passphrase slot with the KDF output of the passphrase being tested, and the
+    /// key provider if the slot needs one (checked by [`ProviderBinding::verify`] before the
+    /// attempt was counted).
     pub(crate) fn open_passphrase(
         &self,
         derived: &FernetKey,
+        provider: Option<&dyn KeyProvider>,
     ) -> Result<(FernetKey, SlotId), Error> {
         let slot = self.passphrase_slot()?;
-        let kek = Kek::from_passphrase_key(derived)?;
+        let input = match &slot.provider {
+            Some(_) => peppered(derived, provider)?,
+            None => duplicate_key(derived),
+        };
+        let kek = Kek::from_passphrase_key(&input)?;
         let key = slot.open(&kek, &self.vault_id, self.epoch)?;
         Ok((key, slot.id.clone()))
     }
@@ -646,6 +743,7 @@ mod tests {
             kind: SlotKind::Passphrase,
             label: "passphrase".into(),
             source: SlotSource::Kdf(params()),
+            provider: None,
             kek: Kek::from_passphrase_key(derived).unwrap(),
         }
     }
@@ -656,6 +754,7 @@ mod tests {
             kind: SlotKind::RecoveryKey,
             label: "kit".into(),
             source: SlotSource::Salt(salt),
+            provider: None,
             kek: Kek::from_secret(SlotKind::RecoveryKey, secret, &salt).unwrap(),
         }
     }
@@ -667,7 +766,7 @@ mod tests {
         let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
         ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2)
             .unwrap();
-        assert!(ring.open_passphrase(&derived).unwrap().0 == data);
+        assert!(ring.open_passphrase(&derived, None).unwrap().0 == data);
         let (key, id) = ring
             .open_secret(SlotKind::RecoveryKey, b"0123456789abcdef0123")
             .unwrap();
@@ -675,7 +774,7 @@ mod tests {
         assert_eq!(id, ring.slots[1].id);
         let other = FernetKey::generate().unwrap();
         assert!(matches!(
-            ring.open_passphrase(&other),
+            ring.open_passphrase(&other, None),
             Err(Error::WrongPassphrase)
         ));
         assert!(matches!(
@@ -697,25 +796,25 @@ mod tests {
         let mut relabelled = ring.clone();
         relabelled.slots[0].label = "mine".into();
         assert!(matches!(
-            relabelled.open_passphrase(&derived),
+            relabelled.open_passphrase(&derived, None),
             Err(Error::CorruptVault { .. })
         ));
         let mut moved = ring.clone();
         moved.vault_id[0] ^= 1;
         assert!(matches!(
-            moved.open_passphrase(&derived),
+            moved.open_passphrase(&derived, None),
             Err(Error::CorruptVault { .. })
         ));
         let mut stale = ring.clone();
         stale.epoch += 1;
         assert!(matches!(
-            stale.open_passphrase(&derived),
+            stale.open_passphrase(&derived, None),
             Err(Error::CorruptVault { .. })
         ));
         // Last use is not bound: the time is for display.
         let mut used = ring.clone();
         used.mark_used(&ring.slots[0].id.clone(), 99);
-        assert!(used.open_passphrase(&derived).unwrap().0 == data);
+        assert!(used.open_passphrase(&derived, None).unwrap().0 == data);
     }
 
     #[test]
@@ -730,9 +829,9 @@ mod tests {
         let rotated = ring.rotated(&new, |s| s.id != kit).unwrap();
         assert_eq!(rotated.epoch, 2);
         assert_eq!(rotated.slots.len(), 1);
-        assert!(rotated.open_passphrase(&derived).unwrap().0 == new);
+        assert!(rotated.open_passphrase(&derived, None).unwrap().0 == new);
         // The old keyring still opens the old key only.
-        assert!(ring.open_passphrase(&derived).unwrap().0 == data);
+        assert!(ring.open_passphrase(&derived, None).unwrap().0 == data);
         assert!(matches!(
             rotated.open_secret(SlotKind::RecoveryKey, b"recovery-secret-20b!"),
             Err(Error::WrongPassphrase)

@@ -36,6 +36,10 @@ pub mod fuzzing;
 #[cfg(test)]
 mod sweeper_tests;
 
+/// Key providers: a pepper the vault file never holds (the `credlock-keyprovider` crate; see
+/// [`VaultBuilder::key_provider`]).
+pub use credlock_keyprovider as keyprovider;
+
 /// TOTP codes (RFC 6238) from an MFA secret as users paste it (the `credlock-totp` crate).
 pub use credlock_totp as totp;
 

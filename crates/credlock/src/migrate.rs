@@ -241,10 +241,12 @@ impl Vault {
         // With keyslots the key in memory is the data key: the passphrase is judged by the
         // passphrase slot of the file, which must hold that data key.
         let file = self.read_file()?;
+        let provider = self.options().provider();
+        file.check_key_provider(provider)?;
         let key = self.test_passphrase(Attempt::Export, passphrase, &params, |key| {
             let opened = match &file.keyring {
                 Some(_) if file.params == params => {
-                    Some(file.open_with_passphrase_key(duplicate_key(&key))?)
+                    Some(file.open_with_passphrase_key(duplicate_key(&key), provider)?)
                 }
                 _ => None,
             };

@@ -5,11 +5,16 @@
 use credlock_audit::{EventKind, Outcome};
 use credlock_client_sessions::SessionId;
 
+use credlock_store::WriteOutcome;
+use secrecy::SecretString;
+
 use crate::error::Error;
-use crate::keyslot::{SlotId, SlotInfo, SlotKind};
+use crate::format::VaultFile;
+use crate::keyslot::{SlotId, SlotInfo, SlotKind, duplicate_key};
 use crate::recovery_key::RecoveryKey;
 use crate::vault::Vault;
-use crate::vault::sealing::secret_slot;
+use crate::vault::gate::Attempt;
+use crate::vault::sealing::{passphrase_slot, secret_slot};
 
 /// The shortest secret a `secret` slot takes, in bytes (128 bits).
 pub const MIN_SECRET_BYTES: usize = 16;
@@ -127,6 +132,57 @@ impl Vault {
     /// As [`Vault::remove_slot`].
     pub fn remove_slot_keeping(&self, id: &SlotId, keep: &SessionId) -> Result<(), Error> {
         self.remove_slot_then_revoke(id, Some(keep))
+    }
+
+    /// Stops needing the key provider: the passphrase slot is re-made without it (the
+    /// passphrase proven through the gate, counted against the lockout), while the vault is
+    /// unlocked and the provider still configured. Then open the vault without
+    /// [`VaultBuilder::key_provider`](crate::VaultBuilder::key_provider) (with it, the next
+    /// unlock would add it again). Audited as `kdf_upgraded`, operation
+    /// `remove_key_provider`. Nothing to do (and nothing tested) for a vault that does not
+    /// need a provider.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`], [`Error::NoCredentials`]; [`Error::KeyProviderMissing`],
+    /// [`Error::KeyProviderMismatch`], [`Error::KeyProvider`] (nothing counted);
+    /// [`Error::WrongPassphrase`] (counted), [`Error::LockedOut`];
+    /// [`Error::ChangedElsewhere`] if the file changed meanwhile (nothing written).
+    pub fn remove_key_provider(&self, passphrase: &SecretString) -> Result<(), Error> {
+        self.touch()?;
+        let (file, version) = self.read_file_versioned()?;
+        let (Some(keyring), Some(_)) = (&file.keyring, file.key_provider()) else {
+            return Ok(());
+        };
+        let provider = self.options().provider();
+        file.check_key_provider(provider)?;
+        let (derived, data_key) = self.test_passphrase(
+            Attempt::RemoveKeyProvider,
+            passphrase,
+            &file.params,
+            |key| {
+                let derived = duplicate_key(&key);
+                let opened = file.open_with_passphrase_key(key, provider)?;
+                Ok((derived, opened.key))
+            },
+        )?;
+        let mut keyring = keyring.clone();
+        keyring.slots.retain(|s| s.kind != SlotKind::Passphrase);
+        keyring.add(
+            passphrase_slot(&derived, file.params, None)?,
+            &data_key,
+            self.options().clock.now_ms(),
+        )?;
+        let new_file = VaultFile {
+            keyring: Some(keyring),
+            ..file
+        };
+        if self.backend().replace_if(version, &new_file.to_bytes()?)? == WriteOutcome::Conflict {
+            return Err(Error::ChangedElsewhere);
+        }
+        self.audit(EventKind::KdfUpgraded, Outcome::Success, |e| {
+            e.operation("remove_key_provider")
+        })
     }
 
     fn remove_slot_then_revoke(&self, id: &SlotId, keep: Option<&SessionId>) -> Result<(), Error> {

@@ -70,6 +70,10 @@ pub struct SecurityStatus {
     /// What [`harden_process`](crate::hardening::harden_process) achieved for this process,
     /// if it was called.
     pub hardening: Option<HardeningReport>,
+    /// The key provider configured for this vault's passphrase slots (kind and key id, no
+    /// secret), if any; the one the file needs is
+    /// [`CipherStatus::key_provider`].
+    pub key_provider: Option<String>,
 }
 
 /// One problem in a [`SecurityStatus`].
@@ -99,6 +103,9 @@ pub struct CipherStatus {
     pub keyslots: Option<usize>,
     /// Version 3: the data key's epoch (1 for a new vault, one more at every rotation).
     pub key_epoch: Option<u64>,
+    /// The key provider the passphrase slot needs (kind and key id, e.g.
+    /// `pkcs11:token=credlock;key=pepper`), if any.
+    pub key_provider: Option<String>,
 }
 
 /// Key-derivation parameters read from the vault file.
@@ -293,6 +300,7 @@ impl SecurityStatus {
                         format_version: file.version(),
                         keyslots: file.keyring.as_ref().map(|k| k.slots.len()),
                         key_epoch: file.keyring.as_ref().map(|k| k.epoch),
+                        key_provider: file.key_provider().map(str::to_owned),
                     });
                 }
                 Ok(None) => {}
@@ -355,6 +363,7 @@ impl SecurityStatus {
             idle_lock_in_secs: snapshot.and_then(|s| s.idle_remaining).map(ceil_secs),
             problems,
             hardening: hardening::last_report(),
+            key_provider: options.provider().map(|p| p.identity().to_string()),
         }
     }
 }

@@ -368,6 +368,7 @@ impl Vault {
             self.options.keyslots(),
             passphrase_key,
             params,
+            self.options.provider(),
             &record::to_bytes(&credentials)?,
             self.options.clock.now_ms(),
         )?;
@@ -441,12 +442,14 @@ impl Vault {
     /// unlocked and unchanged (audited; tried again at the next unlock).
     pub fn unlock(&self, passphrase: &SecretString) -> Result<(), Error> {
         let (epoch, file) = self.begin_unlock()?;
+        // A key provider missing or wrong is told before the attempt is counted.
+        file.check_key_provider(self.options.provider())?;
         let (plaintext, slot) = self.gate().test_then(
             Attempt::Unlock,
             passphrase,
             &file.params,
             |shared| self.still_wanted(shared, epoch),
-            |key| file.open_with_passphrase_key(key),
+            |key| file.open_with_passphrase_key(key, self.options.provider()),
             |opened| self.install_opened(&file, epoch, opened),
         )?;
         self.finish_unlock(slot.as_ref())?;
@@ -493,7 +496,8 @@ impl Vault {
             state.session.check_unlock_allowed(self.now())?;
             state.epoch
         };
-        Ok((epoch, self.read_file()?))
+        let file = self.read_file()?;
+        Ok((epoch, file))
     }
 
     /// Whether an unlock begun at `epoch` still makes sense once it is its turn: a caller
@@ -991,8 +995,10 @@ impl Vault {
             }
         };
         let (file, version) = self.read_file_versioned()?;
+        // A key provider missing or wrong is told before the attempt is counted.
+        file.check_key_provider(self.options.provider())?;
         let opened = self.test_passphrase(Attempt::ChangePassphrase, old, &file.params, |key| {
-            file.open_with_passphrase_key(key)
+            file.open_with_passphrase_key(key, self.options.provider())
         })?;
         let credentials = record::from_bytes(&opened.plaintext)?;
         self.enforce_policy(&new, credentials.email())?;
@@ -1009,7 +1015,11 @@ impl Vault {
                 &file,
                 &opened.plaintext,
                 |slot| slot.kind != SlotKind::Passphrase,
-                vec![sealing::passphrase_slot(&new_key, params)?],
+                vec![sealing::passphrase_slot(
+                    &new_key,
+                    params,
+                    self.options.provider(),
+                )?],
                 now_ms,
             )?
         } else {
@@ -1017,6 +1027,7 @@ impl Vault {
                 self.options.keyslots(),
                 new_key,
                 params,
+                self.options.provider(),
                 &opened.plaintext,
                 now_ms,
             )?
@@ -1136,7 +1147,7 @@ impl Vault {
             &opened.plaintext,
             |slot| slot.kind != SlotKind::Passphrase && slot.id != used,
             vec![
-                sealing::passphrase_slot(&new_key, params)?,
+                sealing::passphrase_slot(&new_key, params, self.options.provider())?,
                 sealing::secret_slot(SlotKind::RecoveryKey, &label, replacement.expose_bytes())?,
             ],
             self.options.clock.now_ms(),
@@ -1170,6 +1181,7 @@ impl Vault {
     pub(crate) fn verify_passphrase(&self, passphrase: &SecretString) -> Result<(), Error> {
         self.expire_idle();
         let file = self.read_file()?;
+        file.check_key_provider(self.options.provider())?;
         self.gate().test(
             Attempt::SignIn,
             passphrase,
@@ -1179,7 +1191,7 @@ impl Vault {
                 Ok(())
             },
             |key| {
-                let opened = file.open_with_passphrase_key(key)?;
+                let opened = file.open_with_passphrase_key(key, self.options.provider())?;
                 let state = self.shared.state();
                 // A lock() that landed during the derivation wins; it is not a wrong guess.
                 let current = state

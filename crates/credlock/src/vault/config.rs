@@ -1,6 +1,9 @@
 //! The checked configuration of an open vault, made by the builder.
 
+use std::sync::Arc;
+
 use credlock_crypto::KdfParams;
+use credlock_keyprovider::KeyProvider;
 use credlock_policy::Policy;
 use credlock_session::{LockoutPolicy, SessionOptions};
 use credlock_store::{Store, Version};
@@ -32,12 +35,19 @@ pub(crate) struct Options {
     pub(crate) sessions: Sessions,
     /// Whether the process's idle sweeper watches this vault.
     pub(crate) idle_sweeper: bool,
+    /// The key provider every passphrase slot also needs, if any.
+    pub(crate) key_provider: Option<Arc<dyn KeyProvider>>,
 }
 
 impl Options {
     /// Fresh KDF parameters for a new vault or a new passphrase.
     pub(crate) fn new_kdf_params(&self) -> Result<KdfParams, Error> {
         self.kdf.new_params(&self.deriver)
+    }
+
+    /// The key provider, if configured.
+    pub(crate) fn provider(&self) -> Option<&dyn KeyProvider> {
+        self.key_provider.as_deref()
     }
 
     /// Whether vaults get keyslots (format version 3): new ones are written so and older

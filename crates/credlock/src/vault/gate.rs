@@ -54,6 +54,8 @@ pub(crate) enum Attempt {
     SignIn,
     /// A secret slot's secret (an app's, a passkey's or a key provider's), to unlock.
     UnlockWithSecret,
+    /// The passphrase, to stop needing the key provider.
+    RemoveKeyProvider,
 }
 
 impl Attempt {
@@ -66,6 +68,7 @@ impl Attempt {
             Self::Recover => "recover",
             Self::SignIn => "sign_in",
             Self::UnlockWithSecret => "unlock_with_secret",
+            Self::RemoveKeyProvider => "remove_key_provider",
         }
     }
 }

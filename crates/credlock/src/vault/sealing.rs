@@ -5,21 +5,31 @@
 //! No secret of a kept slot is needed to rotate: see [`crate::keyslot`].
 
 use credlock_crypto::{FernetKey, KdfParams, fill_random};
+use credlock_keyprovider::KeyProvider;
 
 use crate::error::Error;
 use crate::format::VaultFile;
-use crate::keyslot::{Kek, Keyring, NewSlot, SLOT_SALT_LEN, Slot, SlotKind, SlotSource};
+use crate::keyslot::{
+    Kek, Keyring, NewSlot, ProviderBinding, SLOT_SALT_LEN, Slot, SlotKind, SlotSource, peppered,
+};
 
 /// The label of a vault's passphrase slot.
 pub(crate) const PASSPHRASE_LABEL: &str = "passphrase";
 
-/// A passphrase slot for the passphrase whose KDF output (under `params`) is `derived`.
-pub(crate) fn passphrase_slot(derived: &FernetKey, params: KdfParams) -> Result<NewSlot, Error> {
+/// A passphrase slot for the passphrase whose KDF output (under `params`) is `derived`,
+/// needing `provider`'s operation as well if there is one (its identity and check value are
+/// recorded in the slot).
+pub(crate) fn passphrase_slot(
+    derived: &FernetKey,
+    params: KdfParams,
+    provider: Option<&dyn KeyProvider>,
+) -> Result<NewSlot, Error> {
     Ok(NewSlot {
         kind: SlotKind::Passphrase,
         label: PASSPHRASE_LABEL.to_owned(),
         source: SlotSource::Kdf(params),
-        kek: Kek::from_passphrase_key(derived)?,
+        provider: provider.map(ProviderBinding::of).transpose()?,
+        kek: Kek::from_passphrase_key(&peppered(derived, provider)?)?,
     })
 }
 
@@ -31,18 +41,21 @@ pub(crate) fn secret_slot(kind: SlotKind, label: &str, secret: &[u8]) -> Result<
         kind,
         label: label.to_owned(),
         source: SlotSource::Salt(salt),
+        provider: None,
         kek: Kek::from_secret(kind, secret, &salt)?,
     })
 }
 
 /// A new vault file holding `plaintext`, for the passphrase whose KDF output under `params`
-/// is `passphrase_key`: version 3 (a fresh data key, one passphrase slot) when `keyslots`,
-/// else sealed under the passphrase's key (version 1 or 2). Returns the key the record is
+/// is `passphrase_key`: version 3 (a fresh data key, one passphrase slot, needing `provider`
+/// if given) when `keyslots`, else sealed under the passphrase's key (version 1 or 2; a key
+/// provider needs keyslots). Returns the key the record is
 /// sealed under, and the file.
 pub(crate) fn seal_new(
     keyslots: bool,
     passphrase_key: FernetKey,
     params: KdfParams,
+    provider: Option<&dyn KeyProvider>,
     plaintext: &[u8],
     now_ms: u64,
 ) -> Result<(FernetKey, VaultFile), Error> {
@@ -56,7 +69,11 @@ pub(crate) fn seal_new(
         return Ok((passphrase_key, file));
     }
     let data_key = FernetKey::generate()?;
-    let keyring = Keyring::create(&data_key, passphrase_slot(&passphrase_key, params)?, now_ms)?;
+    let keyring = Keyring::create(
+        &data_key,
+        passphrase_slot(&passphrase_key, params, provider)?,
+        now_ms,
+    )?;
     let token = data_key.seal(plaintext)?;
     let file = VaultFile {
         params,

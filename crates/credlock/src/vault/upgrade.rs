@@ -97,6 +97,12 @@ impl Upgrade<'_> {
             })
     }
 
+    /// Whether the options' key provider is one the file's passphrase slot does not need
+    /// yet (a provider added to existing vaults, at their next unlock).
+    fn adds_provider(&self, file: &VaultFile) -> bool {
+        self.options.provider().is_some() && file.key_provider().is_none()
+    }
+
     /// A copy of the key in memory (the one the unlock installed), if still unlocked.
     fn key_in_memory(&self) -> Option<FernetKey> {
         let state = self.shared.state();
@@ -136,17 +142,29 @@ impl Upgrade<'_> {
                     }
                     None => (in_memory, file.params, "format_upgrade"),
                 };
-                let (key, new) = sealing::seal_new(to_v3, derived, params, plaintext, now_ms)?;
+                let (key, new) = sealing::seal_new(
+                    to_v3,
+                    derived,
+                    params,
+                    options.provider(),
+                    plaintext,
+                    now_ms,
+                )?;
                 (key, new, Rewrite::Audited(operation))
             }
             // Version 3: the key in memory is the data key; the passphrase slot is re-made
-            // under the new KDF (same data key, same epoch: the secret did not change).
-            (Some(keyring), Some(params)) => {
+            // under the new KDF (same data key, same epoch: the secret did not change), or
+            // to need the key provider configured.
+            (Some(keyring), upgrade) if upgrade.is_some() || self.adds_provider(file) => {
+                let (params, operation) = match upgrade {
+                    Some(params) => (params, "unlock"),
+                    None => (file.params, "key_provider"),
+                };
                 let derived = options.deriver.derive_verified(passphrase, &params)?;
                 let mut keyring = keyring.clone();
                 keyring.slots.retain(|s| s.kind != SlotKind::Passphrase);
                 let id = keyring.add(
-                    sealing::passphrase_slot(&derived, params)?,
+                    sealing::passphrase_slot(&derived, params, options.provider())?,
                     &in_memory,
                     now_ms,
                 )?;
@@ -156,9 +174,9 @@ impl Upgrade<'_> {
                     token: file.token.clone(),
                     keyring: Some(keyring),
                 };
-                (in_memory, new, Rewrite::Audited("unlock"))
+                (in_memory, new, Rewrite::Audited(operation))
             }
-            (Some(keyring), None) => {
+            (Some(keyring), _) => {
                 let Some(slot) = slot else {
                     return Ok(Rewrite::Nothing);
                 };
