@@ -54,9 +54,11 @@ pub fn open_untrusted_v3(data: &[u8]) {
     };
     if file.params.argon2_cost().is_none() && file.params.iterations() <= 1_000 {
         if let Ok(derived) = credlock_crypto::derive_key("Tangerine-Rocket-42!", &file.params) {
-            check(file.open_with_passphrase_key(derived).map(|_| ()));
+            check(file.open_with_passphrase_key(derived, None).map(|_| ()));
         }
     }
+    // A slot naming a key provider: told before anything, never a panic.
+    check(file.check_key_provider(None));
     for kind in [SlotKind::RecoveryKey, SlotKind::Secret] {
         check(file.open_with_secret(kind, &[0x42; 32]).map(|_| ()));
     }
