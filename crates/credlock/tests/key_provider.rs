@@ -261,3 +261,66 @@ fn an_unsafe_key_file_is_refused() {
     assert!(matches!(err, ProviderError::Permissions { .. }), "{err:?}");
     drop(Vault::builder(dir.path().join("v.json")));
 }
+
+/// A PostgreSQL dump: the record of a vault stored through a registry with a provider, taken
+/// out of the database, opens nothing offline without the provider (the passphrase right),
+/// and opens with it.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_dump_opens_nothing_without_the_provider() {
+    use credlock::registry::PostgresStoreSet;
+    use credlock::{MemoryStore, Registry, Store, UserId};
+    use credlock_store_postgres::testing::TestServer;
+
+    let Some(server) = TestServer::shared() else {
+        return;
+    };
+    let config = server.database();
+    let (dir, _) = temp_vault();
+    let pepper = key_file(dir.path(), "pepper", 11);
+    let set = PostgresStoreSet::builder(config.clone()).open().unwrap();
+    let p: Arc<dyn KeyProvider> = pepper.clone();
+    let registry = Registry::builder(set)
+        .vault_options(move |b| {
+            b.insecure_kdf_iterations(common::TEST_ITERATIONS)
+                .without_tracing_audit()
+                .key_provider(p.clone())
+        })
+        .open()
+        .unwrap();
+    let user = UserId::new("pepper@example.com").unwrap();
+    registry
+        .vault(&user)
+        .unwrap()
+        .store(creds(), valid(PASS))
+        .unwrap();
+    let mut client = config
+        .connect(credlock_store_postgres::postgres::NoTls)
+        .unwrap();
+    let dump: Vec<u8> = client
+        .query_one(
+            "SELECT record FROM credlock_records WHERE key = $1",
+            &[&user.as_str()],
+        )
+        .unwrap()
+        .get(0);
+    let file: serde_json::Value = serde_json::from_slice(&dump).unwrap();
+    assert!(std::panic::catch_unwind(|| v3::data_key(&file, PASS)).is_err());
+    let offline = MemoryStore::new();
+    offline.save(&dump).unwrap();
+    let copy = VaultBuilder::with_store(offline.clone())
+        .insecure_kdf_iterations(common::TEST_ITERATIONS)
+        .open()
+        .unwrap();
+    assert!(matches!(
+        copy.unlock(&secret(PASS)),
+        Err(Error::KeyProviderMissing { .. })
+    ));
+    let with_pepper = VaultBuilder::with_store(offline)
+        .insecure_kdf_iterations(common::TEST_ITERATIONS)
+        .key_provider(pepper)
+        .open()
+        .unwrap();
+    with_pepper.unlock(&secret(PASS)).unwrap();
+    assert_eq!(with_pepper.credentials().unwrap(), creds());
+}
