@@ -47,11 +47,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Times `iters` awaited calls of `call` inside one `block_on`.
-fn timed<F: Future>(
-    rt: &tokio::runtime::Runtime,
-    iters: u64,
-    call: impl Fn() -> F,
-) -> Duration {
+fn timed<F: Future>(rt: &tokio::runtime::Runtime, iters: u64, call: impl Fn() -> F) -> Duration {
     rt.block_on(async {
         let start = Instant::now();
         for _ in 0..iters {

@@ -432,7 +432,9 @@ fn the_options_hook_hears_whose_vault_it_configures() {
     let seen = Arc::clone(&asked);
     let registry = Registry::builder(MemoryStoreSet::new())
         .vault_options_for_user(move |b, user| {
-            seen.lock().unwrap().push(user.map(|u| u.as_str().to_owned()));
+            seen.lock()
+                .unwrap()
+                .push(user.map(|u| u.as_str().to_owned()));
             let b = b.insecure_kdf_iterations(common::TEST_ITERATIONS);
             match user.map(UserId::as_str) {
                 Some("ops") => b.idle_timeout(Duration::from_secs(60)),

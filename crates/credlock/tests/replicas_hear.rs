@@ -23,7 +23,7 @@ use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Credentials, Error, Registry, SessionState, UserId, Vault};
 use credlock_store::{StoreEvent, StoreKey, WriteOutcome};
 use credlock_store_postgres::postgres::{Client, Config, NoTls};
-use credlock_store_postgres::testing::TestServer;
+use credlock_store_postgres::testing::{self, TestServer};
 
 /// How long a replica may take to hear before the test fails: generous; the figures are
 /// printed apart.
@@ -84,16 +84,8 @@ fn pair() -> Option<Pair> {
 }
 
 /// Waits until `f` holds, up to [`DEADLINE`]; how long it took.
-fn until(what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    start.elapsed()
+fn until(what: &str, f: impl FnMut() -> bool) -> Duration {
+    testing::until(what, DEADLINE, Duration::from_micros(100), f)
 }
 
 fn mint(v: &Vault, request: SessionRequest) -> String {
@@ -249,7 +241,9 @@ fn a_replica_that_cannot_re_read_updated_credentials_drops_the_key() {
     let on_a = mint(&p.va, SessionRequest::client("browser on A"));
     // Someone replaces alice's record with bytes that are no vault, and says it was updated.
     let set = PostgresStoreSet::builder(p.config.clone()).open().unwrap();
-    let store = set.store(&StoreKey::new(alice().as_str()).unwrap()).unwrap();
+    let store = set
+        .store(&StoreKey::new(alice().as_str()).unwrap())
+        .unwrap();
     let version = store.read().unwrap().unwrap().version;
     let written = store.replace_if(version, b"not a vault").unwrap();
     assert!(matches!(written, WriteOutcome::Written(_)));

@@ -467,7 +467,10 @@ fn leaf_examples_in_facade_paths_name_only_what_the_facade_re_exports() {
     for leaf in LEAVES_SPEAKING_FACADE {
         let mut files = Vec::new();
         sources(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(leaf).join("src"),
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(leaf)
+                .join("src"),
             &mut files,
         );
         for file in files {
@@ -498,7 +501,11 @@ fn leaf_examples_in_facade_paths_name_only_what_the_facade_re_exports() {
                     }
                     let names = names.split('}').next().unwrap_or_default();
                     for name in names.trim_start_matches('{').split(',') {
-                        let name = name.trim().split([' ', ':', '\n']).next().unwrap_or_default();
+                        let name = name
+                            .trim()
+                            .split([' ', ':', '\n'])
+                            .next()
+                            .unwrap_or_default();
                         if name.is_empty() || name == "self" {
                             continue;
                         }

@@ -389,13 +389,8 @@ pub(crate) async fn revoke_session(
     // The raw parameters, not `Path<String>`: a multi-user path names the user too.
     let id = path_param(params, "id")?;
     let (vault, me) = authenticate(&user, token, Scope::Manage).await?;
-    let no_such_session = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_session",
-            "No such session.",
-        )
-    };
+    let no_such_session =
+        || ApiError::new(StatusCode::NOT_FOUND, "no_such_session", "No such session.");
     let session = SessionId::parse(&id).ok_or_else(no_such_session)?;
     if !vault.revoke_session(session).await? {
         return Err(no_such_session());

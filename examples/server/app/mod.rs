@@ -123,7 +123,11 @@ impl AppState {
         // from this origin, `Secure`, with `Path=/` and no `Domain`.
         let cookie = |name| {
             let cookie = SessionCookie::new(name);
-            if config.tls { cookie } else { cookie.loopback_http() }
+            if config.tls {
+                cookie
+            } else {
+                cookie.loopback_http()
+            }
         };
         Ok(Self {
             inner: Arc::new(Inner {

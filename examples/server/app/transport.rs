@@ -367,7 +367,10 @@ mod tests {
         // The oldest connection sends bytes; the second has said nothing since it arrived.
         connections.heard(&old_slot);
         let (newest, _) = connections.admit().unwrap();
-        assert!(!is_open(&connections, silent), "the longest silent one is closed");
+        assert!(
+            !is_open(&connections, silent),
+            "the longest silent one is closed"
+        );
         for id in [old, fresh, newest] {
             assert!(is_open(&connections, id));
         }
@@ -385,12 +388,18 @@ mod tests {
         let (second, second_slot) = connections.admit().unwrap();
         let busy = Busy::enter(&first_slot);
         let (third, _) = connections.admit().unwrap();
-        assert!(is_open(&connections, first), "busy, though silent the longest");
+        assert!(
+            is_open(&connections, first),
+            "busy, though silent the longest"
+        );
         assert!(!is_open(&connections, second));
         let _second_busy = Busy::enter(&second_slot);
         let third_slot = connections.table().open[&third].clone();
         let _third_busy = Busy::enter(&third_slot);
-        assert!(connections.admit().is_none(), "every open connection is answering");
+        assert!(
+            connections.admit().is_none(),
+            "every open connection is answering"
+        );
         drop(busy);
         assert!(connections.admit().is_some());
         assert!(!is_open(&connections, first));
@@ -425,6 +434,12 @@ mod tests {
         // So at the cap the other connection, silent since it arrived, gives way.
         let _ = connections.admit().unwrap();
         assert_eq!(connections.table().open.len(), 2);
-        assert!(connections.table().open.values().any(|s| Arc::ptr_eq(s, &slot)));
+        assert!(
+            connections
+                .table()
+                .open
+                .values()
+                .any(|s| Arc::ptr_eq(s, &slot))
+        );
     }
 }

@@ -47,7 +47,13 @@ fn id(user: &str) -> Result<UserId, ApiError> {
 impl Vaults {
     /// Whether the user is named in the path.
     pub(crate) fn multi_user(&self) -> bool {
-        matches!(self, Self::Registry { multi_user: true, .. })
+        matches!(
+            self,
+            Self::Registry {
+                multi_user: true,
+                ..
+            }
+        )
     }
 
     /// The vault of `user` (a [`UserVault::user`]), empty if it has none yet: for storing

@@ -369,7 +369,9 @@ async fn the_page_in_headless_chromium() {
         .fill("#unlock-passphrase", "Wrong-Guess-0000!")
         .await;
     browser.click("#unlock-submit").await;
-    browser.wait_text("#message", "the passphrase is wrong").await;
+    browser
+        .wait_text("#message", "the passphrase is wrong")
+        .await;
     assert_eq!(
         browser.attribute("#state", "data-state").await.as_deref(),
         Some("signed_out")
