@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use credlock::secrecy::{ExposeSecret as _, SecretString};
+use credlock::secrecy::SecretString;
 use credlock::sessions::{Scope, SessionRequest};
 use credlock::{Credentials, MemoryStore, Policy, Vault, VaultBuilder, nonblocking};
 use criterion::{Criterion, criterion_group, criterion_main};
