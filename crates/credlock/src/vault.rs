@@ -580,19 +580,31 @@ impl Vault {
             Some(StoreEvent::CredentialsUpdated) => "replica_credentials_updated",
             _ => "replica_unknown",
         };
-        // The same key opens the updated record: re-read it (nothing held, nothing to do).
+        // The same key opens the updated record: re-read it (nothing held, nothing to do),
+        // until the stored version stands still, so that an update made here meanwhile is
+        // not replaced by the older record read before it.
         let reread = || -> Result<(), Error> {
-            let file = self.read_file()?;
-            let mut state = self.shared.state();
-            let now = self.now();
-            let Ok(key) = state.session.key(now) else {
-                return Ok(());
-            };
-            if state.params != Some(file.params) {
-                return Err(Error::ChangedElsewhere);
+            let (mut file, mut version) = self.read_file_versioned()?;
+            for _ in 0..MAX_CAS_ATTEMPTS {
+                {
+                    let mut state = self.shared.state();
+                    let now = self.now();
+                    let Ok(key) = state.session.key(now) else {
+                        return Ok(());
+                    };
+                    if state.params != Some(file.params) {
+                        return Err(Error::ChangedElsewhere);
+                    }
+                    let credentials = record::from_bytes(&key.open(&file.token)?)?;
+                    state.session.replace_record(credentials, now)?;
+                }
+                let (again, stored) = self.read_file_versioned()?;
+                if stored == version {
+                    return Ok(());
+                }
+                (file, version) = (again, stored);
             }
-            let credentials = record::from_bytes(&key.open(&file.token)?)?;
-            Ok(state.session.replace_record(credentials, now)?)
+            Err(Error::ChangedElsewhere)
         };
         if event == Some(StoreEvent::CredentialsUpdated) && reread().is_ok() {
             return;
