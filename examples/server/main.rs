@@ -15,9 +15,12 @@
 //!   passphrase lives only as long as the request that carried it (as a `SecretString`,
 //!   zeroized when dropped; the raw request body that carried it is freed, not zeroized:
 //!   best effort, as for all process memory).
-//! - Key derivations run on tokio's blocking pool, so `/auth/status` and `/security/status`
-//!   answer at once while unlocks run; every passphrase attempt goes through the vault's
-//!   lockout, and a per-client-address rate limit sits in front of it.
+//! - The vaults through `credlock::nonblocking` (key derivations and storage on tokio's
+//!   blocking pool, behind a bound), so `/auth/status` and `/security/status` answer at once
+//!   while unlocks run; their errors answered by `credlock::web` (`{"error": CODE,
+//!   "message": TEXT}`, the status of the error's kind, `Retry-After` while locked out).
+//!   Every passphrase attempt goes through the vault's lockout, and a per-client-address
+//!   rate limit sits in front of it.
 //! - Security headers on every response, the JSON content type required on state-changing
 //!   requests (the CSRF defence), a 16 KiB body limit, JSON errors throughout.
 //! - Audit events in the log through `tracing`, and with `--webhook URL
@@ -32,7 +35,7 @@
 //! - Timeouts on reading a request head (and on an idle keep-alive connection), on a whole
 //!   request and on a stalled request body, and a cap on open connections
 //!   (`--max-connections`, kept below the open-file limit) where silent and slow clients
-//!   give way to new ones (`app/transport.rs`).
+//!   give way to new ones, the one silent the longest first (`app/transport.rs`).
 
 mod app;
 
@@ -252,18 +255,14 @@ async fn run(args: Args) -> Result<(), String> {
                 "the one user `default`"
             }
         );
-        let vaults = app::registry::RegistryVaults {
-            registry: Arc::new(registry),
-            multi_user: args.multi_user,
-        };
-        app::AppState::with_vaults(Arc::new(vaults), config, finance)
+        app::AppState::for_registry(registry, args.multi_user, config, finance)
     } else {
         // An idle vault locks at its deadline, not at the next request.
         let builder = Vault::builder(&args.vault).idle_sweeper();
         let vault = with_audit(builder, &sinks, replace_tracing)
             .open()
             .map_err(|e| format!("cannot open the vault {}: {e}", args.vault.display()))?;
-        app::AppState::new(Arc::new(vault), config, finance)
+        app::AppState::new(vault, config, finance)
     }
     .map_err(|e| format!("the random source failed: {e}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)

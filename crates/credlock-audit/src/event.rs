@@ -123,7 +123,8 @@ impl EventKind {
     /// [`TracingSink`](crate::TracingSink).
     ///
     /// ```
-    /// use credlock_audit::EventKind;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::EventKind;
     ///
     /// assert_eq!(EventKind::PassphraseRejected.as_str(), "passphrase_rejected");
     /// ```
@@ -172,7 +173,8 @@ impl EventKind {
     /// [`SessionRefused`]: EventKind::SessionRefused
     ///
     /// ```
-    /// use credlock_audit::EventKind;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::EventKind;
     ///
     /// assert!(EventKind::AttemptRefused.is_warning());
     /// assert!(!EventKind::UnlockSucceeded.is_warning());
@@ -212,7 +214,8 @@ impl Outcome {
     /// The `snake_case` name, as serialised.
     ///
     /// ```
-    /// use credlock_audit::Outcome;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::Outcome;
     ///
     /// assert_eq!(Outcome::Refused.as_str(), "refused");
     /// ```
@@ -251,7 +254,8 @@ impl AuditContext {
     /// An empty context.
     ///
     /// ```
-    /// use credlock_audit::AuditContext;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::AuditContext;
     ///
     /// assert_eq!(AuditContext::new().client, None);
     /// ```
@@ -263,7 +267,8 @@ impl AuditContext {
     /// Sets the client address, sanitised.
     ///
     /// ```
-    /// use credlock_audit::AuditContext;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::AuditContext;
     ///
     /// let ctx = AuditContext::new().client("10.0.0.7\n2026-01-01 forged line");
     /// assert_eq!(ctx.client.as_deref(), Some("10.0.0.72026-01-01 forged line"));
@@ -277,7 +282,8 @@ impl AuditContext {
     /// Sets the user agent, sanitised.
     ///
     /// ```
-    /// use credlock_audit::{AuditContext, MAX_FIELD_CHARS};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditContext, MAX_FIELD_CHARS};
     ///
     /// let ctx = AuditContext::new().user_agent("x".repeat(1000));
     /// assert_eq!(ctx.user_agent.map(|ua| ua.chars().count()), Some(MAX_FIELD_CHARS));
@@ -295,7 +301,8 @@ impl AuditContext {
 /// [`MAX_FIELD_CHARS`] characters.
 ///
 /// ```
-/// use credlock_audit::sanitize;
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::sanitize;
 ///
 /// assert_eq!(sanitize("curl/8.5\r\n\x1b[31mok"), "curl/8.5[31mok");
 /// assert_eq!(sanitize("\u{202e}gpj.exe"), "gpj.exe");
@@ -387,8 +394,9 @@ impl AuditEvent {
     /// identifier is [`sanitize`]d.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_audit as audit; }
     /// use std::time::SystemTime;
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::new(SystemTime::now(), "main", EventKind::Locked, Outcome::Success);
     /// assert_eq!(event.vault, "main");
@@ -425,7 +433,8 @@ impl AuditEvent {
     /// [`AuditEvent::new`] at [`SystemTime::now`].
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::UnlockSucceeded, Outcome::Success);
     /// assert_eq!(event.kind, EventKind::UnlockSucceeded);
@@ -439,7 +448,8 @@ impl AuditEvent {
     /// `"export"`, `"import"`).
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::PassphraseRejected, Outcome::Failure)
     ///     .operation("export");
@@ -454,7 +464,8 @@ impl AuditEvent {
     /// Sets the number of consecutive failures after the event.
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::PassphraseRejected, Outcome::Failure)
     ///     .failures(2);
@@ -469,7 +480,8 @@ impl AuditEvent {
     /// Sets how long attempts are refused, in seconds.
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::LockoutStarted, Outcome::Failure)
     ///     .failures(5)
@@ -485,7 +497,8 @@ impl AuditEvent {
     /// Sets (or, with `None`, clears) the app's context.
     ///
     /// ```
-    /// use credlock_audit::{AuditContext, AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditContext, AuditEvent, EventKind, Outcome};
     ///
     /// let ctx = AuditContext::new().client("127.0.0.1");
     /// let event = AuditEvent::now("main", EventKind::Locked, Outcome::Success).context(Some(ctx));
@@ -500,7 +513,8 @@ impl AuditEvent {
     /// Sets the session identifier of a session event ([`sanitize`]d).
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::SessionRevoked, Outcome::Success)
     ///     .session("ses_0123abcd");
@@ -532,7 +546,8 @@ impl AuditEvent {
     /// Sets how many occurrences the event stands for (see [`count`](AuditEvent::count)).
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let event = AuditEvent::now("main", EventKind::AttemptRefused, Outcome::Refused)
     ///     .operation("unlock")
@@ -549,8 +564,9 @@ impl AuditEvent {
     /// [`at`](AuditEvent::at) as serialised: RFC 3339 in UTC with milliseconds.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_audit as audit; }
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let at = UNIX_EPOCH + Duration::from_millis(1_764_157_361_123);
     /// let event = AuditEvent::new(at, "main", EventKind::Locked, Outcome::Success);
@@ -565,8 +581,9 @@ impl AuditEvent {
     /// escaped, so the line never contains a newline whatever the fields hold.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_audit as audit; }
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// use credlock_audit::{AuditEvent, EventKind, Outcome};
+    /// use credlock::audit::{AuditEvent, EventKind, Outcome};
     ///
     /// let at = UNIX_EPOCH + Duration::from_millis(1_764_157_361_123);
     /// let event = AuditEvent::new(at, "main", EventKind::UnlockSucceeded, Outcome::Success)

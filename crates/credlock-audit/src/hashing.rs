@@ -31,7 +31,8 @@ impl HashingKey {
     /// the operator keeps it.
     ///
     /// ```
-    /// use credlock_audit::{AuditError, HashingKey};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditError, HashingKey};
     ///
     /// let key = HashingKey::new(vec![7; 32])?;
     /// assert_eq!(format!("{key:?}"), "HashingKey([REDACTED])");
@@ -71,7 +72,8 @@ impl fmt::Debug for HashingKey {
 /// agent or session identifier.
 ///
 /// ```
-/// use credlock_audit::{HashingKey, hash_value};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::{HashingKey, hash_value};
 ///
 /// let key = HashingKey::new(b"0123456789abcdef0123456789abcdef".to_vec())?;
 /// let hashed = hash_value(&key, "203.0.113.9:443");
@@ -79,7 +81,7 @@ impl fmt::Debug for HashingKey {
 /// assert_eq!(hashed.len(), "hmac-sha256:".len() + 64);
 /// assert_eq!(hashed, hash_value(&key, "203.0.113.9:443"));
 /// assert_ne!(hashed, hash_value(&key, "203.0.113.10:443"));
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[must_use]
 pub fn hash_value(key: &HashingKey, value: &str) -> String {
@@ -113,8 +115,9 @@ pub fn hash_value(key: &HashingKey, value: &str) -> String {
 /// user name) cannot be recovered by trying candidates, which a plain hash would allow.
 ///
 /// ```
+/// # mod credlock { pub use credlock_audit as audit; }
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use credlock_audit::{
+/// use credlock::audit::{
 ///     AuditContext, AuditEvent, AuditSink, EventKind, HashingKey, HashingSink, MemorySink,
 ///     Outcome, hash_value,
 /// };
@@ -135,7 +138,7 @@ pub fn hash_value(key: &HashingKey, value: &str) -> String {
 /// let client = recorded.context.as_ref().and_then(|c| c.client.clone());
 /// assert_eq!(client, Some(hash_value(sink.key(), "203.0.113.9:443")));
 /// assert_eq!((recorded.kind, recorded.failures), (EventKind::PassphraseRejected, Some(2)));
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[derive(Debug)]
 pub struct HashingSink<S: AuditSink> {

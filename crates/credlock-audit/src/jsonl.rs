@@ -60,7 +60,8 @@ const MAX_REOPENS: usize = 16;
 /// file now at `path`, creating it if needed.
 ///
 /// ```
-/// use credlock_audit::{AuditEvent, AuditSink, EventKind, JsonLinesSink, Outcome};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::{AuditEvent, AuditSink, EventKind, JsonLinesSink, Outcome};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("audit.jsonl");
@@ -100,7 +101,8 @@ impl JsonLinesSink {
     /// created (for example when its directory does not exist).
     ///
     /// ```
-    /// use credlock_audit::{AuditError, JsonLinesSink};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditError, JsonLinesSink};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let sink = JsonLinesSink::open(dir.path().join("audit.jsonl"))?;
@@ -117,7 +119,8 @@ impl JsonLinesSink {
     /// Settings for a log at `path`, starting from the defaults.
     ///
     /// ```
-    /// use credlock_audit::JsonLinesSink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::JsonLinesSink;
     ///
     /// let dir = tempfile::tempdir()?;
     /// let sink = JsonLinesSink::builder(dir.path().join("audit.jsonl"))
@@ -138,7 +141,8 @@ impl JsonLinesSink {
     /// The path of the current log file.
     ///
     /// ```
-    /// use credlock_audit::JsonLinesSink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::JsonLinesSink;
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("audit.jsonl");
@@ -153,7 +157,8 @@ impl JsonLinesSink {
     /// The size past which the file is rotated.
     ///
     /// ```
-    /// use credlock_audit::{JsonLinesSink, DEFAULT_MAX_BYTES};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{JsonLinesSink, DEFAULT_MAX_BYTES};
     ///
     /// let dir = tempfile::tempdir()?;
     /// assert_eq!(JsonLinesSink::open(dir.path().join("a.jsonl"))?.max_bytes(), DEFAULT_MAX_BYTES);
@@ -167,7 +172,8 @@ impl JsonLinesSink {
     /// How many rotated files are kept.
     ///
     /// ```
-    /// use credlock_audit::{JsonLinesSink, DEFAULT_KEEP};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{JsonLinesSink, DEFAULT_KEEP};
     ///
     /// let dir = tempfile::tempdir()?;
     /// assert_eq!(JsonLinesSink::open(dir.path().join("a.jsonl"))?.keep(), DEFAULT_KEEP);
@@ -239,7 +245,8 @@ impl JsonLinesBuilder {
     /// [`DEFAULT_MAX_BYTES`], 10 MiB).
     ///
     /// ```
-    /// use credlock_audit::JsonLinesSink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::JsonLinesSink;
     ///
     /// let dir = tempfile::tempdir()?;
     /// let sink = JsonLinesSink::builder(dir.path().join("a.jsonl")).max_bytes(4096).open()?;
@@ -256,7 +263,8 @@ impl JsonLinesBuilder {
     /// removed and a new one started.
     ///
     /// ```
-    /// use credlock_audit::JsonLinesSink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::JsonLinesSink;
     ///
     /// let dir = tempfile::tempdir()?;
     /// let sink = JsonLinesSink::builder(dir.path().join("a.jsonl")).keep(0).open()?;
@@ -275,8 +283,9 @@ impl JsonLinesBuilder {
     /// As [`JsonLinesSink::open`].
     ///
     /// ```
+    /// # mod credlock { pub use credlock_audit as audit; }
     /// use std::os::unix::fs::PermissionsExt;
-    /// use credlock_audit::JsonLinesSink;
+    /// use credlock::audit::JsonLinesSink;
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.jsonl");

@@ -10,13 +10,14 @@ use crate::{AuditError, AuditEvent, AuditSink, EventKind};
 /// the original.
 ///
 /// ```
-/// use credlock_audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
 ///
 /// let memory = MemorySink::new();
 /// let given_away = memory.clone();
 /// given_away.record(&AuditEvent::now("main", EventKind::UnlockSucceeded, Outcome::Success))?;
 /// assert_eq!(memory.kinds(), [EventKind::UnlockSucceeded]);
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemorySink {
@@ -27,7 +28,8 @@ impl MemorySink {
     /// An empty sink.
     ///
     /// ```
-    /// use credlock_audit::MemorySink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::MemorySink;
     ///
     /// assert!(MemorySink::new().events().is_empty());
     /// ```
@@ -39,14 +41,15 @@ impl MemorySink {
     /// A copy of the events recorded so far, oldest first.
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
     ///
     /// let memory = MemorySink::new();
     /// memory.record(&AuditEvent::now("a", EventKind::Locked, Outcome::Success))?;
     /// memory.record(&AuditEvent::now("b", EventKind::Locked, Outcome::Success))?;
     /// let vaults: Vec<_> = memory.events().into_iter().map(|e| e.vault).collect();
     /// assert_eq!(vaults, ["a", "b"]);
-    /// # Ok::<(), credlock_audit::AuditError>(())
+    /// # Ok::<(), credlock::audit::AuditError>(())
     /// ```
     #[must_use]
     pub fn events(&self) -> Vec<AuditEvent> {
@@ -56,12 +59,13 @@ impl MemorySink {
     /// The kinds of the events recorded so far, oldest first.
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
     ///
     /// let memory = MemorySink::new();
     /// memory.record(&AuditEvent::now("main", EventKind::Reset, Outcome::Success))?;
     /// assert_eq!(memory.kinds(), [EventKind::Reset]);
-    /// # Ok::<(), credlock_audit::AuditError>(())
+    /// # Ok::<(), credlock::audit::AuditError>(())
     /// ```
     #[must_use]
     pub fn kinds(&self) -> Vec<EventKind> {
@@ -71,13 +75,14 @@ impl MemorySink {
     /// Forgets the events recorded so far (for every clone).
     ///
     /// ```
-    /// use credlock_audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
     ///
     /// let memory = MemorySink::new();
     /// memory.record(&AuditEvent::now("main", EventKind::Locked, Outcome::Success))?;
     /// memory.clear();
     /// assert!(memory.events().is_empty());
-    /// # Ok::<(), credlock_audit::AuditError>(())
+    /// # Ok::<(), credlock::audit::AuditError>(())
     /// ```
     pub fn clear(&self) {
         self.lock().clear();
@@ -105,7 +110,8 @@ impl AuditSink for MemorySink {
 /// (an operation that must not go ahead unless its event was recorded).
 ///
 /// ```
-/// use credlock_audit::{AuditError, AuditEvent, AuditSink, EventKind, FailingSink, Outcome};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::{AuditError, AuditEvent, AuditSink, EventKind, FailingSink, Outcome};
 ///
 /// let event = AuditEvent::now("main", EventKind::Exported, Outcome::Success);
 /// assert!(matches!(FailingSink::new().record(&event), Err(AuditError::Refused)));
@@ -118,7 +124,8 @@ impl FailingSink {
     /// The failing sink.
     ///
     /// ```
-    /// use credlock_audit::{AuditSink, FailingSink};
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::{AuditSink, FailingSink};
     ///
     /// assert_eq!(FailingSink::new().describe(), "failing (refuses every event)");
     /// ```

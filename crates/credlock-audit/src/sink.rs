@@ -11,14 +11,15 @@ use crate::{AuditError, AuditEvent};
 /// (also for `S = dyn AuditSink`).
 ///
 /// ```
+/// # mod credlock { pub use credlock_audit as audit; }
 /// use std::sync::Arc;
-/// use credlock_audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
+/// use credlock::audit::{AuditEvent, AuditSink, EventKind, MemorySink, Outcome};
 ///
 /// let memory = MemorySink::new();
 /// let sink: Arc<dyn AuditSink> = Arc::new(memory.clone());
 /// sink.record(&AuditEvent::now("main", EventKind::Locked, Outcome::Success))?;
 /// assert_eq!(memory.events().len(), 1);
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 pub trait AuditSink: Send + Sync + std::fmt::Debug {
     /// Records one event.

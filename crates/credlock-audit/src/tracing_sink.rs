@@ -40,12 +40,13 @@ pub const TRACING_TARGET: &str = "credlock::audit";
 /// [`EventKind::as_str`]: crate::EventKind::as_str
 ///
 /// ```
-/// use credlock_audit::{AuditEvent, AuditSink, EventKind, Outcome, TracingSink};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::{AuditEvent, AuditSink, EventKind, Outcome, TracingSink};
 ///
 /// let sink = TracingSink::new();
 /// sink.record(&AuditEvent::now("main", EventKind::Locked, Outcome::Success))?;
 /// assert_eq!(sink.describe(), "tracing (credlock::audit)");
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
@@ -55,7 +56,8 @@ impl TracingSink {
     /// The sink.
     ///
     /// ```
-    /// use credlock_audit::TracingSink;
+    /// # mod credlock { pub use credlock_audit as audit; }
+    /// use credlock::audit::TracingSink;
     ///
     /// let _sink = TracingSink::new();
     /// ```

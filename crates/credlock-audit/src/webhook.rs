@@ -17,9 +17,10 @@
 //! version.
 //!
 //! ```
+//! # mod credlock { pub use credlock_audit as audit; }
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use credlock_audit::AuditError;
-//! use credlock_audit::webhook::{self, WebhookSecret};
+//! use credlock::audit::AuditError;
+//! use credlock::audit::webhook::{self, WebhookSecret};
 //!
 //! let secret = WebhookSecret::new(b"whsec-0123456789abcdef".to_vec())?;
 //! let body = br#"{"kind":"lockout_started"}"#;

@@ -37,7 +37,8 @@ impl SessionId {
     /// digits); `None` for anything else.
     ///
     /// ```
-    /// use credlock_client_sessions::SessionId;
+    /// # mod credlock { pub use credlock_client_sessions as sessions; }
+    /// use credlock::sessions::SessionId;
     /// assert!(SessionId::parse("ses_0123456789abcdef0123456789abcdef").is_some());
     /// assert!(SessionId::parse("clk_0123").is_none());
     /// ```
@@ -104,8 +105,9 @@ impl SessionKind {
 /// [`SessionRequest::api_token`], then adjusted.
 ///
 /// ```
+/// # mod credlock { pub use credlock_client_sessions as sessions; }
 /// use std::time::Duration;
-/// use credlock_client_sessions::{Scope, SessionRequest};
+/// use credlock::sessions::{Scope, SessionRequest};
 ///
 /// let browser = SessionRequest::client("Firefox on Linux");
 /// assert_eq!(browser.idle_timeout(), Some(Duration::from_secs(30 * 60)));

@@ -10,7 +10,8 @@
 //! store is `credlock-store-postgres`'s (feature `sessions`).
 //!
 //! ```
-//! use credlock_client_sessions::{MemorySessionStore, SessionStore, SessionToken, TokenSecret};
+//! # mod credlock { pub use credlock_client_sessions as sessions; }
+//! use credlock::sessions::{MemorySessionStore, SessionStore, SessionToken, TokenSecret};
 //!
 //! let fill = |buf: &mut [u8]| -> Result<(), std::convert::Infallible> {
 //!     buf.fill(7); // a real caller passes its random source

@@ -33,7 +33,8 @@ impl Scope {
     /// The stable `snake_case` name.
     ///
     /// ```
-    /// assert_eq!(credlock_client_sessions::Scope::Totp.as_str(), "totp");
+    /// # mod credlock { pub use credlock_client_sessions as sessions; }
+    /// assert_eq!(credlock::sessions::Scope::Totp.as_str(), "totp");
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -62,7 +63,8 @@ impl fmt::Display for Scope {
 /// A set of [`Scope`]s.
 ///
 /// ```
-/// use credlock_client_sessions::{Scope, Scopes};
+/// # mod credlock { pub use credlock_client_sessions as sessions; }
+/// use credlock::sessions::{Scope, Scopes};
 ///
 /// let read = Scopes::from(Scope::ReadCredentials);
 /// assert!(read.allows(Scope::Totp)); // reading the secret implies its codes

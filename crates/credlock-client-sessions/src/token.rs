@@ -66,7 +66,8 @@ impl TokenSecret {
     /// base64url characters is `None`.
     ///
     /// ```
-    /// use credlock_client_sessions::TokenSecret;
+    /// # mod credlock { pub use credlock_client_sessions as sessions; }
+    /// use credlock::sessions::TokenSecret;
     /// let secret = TokenSecret::parse("clk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
     /// assert_eq!(secret.expose_secret_bytes(), &[0u8; 32]);
     /// assert!(TokenSecret::parse("clk_AAAA").is_none());

@@ -14,7 +14,8 @@ use crate::error::Error;
 /// allocated.
 ///
 /// ```
-/// use credlock_crypto::Argon2Cost;
+/// # mod credlock { pub use credlock_crypto as crypto; }
+/// use credlock::crypto::Argon2Cost;
 /// let cost = Argon2Cost::new(64 * 1024, 3, 4);
 /// assert_eq!(cost, Argon2Cost::RECOMMENDED);
 /// assert_eq!(cost.memory_kib(), 65_536);
@@ -78,11 +79,12 @@ impl Argon2Cost {
 /// own options, so that a planted file cannot make it allocate gigabytes or run for minutes.
 ///
 /// ```
-/// use credlock_crypto::Argon2Limits;
+/// # mod credlock { pub use credlock_crypto as crypto; }
+/// use credlock::crypto::Argon2Limits;
 /// let limits = Argon2Limits::new(256 * 1024, 4)?;
 /// assert_eq!(limits.max_memory_kib(), 262_144);
 /// assert!(Argon2Limits::new(1024, 4).is_err()); // below the floor
-/// # Ok::<(), credlock_crypto::Error>(())
+/// # Ok::<(), credlock::crypto::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Argon2Limits {

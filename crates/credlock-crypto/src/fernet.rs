@@ -56,12 +56,13 @@ impl FernetKey {
     /// Seals `plaintext` into a Fernet token with a fresh random IV and the current time.
     ///
     /// ```
-    /// use credlock_crypto::FernetKey;
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::FernetKey;
     /// let key = FernetKey::generate()?;
     /// let token = key.seal(b"hello")?;
     /// assert!(token.starts_with("gAAAAA"));
     /// assert_eq!(key.open(&token)?.as_slice(), b"hello");
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     ///
     /// # Errors
@@ -90,12 +91,13 @@ impl FernetKey {
     /// 60 seconds in the future, as Python's `Fernet.decrypt(token, ttl)` does.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_crypto as crypto; }
     /// use std::time::Duration;
-    /// use credlock_crypto::FernetKey;
+    /// use credlock::crypto::FernetKey;
     /// let key = FernetKey::generate()?;
     /// let token = key.seal(b"one-time code")?;
     /// assert!(key.open_with_ttl(&token, Duration::from_secs(300)).is_ok());
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     ///
     /// # Errors

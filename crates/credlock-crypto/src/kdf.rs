@@ -14,12 +14,13 @@ use crate::params::KdfParams;
 /// encrypt).
 ///
 /// ```
-/// use credlock_crypto::{derive_key, KdfParams, Salt};
+/// # mod credlock { pub use credlock_crypto as crypto; }
+/// use credlock::crypto::{derive_key, KdfParams, Salt};
 /// let params = KdfParams::insecure_low_cost(1_000, Salt::from_bytes([1; 16]))?;
 /// let key = derive_key("correct horse battery staple", &params)?;
 /// assert_eq!(key, derive_key("correct horse battery staple", &params)?);
 /// assert_ne!(key, derive_key("Correct horse battery staple", &params)?);
-/// # Ok::<(), credlock_crypto::Error>(())
+/// # Ok::<(), credlock::crypto::Error>(())
 /// ```
 ///
 /// # Errors

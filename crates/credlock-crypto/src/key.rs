@@ -46,10 +46,11 @@ impl FernetKey {
     /// A key from the 44-character padded base64url text that Python's `Fernet(key)` takes.
     ///
     /// ```
-    /// use credlock_crypto::FernetKey;
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::FernetKey;
     /// let key = FernetKey::from_base64url("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=")?;
     /// assert!(FernetKey::from_base64url("not a key").is_err());
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     ///
     /// # Errors

@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 /// does not, so vaults that must stay byte-compatible with it use [`Normalization::None`].
 ///
 /// ```
-/// use credlock_crypto::Normalization;
+/// # mod credlock { pub use credlock_crypto as crypto; }
+/// use credlock::crypto::Normalization;
 /// let nfc = "caf\u{e9}";
 /// let nfd = "cafe\u{301}";
 /// assert_eq!(*Normalization::Nfkc.apply(nfc), *Normalization::Nfkc.apply(nfd));

@@ -17,10 +17,11 @@ impl Salt {
     /// A fresh salt from the operating system's random source.
     ///
     /// ```
-    /// let a = credlock_crypto::Salt::random()?;
-    /// let b = credlock_crypto::Salt::random()?;
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// let a = credlock::crypto::Salt::random()?;
+    /// let b = credlock::crypto::Salt::random()?;
     /// assert_ne!(a, b);
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     ///
     /// # Errors
@@ -41,7 +42,8 @@ impl Salt {
     /// A salt from a slice that must hold exactly [`SALT_LEN`] bytes.
     ///
     /// ```
-    /// use credlock_crypto::{Error, Salt};
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::{Error, Salt};
     /// assert!(Salt::from_slice(&[7u8; 16]).is_ok());
     /// assert!(matches!(Salt::from_slice(&[7u8; 15]), Err(Error::SaltLength { actual: 15, .. })));
     /// ```
@@ -99,7 +101,8 @@ impl KdfAlgorithm {
     /// The algorithm with this stable name, if it is one this crate knows.
     ///
     /// ```
-    /// use credlock_crypto::KdfAlgorithm;
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::KdfAlgorithm;
     /// assert_eq!(KdfAlgorithm::from_name("pbkdf2-hmac-sha256"), Some(KdfAlgorithm::Pbkdf2HmacSha256));
     /// assert_eq!(KdfAlgorithm::from_name("argon2id"), Some(KdfAlgorithm::Argon2id));
     /// assert_eq!(KdfAlgorithm::from_name("md5-crypt"), None);
@@ -131,12 +134,13 @@ impl fmt::Display for KdfAlgorithm {
 /// [`KdfParams::MAX_ITERATIONS`] (a planted file could otherwise hang the application).
 ///
 /// ```
-/// use credlock_crypto::{KdfParams, Salt};
+/// # mod credlock { pub use credlock_crypto as crypto; }
+/// use credlock::crypto::{KdfParams, Salt};
 /// let params = KdfParams::new(480_000, Salt::from_bytes([0; 16]))?;
 /// assert_eq!(params.iterations(), KdfParams::RECOMMENDED_ITERATIONS);
 /// assert!(KdfParams::new(1_000, Salt::from_bytes([0; 16])).is_err());
 /// assert!(KdfParams::new(5_000_000_000, Salt::from_bytes([0; 16])).is_err());
-/// # Ok::<(), credlock_crypto::Error>(())
+/// # Ok::<(), credlock::crypto::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KdfParams {
@@ -222,7 +226,8 @@ impl KdfParams {
     /// 2 passes, 1 lane) and the caps in `limits` before anything is allocated.
     ///
     /// ```
-    /// use credlock_crypto::{Argon2Cost, Argon2Limits, Error, KdfParams, Salt};
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::{Argon2Cost, Argon2Limits, Error, KdfParams, Salt};
     /// let salt = Salt::from_bytes([0; 16]);
     /// let params = KdfParams::argon2id(Argon2Cost::RECOMMENDED, salt, &Argon2Limits::DEFAULT)?;
     /// assert_eq!(params.argon2_cost(), Some(Argon2Cost::RECOMMENDED));
@@ -233,7 +238,7 @@ impl KdfParams {
     /// ));
     /// let huge = Argon2Cost::new(64 * 1024 * 1024, 2, 1); // 64 GiB
     /// assert!(KdfParams::argon2id(huge, salt, &Argon2Limits::DEFAULT).is_err());
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     ///
     /// # Errors
@@ -274,12 +279,13 @@ impl KdfParams {
     /// The same parameters with the passphrase normalised as `normalization` before hashing.
     ///
     /// ```
-    /// use credlock_crypto::{derive_key, KdfParams, Normalization, Salt};
+    /// # mod credlock { pub use credlock_crypto as crypto; }
+    /// use credlock::crypto::{derive_key, KdfParams, Normalization, Salt};
     /// let raw = KdfParams::insecure_low_cost(1_000, Salt::from_bytes([1; 16]))?;
     /// let nfkc = raw.with_normalization(Normalization::Nfkc);
     /// assert_eq!(derive_key("caf\u{e9}", &nfkc)?, derive_key("cafe\u{301}", &nfkc)?);
     /// assert_ne!(derive_key("caf\u{e9}", &raw)?, derive_key("cafe\u{301}", &raw)?);
-    /// # Ok::<(), credlock_crypto::Error>(())
+    /// # Ok::<(), credlock::crypto::Error>(())
     /// ```
     #[must_use]
     pub const fn with_normalization(self, normalization: Normalization) -> Self {

@@ -9,7 +9,8 @@ use serde::Serialize;
 /// # Example
 ///
 /// ```
-/// use credlock_policy::{Alphabet, CharClass};
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::{Alphabet, CharClass};
 ///
 /// assert!(CharClass::Special.contains('€', Alphabet::Unicode));
 /// assert!(!CharClass::Special.contains('€', Alphabet::Ascii));
@@ -38,7 +39,8 @@ impl CharClass {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{Alphabet, CharClass};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{Alphabet, CharClass};
     ///
     /// assert!(CharClass::Uppercase.contains('É', Alphabet::Unicode));
     /// assert!(!CharClass::Uppercase.contains('É', Alphabet::Ascii));
@@ -64,7 +66,8 @@ impl CharClass {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::CharClass;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::CharClass;
     ///
     /// assert_eq!(CharClass::Special.code(), "missing_special");
     /// ```
@@ -83,7 +86,8 @@ impl CharClass {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::CharClass;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::CharClass;
     ///
     /// assert_eq!(CharClass::Digit.message(), "At least 1 number");
     /// ```
@@ -127,7 +131,8 @@ impl CharClass {
 /// # Example
 ///
 /// ```
-/// use credlock_policy::{Alphabet, CharClass};
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::{Alphabet, CharClass};
 ///
 /// for c in ['£', '€', '§', '!', '🦀'] {
 ///     assert!(CharClass::Special.contains(c, Alphabet::Unicode));

@@ -30,7 +30,8 @@ use crate::CharClass;
 /// # Example
 ///
 /// ```
-/// use credlock_policy::Violation;
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::Violation;
 ///
 /// let v = Violation::TooShort { min: 12 };
 /// assert_eq!(v.code(), "too_short");
@@ -79,7 +80,8 @@ impl Violation {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{CharClass, Violation};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{CharClass, Violation};
     ///
     /// assert_eq!(Violation::MissingClass(CharClass::Uppercase).code(), "missing_uppercase");
     /// assert_eq!(Violation::Common.code(), "common_passphrase");
@@ -104,7 +106,8 @@ impl Violation {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{CharClass, Violation};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{CharClass, Violation};
     ///
     /// assert_eq!(Violation::MissingClass(CharClass::Digit).message(), "At least 1 number");
     /// assert_eq!(Violation::TooLong { max: 1024 }.message(), "At most 1024 characters");
@@ -166,7 +169,8 @@ impl Serialize for Violation {
 /// # Example
 ///
 /// ```
-/// use credlock_policy::Policy;
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::Policy;
 /// use secrecy::SecretString;
 ///
 /// let err = Policy::default().check(SecretString::from("short")).unwrap_err();
@@ -191,7 +195,8 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{Policy, Violation};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{Policy, Violation};
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::nist_800_63b().check(SecretString::from("tiny")).unwrap_err();
@@ -206,7 +211,8 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{Policy, Violation};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{Policy, Violation};
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::default().check(SecretString::from("")).unwrap_err();
@@ -224,7 +230,8 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::default().check(SecretString::from("Password1234!")).unwrap_err();
@@ -241,7 +248,8 @@ impl PolicyViolations {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{Policy, Violation};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{Policy, Violation};
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::nist_800_63b().check(SecretString::from("x")).unwrap_err();

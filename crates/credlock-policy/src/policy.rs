@@ -43,7 +43,8 @@ use crate::{
 /// # Example
 ///
 /// ```
-/// use credlock_policy::{CharClass, Policy};
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::{CharClass, Policy};
 /// use secrecy::SecretString;
 ///
 /// let policy = Policy::default()
@@ -98,7 +99,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let compat = Policy::eclosion_compat();
@@ -126,7 +128,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let nist = Policy::nist_800_63b();
@@ -150,7 +153,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default().min_length(21);
@@ -176,7 +180,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default().max_length(16);
@@ -194,7 +199,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{CharClass, Policy};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{CharClass, Policy};
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default().require(CharClass::Special, false);
@@ -211,7 +217,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{CharClass, Policy};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{CharClass, Policy};
     ///
     /// let policy = Policy::default().required_classes(&[CharClass::Digit]);
     /// assert_eq!(policy.requirements().required_classes, [CharClass::Digit]);
@@ -230,7 +237,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{Alphabet, Policy};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{Alphabet, Policy};
     /// use secrecy::SecretString;
     ///
     /// let ascii = Policy::default().alphabet(Alphabet::Ascii);
@@ -248,7 +256,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// assert!(Policy::default().check(SecretString::from("Summer2024!!!")).is_err());
@@ -266,7 +275,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let err = Policy::default().check(SecretString::from("abcdefghijkl1!A")).unwrap_err();
@@ -285,7 +295,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let lax = Policy::default().reject_context(false);
@@ -310,7 +321,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default().context_words(["alice.smith@example.com", "credlock"]);
@@ -341,7 +353,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let pass = "Welcome-Home1";
@@ -370,7 +383,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default();
@@ -399,7 +413,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::SecretString;
     ///
     /// let policy = Policy::default();
@@ -425,7 +440,8 @@ impl Policy {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::{CharClass, Policy};
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::{CharClass, Policy};
     ///
     /// let req = Policy::nist_800_63b().requirements();
     /// assert_eq!(req.min_length, 15);

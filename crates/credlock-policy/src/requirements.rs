@@ -13,7 +13,8 @@ use crate::{Alphabet, CharClass, Violation};
 /// # Example
 ///
 /// ```
-/// use credlock_policy::Policy;
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::Policy;
 ///
 /// let req = Policy::default().requirements();
 /// assert_eq!(req.min_length, 12);
@@ -53,7 +54,8 @@ pub struct Requirements {
 /// # Example
 ///
 /// ```
-/// use credlock_policy::Policy;
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::Policy;
 ///
 /// let rules = Policy::eclosion_compat().requirements().rules;
 /// let texts: Vec<&str> = rules.iter().map(|r| r.message.as_str()).collect();

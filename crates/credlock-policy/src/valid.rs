@@ -22,13 +22,14 @@ use secrecy::{ExposeSecret, SecretString};
 /// # Example
 ///
 /// ```
-/// use credlock_policy::Policy;
+/// # mod credlock { pub use credlock_policy::*; }
+/// use credlock::Policy;
 /// use secrecy::{ExposeSecret, SecretString};
 ///
 /// let valid = Policy::default().check(SecretString::from("Correct-Horse-9-Battery!"))?;
 /// assert_eq!(valid.expose_secret(), "Correct-Horse-9-Battery!");
 /// assert_eq!(format!("{valid:?}"), "ValidPassphrase([REDACTED])");
-/// # Ok::<(), credlock_policy::PolicyViolations>(())
+/// # Ok::<(), credlock::PolicyViolations>(())
 /// ```
 pub struct ValidPassphrase(SecretString);
 
@@ -54,7 +55,8 @@ impl ValidPassphrase {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::ValidPassphrase;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::ValidPassphrase;
     /// use secrecy::{ExposeSecret, SecretString};
     ///
     /// // An old vault's passphrase that today's policy would refuse.
@@ -71,13 +73,14 @@ impl ValidPassphrase {
     /// # Example
     ///
     /// ```
-    /// use credlock_policy::Policy;
+    /// # mod credlock { pub use credlock_policy::*; }
+    /// use credlock::Policy;
     /// use secrecy::{ExposeSecret, SecretString};
     ///
     /// let valid = Policy::default().check(SecretString::from("Correct-Horse-9-Battery!"))?;
     /// let secret: SecretString = valid.into_secret();
     /// assert_eq!(secret.expose_secret(), "Correct-Horse-9-Battery!");
-    /// # Ok::<(), credlock_policy::PolicyViolations>(())
+    /// # Ok::<(), credlock::PolicyViolations>(())
     /// ```
     #[must_use]
     pub fn into_secret(self) -> SecretString {

@@ -14,8 +14,9 @@ use crate::Error;
 /// [`Default`] is [`LockoutPolicy::RECOMMENDED`]: 5 attempts, 30 s, doubling up to 15 min.
 ///
 /// ```
+/// # mod credlock { pub use credlock_session::*; }
 /// use std::time::Duration;
-/// use credlock_session::LockoutPolicy;
+/// use credlock::LockoutPolicy;
 ///
 /// let p = LockoutPolicy::RECOMMENDED;
 /// assert_eq!(p.delay_after(4), None);
@@ -42,13 +43,14 @@ impl LockoutPolicy {
     /// Builds a policy.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_session::*; }
     /// use std::time::Duration;
-    /// use credlock_session::LockoutPolicy;
+    /// use credlock::LockoutPolicy;
     ///
     /// let p = LockoutPolicy::new(3, Duration::from_secs(10), Duration::from_secs(60))?;
     /// assert_eq!(p.delay_after(3), Some(Duration::from_secs(10)));
     /// assert!(LockoutPolicy::new(0, Duration::from_secs(10), Duration::from_secs(60)).is_err());
-    /// # Ok::<(), credlock_session::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
@@ -105,14 +107,15 @@ impl LockoutPolicy {
     /// [`max_delay`](Self::max_delay).
     ///
     /// ```
+    /// # mod credlock { pub use credlock_session::*; }
     /// use std::time::Duration;
-    /// use credlock_session::LockoutPolicy;
+    /// use credlock::LockoutPolicy;
     ///
     /// let p = LockoutPolicy::new(1, Duration::from_secs(1), Duration::MAX)?;
     /// assert_eq!(p.delay_after(0), None);
     /// assert_eq!(p.delay_after(11), Some(Duration::from_secs(1024)));
     /// assert_eq!(p.delay_after(u32::MAX), Some(Duration::MAX));
-    /// # Ok::<(), credlock_session::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn delay_after(&self, failures: u32) -> Option<Duration> {
@@ -149,8 +152,9 @@ impl Default for LockoutPolicy {
 /// secret) for a status report.
 ///
 /// ```
+/// # mod credlock { pub use credlock_session::*; }
 /// use std::time::Duration;
-/// use credlock_session::SessionOptions;
+/// use credlock::SessionOptions;
 ///
 /// let opts = SessionOptions::default().with_idle_timeout(Duration::from_secs(300));
 /// assert_eq!(opts.idle_timeout(), Some(Duration::from_secs(300)));
@@ -177,7 +181,8 @@ impl SessionOptions {
     /// Same as [`SessionOptions::RECOMMENDED`].
     ///
     /// ```
-    /// use credlock_session::SessionOptions;
+    /// # mod credlock { pub use credlock_session::*; }
+    /// use credlock::SessionOptions;
     /// assert_eq!(SessionOptions::new(), SessionOptions::default());
     /// ```
     #[must_use]
@@ -188,13 +193,14 @@ impl SessionOptions {
     /// Uses `policy` for unlock lockout.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_session::*; }
     /// use std::time::Duration;
-    /// use credlock_session::{LockoutPolicy, SessionOptions};
+    /// use credlock::{LockoutPolicy, SessionOptions};
     ///
     /// let policy = LockoutPolicy::new(3, Duration::from_secs(60), Duration::from_secs(3600))?;
     /// let opts = SessionOptions::new().with_lockout(policy);
     /// assert_eq!(opts.lockout(), Some(policy));
-    /// # Ok::<(), credlock_session::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub const fn with_lockout(mut self, policy: LockoutPolicy) -> Self {
@@ -210,7 +216,8 @@ impl SessionOptions {
     /// repeatedly from inside the app.
     ///
     /// ```
-    /// use credlock_session::SessionOptions;
+    /// # mod credlock { pub use credlock_session::*; }
+    /// use credlock::SessionOptions;
     /// assert_eq!(SessionOptions::new().insecure_without_lockout().lockout(), None);
     /// ```
     #[must_use]
@@ -225,8 +232,9 @@ impl SessionOptions {
     /// session is idle-expired at the very instant of its last use.
     ///
     /// ```
+    /// # mod credlock { pub use credlock_session::*; }
     /// use std::time::Duration;
-    /// use credlock_session::SessionOptions;
+    /// use credlock::SessionOptions;
     ///
     /// let opts = SessionOptions::new().with_idle_timeout(Duration::from_secs(60));
     /// assert_eq!(opts.idle_timeout(), Some(Duration::from_secs(60)));
@@ -240,7 +248,8 @@ impl SessionOptions {
     /// Disables the idle auto-lock: the session stays unlocked until locked explicitly.
     ///
     /// ```
-    /// use credlock_session::SessionOptions;
+    /// # mod credlock { pub use credlock_session::*; }
+    /// use credlock::SessionOptions;
     /// assert_eq!(SessionOptions::new().without_idle_timeout().idle_timeout(), None);
     /// ```
     #[must_use]

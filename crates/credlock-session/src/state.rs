@@ -8,7 +8,8 @@ use std::time::Duration;
 /// Safe to log, display and serialise (as `"no_credentials"`, `"locked"`, `"unlocked"`).
 ///
 /// ```
-/// use credlock_session::SessionState;
+/// # mod credlock { pub use credlock_session::*; }
+/// use credlock::SessionState;
 ///
 /// assert_eq!(SessionState::NoCredentials.to_string(), "no credentials");
 /// ```

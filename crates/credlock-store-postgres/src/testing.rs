@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use postgres::{Config, NoTls};
 
@@ -33,6 +34,27 @@ pub const REQUIRE_ENV: &str = "CREDLOCK_REQUIRE_PG";
 
 /// What a test prints when it skips for want of PostgreSQL.
 pub const SKIP_MESSAGE: &str = "skipped: no PostgreSQL (set CREDLOCK_REQUIRE_PG=1 to require it)";
+
+/// Waits until `f` holds, asking it again every `poll`, and fails the test if it does not
+/// within `deadline`; how long it took. For what another replica or the server does in its
+/// own time (a notice heard, a connection back): the condition is waited for, never a
+/// guessed delay.
+pub fn until(
+    what: &str,
+    deadline: Duration,
+    poll: Duration,
+    mut f: impl FnMut() -> bool,
+) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < deadline,
+            "{what}: not within {deadline:?}"
+        );
+        std::thread::sleep(poll);
+    }
+    start.elapsed()
+}
 
 /// A running throwaway server; stopped when dropped.
 #[derive(Debug)]

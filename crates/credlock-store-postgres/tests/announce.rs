@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use credlock_store::{Notice, StoreEvent, StoreKey, StoreSet, Watch};
 use credlock_store_postgres::PostgresStoreSet;
 use credlock_store_postgres::postgres::{Client, Config, NoTls};
-use credlock_store_postgres::testing::{REQUIRE_ENV, StartError, TestServer};
+use credlock_store_postgres::testing::{self, REQUIRE_ENV, StartError, TestServer};
 
 /// How long a notice may take before the test fails: generous, the figures are printed.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -59,17 +59,9 @@ fn listeners(config: &Config, name: &str) -> i64 {
         .get(0)
 }
 
-/// Waits until `f` holds, up to the deadline; how long it took.
-fn until(what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    start.elapsed()
+/// Waits until `f` holds, up to [`DEADLINE`]; how long it took.
+fn until(what: &str, f: impl FnMut() -> bool) -> Duration {
+    testing::until(what, DEADLINE, Duration::from_millis(5), f)
 }
 
 #[test]

@@ -46,6 +46,9 @@ pub enum StoreEvent {
     Created,
     /// Every client session was revoked ("sign out everywhere"); keys stay.
     SessionsRevoked,
+    /// The credentials were updated under the same passphrase (same key, new record): a
+    /// holder of the key re-reads the record with it.
+    CredentialsUpdated,
 }
 
 impl StoreEvent {
@@ -58,6 +61,7 @@ impl StoreEvent {
         Self::Replaced,
         Self::Created,
         Self::SessionsRevoked,
+        Self::CredentialsUpdated,
     ];
 
     /// A short lowercase name, stable across versions (what a backend sends).
@@ -71,6 +75,7 @@ impl StoreEvent {
             Self::Replaced => "replaced",
             Self::Created => "created",
             Self::SessionsRevoked => "sessions_revoked",
+            Self::CredentialsUpdated => "credentials_updated",
         }
     }
 

@@ -15,8 +15,9 @@
 //! than 256 bytes are refused.
 //!
 //! ```
+//! # mod credlock { pub use credlock_totp as totp; }
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use credlock_totp::TotpSecret;
+//! use credlock::totp::TotpSecret;
 //! use secrecy::ExposeSecret;
 //!
 //! // RFC 6238 appendix B: the ASCII secret "12345678901234567890", base32-encoded.
@@ -24,7 +25,7 @@
 //! let code = secret.code_at(UNIX_EPOCH + Duration::from_secs(59));
 //! assert_eq!(code.code().expose_secret(), "287082");
 //! assert_eq!(code.seconds_left(), 1);
-//! # Ok::<(), credlock_totp::InvalidSecret>(())
+//! # Ok::<(), credlock::totp::InvalidSecret>(())
 //! ```
 
 use core::fmt;
@@ -82,14 +83,15 @@ impl TotpSecret {
     /// Parses a secret as a user pasted it (see the [module docs](self)).
     ///
     /// ```
-    /// use credlock_totp::{TotpAlgorithm, TotpSecret};
+    /// # mod credlock { pub use credlock_totp as totp; }
+    /// use credlock::totp::{TotpAlgorithm, TotpSecret};
     ///
     /// let s = TotpSecret::parse(
     ///     "otpauth://totp/Bank:alice?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8&period=60",
     /// )?;
     /// assert_eq!((s.algorithm(), s.digits(), s.period()), (TotpAlgorithm::Sha256, 8, 60));
     /// assert!(TotpSecret::parse("not base32!").is_err());
-    /// # Ok::<(), credlock_totp::InvalidSecret>(())
+    /// # Ok::<(), credlock::totp::InvalidSecret>(())
     /// ```
     ///
     /// # Errors
@@ -199,11 +201,12 @@ impl TotpSecret {
     /// The key's length in bits (8 base32 characters are 40 bits).
     ///
     /// ```
-    /// use credlock_totp::TotpSecret;
+    /// # mod credlock { pub use credlock_totp as totp; }
+    /// use credlock::totp::TotpSecret;
     ///
     /// assert_eq!(TotpSecret::parse("JBSWY3DP")?.key_bits(), 40);
     /// assert_eq!(TotpSecret::parse("JBSW Y3DP EHPK 3PXP")?.key_bits(), 80);
-    /// # Ok::<(), credlock_totp::InvalidSecret>(())
+    /// # Ok::<(), credlock::totp::InvalidSecret>(())
     /// ```
     #[must_use]
     pub fn key_bits(&self) -> usize {
@@ -216,11 +219,12 @@ impl TotpSecret {
     /// service for a new secret.
     ///
     /// ```
-    /// use credlock_totp::TotpSecret;
+    /// # mod credlock { pub use credlock_totp as totp; }
+    /// use credlock::totp::TotpSecret;
     ///
     /// assert!(TotpSecret::parse("JBSWY3DP")?.is_below_rfc4226_minimum());
     /// assert!(!TotpSecret::parse("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?.is_below_rfc4226_minimum());
-    /// # Ok::<(), credlock_totp::InvalidSecret>(())
+    /// # Ok::<(), credlock::totp::InvalidSecret>(())
     /// ```
     #[must_use]
     pub fn is_below_rfc4226_minimum(&self) -> bool {

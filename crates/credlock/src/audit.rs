@@ -25,9 +25,9 @@ use std::sync::Arc;
 /// for a receiver.
 pub use credlock_audit::webhook;
 pub use credlock_audit::{
-    AuditContext, AuditError, AuditEvent, AuditSink, EventKind, FailingSink, HASHED_PREFIX,
-    HashingKey, HashingSink, JsonLinesBuilder, JsonLinesSink, MIN_HASHING_KEY_BYTES, MemorySink,
-    Outcome, TracingSink, hash_value,
+    AuditContext, AuditError, AuditEvent, AuditSink, DEFAULT_KEEP, DEFAULT_MAX_BYTES, EventKind,
+    FailingSink, HASHED_PREFIX, HashingKey, HashingSink, JsonLinesBuilder, JsonLinesSink,
+    MAX_FIELD_CHARS, MIN_HASHING_KEY_BYTES, MemorySink, Outcome, TracingSink, hash_value, sanitize,
 };
 
 use crate::clock::Clock;

@@ -49,6 +49,6 @@
 //! ```
 
 pub use credlock_crypto::{
-    Error, FernetKey, KEY_LEN, KdfAlgorithm, KdfParams, SALT_LEN, Salt, derive_key,
-    derive_key_from_bytes,
+    Argon2Cost, Argon2Limits, Error, FernetKey, KEY_LEN, KdfAlgorithm, KdfParams, Normalization,
+    SALT_LEN, Salt, derive_key, derive_key_from_bytes,
 };

@@ -60,7 +60,9 @@ pub use vault::derivation::{DerivationEvent, DerivationStage};
 pub use vault::lockout::{LockoutState, MAX_CONSECUTIVE_FAILURES};
 
 pub use credlock_crypto::{Argon2Cost, Argon2Limits};
-pub use credlock_policy::{Policy, PolicyViolations, Requirements, ValidPassphrase, Violation};
+pub use credlock_policy::{
+    Alphabet, CharClass, Policy, PolicyViolations, Requirements, ValidPassphrase, Violation,
+};
 pub use credlock_session::{LockoutPolicy, SessionOptions, SessionState};
 pub use credlock_store::{MemoryStore, Store};
 pub use secrecy;

@@ -498,6 +498,24 @@ impl Registry {
         Ok(Vault::with_pool(vault, self.pool.clone()))
     }
 
+    /// [`Registry::existing_vault`](crate::Registry::existing_vault): the user's vault if
+    /// they have a record; nothing is opened or kept for a user without one.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::existing_vault`](crate::Registry::existing_vault).
+    pub async fn existing_vault(&self, user: UserId) -> Result<Option<Vault>, Error> {
+        let vault = self.run(move |r| r.existing_vault(&user)).await?;
+        Ok(vault.map(|v| Vault::with_pool(v, self.pool.clone())))
+    }
+
+    /// What every user's vault is opened with, and nothing about any user
+    /// ([`Registry::security_status`](crate::Registry::security_status)): from memory.
+    #[must_use]
+    pub fn security_status(&self) -> SecurityStatus {
+        self.inner.security_status()
+    }
+
     /// [`Registry::users`](crate::Registry::users).
     ///
     /// # Errors

@@ -624,8 +624,11 @@ impl Vault {
     /// anything itself: a lock, a passphrase change or new credentials there drop the key
     /// and the client sessions here; a logout or a reset there leaves this vault empty;
     /// sessions revoked there are revoked here; a record created there makes an empty vault
-    /// locked. `None` (an event this version cannot name, or announcements that were missed)
-    /// drops the key and the sessions. Shared sessions are left to the replica that
+    /// locked; credentials updated there (same key) are re-read here with the key held, and
+    /// if that fails (the record is gone, unreadable, or sealed under other parameters) the
+    /// key and the sessions are dropped, never the stale credentials served. `None` (an event
+    /// this version cannot name, or announcements that were missed) drops the key and the
+    /// sessions. Shared sessions are left to the replica that
     /// announced: it removed the rows already, and a row minted since is not this one's to
     /// remove.
     pub(crate) fn hear(&self, event: Option<StoreEvent>) {
@@ -637,8 +640,38 @@ impl Vault {
             Some(StoreEvent::Replaced) => "replica_replaced",
             Some(StoreEvent::Created) => "replica_created",
             Some(StoreEvent::SessionsRevoked) => "replica_sessions_revoked",
+            Some(StoreEvent::CredentialsUpdated) => "replica_credentials_updated",
             _ => "replica_unknown",
         };
+        // The same key opens the updated record: re-read it (nothing held, nothing to do),
+        // until the stored version stands still, so that an update made here meanwhile is
+        // not replaced by the older record read before it.
+        let reread = || -> Result<(), Error> {
+            let (mut file, mut version) = self.read_file_versioned()?;
+            for _ in 0..MAX_CAS_ATTEMPTS {
+                {
+                    let mut state = self.shared.state();
+                    let now = self.now();
+                    let Ok(key) = state.session.key(now) else {
+                        return Ok(());
+                    };
+                    if state.params != Some(file.params) {
+                        return Err(Error::ChangedElsewhere);
+                    }
+                    let credentials = record::from_bytes(&key.open(&file.token)?)?;
+                    state.session.replace_record(credentials, now)?;
+                }
+                let (again, stored) = self.read_file_versioned()?;
+                if stored == version {
+                    return Ok(());
+                }
+                (file, version) = (again, stored);
+            }
+            Err(Error::ChangedElsewhere)
+        };
+        if event == Some(StoreEvent::CredentialsUpdated) && reread().is_ok() {
+            return;
+        }
         let (auditor, clock) = (&self.options.auditor, &self.options.clock);
         match event {
             Some(StoreEvent::SessionsRevoked) => {
@@ -828,7 +861,8 @@ impl Vault {
     /// (no passphrase needed). What an Eclosion import carried along (its notes key and
     /// timestamps) is kept. A new MFA secret is checked as [`Vault::store`] checks it; the
     /// one already stored is accepted as it is, so an app can change the password of
-    /// credentials whose imported MFA secret gives no codes.
+    /// credentials whose imported MFA secret gives no codes. Replicas sharing the store hear
+    /// it: one holding the key re-reads the record with it (see [`Vault::lock`]).
     ///
     /// ```
     /// use credlock::{Credentials, Policy, SessionState, Vault};
@@ -885,6 +919,8 @@ impl Vault {
             // Compare-and-swap: a concurrent writer (another process or replica) makes this
             // read again, so its update is never overwritten unseen.
             if self.store.replace_if(version, &bytes)? != WriteOutcome::Conflict {
+                // The replicas holding the key re-read the record.
+                self.announce(StoreEvent::CredentialsUpdated);
                 break epoch;
             }
             tries += 1;

@@ -4,7 +4,11 @@
 //! - `Error` implements [`IntoResponse`]: the status of [`ErrorKind::http_status`], a JSON body
 //!   `{"error": CODE, "message": TEXT}` with the stable [`ErrorKind::code`] (and, for a
 //!   passphrase the policy refuses, `"violations": [{"code", "message"}, …]`, every unmet rule),
-//!   and `Retry-After` while locked out. Messages never hold a secret (see [`Error`]).
+//!   and `Retry-After` while locked out. Messages never hold a secret (see [`Error`]); a
+//!   storage error or a 5xx answer says only [`SERVER_ERROR_MESSAGE`] (the error itself is
+//!   logged through `tracing`), since a storage error may name a path on the server. The response carries
+//!   the [`ErrorKind`] as an extension, for a layer that branches on it (clearing a session
+//!   cookie on [`ErrorKind::Unauthenticated`], say).
 //! - [`SessionCookie`] names, sets, clears and reads the cookie that holds a client's
 //!   [`SessionToken`]: `__Host-` prefixed, `HttpOnly`, `SameSite=Strict`, `Path=/` and `Secure`,
 //!   unless the app says it serves plain HTTP on loopback
@@ -43,7 +47,15 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let kind = self.kind();
         let status = kind.status_code();
-        let mut body = json!({ "error": kind.code(), "message": self.to_string() });
+        // A storage error's message may name a path on the server: for it and for every
+        // server-side failure the client gets a fixed sentence, the log the error.
+        let message = if status.is_server_error() || matches!(kind, ErrorKind::Storage(_)) {
+            tracing::error!(target: "credlock::web", error = %self, code = kind.code(), "answered with a server error");
+            SERVER_ERROR_MESSAGE.to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut body = json!({ "error": kind.code(), "message": message });
         if let (Self::Policy(violations), Value::Object(map)) = (&self, &mut body) {
             let list: Vec<Value> = violations
                 .iter()
@@ -57,9 +69,14 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        response.extensions_mut().insert(kind);
         response
     }
 }
+
+/// The message of an answer to a storage error or with a 5xx status (the error itself goes
+/// to the log, through `tracing`, target `credlock::web`).
+pub const SERVER_ERROR_MESSAGE: &str = "the server could not do this; see its log";
 
 /// The cookie that carries a client's session token. Cheap to clone; keep one in the app's
 /// state (`FromRef`) for [`SessionFromCookie`].

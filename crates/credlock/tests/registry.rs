@@ -425,3 +425,35 @@ fn a_full_registry_lets_the_least_recently_used_go_and_refuses_when_it_cannot() 
         })
     ));
 }
+
+#[test]
+fn the_options_hook_hears_whose_vault_it_configures() {
+    let asked: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let seen = Arc::clone(&asked);
+    let registry = Registry::builder(MemoryStoreSet::new())
+        .vault_options_for_user(move |b, user| {
+            seen.lock()
+                .unwrap()
+                .push(user.map(|u| u.as_str().to_owned()));
+            let b = b.insecure_kdf_iterations(common::TEST_ITERATIONS);
+            match user.map(UserId::as_str) {
+                Some("ops") => b.idle_timeout(Duration::from_secs(60)),
+                _ => b.idle_timeout(Duration::from_secs(600)),
+            }
+        })
+        .open()
+        .unwrap();
+    assert_eq!(*asked.lock().unwrap(), [None], "the registry's own options");
+    assert_eq!(registry.security_status().idle_timeout_secs, Some(600));
+
+    let ops = registry.vault(&id("OPS")).unwrap();
+    let alice = registry.vault(&id("alice")).unwrap();
+    assert_eq!(ops.security_status().idle_timeout_secs, Some(60));
+    assert_eq!(alice.security_status().idle_timeout_secs, Some(600));
+    // Once per user, with the case-folded id; a held vault is not configured again.
+    let _ = registry.vault(&id("ops")).unwrap();
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [None, Some("ops".to_owned()), Some("alice".to_owned())]
+    );
+}

@@ -29,7 +29,7 @@ use credlock::{
     StorageKind, UserId, VaultBuilder,
 };
 use credlock_store_postgres::postgres::{Client, Config, NoTls};
-use credlock_store_postgres::testing::{REQUIRE_ENV, StartError, TestServer};
+use credlock_store_postgres::testing::{self, REQUIRE_ENV, StartError, TestServer};
 
 /// How long a replica may take to recover or hear before the test fails: generous; the
 /// figures are printed apart.
@@ -165,16 +165,8 @@ fn record_version(config: &Config, key: &str) -> i64 {
 }
 
 /// Waits until `f` holds, up to [`DEADLINE`]; how long it took.
-fn until(what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    start.elapsed()
+fn until(what: &str, f: impl FnMut() -> bool) -> Duration {
+    testing::until(what, DEADLINE, Duration::from_millis(1), f)
 }
 
 /// A server of this test's own (it is restarted), or `None` to skip.

@@ -1,7 +1,8 @@
 //! Replicas hear each other: two registries on one PostgreSQL database (two replicas, each
 //! with connections of its own). A lock, a passphrase change, a logout, a reset or a
 //! revocation of every session on one reaches the other, which drops the key and the
-//! sessions at once; a replica whose listening connection was cut off catches up once it is
+//! sessions at once; credentials updated on one are re-read by the other with the key it
+//! holds (or, if it cannot, it drops the key); a replica whose listening connection was cut off catches up once it is
 //! back. The delay of 50 locks is measured and printed (`--nocapture`).
 //!
 //! A throwaway server is started (see `credlock_store_postgres::testing`); without
@@ -16,11 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{OTHER_PASS, PASS, creds, secret, valid};
-use credlock::registry::PostgresStoreSet;
+use credlock::registry::{PostgresStoreSet, StoreSet as _};
+use credlock::secrecy::ExposeSecret as _;
 use credlock::sessions::{Scope, SessionRequest};
-use credlock::{Error, Registry, SessionState, UserId, Vault};
+use credlock::{Credentials, Error, Registry, SessionState, UserId, Vault};
+use credlock_store::{StoreEvent, StoreKey, WriteOutcome};
 use credlock_store_postgres::postgres::{Client, Config, NoTls};
-use credlock_store_postgres::testing::TestServer;
+use credlock_store_postgres::testing::{self, TestServer};
 
 /// How long a replica may take to hear before the test fails: generous; the figures are
 /// printed apart.
@@ -50,6 +53,7 @@ fn bob() -> UserId {
 /// unlocked on A, and unlocked on B.
 struct Pair {
     _server: Arc<TestServer>,
+    config: Config,
     a: Registry,
     b: Registry,
     va: Arc<Vault>,
@@ -65,6 +69,7 @@ fn pair_with(server: Arc<TestServer>, config: &Config, a_config: &Config) -> Pai
     assert_eq!(va.status(), SessionState::Unlocked);
     Pair {
         _server: server,
+        config: config.clone(),
         a,
         b,
         va,
@@ -79,16 +84,8 @@ fn pair() -> Option<Pair> {
 }
 
 /// Waits until `f` holds, up to [`DEADLINE`]; how long it took.
-fn until(what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    start.elapsed()
+fn until(what: &str, f: impl FnMut() -> bool) -> Duration {
+    testing::until(what, DEADLINE, Duration::from_micros(100), f)
 }
 
 fn mint(v: &Vault, request: SessionRequest) -> String {
@@ -202,6 +199,63 @@ fn a_logout_or_a_reset_on_one_replica_empties_the_other() {
         p.vb.status() == SessionState::NoCredentials
     });
     assert!(matches!(p.vb.totp(), Err(Error::NoCredentials)));
+}
+
+#[test]
+fn credentials_updated_on_one_replica_are_served_by_the_other_with_the_key_it_holds() {
+    let Some(p) = pair() else { return };
+    let on_a = mint(&p.va, SessionRequest::client("browser on A"));
+    assert_eq!(
+        p.va.credentials().unwrap().password().expose_secret(),
+        "monarch-pw-123"
+    );
+
+    let newer = Credentials::new("alice@example.com", secret("correct horse"));
+    p.vb.update_credentials(newer).unwrap();
+    let heard = until("A to serve the new password", || {
+        p.va.credentials()
+            .is_ok_and(|c| c.password().expose_secret() == "correct horse")
+    });
+    println!("update heard after {heard:?}");
+    // Same key, new record: A stays unlocked and its sessions live on.
+    assert_eq!(p.va.status(), SessionState::Unlocked);
+    assert_eq!(
+        p.va.credentials_for(&on_a)
+            .unwrap()
+            .password()
+            .expose_secret(),
+        "correct horse"
+    );
+    // A's record is the stored one: an update there keeps B's change (no stale overwrite).
+    let again = p.va.credentials().unwrap();
+    p.va.update_credentials(again).unwrap();
+    assert_eq!(
+        p.vb.credentials().unwrap().password().expose_secret(),
+        "correct horse"
+    );
+}
+
+#[test]
+fn a_replica_that_cannot_re_read_updated_credentials_drops_the_key() {
+    let Some(p) = pair() else { return };
+    let on_a = mint(&p.va, SessionRequest::client("browser on A"));
+    // Someone replaces alice's record with bytes that are no vault, and says it was updated.
+    let set = PostgresStoreSet::builder(p.config.clone()).open().unwrap();
+    let store = set
+        .store(&StoreKey::new(alice().as_str()).unwrap())
+        .unwrap();
+    let version = store.read().unwrap().unwrap().version;
+    let written = store.replace_if(version, b"not a vault").unwrap();
+    assert!(matches!(written, WriteOutcome::Written(_)));
+    store.announce(StoreEvent::CredentialsUpdated).unwrap();
+    until("A to drop the key", || {
+        p.va.status() == SessionState::Locked
+    });
+    assert!(matches!(p.va.credentials(), Err(Error::Locked)));
+    assert!(matches!(
+        p.va.credentials_for(&on_a),
+        Err(Error::InvalidToken)
+    ));
 }
 
 #[test]

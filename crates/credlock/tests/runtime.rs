@@ -196,9 +196,12 @@ async fn every_async_vault_method(vault: &nonblocking::Vault) {
 /// Every async method of `registry`, and of a vault it holds.
 async fn every_async_registry_method(registry: &nonblocking::Registry, user: &str) {
     let id = UserId::new(&format!("async-{user}")).unwrap();
+    assert!(registry.existing_vault(id.clone()).await.unwrap().is_none());
+    let _ = registry.security_status();
     let vault = registry.vault(id.clone()).await.unwrap();
     every_async_vault_method(&vault).await;
     vault.store(creds(), valid(PASS)).await.unwrap();
+    assert!(registry.existing_vault(id.clone()).await.unwrap().is_some());
     assert!(registry.users().await.unwrap().contains(&id));
     vault.lock().await;
     assert!(vault.unlock(secret(OTHER_PASS)).await.is_err());

@@ -387,3 +387,148 @@ fn imports_are_at_the_top_not_inline_paths() {
         }
     }
 }
+
+/// The leaf crates whose rustdoc examples speak in the facade's paths: an example on an item
+/// the facade re-exports is written with `credlock::` paths (what an app depending only on
+/// `credlock` writes), and runs in the leaf's own doc tests through a hidden first line that
+/// stands a module `credlock` in for the facade (`# mod credlock { pub use credlock_audit as
+/// audit; }`).
+const LEAVES_SPEAKING_FACADE: [&str; 6] = [
+    "credlock-audit",
+    "credlock-client-sessions",
+    "credlock-crypto",
+    "credlock-policy",
+    "credlock-session",
+    "credlock-totp",
+];
+
+/// What the facade re-exports from the leaves and `secrecy`: (module path, name), the module
+/// "" for the crate root; a name `*` for a whole crate re-exported as a module.
+fn facade_reexports() -> BTreeSet<(String, String)> {
+    let src = facade_src();
+    let mut out = BTreeSet::new();
+    for (file, module) in [
+        ("lib.rs", ""),
+        ("audit.rs", "audit"),
+        ("crypto.rs", "crypto"),
+        ("sessions.rs", "sessions"),
+        ("registry/mod.rs", "registry"),
+    ] {
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for statement in text.split(';') {
+            let Some(rest) = statement.trim().rsplit("pub use ").next() else {
+                continue;
+            };
+            if !statement.contains("pub use ") {
+                continue;
+            }
+            let rest = rest.trim();
+            if let Some((_, alias)) = rest.split_once(" as ") {
+                out.insert((alias.trim().to_owned(), "*".to_owned()));
+            } else if rest == "secrecy" {
+                out.insert((module.to_owned(), "secrecy".to_owned()));
+            } else if let Some((krate, names)) = rest.split_once("::")
+                && krate.starts_with("credlock_")
+            {
+                for name in names.trim_matches(|c| "{} \n".contains(c)).split(',') {
+                    let name = name.trim();
+                    if !name.is_empty() {
+                        out.insert((module.to_owned(), name.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The code blocks of a file's doc comments, as (first line, code).
+fn doc_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let Some(doc) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) else {
+            continue;
+        };
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        if doc.starts_with("```") {
+            match current.take() {
+                Some(block) => blocks.push(block),
+                None => current = Some((i + 1, String::new())),
+            }
+        } else if let Some((_, code)) = current.as_mut() {
+            code.push_str(doc);
+            code.push('\n');
+        }
+    }
+    blocks
+}
+
+#[test]
+fn leaf_examples_in_facade_paths_name_only_what_the_facade_re_exports() {
+    let exported = facade_reexports();
+    let modules: BTreeSet<&str> = exported.iter().map(|(m, _)| m.as_str()).collect();
+    let mut checked = 0;
+    for leaf in LEAVES_SPEAKING_FACADE {
+        let mut files = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(leaf)
+                .join("src"),
+            &mut files,
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (line, code) in doc_blocks(&text) {
+                if !code.contains("# mod credlock") {
+                    continue;
+                }
+                checked += 1;
+                let place = format!("{}:{line}", file.display());
+                for path in code.split("credlock::").skip(1) {
+                    let path: String = path
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || "_:{}, \n".contains(*c))
+                        .collect();
+                    let segments: Vec<&str> = path.split("::").collect();
+                    let (module, names) = match segments.as_slice() {
+                        [first, rest @ ..] if modules.contains(first) && !rest.is_empty() => {
+                            (*first, rest[0])
+                        }
+                        // The module itself (a tracing target, say).
+                        [first] if modules.contains(first) => continue,
+                        [first, ..] => ("", *first),
+                        [] => continue,
+                    };
+                    if exported.contains(&(module.to_owned(), "*".to_owned())) {
+                        continue;
+                    }
+                    let names = names.split('}').next().unwrap_or_default();
+                    for name in names.trim_start_matches('{').split(',') {
+                        let name = name
+                            .trim()
+                            .split([' ', ':', '\n'])
+                            .next()
+                            .unwrap_or_default();
+                        if name.is_empty() || name == "self" {
+                            continue;
+                        }
+                        let shown = if module.is_empty() {
+                            name.to_owned()
+                        } else {
+                            format!("{module}::{name}")
+                        };
+                        assert!(
+                            exported.contains(&(module.to_owned(), name.to_owned())),
+                            "{place}: the example names credlock::{shown}, which the facade \
+                             does not re-export"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "the examples were found ({checked})");
+}

@@ -164,3 +164,38 @@ fn the_session_cookie_is_host_prefixed_and_read_back_by_the_extractor() {
         "__Host-session"
     );
 }
+
+#[test]
+fn a_server_error_keeps_the_server_s_paths_to_itself_and_a_layer_sees_the_kind() {
+    rt().block_on(async {
+        let r = Error::VaultMissing {
+            path: Some("/srv/private/alice/vault.json".into()),
+        }
+        .into_response();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            r.extensions().get::<credlock::ErrorKind>(),
+            Some(&Error::VaultMissing { path: None }.kind())
+        );
+        let body = json_of(r).await;
+        assert_eq!(body["error"], "storage_not_found");
+        assert_eq!(body["message"], credlock::web::SERVER_ERROR_MESSAGE);
+
+        let e = Error::CorruptVault {
+            reason: "bad header",
+        };
+        let kind = e.kind();
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(r.extensions().get::<credlock::ErrorKind>(), Some(&kind));
+        let body = json_of(r).await;
+        assert_eq!(body["error"], "invalid_vault");
+        assert_eq!(body["message"], credlock::web::SERVER_ERROR_MESSAGE);
+
+        let r = Error::InvalidToken.into_response();
+        assert_eq!(
+            r.extensions().get::<credlock::ErrorKind>(),
+            Some(&credlock::ErrorKind::Unauthenticated)
+        );
+    });
+}

@@ -3,8 +3,10 @@
 //! The flow: `/auth/login` checks the credentials with the finance service and holds them
 //! in this client's pending slot; `/auth/set-passphrase` seals them into the vault and signs
 //! the client in; later `/auth/unlock` opens the vault and signs it in again. Signed in means
-//! holding a session token in an HttpOnly cookie; the passphrase itself is dropped when the
-//! request that carried it ends.
+//! holding a credlock session token in an HttpOnly cookie (`credlock::web::SessionCookie`;
+//! the vault keeps only its digest, and locking or logging out ends every session); the
+//! passphrase itself is dropped when the request that carried it ends. The vault's calls
+//! run through `credlock::nonblocking`, its errors answer through `credlock::web`.
 //!
 //! What a caller who is not signed in learns is what a login page needs and no more: that
 //! it is not signed in. Not whether the user has a vault (only a client the finance service
@@ -20,46 +22,40 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use credlock::secrecy::{ExposeSecret as _, SecretString};
-use credlock::sessions::{Scope, SessionInfo};
-use credlock::{ErrorKind, SessionState, Vault};
+use credlock::sessions::{Scope, SessionId, SessionInfo, SessionRequest};
+use credlock::web::SessionFromCookie;
+use credlock::{Error, ErrorKind, SessionState, nonblocking};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::clients;
-use super::http::{
-    ApiError, Client, JsonBody, blocking, clear_cookie, client_cookie, cookie, path_param,
-    policy_failure, session_cookie, set_cookie,
-};
+use super::http::{ApiError, Client, JsonBody, audited, path_param, set_cookie};
 use super::pending::LoginAttempt;
 use super::users::UserVault;
 
 /// This client's id, if its cookie holds one this server issued.
-fn issued_client_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
-    cookie(headers, client_cookie(state.config().tls))
-        .and_then(|value| state.inner.client_ids.verify(value))
+fn issued_client_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let value = state.inner.client_cookie.read(headers)?;
+    let id = state.inner.client_ids.verify(value.expose_secret())?;
+    Some(id.to_owned())
 }
 
 /// The client id every state-changing request without a session must carry (the page and
 /// `/auth/status` hand one out); a value this server did not issue is refused.
 fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    issued_client_id(state, headers)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "client_cookie_required",
-                "The request lacks this client's cookie: load the page first.",
-            )
-        })
+    issued_client_id(state, headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "client_cookie_required",
+            "The request lacks this client's cookie: load the page first.",
+        )
+    })
 }
 
 /// Sets the client cookie to `id` on `response`.
 fn give_client_id(state: &AppState, id: &str, response: &mut Response) {
-    let tls = state.config().tls;
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(client_cookie(tls), id, tls));
+    let cookie = set_cookie(&state.inner.client_cookie, id);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
 }
 
 /// Gives the client a new id if its request carried none this server issued.
@@ -72,18 +68,26 @@ pub(crate) fn ensure_client_cookie(state: &AppState, headers: &HeaderMap, respon
     }
 }
 
-/// The signed-in client's vault and session, from its session cookie.
-pub(crate) fn authenticate(
+/// The signed-in client's vault and session, from its session token.
+pub(crate) async fn authenticate(
+    user: &UserVault,
+    token: SecretString,
+    scope: Scope,
+) -> Result<(nonblocking::Vault, SessionInfo), ApiError> {
+    let vault = user.signed_in_vault()?;
+    let info = vault.validate_session(token, scope).await?;
+    Ok((vault.clone(), info))
+}
+
+/// The vault and session of a client that may not be signed in.
+pub(crate) async fn signed_in_client(
     state: &AppState,
     user: &UserVault,
     headers: &HeaderMap,
     scope: Scope,
-) -> Result<(Arc<Vault>, SessionInfo), ApiError> {
-    let token = cookie(headers, session_cookie(state.config().tls))
-        .ok_or_else(ApiError::unauthenticated)?;
-    let vault = user.signed_in_vault()?;
-    let info = clients::validate(vault, token, scope)?;
-    Ok((Arc::clone(vault), info))
+) -> Option<(nonblocking::Vault, SessionInfo)> {
+    let token = state.inner.session_cookie.read(headers)?;
+    authenticate(user, token, scope).await.ok()
 }
 
 /// Counts a passphrase attempt against the client's address, whichever user it is for.
@@ -99,29 +103,27 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
     })
 }
 
-/// A JSON answer that also signs the client in with a new session.
-fn signed_in(
+/// A JSON answer that also signs the client in with a new session (every scope, idle
+/// expiry), labelled with its user agent.
+async fn signed_in(
     state: &AppState,
-    vault: &Vault,
+    vault: &nonblocking::Vault,
     client: &Client,
     body: Value,
 ) -> Result<Response, ApiError> {
-    let minted = clients::mint_client(vault, client.label())?;
+    let minted = vault
+        .mint_session(SessionRequest::client(client.label()))
+        .await?;
     let mut response = Json(body).into_response();
-    let tls = state.config().tls;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(session_cookie(tls), minted.token.expose_secret(), tls),
-    );
+    let cookie = state.inner.session_cookie.set(&minted.token, None);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
 fn signed_out(state: &AppState, body: Value) -> Response {
     let mut response = Json(body).into_response();
-    let tls = state.config().tls;
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, clear_cookie(session_cookie(tls), tls));
+    let cookie = state.inner.session_cookie.clear();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 
@@ -134,8 +136,8 @@ pub(crate) async fn status(
     user: UserVault,
     headers: HeaderMap,
 ) -> Response {
-    let body = match authenticate(&state, &user, &headers, Scope::Totp) {
-        Ok((vault, _)) => {
+    let body = match signed_in_client(&state, &user, &headers, Scope::Totp).await {
+        Some((vault, _)) => {
             let vault_state = vault.status();
             json!({
                 "authenticated": true,
@@ -144,7 +146,7 @@ pub(crate) async fn status(
                 "state": vault_state,
             })
         }
-        Err(_) => json!({ "authenticated": false, "state": "signed_out" }),
+        None => json!({ "authenticated": false, "state": "signed_out" }),
     };
     let mut response = Json(body).into_response();
     ensure_client_cookie(&state, &headers, &mut response);
@@ -186,7 +188,7 @@ pub(crate) async fn login(
         && !mfa.expose_secret().is_empty()
         && body.mfa_mode.as_deref().is_none_or(|m| m == "secret")
     {
-        credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(credlock::Error::from)?;
+        credlock::totp::TotpSecret::parse(mfa.expose_secret()).map_err(Error::from)?;
     }
     let attempt = LoginAttempt {
         email: body.email.trim().to_owned(),
@@ -195,12 +197,14 @@ pub(crate) async fn login(
             .mfa_secret
             .filter(|_| body.mfa_mode.as_deref().is_none_or(|m| m == "secret")),
     };
+    // The finance service is the app's own blocking call (not the vault's).
     let finance = Arc::clone(&state.inner.finance);
-    let (attempt, verdict) = blocking(&client, move || {
+    let (attempt, verdict) = tokio::task::spawn_blocking(move || {
         let verdict = finance.check(&attempt);
         (attempt, verdict)
     })
-    .await?;
+    .await
+    .map_err(|_| ApiError::internal("the finance check panicked"))?;
     verdict.map_err(|reason| ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", reason))?;
     // Only a client the finance service accepted learns that credentials are stored.
     if user
@@ -208,7 +212,7 @@ pub(crate) async fn login(
         .as_ref()
         .is_some_and(|v| v.status() != SessionState::NoCredentials)
     {
-        return Err(credlock::Error::VaultExists { path: None }.into());
+        return Err(Error::VaultExists { path: None }.into());
     }
     let new_id = state
         .inner
@@ -262,21 +266,14 @@ pub(crate) async fn set_passphrase(
             "No pending credentials. Please login first.",
         ));
     };
-    let vaults = Arc::clone(&state.inner.vaults);
-    let key = user.user.clone();
-    let vault = blocking(&client, move || vaults.for_enrolment(&key)).await??;
+    let vault = state.inner.vaults.for_enrolment(&user.user).await?;
     let valid = vault
         .check_passphrase(body.passphrase, creds.email())
-        .map_err(|v| policy_failure(&v))?;
-    let sealing = Arc::clone(&vault);
-    blocking(&client, move || sealing.store(creds, valid)).await??;
+        .map_err(Error::from)?;
+    audited(&vault, &client, move |v| v.store(creds, valid)).await?;
     state.inner.pending.take(&user.user, &id);
-    signed_in(
-        &state,
-        &vault,
-        &client,
-        json!({ "success": true, "message": "Credentials encrypted and saved." }),
-    )
+    let body = json!({ "success": true, "message": "Credentials encrypted and saved." });
+    signed_in(&state, &vault, &client, body).await
 }
 
 /// `POST /auth/unlock`: unlocks the vault (401 for a wrong passphrase, 429 with
@@ -292,34 +289,27 @@ pub(crate) async fn unlock(
     client_id(&state, &headers)?;
     rate_limit(&state, &client)?;
     require_passphrase(&body)?;
-    let Some(vault) = user.vault.clone() else {
-        return Err(credlock::Error::WrongPassphrase.into());
+    let Some(vault) = user.vault else {
+        return Err(Error::WrongPassphrase.into());
     };
-    let unlocking = Arc::clone(&vault);
-    // The passphrase moves into the blocking task and is dropped (zeroized) when it ends.
-    match blocking(&client, move || unlocking.unlock(&body.passphrase)).await? {
-        Err(e) if e.kind() == ErrorKind::NoCredentials => {
-            return Err(credlock::Error::WrongPassphrase.into());
-        }
+    // The passphrase moves into the blocking work and is dropped (zeroized) when it ends.
+    match audited(&vault, &client, move |v| v.unlock(&body.passphrase)).await {
+        Err(e) if e.kind() == ErrorKind::NoCredentials => return Err(Error::WrongPassphrase.into()),
         result => result?,
     }
-    signed_in(
-        &state,
-        &vault,
-        &client,
-        json!({ "success": true, "unlock_success": true, "message": "Credentials unlocked." }),
-    )
+    let body =
+        json!({ "success": true, "unlock_success": true, "message": "Credentials unlocked." });
+    signed_in(&state, &vault, &client, body).await
 }
 
 /// `POST /auth/lock`: locks the vault (the key is dropped; every session ends).
 pub(crate) async fn lock(
     State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
-    // Locking ends every session of the vault.
-    vault.lock();
+    let (vault, _) = authenticate(&user, token, Scope::Manage).await?;
+    vault.lock().await;
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
@@ -327,25 +317,25 @@ pub(crate) async fn lock(
 /// session.
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
     client: Client,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
-    // Logging out deletes the record and ends every session.
-    blocking(&client, move || vault.logout()).await??;
+    let (vault, _) = authenticate(&user, token, Scope::Manage).await?;
+    audited(&vault, &client, credlock::Vault::logout).await?;
     Ok(signed_out(&state, json!({ "success": true })))
 }
 
-/// `GET /auth/sessions`: the live sessions, this one marked `current`.
+/// `GET /auth/sessions`: the live sessions (never a token), oldest first, this one marked
+/// `current`.
 pub(crate) async fn sessions(
-    State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let (vault, me) = authenticate(&state, &user, &headers, Scope::Manage)?;
-    let list = clients::list(&vault)?;
-    let sessions: Vec<Value> = list
+    let (vault, me) = authenticate(&user, token, Scope::Manage).await?;
+    let sessions: Vec<Value> = vault
+        .sessions()
+        .await?
         .into_iter()
         .map(|s| {
             let current = s.id == me.id;
@@ -364,15 +354,14 @@ pub(crate) struct TokenBody {
     label: String,
 }
 
-/// `POST /auth/sessions`: a signed-in client mints an API token for a script (listed and
-/// revocable like any session). The token is in the answer, once.
+/// `POST /auth/sessions`: a signed-in client mints an API token for a script (TOTP codes
+/// only; listed and revocable like any session). The token is in the answer, once.
 pub(crate) async fn new_token(
-    State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (vault, _) = authenticate(&state, &user, &headers, Scope::Manage)?;
+    let (vault, _) = authenticate(&user, token, Scope::Manage).await?;
     let label = body.label.trim();
     if label.is_empty() {
         return Err(ApiError::new(
@@ -381,7 +370,8 @@ pub(crate) async fn new_token(
             "A label is required.",
         ));
     }
-    let minted = clients::mint_token(&vault, label.to_owned())?;
+    let request = SessionRequest::api_token(label.to_owned(), Scope::Totp);
+    let minted = vault.mint_session(request).await?;
     Ok(Json(json!({
         "success": true,
         "token": minted.token.expose_secret(),
@@ -392,19 +382,18 @@ pub(crate) async fn new_token(
 /// `DELETE /auth/sessions/{id}`: revokes a session (this one too, if asked).
 pub(crate) async fn revoke_session(
     State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
-    headers: HeaderMap,
     params: Result<RawPathParams, RawPathParamsRejection>,
 ) -> Result<Response, ApiError> {
     // The raw parameters, not `Path<String>`: a multi-user path names the user too.
     let id = path_param(params, "id")?;
-    let (vault, me) = authenticate(&state, &user, &headers, Scope::Manage)?;
-    if !clients::revoke(&vault, &id)? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_session",
-            "No such session.",
-        ));
+    let (vault, me) = authenticate(&user, token, Scope::Manage).await?;
+    let no_such_session =
+        || ApiError::new(StatusCode::NOT_FOUND, "no_such_session", "No such session.");
+    let session = SessionId::parse(&id).ok_or_else(no_such_session)?;
+    if !vault.revoke_session(session).await? {
+        return Err(no_such_session());
     }
     let body = json!({ "success": true, "revoked": id });
     Ok(if id == me.id.as_str() {
@@ -416,14 +405,11 @@ pub(crate) async fn revoke_session(
 
 /// `GET /auth/totp`: the current TOTP code of the stored MFA secret, and its seconds left.
 pub(crate) async fn totp(
-    State(state): State<AppState>,
+    SessionFromCookie(token): SessionFromCookie,
     user: UserVault,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let token = cookie(&headers, session_cookie(state.config().tls))
-        .ok_or_else(ApiError::unauthenticated)?;
     // Validates the token for `Scope::Totp`, then derives the code.
-    let code = user.signed_in_vault()?.totp_for(token)?;
+    let code = user.signed_in_vault()?.totp_for(token).await?;
     Ok(Json(json!({
         "code": code.code().expose_secret(),
         "seconds_left": code.seconds_left(),

@@ -1,5 +1,5 @@
-//! HTTP plumbing: JSON errors, the JSON body extractor, cookies, and the layers (security
-//! headers, the CSRF rule).
+//! HTTP plumbing: JSON errors, the JSON body extractor, the client cookie, the client's
+//! audit context, and the layers (security headers, the CSRF rule).
 
 use std::net::SocketAddr;
 
@@ -10,87 +10,44 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use credlock::audit::AuditContext;
-use credlock::{Error, ErrorKind, StorageKind};
+use credlock::audit::{AuditContext, with_audit_context};
+use credlock::web::SessionCookie;
+use credlock::{Error, ErrorKind, Vault, nonblocking};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_http::timeout::TimeoutError;
 
 use super::AppState;
 
-/// The name of the cookie that identifies a browser before it has a session (it binds the
-/// login pending slot to this client; see [`super::client_ids`]). Over TLS it carries the
-/// `__Host-` prefix: browsers then accept it only from this origin, `Secure`, with
-/// `Path=/` and no `Domain`, so a neighbouring subdomain cannot plant one.
-pub(crate) const fn client_cookie(tls: bool) -> &'static str {
-    if tls {
-        "__Host-credlock_client"
-    } else {
-        "credlock_client"
-    }
-}
-
-/// The name of the cookie holding the client's credlock session token (`__Host-` over
-/// TLS, as [`client_cookie`]).
-pub(crate) const fn session_cookie(tls: bool) -> &'static str {
-    if tls {
-        "__Host-credlock_session"
-    } else {
-        "credlock_session"
-    }
-}
-
-/// Marks a response whose session cookie must be cleared ([`security_headers`] does it,
-/// under the cookie's name for this server).
-#[derive(Clone, Copy, Debug)]
-struct ClearSession;
-
-/// An error answered as JSON: `{"success": false, "error": message, "code": code, ...}`.
+/// An error answered as JSON in credlock's shape, `{"error": CODE, "message": TEXT}`: the
+/// vault's own errors through `credlock::web` (status, code, every policy violation,
+/// `Retry-After`), and this server's (a missing client cookie, the rate limit, a bad body).
 #[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    retry_after: Option<u64>,
-    extra: Option<Value>,
-    clear_session: bool,
+pub(crate) enum ApiError {
+    Vault(Error),
+    Server {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        retry_after: Option<u64>,
+    },
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self::Server {
             status,
             code,
             message: message.into(),
             retry_after: None,
-            extra: None,
-            clear_session: false,
         }
     }
 
-    /// Extra fields merged into the JSON object.
-    pub(crate) fn with(mut self, extra: Value) -> Self {
-        self.extra = Some(extra);
-        self
-    }
-
     pub(crate) fn retry_after(mut self, secs: u64) -> Self {
-        self.retry_after = Some(secs);
+        if let Self::Server { retry_after, .. } = &mut self {
+            *retry_after = Some(secs);
+        }
         self
-    }
-
-    /// Also clears the session cookie (a token that no longer works).
-    pub(crate) fn clearing_session(mut self) -> Self {
-        self.clear_session = true;
-        self
-    }
-
-    pub(crate) fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "Not signed in: unlock first.",
-        )
     }
 
     pub(crate) fn internal(what: &str) -> Self {
@@ -103,129 +60,29 @@ impl ApiError {
     }
 }
 
-/// The HTTP answer to a vault error. Messages are fixed texts: a vault error may name a
-/// path on the server, which a client has no business seeing.
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        match e.kind() {
-            ErrorKind::WrongPassphrase => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "wrong_passphrase",
-                "Invalid passphrase.",
-            )
-            .with(json!({ "unlock_success": false })),
-            ErrorKind::LockedOut => match e.retry_after_secs() {
-                Some(secs) => Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "locked_out",
-                    format!(
-                        "Too many failed attempts. Try again in {} minutes.",
-                        secs / 60 + 1
-                    ),
-                )
-                .with(json!({ "locked_out": true, "retry_after": secs }))
-                .retry_after(secs),
-                None => Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "locked_out",
-                    "Too many failed attempts: an administrator must clear the lockout.",
-                )
-                .with(json!({ "locked_out": true, "retry_after": null })),
-            },
-            ErrorKind::Locked => Self::new(
-                StatusCode::LOCKED,
-                "locked",
-                "The credentials are locked: unlock them first.",
-            ),
-            ErrorKind::Unauthenticated => Self::unauthenticated().clearing_session(),
-            ErrorKind::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "This session is not allowed to do that.",
-            ),
-            ErrorKind::InvalidCredentials => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_mfa_secret",
-                "The MFA secret is not a usable TOTP secret (base32, as the service shows it).",
-            ),
-            ErrorKind::NoCredentials if matches!(e, Error::NoMfaSecret) => Self::new(
-                StatusCode::NOT_FOUND,
-                "no_mfa_secret",
-                "The stored credentials have no MFA secret.",
-            ),
-            ErrorKind::NoCredentials => Self::new(
-                StatusCode::NOT_FOUND,
-                "no_credentials",
-                "No stored credentials found.",
-            ),
-            ErrorKind::Conflict => match e {
-                Error::AlreadyUnlocked => Self::new(
-                    StatusCode::CONFLICT,
-                    "already_unlocked",
-                    "The credentials are already unlocked by another session.",
-                ),
-                Error::VaultExists { .. } => Self::new(
-                    StatusCode::CONFLICT,
-                    "credentials_exist",
-                    "Credentials are already stored: unlock them, or log out first.",
-                ),
-                _ => Self::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    "The credentials changed meanwhile: try again.",
-                ),
-            },
-            ErrorKind::PolicyRejected => match e {
-                Error::Policy(violations) => policy_failure(&violations),
-                _ => Self::internal("policy"),
-            },
-            ErrorKind::Storage(StorageKind::Busy) | ErrorKind::Overloaded => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "The credentials store is busy: try again.",
-            ),
-            kind => {
-                tracing::error!(error = %e, ?kind, "vault operation failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "The credentials store failed; see the server log.",
-                )
-            }
-        }
+        Self::Vault(e)
     }
-}
-
-/// Eclosion's answer to a passphrase that misses rules: every rule at once, as messages
-/// (`requirements`) and as codes with messages (`violations`).
-pub(crate) fn policy_failure(violations: &credlock::PolicyViolations) -> ApiError {
-    let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "policy",
-        "Passphrase does not meet requirements",
-    )
-    .with(json!({ "requirements": messages, "violations": violations }))
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "success": false,
-            "error": self.message,
-            "code": self.code,
-        });
-        if let (Some(Value::Object(extra)), Value::Object(map)) = (self.extra, &mut body) {
-            map.extend(extra);
-        }
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
+        let (status, code, message, retry_after) = match self {
+            Self::Vault(e) => return e.into_response(),
+            Self::Server {
+                status,
+                code,
+                message,
+                retry_after,
+            } => (status, code, message, retry_after),
+        };
+        let body = json!({ "error": code, "message": message });
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if self.clear_session {
-            response.extensions_mut().insert(ClearSession);
         }
         response
     }
@@ -305,32 +162,12 @@ fn too_large() -> ApiError {
     )
 }
 
-/// The value of cookie `name`, if the request carries it.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and Secure over TLS.
-pub(crate) fn set_cookie(name: &str, value: &str, tls: bool) -> HeaderValue {
-    let secure = if tls { "; Secure" } else { "" };
+/// The `Set-Cookie` value that hands `value` (a client id) to the client in `cookie`.
+pub(crate) fn set_cookie(cookie: &SessionCookie, value: &str) -> HeaderValue {
+    let secure = if cookie.is_secure() { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// A `Set-Cookie` value that deletes the cookie.
-pub(crate) fn clear_cookie(name: &str, tls: bool) -> HeaderValue {
-    let secure = if tls { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"
+        "{}={value}; HttpOnly; SameSite=Strict; Path=/{secure}",
+        cookie.name()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -376,16 +213,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-/// Runs blocking vault work (a key derivation, a file write) on tokio's blocking pool, with
-/// the client's audit context attached, so async handlers stay free.
-pub(crate) async fn blocking<T: Send + 'static>(
+/// Runs `work` with the vault on the blocking pool (within the vault's bound), the client's
+/// audit context attached to the events it records.
+pub(crate) async fn audited<T: Send + 'static>(
+    vault: &nonblocking::Vault,
     client: &Client,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+    work: impl FnOnce(&Vault) -> T + Send + 'static,
+) -> T {
     let context = client.audit_context();
-    tokio::task::spawn_blocking(move || credlock::audit::with_audit_context(context, f))
+    vault
+        .run(move |v| with_audit_context(context, || work(v)))
         .await
-        .map_err(|_| ApiError::internal("a blocking task panicked"))
 }
 
 /// The CSRF rule: a state-changing request (anything but GET, HEAD, OPTIONS) must say
@@ -412,7 +250,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// Security headers on every response; the answers the layers and the router make
 /// themselves (a body over the limit, a method not allowed, a request timed out) turned
-/// into JSON errors; the session cookie cleared where an error asked for it.
+/// into JSON errors; the session cookie cleared on an answer that says it is not valid.
 pub(crate) async fn security_headers(
     State(state): State<AppState>,
     request: Request,
@@ -447,8 +285,9 @@ pub(crate) async fn security_headers(
             }
         }
     }
-    if response.extensions().get::<ClearSession>().is_some() {
-        let clear = clear_cookie(session_cookie(state.config().tls), state.config().tls);
+    // A token that no longer works: the browser forgets it.
+    if response.extensions().get::<ErrorKind>() == Some(&ErrorKind::Unauthenticated) {
+        let clear = state.inner.session_cookie.clear();
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     let headers = response.headers_mut();

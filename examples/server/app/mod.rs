@@ -5,12 +5,10 @@
 
 mod auth;
 mod client_ids;
-mod clients;
 mod http;
 mod page;
 pub(crate) mod pending;
 mod ratelimit;
-pub(crate) mod registry;
 mod security;
 pub(crate) mod transport;
 pub(crate) mod users;
@@ -20,10 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use credlock::Vault;
+use credlock::web::SessionCookie;
+use credlock::{Registry, Vault, nonblocking};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub(crate) use pending::{AcceptAll, FinanceService};
@@ -68,8 +67,12 @@ pub(crate) struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    vaults: Arc<dyn users::Vaults>,
+    vaults: users::Vaults,
     config: Config,
+    /// The cookie holding a client's credlock session token.
+    session_cookie: SessionCookie,
+    /// The cookie holding the client id (see [`client_ids`]).
+    client_cookie: SessionCookie,
     pending: pending::PendingLogins,
     finance: Arc<dyn FinanceService>,
     limiter: ratelimit::Limiter,
@@ -83,28 +86,56 @@ impl AppState {
     ///
     /// The random source failed (drawing the client-id key).
     pub(crate) fn new(
-        vault: Arc<Vault>,
+        vault: impl Into<Arc<Vault>>,
         config: Config,
         finance: Arc<dyn FinanceService>,
     ) -> Result<Self, getrandom::Error> {
-        Self::with_vaults(Arc::new(users::OneVault(vault)), config, finance)
+        let vault = nonblocking::Vault::new(vault);
+        Self::with_vaults(users::Vaults::One(vault), config, finance)
     }
 
-    /// The state of a server in front of `vaults`.
+    /// The state of a server in front of a registry's vaults: the user named in the path
+    /// (`multi_user`), or always [`users::DEFAULT_USER`].
     ///
     /// # Errors
     ///
     /// The random source failed (drawing the client-id key).
-    pub(crate) fn with_vaults(
-        vaults: Arc<dyn users::Vaults>,
+    pub(crate) fn for_registry(
+        registry: impl Into<Arc<Registry>>,
+        multi_user: bool,
         config: Config,
         finance: Arc<dyn FinanceService>,
     ) -> Result<Self, getrandom::Error> {
+        let registry = nonblocking::Registry::new(registry);
+        let vaults = users::Vaults::Registry {
+            registry,
+            multi_user,
+        };
+        Self::with_vaults(vaults, config, finance)
+    }
+
+    fn with_vaults(
+        vaults: users::Vaults,
+        config: Config,
+        finance: Arc<dyn FinanceService>,
+    ) -> Result<Self, getrandom::Error> {
+        // Over TLS both cookies carry the `__Host-` prefix: browsers then accept them only
+        // from this origin, `Secure`, with `Path=/` and no `Domain`.
+        let cookie = |name| {
+            let cookie = SessionCookie::new(name);
+            if config.tls {
+                cookie
+            } else {
+                cookie.loopback_http()
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 pending: pending::PendingLogins::new(config.pending_ttl),
                 limiter: ratelimit::Limiter::new(config.attempts),
                 client_ids: client_ids::ClientIds::new()?,
+                session_cookie: cookie("credlock_session"),
+                client_cookie: cookie("credlock_client"),
                 vaults,
                 config,
                 finance,
@@ -114,6 +145,13 @@ impl AppState {
 
     fn config(&self) -> &Config {
         &self.inner.config
+    }
+}
+
+/// The session cookie, for `credlock::web::SessionFromCookie` in the handlers.
+impl FromRef<AppState> for SessionCookie {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.session_cookie.clone()
     }
 }
 

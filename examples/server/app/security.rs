@@ -13,8 +13,7 @@ use credlock::sessions::Scope;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::authenticate;
-use super::http::ApiError;
+use super::auth::signed_in_client;
 use super::users::UserVault;
 
 /// `1234567` as `1,234,567`.
@@ -34,20 +33,14 @@ pub(crate) async fn status(
     State(state): State<AppState>,
     user: UserVault,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Json<Value> {
     // Reads the stored record's header and the lockout state: no lock, no derivation, so it
-    // answers at once while unlocks run. On the blocking pool, since a database store's
-    // reads block.
-    let signed_in = authenticate(&state, &user, &headers, Scope::Manage).ok();
-    let vaults = std::sync::Arc::clone(&state.inner.vaults);
-    let report = tokio::task::spawn_blocking(move || match signed_in {
-        Some((vault, _)) => (vault.security_status(), true),
-        None => (vaults.options_report(), false),
-    });
-    let (report, full) = report
-        .await
-        .map_err(|_| ApiError::internal("a blocking task panicked"))?;
-    Ok(Json(answer(&state, &report, full)))
+    // answers at once while unlocks run.
+    let (report, full) = match signed_in_client(&state, &user, &headers, Scope::Manage).await {
+        Some((vault, _)) => (vault.security_status().await, true),
+        None => (state.inner.vaults.options_report().await, false),
+    };
+    Json(answer(&state, &report, full))
 }
 
 /// The answer: the configuration, and with `full` what the vault's own report says.

@@ -10,18 +10,22 @@
 //!   that stalls longer than [`Limits::body_timeout`] between two chunks (see
 //!   [`super::router`]).
 //! - **Connections**: at most [`Limits::max_connections`] are open. At the cap, a new
-//!   connection takes the place of the oldest one that is answering no request (silent,
-//!   trickling headers, or idle between requests), which is closed; only when every open
-//!   connection is being answered does the accept loop wait for one to end. So silent and
-//!   slow clients cannot hold every slot: a client that sends its request at once is served
-//!   at once, however many of them there are, and the server never runs out of file
-//!   descriptors (the cap is kept below the process's limit, see [`Limits::fit`]).
+//!   connection takes the place of the one that has gone longest without sending a byte
+//!   among those answering no request (silent, trickling headers, or idle between
+//!   requests), which is closed; only when every open connection is being answered does the
+//!   accept loop wait for one to end. So silent clients cannot hold every slot, and a fresh
+//!   connection whose request head is on its way is not the one closed while an older one
+//!   sits silent: a client that sends its request at once is served at once, however many
+//!   of them there are, and the server never runs out of file descriptors (the cap is kept
+//!   below the process's limit, see [`Limits::fit`]). "Longest" is by a logical clock that
+//!   ticks at each connection's arrival and at each read that brings bytes, so the choice
+//!   depends on the order of events, not on timing.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,6 +38,7 @@ use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tower::Service as _;
@@ -84,11 +89,12 @@ impl Limits {
     }
 }
 
-/// One open connection: how many of its requests are being answered, and the signal that
-/// closes it.
+/// One open connection: how many of its requests are being answered, when it last sent a
+/// byte (on the [`Connections`]' logical clock), and the signal that closes it.
 #[derive(Debug, Default)]
 struct Slot {
     busy: AtomicUsize,
+    last_heard: AtomicU64,
     shed: Notify,
 }
 
@@ -103,32 +109,52 @@ struct Table {
 struct Connections {
     max: usize,
     table: Mutex<Table>,
+    /// The logical clock: one tick per arrival and per read that brought bytes.
+    clock: AtomicU64,
     /// Signalled when a connection ends.
     freed: Notify,
 }
 
 impl Connections {
+    fn new(max: usize) -> Self {
+        Self {
+            max: max.max(1),
+            table: Mutex::default(),
+            clock: AtomicU64::new(0),
+            freed: Notify::new(),
+        }
+    }
+
+    /// `slot`'s connection sent bytes now.
+    fn heard(&self, slot: &Slot) {
+        let now = self.clock.fetch_add(1, Ordering::SeqCst);
+        slot.last_heard.store(now, Ordering::SeqCst);
+    }
+
     fn table(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A slot for a new connection. At the cap, the oldest connection answering no request
-    /// is closed to make room; `None` if every open connection is answering one.
+    /// A slot for a new connection (its arrival counts as hearing from it). At the cap, the
+    /// connection answering no request that has gone longest without sending a byte is
+    /// closed to make room; `None` if every open connection is answering one.
     fn admit(&self) -> Option<(u64, Arc<Slot>)> {
         let mut table = self.table();
         if table.open.len() >= self.max {
-            let oldest_idle = table
+            let silent_longest = table
                 .open
                 .iter()
-                .find(|(_, slot)| slot.busy.load(Ordering::SeqCst) == 0)
+                .filter(|(_, slot)| slot.busy.load(Ordering::SeqCst) == 0)
+                .min_by_key(|(_, slot)| slot.last_heard.load(Ordering::SeqCst))
                 .map(|(id, _)| *id)?;
-            if let Some(slot) = table.open.remove(&oldest_idle) {
+            if let Some(slot) = table.open.remove(&silent_longest) {
                 slot.shed.notify_one();
             }
         }
         let id = table.next_id;
         table.next_id += 1;
         let slot = Arc::new(Slot::default());
+        self.heard(&slot);
         table.open.insert(id, Arc::clone(&slot));
         Some((id, slot))
     }
@@ -137,6 +163,48 @@ impl Connections {
     fn close(&self, id: u64) {
         self.table().open.remove(&id);
         self.freed.notify_one();
+    }
+}
+
+/// A connection's stream that tells the [`Connections`] whenever bytes arrive on it.
+#[derive(Debug)]
+struct Heard<S> {
+    stream: S,
+    slot: Arc<Slot>,
+    connections: Arc<Connections>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Heard<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.connections.heard(&this.slot);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Heard<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -193,11 +261,7 @@ pub(crate) async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let connections = Arc::new(Connections {
-        max: limits.max_connections.max(1),
-        table: Mutex::default(),
-        freed: Notify::new(),
-    });
+    let connections = Arc::new(Connections::new(limits.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
@@ -227,6 +291,11 @@ pub(crate) async fn serve(
             // Every connection is answering a request: wait for one to end.
             connections.freed.notified().await;
         };
+        let stream = Heard {
+            stream,
+            slot: Arc::clone(&slot),
+            connections: Arc::clone(&connections),
+        };
         let connections = Arc::clone(&connections);
         let (http, router, stopping) = (http.clone(), router.clone(), stopping.clone());
         tokio::spawn(async move {
@@ -245,7 +314,7 @@ pub(crate) async fn serve(
 /// it finishes what it is answering).
 async fn connection(
     http: &http1::Builder,
-    stream: TcpStream,
+    stream: Heard<TcpStream>,
     addr: SocketAddr,
     router: Router,
     slot: &Arc<Slot>,
@@ -274,5 +343,103 @@ async fn connection(
                 conn.as_mut().graceful_shutdown();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::{Busy, Connections, Heard};
+
+    fn is_open(connections: &Connections, id: u64) -> bool {
+        connections.table().open.contains_key(&id)
+    }
+
+    #[test]
+    fn at_the_cap_the_connection_silent_the_longest_gives_way() {
+        let connections = Connections::new(3);
+        let (old, old_slot) = connections.admit().unwrap();
+        let (silent, _) = connections.admit().unwrap();
+        let (fresh, _) = connections.admit().unwrap();
+        // The oldest connection sends bytes; the second has said nothing since it arrived.
+        connections.heard(&old_slot);
+        let (newest, _) = connections.admit().unwrap();
+        assert!(
+            !is_open(&connections, silent),
+            "the longest silent one is closed"
+        );
+        for id in [old, fresh, newest] {
+            assert!(is_open(&connections, id));
+        }
+        // Next: the fresh connection (arrived before the old one last spoke), then the
+        // newest; never the one that spoke last.
+        let _ = connections.admit().unwrap();
+        assert!(!is_open(&connections, fresh));
+        assert!(is_open(&connections, old) && is_open(&connections, newest));
+    }
+
+    #[test]
+    fn a_connection_being_answered_is_never_closed_and_a_full_table_of_them_admits_none() {
+        let connections = Connections::new(2);
+        let (first, first_slot) = connections.admit().unwrap();
+        let (second, second_slot) = connections.admit().unwrap();
+        let busy = Busy::enter(&first_slot);
+        let (third, _) = connections.admit().unwrap();
+        assert!(
+            is_open(&connections, first),
+            "busy, though silent the longest"
+        );
+        assert!(!is_open(&connections, second));
+        let _second_busy = Busy::enter(&second_slot);
+        let third_slot = connections.table().open[&third].clone();
+        let _third_busy = Busy::enter(&third_slot);
+        assert!(
+            connections.admit().is_none(),
+            "every open connection is answering"
+        );
+        drop(busy);
+        assert!(connections.admit().is_some());
+        assert!(!is_open(&connections, first));
+    }
+
+    #[tokio::test]
+    async fn bytes_read_from_a_stream_count_as_hearing_from_it_and_an_end_does_not() {
+        let connections = Arc::new(Connections::new(2));
+        let (_, slot) = connections.admit().unwrap();
+        let (_, other) = connections.admit().unwrap();
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut heard = Heard {
+            stream: server,
+            slot: Arc::clone(&slot),
+            connections: Arc::clone(&connections),
+        };
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let mut buf = [0_u8; 64];
+        assert!(heard.read(&mut buf).await.unwrap() > 0);
+        let (last, other_last) = (
+            slot.last_heard.load(std::sync::atomic::Ordering::SeqCst),
+            other.last_heard.load(std::sync::atomic::Ordering::SeqCst),
+        );
+        assert!(last > other_last, "heard after the other arrived");
+        drop(client);
+        assert_eq!(heard.read(&mut buf).await.unwrap(), 0);
+        assert_eq!(
+            slot.last_heard.load(std::sync::atomic::Ordering::SeqCst),
+            last,
+            "the end of the stream is no byte"
+        );
+        // So at the cap the other connection, silent since it arrived, gives way.
+        let _ = connections.admit().unwrap();
+        assert_eq!(connections.table().open.len(), 2);
+        assert!(
+            connections
+                .table()
+                .open
+                .values()
+                .any(|s| Arc::ptr_eq(s, &slot))
+        );
     }
 }

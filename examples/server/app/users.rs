@@ -1,79 +1,77 @@
-//! Whose vault a request is for: the one vault of a single-user server, or, with
-//! `--multi-user`, the vault of the user named in the path (`/users/{id}/auth/...`).
+//! Whose vault a request is for: the one vault of a single-user server, or users' vaults
+//! from a credlock `Registry` over a store set (files, SQLite or PostgreSQL): with
+//! `--multi-user` the user named in the path (`/users/{id}/auth/...`), otherwise always
+//! [`DEFAULT_USER`].
 //!
-//! A request for a user without a vault opens nothing and keeps nothing
-//! ([`Vaults::existing`]); only enrolment (`/auth/set-passphrase`) makes a vault for a new
-//! user ([`Vaults::for_enrolment`]).
-
-use std::fmt;
-use std::sync::Arc;
+//! A request for a user without a vault opens nothing and keeps nothing (the registry's
+//! `existing_vault`); only enrolment (`/auth/set-passphrase`) makes a vault for a new user
+//! ([`Vaults::for_enrolment`]). The registry bounds what it holds in memory (locked vaults
+//! are let go of after 15 minutes unused, at most 10,000 are held): a stream of requests
+//! naming users who do not exist costs one look at the store each, and no memory.
 
 use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use credlock::{SecurityStatus, Vault};
+use credlock::registry::UserId;
+use credlock::{Error, SecurityStatus, nonblocking};
 
 use super::AppState;
 use super::http::{ApiError, path_param};
 
+/// The user a single-user server over a registry serves.
+pub(crate) const DEFAULT_USER: &str = "default";
+
 /// Where the server's vaults come from.
-pub(crate) trait Vaults: Send + Sync + fmt::Debug + 'static {
-    /// Whether the user is named in the path.
-    fn multi_user(&self) -> bool;
-
-    /// The user key of the id named in the path (case-folded; empty on a single-user
-    /// server).
-    ///
-    /// # Errors
-    ///
-    /// A JSON 400 for an id that is not a valid user id.
-    fn user_key(&self, user: Option<&str>) -> Result<String, ApiError>;
-
-    /// The vault of `user` (a key from [`Vaults::user_key`]) if it has one; nothing is
-    /// opened or kept for a user without one. May block (it may read the user's record):
-    /// called on the blocking pool.
-    ///
-    /// # Errors
-    ///
-    /// A JSON error for a store that fails.
-    fn existing(&self, user: &str) -> Result<Option<Arc<Vault>>, ApiError>;
-
-    /// The vault of `user`, empty if it has none yet: for storing a new user's credentials.
-    /// May block.
-    ///
-    /// # Errors
-    ///
-    /// A JSON error for a store that fails, or a registry full of vaults in use.
-    fn for_enrolment(&self, user: &str) -> Result<Arc<Vault>, ApiError>;
-
-    /// What every vault is configured with, and nothing about any user (for callers who
-    /// are not signed in).
-    fn options_report(&self) -> SecurityStatus;
+#[derive(Debug)]
+pub(crate) enum Vaults {
+    /// One vault (`--vault`).
+    One(nonblocking::Vault),
+    /// A registry's (`--store`), the user named in the path if `multi_user`.
+    Registry {
+        registry: nonblocking::Registry,
+        multi_user: bool,
+    },
 }
 
-/// A single-user server's one vault.
-#[derive(Debug)]
-pub(crate) struct OneVault(pub(crate) Arc<Vault>);
+/// A user named in a path, as the registry's id.
+fn id(user: &str) -> Result<UserId, ApiError> {
+    UserId::new(user).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_user",
+            format!("Not a valid user id ({}).", e.code()),
+        )
+    })
+}
 
-impl Vaults for OneVault {
-    fn multi_user(&self) -> bool {
-        false
+impl Vaults {
+    /// Whether the user is named in the path.
+    pub(crate) fn multi_user(&self) -> bool {
+        matches!(
+            self,
+            Self::Registry {
+                multi_user: true,
+                ..
+            }
+        )
     }
 
-    fn user_key(&self, _user: Option<&str>) -> Result<String, ApiError> {
-        Ok(String::new())
+    /// The vault of `user` (a [`UserVault::user`]), empty if it has none yet: for storing
+    /// a new user's credentials.
+    pub(crate) async fn for_enrolment(&self, user: &str) -> Result<nonblocking::Vault, ApiError> {
+        match self {
+            Self::One(vault) => Ok(vault.clone()),
+            Self::Registry { registry, .. } => Ok(registry.vault(id(user)?).await?),
+        }
     }
 
-    fn existing(&self, _user: &str) -> Result<Option<Arc<Vault>>, ApiError> {
-        Ok(Some(Arc::clone(&self.0)))
-    }
-
-    fn for_enrolment(&self, _user: &str) -> Result<Arc<Vault>, ApiError> {
-        Ok(Arc::clone(&self.0))
-    }
-
-    fn options_report(&self) -> SecurityStatus {
-        // Only its option fields are shown to callers who are not signed in.
-        self.0.security_status()
+    /// What every vault is configured with, and nothing about any user (for callers who
+    /// are not signed in; only its option fields are shown).
+    pub(crate) async fn options_report(&self) -> SecurityStatus {
+        match self {
+            Self::One(vault) => vault.security_status().await,
+            Self::Registry { registry, .. } => registry.security_status(),
+        }
     }
 }
 
@@ -82,14 +80,14 @@ impl Vaults for OneVault {
 #[derive(Debug, Clone)]
 pub(crate) struct UserVault {
     pub(crate) user: String,
-    pub(crate) vault: Option<Arc<Vault>>,
+    pub(crate) vault: Option<nonblocking::Vault>,
 }
 
 impl UserVault {
     /// The vault, for an operation that needs a signed-in client: without one, the caller
     /// is not signed in.
-    pub(crate) fn signed_in_vault(&self) -> Result<&Arc<Vault>, ApiError> {
-        self.vault.as_ref().ok_or_else(ApiError::unauthenticated)
+    pub(crate) fn signed_in_vault(&self) -> Result<&nonblocking::Vault, ApiError> {
+        Ok(self.vault.as_ref().ok_or(Error::InvalidToken)?)
     }
 }
 
@@ -97,18 +95,28 @@ impl FromRequestParts<AppState> for UserVault {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let vaults = Arc::clone(&state.inner.vaults);
-        let user = if vaults.multi_user() {
-            let params = RawPathParams::from_request_parts(parts, state).await;
-            vaults.user_key(Some(&path_param(params, "user")?))?
-        } else {
-            vaults.user_key(None)?
+        let (registry, multi_user) = match &state.inner.vaults {
+            Vaults::One(vault) => {
+                let vault = Some(vault.clone());
+                return Ok(Self {
+                    user: String::new(),
+                    vault,
+                });
+            }
+            Vaults::Registry {
+                registry,
+                multi_user,
+            } => (registry, *multi_user),
         };
-        // A store's look-up may block (a database query): on the blocking pool.
-        let key = user.clone();
-        let vault = tokio::task::spawn_blocking(move || vaults.existing(&key))
-            .await
-            .map_err(|_| ApiError::internal("a blocking task panicked"))??;
-        Ok(Self { user, vault })
+        let user = if multi_user {
+            let params = RawPathParams::from_request_parts(parts, state).await;
+            id(&path_param(params, "user")?)?
+        } else {
+            id(DEFAULT_USER)?
+        };
+        Ok(Self {
+            user: user.as_str().to_owned(),
+            vault: registry.existing_vault(user).await?,
+        })
     }
 }

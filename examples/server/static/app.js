@@ -19,7 +19,7 @@ async function api(method, path, body) {
   try {
     data = await response.json();
   } catch (e) {
-    data = { error: 'The server sent no JSON (' + response.status + ').' };
+    data = { message: 'The server sent no JSON (' + response.status + ').' };
   }
   return { ok: response.ok, status: response.status, data };
 }
@@ -75,7 +75,7 @@ async function loadTotp() {
   $('totp-code').textContent = ok ? data.code : '—';
   $('totp-left').textContent = ok
     ? '(' + data.seconds_left + ' s left)'
-    : '(' + (data.error || 'unavailable') + ')';
+    : '(' + (data.message || 'unavailable') + ')';
 }
 
 async function loadSessions() {
@@ -94,7 +94,7 @@ async function loadSessions() {
     revoke.className = 'revoke';
     revoke.addEventListener('click', async () => {
       const r = await api('DELETE', '/auth/sessions/' + encodeURIComponent(s.id));
-      say(r.ok ? 'Session revoked.' : r.data.error, r.ok);
+      say(r.ok ? 'Session revoked.' : r.data.message, r.ok);
       await refresh();
     });
     li.appendChild(revoke);
@@ -144,7 +144,7 @@ onSubmit('login-form', async () => {
   $('login-password').value = '';
   $('login-mfa').value = '';
   pendingLogin = r.ok;
-  say(r.data.message || r.data.error, r.ok);
+  say(r.data.message, r.ok);
   await refresh();
 });
 
@@ -152,26 +152,26 @@ onSubmit('passphrase-form', async () => {
   const r = await api('POST', '/auth/set-passphrase', { passphrase: $('new-passphrase').value });
   showRules(r.ok ? [] : r.data.violations);
   if (r.ok) $('new-passphrase').value = '';
-  say(r.data.message || r.data.error, r.ok);
+  say(r.data.message, r.ok);
   await refresh();
 });
 
 onSubmit('unlock-form', async () => {
   const r = await api('POST', '/auth/unlock', { passphrase: $('unlock-passphrase').value });
   $('unlock-passphrase').value = '';
-  say(r.data.message || r.data.error, r.ok);
+  say(r.data.message, r.ok);
   await refresh();
 });
 
 $('lock-button').addEventListener('click', async () => {
   const r = await api('POST', '/auth/lock');
-  say(r.ok ? 'Locked.' : r.data.error, r.ok);
+  say(r.ok ? 'Locked.' : r.data.message, r.ok);
   await refresh();
 });
 
 $('logout-button').addEventListener('click', async () => {
   const r = await api('POST', '/auth/logout');
-  say(r.ok ? 'Logged out: the credentials are deleted.' : r.data.error, r.ok);
+  say(r.ok ? 'Logged out: the credentials are deleted.' : r.data.message, r.ok);
   await refresh();
 });
 

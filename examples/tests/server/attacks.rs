@@ -193,11 +193,9 @@ fn multi_user(
     registry: &Arc<Registry>,
     attempts: app::RateLimit,
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let state = app::AppState::with_vaults(
-        Arc::new(app::registry::RegistryVaults {
-            registry: Arc::clone(registry),
-            multi_user: true,
-        }),
+    let state = app::AppState::for_registry(
+        Arc::clone(registry),
+        true,
         app::Config {
             tls: false,
             attempts,

@@ -329,7 +329,7 @@ async fn the_page_in_headless_chromium() {
     browser.fill("#new-passphrase", "alice").await;
     browser.click("#passphrase-submit").await;
     browser
-        .wait_text("#message", "Passphrase does not meet requirements")
+        .wait_text("#message", "passphrase does not meet the policy")
         .await;
     let rules = browser.elements("#rules li").await;
     assert!(rules.len() >= 4, "{} rules listed", rules.len());
@@ -369,7 +369,9 @@ async fn the_page_in_headless_chromium() {
         .fill("#unlock-passphrase", "Wrong-Guess-0000!")
         .await;
     browser.click("#unlock-submit").await;
-    browser.wait_text("#message", "Invalid passphrase").await;
+    browser
+        .wait_text("#message", "the passphrase is wrong")
+        .await;
     assert_eq!(
         browser.attribute("#state", "data-state").await.as_deref(),
         Some("signed_out")

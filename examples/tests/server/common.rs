@@ -175,13 +175,12 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// A 4xx with the JSON error shape.
+    /// A 4xx with credlock's JSON error shape, `{"error": CODE, "message": TEXT}`.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.json["success"], false, "{self:?}");
-        assert_eq!(self.json["code"], code, "{self:?}");
-        assert!(self.json["error"].as_str().is_some_and(|e| !e.is_empty()));
+        assert_eq!(self.json["error"], code, "{self:?}");
+        assert!(self.json["message"].as_str().is_some_and(|e| !e.is_empty()));
         assert_eq!(self.header("content-type"), Some("application/json"));
         assert_security_headers(&self.headers);
     }

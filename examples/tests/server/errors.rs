@@ -87,7 +87,7 @@ async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
     let (status, body) = chunked_post(&server.base, "/auth/unlock", big.as_bytes()).await;
     assert_eq!(status, 413, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(json["code"], "body_too_large");
+    assert_eq!(json["error"], "body_too_large");
 
     // Missing, forged and revoked session cookies.
     let mut anonymous = Client::arrived(&server).await;
@@ -141,7 +141,7 @@ async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
     planted
         .post("/auth/unlock", json!({ "passphrase": PASS }))
         .await
-        .assert_error(409, "already_unlocked");
+        .assert_error(409, "conflict");
     // A revoked cookie: alice revokes her own session.
     let list = alice.get("/auth/sessions").await;
     let id = list.json["sessions"][0]["id"].as_str().unwrap().to_owned();

@@ -84,7 +84,7 @@ async fn status_stays_fast_under_50_concurrent_wrong_unlocks() {
                     .await;
                 (
                     a.status,
-                    a.json["code"].as_str().unwrap_or_default().to_owned(),
+                    a.json["error"].as_str().unwrap_or_default().to_owned(),
                 )
             })
         })
@@ -147,11 +147,9 @@ async fn unlock_throughput_of_16_users_at_once() {
         credlock::Registry::builder(FileStoreSet::open(dir.path().join("vaults")).unwrap())
             .open()
             .unwrap();
-    let state = crate::app::AppState::with_vaults(
-        Arc::new(crate::app::registry::RegistryVaults {
-            registry: Arc::new(registry),
-            multi_user: true,
-        }),
+    let state = crate::app::AppState::for_registry(
+        registry,
+        true,
         crate::app::Config {
             tls: false,
             attempts: crate::app::RateLimit::new(1_000, Duration::from_millis(1)),

@@ -37,11 +37,9 @@ async fn measure(name: &str, set: impl StoreSet + 'static) {
         .vault_options(|b| b.insecure_kdf_iterations(1_000).without_tracing_audit())
         .open()
         .unwrap();
-    let state = app::AppState::with_vaults(
-        Arc::new(app::registry::RegistryVaults {
-            registry: Arc::new(registry),
-            multi_user: true,
-        }),
+    let state = app::AppState::for_registry(
+        registry,
+        true,
         app::Config {
             tls: false,
             ..app::Config::default()

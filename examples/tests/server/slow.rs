@@ -195,7 +195,7 @@ async fn a_stalled_body_and_a_slow_answer_time_out_as_json() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains(r#""code":"body_timeout""#), "{answer}");
+    assert!(answer.contains(r#""error":"body_timeout""#), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A login the finance service takes too long to check.

@@ -37,10 +37,11 @@
 //!    errors, since the event was handled the first time.
 //!
 //! ```
+//! # mod credlock { pub use credlock_audit as audit; }
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use credlock_audit::AuditError;
-//! use credlock_audit::webhook::WebhookSecret;
-//! use credlock_audit::webhook::v2::{self, EventId, SeenIds};
+//! use credlock::audit::AuditError;
+//! use credlock::audit::webhook::WebhookSecret;
+//! use credlock::audit::webhook::v2::{self, EventId, SeenIds};
 //!
 //! let secret = WebhookSecret::new(b"whsec-0123456789abcdef".to_vec())?;
 //! let body = br#"{"kind":"lockout_started"}"#;
@@ -113,7 +114,8 @@ const SIG_B64_LEN: usize = 44;
 /// Not a secret: it is sent in the clear, in the [`ID_HEADER`].
 ///
 /// ```
-/// use credlock_audit::webhook::v2::EventId;
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::webhook::v2::EventId;
 ///
 /// let id = EventId::random()?;
 /// assert_eq!(id.as_str().len(), 36);
@@ -121,7 +123,7 @@ const SIG_B64_LEN: usize = 44;
 /// let parsed: EventId = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk".parse()?;
 /// assert_eq!(parsed.to_string(), "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk");
 /// assert!("msg.1".parse::<EventId>().is_err());
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventId(String);
@@ -259,15 +261,16 @@ fn mac(secret: &WebhookSecret, id: &EventId, timestamp: u64, body: &[u8]) -> Hma
 /// seconds): `v1,` and the standard base64 of HMAC-SHA256 of `"{id}.{timestamp}.{body}"`.
 ///
 /// ```
-/// use credlock_audit::webhook::WebhookSecret;
-/// use credlock_audit::webhook::v2::{self, EventId};
+/// # mod credlock { pub use credlock_audit as audit; }
+/// use credlock::audit::webhook::WebhookSecret;
+/// use credlock::audit::webhook::v2::{self, EventId};
 ///
 /// let secret = WebhookSecret::new(b"whsec-0123456789abcdef".to_vec())?;
 /// let id: EventId = "msg_0123456789abcdef0123456789abcdef".parse()?;
 /// let signature = v2::sign(&secret, &id, 1_764_157_361, br#"{"kind":"locked"}"#);
 /// assert!(signature.starts_with("v1,"));
 /// assert_eq!(signature.len(), 47);
-/// # Ok::<(), credlock_audit::AuditError>(())
+/// # Ok::<(), credlock::audit::AuditError>(())
 /// ```
 #[must_use]
 pub fn sign(secret: &WebhookSecret, id: &EventId, timestamp: u64, body: &[u8]) -> String {

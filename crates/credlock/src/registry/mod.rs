@@ -38,8 +38,9 @@ pub const DEFAULT_EVICT_AFTER: Duration = Duration::from_secs(15 * 60);
 /// How often, at most, the registry looks for vaults to let go of (unless it is full).
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
-/// How every user's vault is configured: applied to each user's [`VaultBuilder`].
-type Configure = dyn Fn(VaultBuilder) -> VaultBuilder + Send + Sync;
+/// How every user's vault is configured: applied to each user's [`VaultBuilder`], with the
+/// user's id (`None` for the registry's own options, at [`RegistryBuilder::open`]).
+type Configure = dyn Fn(VaultBuilder, Option<&UserId>) -> VaultBuilder + Send + Sync;
 
 /// The vaults of many users, over one [`StoreSet`]: open it once, share it (`Send + Sync`,
 /// `Arc<Registry>` in an app), and ask it for a user's vault.
@@ -182,8 +183,37 @@ impl RegistryBuilder {
     /// # Ok::<(), credlock::Error>(())
     /// ```
     pub fn vault_options(
-        mut self,
+        self,
         configure: impl Fn(VaultBuilder) -> VaultBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.vault_options_for_user(move |builder, _| configure(builder))
+    }
+
+    /// As [`vault_options`](Self::vault_options), with the [`UserId`] of the vault being
+    /// opened, so options may differ per user (a stricter policy for operators, a longer
+    /// idle timeout for a service account). At [`open`](Self::open) the user is `None`: those
+    /// are the registry's own options, the ones it checks, reports
+    /// ([`Registry::security_status`]) and audits its own events with.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use credlock::{Registry, UserId};
+    /// use credlock::registry::MemoryStoreSet;
+    ///
+    /// let registry = Registry::builder(MemoryStoreSet::new())
+    ///     .vault_options_for_user(|b, user| match user.map(UserId::as_str) {
+    ///         Some("ops") => b.idle_timeout(Duration::from_secs(60)),
+    ///         _ => b.idle_timeout(Duration::from_secs(600)),
+    ///     })
+    ///     .open()?;
+    /// let ops = registry.vault(&UserId::new("ops")?)?;
+    /// assert_eq!(ops.security_status().idle_timeout_secs, Some(60));
+    /// assert_eq!(registry.security_status().idle_timeout_secs, Some(600));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn vault_options_for_user(
+        mut self,
+        configure: impl Fn(VaultBuilder, Option<&UserId>) -> VaultBuilder + Send + Sync + 'static,
     ) -> Self {
         self.configure = Box::new(configure);
         self
@@ -233,7 +263,7 @@ impl RegistryBuilder {
                 name: "max_open_vaults",
             });
         }
-        let admin = (self.configure)(VaultBuilder::with_store(MemoryStore::new()))
+        let admin = (self.configure)(VaultBuilder::with_store(MemoryStore::new()), None)
             .audit_id("registry")
             .open()?;
         let open = Arc::new(Mutex::new(Held {
@@ -278,7 +308,7 @@ impl Registry {
     pub fn builder(set: impl StoreSet + 'static) -> RegistryBuilder {
         RegistryBuilder {
             set: Arc::new(set),
-            configure: Box::new(|b| b),
+            configure: Box::new(|b, _| b),
             shared_sessions: None,
             max_open_vaults: DEFAULT_MAX_OPEN_VAULTS,
             evict_after: DEFAULT_EVICT_AFTER,
@@ -384,7 +414,7 @@ impl Registry {
     }
 
     fn open_vault(&self, user: &UserId, store: Box<dyn Store>) -> Result<Vault, Error> {
-        let mut builder = (self.configure)(VaultBuilder::with_boxed_store(store));
+        let mut builder = (self.configure)(VaultBuilder::with_boxed_store(store), Some(user));
         if let Some(sessions) = &self.shared_sessions {
             builder = builder.shared_sessions_in(sessions.for_user(user));
         }

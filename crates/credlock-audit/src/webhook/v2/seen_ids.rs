@@ -28,10 +28,11 @@ use crate::webhook::check_age;
 /// store of ids instead if that matters).
 ///
 /// ```
+/// # mod credlock { pub use credlock_audit as audit; }
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use credlock_audit::AuditError;
-/// use credlock_audit::webhook::WebhookSecret;
-/// use credlock_audit::webhook::v2::{self, EventId, SeenIds};
+/// use credlock::audit::AuditError;
+/// use credlock::audit::webhook::WebhookSecret;
+/// use credlock::audit::webhook::v2::{self, EventId, SeenIds};
 ///
 /// let secret = WebhookSecret::new(b"whsec-0123456789abcdef".to_vec())?;
 /// let mut seen = SeenIds::new(2, Duration::from_secs(60));
