@@ -22,7 +22,6 @@ use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::FileExt as _;
 use std::process::Command;
 
-use base64::Engine as _;
 use common::*;
 use credlock::secrecy::SecretString;
 
