@@ -160,7 +160,7 @@ use crate::error::Error;
 use crate::keyslot::{
     Keyring, MAX_SLOTS, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN, ProviderBinding, SLOT_SALT_LEN, Slot,
     SlotId, SlotKind, SlotSource, VAULT_ID_LEN, WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN,
-    check_label, public_bytes,
+    check_label, looks_compressed,
 };
 
 /// The `format` value of a credlock vault file.
@@ -637,7 +637,7 @@ impl VaultFile {
                     id: p.identity.clone(),
                     check: b64.encode(p.check),
                 }),
-                public_key: b64.encode(public_bytes(&slot.public_key)),
+                public_key: b64.encode(slot.public_key),
                 private_key: b64.encode(&slot.private_key),
                 data_key: b64.encode(&slot.data_key),
             })
@@ -720,11 +720,12 @@ fn slot_from_v3(
             });
         }
     };
-    let public: [u8; PUBLIC_KEY_LEN] = decode_exact(&slot.public_key, "a public key")?;
-    let public_key =
-        p256::PublicKey::from_sec1_bytes(&public).map_err(|_| Error::CorruptVault {
-            reason: "a keyslot's public key is not a P-256 point",
-        })?;
+    let public_key: [u8; PUBLIC_KEY_LEN] = decode_exact(&slot.public_key, "a public key")?;
+    if !looks_compressed(&public_key) {
+        return Err(Error::CorruptVault {
+            reason: "a keyslot's public key is not a compressed P-256 point",
+        });
+    }
     let private_key: [u8; WRAPPED_PRIVATE_LEN] =
         decode_exact(&slot.private_key, "a wrapped private key")?;
     let data_key: [u8; WRAPPED_DATA_KEY_LEN] = decode_exact(&slot.data_key, "a wrapped data key")?;

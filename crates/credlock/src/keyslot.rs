@@ -229,7 +229,9 @@ pub(crate) struct Slot {
     pub(crate) source: SlotSource,
     /// A passphrase slot whose KEK also needs a key provider: which, and its check value.
     pub(crate) provider: Option<ProviderBinding>,
-    pub(crate) public_key: PublicKey,
+    /// The slot's public key, compressed SEC1 (checked to be a P-256 point when a data key
+    /// is wrapped to it; an unlock does not need it decoded).
+    pub(crate) public_key: [u8; PUBLIC_KEY_LEN],
     /// Nonce ‖ the private key's scalar sealed under the KEK.
     pub(crate) private_key: Vec<u8>,
     /// Ephemeral public key ‖ nonce ‖ the data key sealed to `public_key`.
@@ -332,8 +334,16 @@ pub(crate) fn duplicate_key(key: &FernetKey) -> FernetKey {
 }
 
 /// The compressed SEC1 bytes of a public key.
-pub(crate) fn public_bytes(key: &PublicKey) -> Vec<u8> {
-    key.to_sec1_point(true).as_bytes().to_vec()
+pub(crate) fn public_bytes(key: &PublicKey) -> [u8; PUBLIC_KEY_LEN] {
+    let mut out = [0u8; PUBLIC_KEY_LEN];
+    out.copy_from_slice(key.to_sec1_point(true).as_bytes());
+    out
+}
+
+/// Whether `bytes` can be a compressed SEC1 point (its tag byte): the cheap check a file's
+/// slots get when it is read; the point itself is checked when it is used.
+pub(crate) fn looks_compressed(bytes: &[u8; PUBLIC_KEY_LEN]) -> bool {
+    matches!(bytes[0], 0x02 | 0x03)
 }
 
 fn random_secret_key() -> Result<SecretKey, Error> {
@@ -353,11 +363,11 @@ fn random_nonce() -> Result<[u8; NONCE_LEN], Error> {
     Ok(nonce)
 }
 
-fn private_aad(kind: SlotKind, public: &PublicKey) -> Vec<u8> {
+fn private_aad(kind: SlotKind, public: &[u8; PUBLIC_KEY_LEN]) -> Vec<u8> {
     let mut aad = PRIVATE_AAD_PREFIX.to_vec();
     aad.extend_from_slice(kind.as_str().as_bytes());
     aad.push(0);
-    aad.extend_from_slice(&public_bytes(public));
+    aad.extend_from_slice(public);
     aad
 }
 
@@ -427,7 +437,7 @@ impl Slot {
     ) -> Result<Self, Error> {
         check_label(&new.label)?;
         let secret = random_secret_key()?;
-        let public_key = secret.public_key();
+        let public_key = public_bytes(&secret.public_key());
         let nonce = random_nonce()?;
         let scalar = Zeroizing::new(secret.to_bytes());
         let sealed = new
@@ -478,7 +488,7 @@ impl Slot {
             label: &self.label,
             created_ms: self.created_ms,
             source,
-            public_key: b64.encode(public_bytes(&self.public_key)),
+            public_key: b64.encode(self.public_key),
             key_provider: self
                 .provider
                 .as_ref()
@@ -497,14 +507,17 @@ impl Slot {
         vault_id: &[u8; VAULT_ID_LEN],
         epoch: u64,
     ) -> Result<(), Error> {
+        let slot_public =
+            PublicKey::from_sec1_bytes(&self.public_key).map_err(|_| Error::CorruptVault {
+                reason: "a keyslot's public key is not a P-256 point",
+            })?;
         let ephemeral = random_secret_key()?;
         let ephemeral_public = public_bytes(&ephemeral.public_key());
-        let slot_public = public_bytes(&self.public_key);
         let cipher = wrap_cipher(
             &ephemeral,
-            &self.public_key,
-            &ephemeral_public,
             &slot_public,
+            &ephemeral_public,
+            &self.public_key,
         )?;
         let nonce = random_nonce()?;
         let aad = self.binding(vault_id, epoch)?;
@@ -519,7 +532,7 @@ impl Slot {
             .map_err(|_| Error::CorruptVault {
                 reason: "a keyslot could not be sealed",
             })?;
-        let mut wrapped = ephemeral_public;
+        let mut wrapped = ephemeral_public.to_vec();
         wrapped.extend_from_slice(&nonce);
         wrapped.extend_from_slice(&sealed);
         self.data_key = wrapped;
@@ -550,10 +563,10 @@ impl Slot {
                 )
                 .map_err(|_| Error::WrongPassphrase)?,
         );
+        // The scalar is authentic: the AEAD under the KEK covers it, with the public key as
+        // associated data, so no scalar multiplication is spent checking it against the
+        // public key.
         let secret = SecretKey::from_slice(&scalar).map_err(|_| ALTERED)?;
-        if secret.public_key() != self.public_key {
-            return Err(ALTERED);
-        }
         self.open_data_key(&secret, vault_id, epoch)
     }
 
@@ -569,8 +582,7 @@ impl Slot {
         let (ephemeral_public, rest) = self.data_key.split_at(PUBLIC_KEY_LEN);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let ephemeral = PublicKey::from_sec1_bytes(ephemeral_public).map_err(|_| ALTERED)?;
-        let slot_public = public_bytes(&self.public_key);
-        let cipher = wrap_cipher(secret, &ephemeral, ephemeral_public, &slot_public)?;
+        let cipher = wrap_cipher(secret, &ephemeral, ephemeral_public, &self.public_key)?;
         let aad = self.binding(vault_id, epoch)?;
         let key = Zeroizing::new(
             cipher
