@@ -181,6 +181,33 @@ impl SoftwareAuthenticator {
         }
     }
 
+    /// Adds a credential with a known private key and PRF secret, e.g. one from published
+    /// test vectors. `prf_secret` is the secret for user-verified use (CTAP 2.1's
+    /// `CredRandomWithUV`); the one for unverified use is random.
+    ///
+    /// # Errors
+    /// [`WebauthnError::AuthenticatorRefused`] when `private_key` is not a P-256 scalar,
+    /// [`WebauthnError::Rng`] when randomness fails.
+    pub fn import_credential(
+        &mut self,
+        id: CredentialId,
+        private_key: &[u8; 32],
+        prf_secret: [u8; 32],
+        user_handle: &crate::UserHandle,
+    ) -> Result<(), WebauthnError> {
+        let key =
+            SigningKey::from_slice(private_key).map_err(|_| refused("not a P-256 private key"))?;
+        self.credentials.push(SoftCredential {
+            id,
+            key,
+            prf_secret_uv: Zeroizing::new(prf_secret),
+            prf_secret_no_uv: random()?,
+            counter: 0,
+            user_handle: user_handle.as_bytes().to_vec(),
+        });
+        Ok(())
+    }
+
     /// The IDs of the credentials it holds, oldest first.
     #[must_use]
     pub fn credential_ids(&self) -> Vec<CredentialId> {
