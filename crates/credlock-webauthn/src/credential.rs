@@ -203,6 +203,7 @@ impl CredentialPublicKey {
         &self.0
     }
 
+    #[cfg(feature = "software-authenticator")]
     pub(crate) fn from_verifying_key(key: VerifyingKey) -> Self {
         Self(key)
     }

@@ -12,7 +12,7 @@ use credlock_webauthn::*;
 use serde_json::json;
 
 fn refused(r: Result<VerifiedAssertion, WebauthnError>) -> WebauthnError {
-    r.err().expect("the assertion was accepted")
+    r.expect_err("the assertion was accepted")
 }
 
 #[test]
@@ -496,7 +496,7 @@ fn challenges_are_single_use_bound_and_expire() {
     let t0 = Instant::now();
     let ask = |f: &mut Fixture, store: &mut Challenges, who: &str| {
         let c = store.issue(Purpose::Assertion, who, t0).unwrap();
-        let options = request_options(&f.rp, &[f.cred.id.clone()], &c, &salts(1, None));
+        let options = request_options(&f.rp, std::slice::from_ref(&f.cred.id), &c, &salts(1, None));
         AssertionResponse::from_value(f.auth.assert(&options, ORIGIN).unwrap()).unwrap()
     };
     let server =
@@ -554,7 +554,7 @@ fn challenges_are_single_use_bound_and_expire() {
     );
     // Issued for a registration.
     let c = store.issue(Purpose::Registration, "alice", t0).unwrap();
-    let options = request_options(&f.rp, &[f.cred.id.clone()], &c, &salts(1, None));
+    let options = request_options(&f.rp, std::slice::from_ref(&f.cred.id), &c, &salts(1, None));
     let response = AssertionResponse::from_value(f.auth.assert(&options, ORIGIN).unwrap()).unwrap();
     assert_eq!(
         server(&mut f, &mut store, &response, "alice", t0).err(),
@@ -562,7 +562,7 @@ fn challenges_are_single_use_bound_and_expire() {
     );
     // Never issued.
     let c = Challenge::random().unwrap();
-    let options = request_options(&f.rp, &[f.cred.id.clone()], &c, &salts(1, None));
+    let options = request_options(&f.rp, std::slice::from_ref(&f.cred.id), &c, &salts(1, None));
     let response = AssertionResponse::from_value(f.auth.assert(&options, ORIGIN).unwrap()).unwrap();
     assert_eq!(
         server(&mut f, &mut store, &response, "alice", t0).err(),

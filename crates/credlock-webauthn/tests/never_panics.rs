@@ -29,8 +29,12 @@ fn genuine() -> &'static Genuine {
         let cred = registration(&f.rp, &reg_json, &registration_challenge).unwrap();
         let (json, challenge) = {
             let challenge = Challenge::random().unwrap();
-            let options =
-                request_options(&f.rp, &[cred.id.clone()], &challenge, &salts(1, Some(2)));
+            let options = request_options(
+                &f.rp,
+                std::slice::from_ref(&cred.id),
+                &challenge,
+                &salts(1, Some(2)),
+            );
             (f.auth.assert(&options, ORIGIN).unwrap(), challenge)
         };
         Genuine {

@@ -524,7 +524,13 @@ fn the_software_authenticator_refuses_as_a_browser_would() {
     let (json, challenge) = register(&mut auth);
     let cred = registration(&rp(), &json, &challenge).unwrap();
     let user = UserHandle::random().unwrap();
-    let excluded = creation_options(&rp(), &user, "a", &challenge, &[cred.id.clone()]);
+    let excluded = creation_options(
+        &rp(),
+        &user,
+        "a",
+        &challenge,
+        std::slice::from_ref(&cred.id),
+    );
     assert!(matches!(
         auth.register(&excluded, ORIGIN),
         Err(WebauthnError::AuthenticatorRefused { .. })

@@ -200,7 +200,12 @@ fn the_software_authenticator_gives_the_specifications_prf_outputs() {
     .unwrap();
 
     let c = Challenge::random().unwrap();
-    let mut options = request_options(&rp, &[id.clone()], &c, &PrfSalts::new([0; 32], None));
+    let mut options = request_options(
+        &rp,
+        std::slice::from_ref(&id),
+        &c,
+        &PrfSalts::new([0; 32], None),
+    );
     // The specification's inputs are 26 bytes: the JSON carries any length.
     options["extensions"] = json!({ "prf": { "eval": {
         "first": b64e(&hex(&v["prf_eval_first"])),

@@ -99,7 +99,12 @@ impl Fixture {
 
     pub fn assert_from(&mut self, salts: &PrfSalts, origin: &str) -> (Value, Challenge) {
         let challenge = Challenge::random().unwrap();
-        let options = request_options(&self.rp, &[self.cred.id.clone()], &challenge, salts);
+        let options = request_options(
+            &self.rp,
+            std::slice::from_ref(&self.cred.id),
+            &challenge,
+            salts,
+        );
         (self.auth.assert(&options, origin).unwrap(), challenge)
     }
 
