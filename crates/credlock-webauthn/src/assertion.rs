@@ -60,7 +60,7 @@ fn prf_output(text: &str) -> Result<Zeroizing<[u8; 32]>, WebauthnError> {
 
 fn prf_outputs(results: &PrfResultsJson) -> Result<PrfOutputs, WebauthnError> {
     let first = prf_output(&results.first)?;
-    let second = results.second.as_deref().map(prf_output).transpose()?;
+    let second = results.second.as_ref().map(|s| prf_output(s)).transpose()?;
     Ok(PrfOutputs { first, second })
 }
 

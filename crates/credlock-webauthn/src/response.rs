@@ -1,8 +1,9 @@
 //! What the browser posts back: `PublicKeyCredential.toJSON()` of a registration or an
 //! assertion (`RegistrationResponseJSON`, `AuthenticationResponseJSON`).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::limits::{MAX_CLIENT_DATA_JSON, MAX_RESPONSE_JSON};
 use crate::{Challenge, WebauthnError, client_data, encoding};
@@ -27,20 +28,20 @@ use crate::{Challenge, WebauthnError, client_data, encoding};
 /// Deserialise it with [`RegistrationResponse::from_json`], which refuses bodies over
 /// 16 KiB before parsing; when it is deserialised as part of a larger structure, the app
 /// must cap the request body itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationResponse {
     pub(crate) id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) raw_id: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", default)]
     pub(crate) kind: Option<String>,
     pub(crate) response: AttestationResponseJson,
     #[serde(default)]
     pub(crate) client_extension_results: ClientExtensionResults,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct AttestationResponseJson {
     #[serde(rename = "clientDataJSON")]
     pub(crate) client_data_json: String,
@@ -70,53 +71,50 @@ pub(crate) struct AttestationResponseJson {
 ///
 /// Deserialise it with [`AssertionResponse::from_json`] (16 KiB cap) or
 /// [`AssertionResponse::from_value`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssertionResponse {
     pub(crate) id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) raw_id: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", default)]
     pub(crate) kind: Option<String>,
     pub(crate) response: AssertionResponseJson,
     #[serde(default)]
     pub(crate) client_extension_results: ClientExtensionResults,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct AssertionResponseJson {
     #[serde(rename = "clientDataJSON")]
     pub(crate) client_data_json: String,
     #[serde(rename = "authenticatorData")]
     pub(crate) authenticator_data: String,
     pub(crate) signature: String,
-    #[serde(
-        rename = "userHandle",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userHandle", default)]
     pub(crate) user_handle: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct ClientExtensionResults {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) prf: Option<PrfClientOutputs>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct PrfClientOutputs {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(crate) results: Option<PrfResultsJson>,
 }
 
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub(crate) struct PrfResultsJson {
-    pub(crate) first: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) second: Option<String>,
+    /// The outputs' base64url text is zeroized on drop too.
+    pub(crate) first: Zeroizing<String>,
+    #[serde(default)]
+    pub(crate) second: Option<Zeroizing<String>>,
 }
 
 impl core::fmt::Debug for PrfResultsJson {
@@ -222,5 +220,22 @@ impl AssertionResponse {
     /// credential ID in base64url.
     pub fn claimed_credential_id(&self) -> Result<crate::CredentialId, WebauthnError> {
         crate::CredentialId::from_base64url(&self.id)
+    }
+
+    /// The user handle the authenticator returned (`response.userHandle`), unverified: with
+    /// a discoverable credential and no `allowCredentials`, which account to look the
+    /// credential up in. `None` when absent or empty.
+    ///
+    /// # Errors
+    /// [`WebauthnError::Malformed`] or [`WebauthnError::TooLarge`] for a `userHandle` that
+    /// is not a user handle (1 to 64 bytes) in base64url.
+    pub fn claimed_user_handle(&self) -> Result<Option<crate::UserHandle>, WebauthnError> {
+        match self.response.user_handle.as_deref() {
+            None | Some("") => Ok(None),
+            Some(text) => {
+                let bytes = encoding::decode(text, crate::limits::MAX_USER_HANDLE, "user handle")?;
+                crate::UserHandle::new(bytes).map(Some)
+            }
+        }
     }
 }

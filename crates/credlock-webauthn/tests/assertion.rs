@@ -617,9 +617,36 @@ fn discoverable_sign_in_uses_eval() {
     let with_id = f.unlock(&salts(4, None));
     let options = request_options(&f.rp, &[], &c, &salts(4, None));
     let json = f.auth.assert(&options, ORIGIN).unwrap();
+    let json_clone = json.clone();
     let response = AssertionResponse::from_value(json).unwrap();
     let stored = response.claimed_credential_id().unwrap();
     assert_eq!(stored, f.cred.id);
+    // The user handle the credential was created for comes back.
+    assert_eq!(
+        response
+            .claimed_user_handle()
+            .unwrap()
+            .unwrap()
+            .as_bytes()
+            .len(),
+        32
+    );
+    let mut no_handle = json_clone.clone();
+    no_handle["response"]["userHandle"] = json!("");
+    assert_eq!(
+        AssertionResponse::from_value(no_handle)
+            .unwrap()
+            .claimed_user_handle(),
+        Ok(None)
+    );
+    let mut long_handle = json_clone;
+    long_handle["response"]["userHandle"] = json!(b64e(&[1; 65]));
+    assert!(
+        AssertionResponse::from_value(long_handle)
+            .unwrap()
+            .claimed_user_handle()
+            .is_err()
+    );
     let v = verify_assertion(&f.rp, &response, &f.cred, &c, true).unwrap();
     assert_eq!(*v.prf.unwrap().first, *with_id.first);
 }
