@@ -2,7 +2,7 @@
 //! it was issued for.
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -152,9 +152,12 @@ struct Outstanding {
 #[derive(Debug)]
 pub struct Challenges {
     outstanding: HashMap<Challenge, Outstanding>,
+    /// The outstanding challenges by issue order, oldest first.
+    outstanding_by_age: BTreeMap<u64, Challenge>,
     /// Recently used challenges, to name a replay for what it is (bounded like
-    /// `outstanding`).
+    /// `outstanding`), and the same by the order they were issued in.
     used: HashMap<Challenge, u64>,
+    used_by_age: BTreeMap<u64, Challenge>,
     capacity: usize,
     ttl: Duration,
     serial: u64,
@@ -170,7 +173,9 @@ impl Challenges {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             outstanding: HashMap::new(),
+            outstanding_by_age: BTreeMap::new(),
             used: HashMap::new(),
+            used_by_age: BTreeMap::new(),
             capacity: capacity.max(1),
             ttl,
             serial: 0,
@@ -213,25 +218,29 @@ impl Challenges {
     }
 
     fn insert(&mut self, challenge: Challenge, purpose: Purpose, subject: &str, now: Instant) {
-        if self.outstanding.len() >= self.capacity {
-            let ttl = self.ttl;
-            self.outstanding
-                .retain(|_, o| now.saturating_duration_since(o.issued) <= ttl);
+        // Full: drop the expired ones (the oldest first), then the oldest outstanding ones.
+        while self.outstanding.len() >= self.capacity {
+            let Some((&serial, oldest)) = self.outstanding_by_age.first_key_value() else {
+                break;
+            };
+            let expired = self
+                .outstanding
+                .get(oldest)
+                .is_none_or(|o| now.saturating_duration_since(o.issued) > self.ttl);
+            if !expired {
+                break;
+            }
+            self.forget_outstanding(serial);
         }
         while self.outstanding.len() >= self.capacity {
-            let oldest = self
-                .outstanding
-                .iter()
-                .min_by_key(|(_, o)| o.serial)
-                .map(|(c, _)| c.clone());
-            match oldest {
-                Some(c) => {
-                    self.outstanding.remove(&c);
-                }
-                None => break,
-            }
+            let Some((&serial, _)) = self.outstanding_by_age.first_key_value() else {
+                break;
+            };
+            self.forget_outstanding(serial);
         }
         self.serial += 1;
+        self.outstanding_by_age
+            .insert(self.serial, challenge.clone());
         self.outstanding.insert(
             challenge,
             Outstanding {
@@ -241,6 +250,12 @@ impl Challenges {
                 serial: self.serial,
             },
         );
+    }
+
+    fn forget_outstanding(&mut self, serial: u64) {
+        if let Some(challenge) = self.outstanding_by_age.remove(&serial) {
+            self.outstanding.remove(&challenge);
+        }
     }
 
     /// Takes (uses up) a challenge issued for `purpose` and `subject`. Call it before
@@ -269,6 +284,7 @@ impl Challenges {
                 WebauthnError::UnknownChallenge
             });
         };
+        self.outstanding_by_age.remove(&entry.serial);
         self.remember_used(challenge.clone(), entry.serial);
         if now.saturating_duration_since(entry.issued) > self.ttl {
             return Err(WebauthnError::ChallengeExpired);
@@ -280,16 +296,13 @@ impl Challenges {
     }
 
     fn remember_used(&mut self, challenge: Challenge, serial: u64) {
-        if self.used.len() >= self.capacity {
-            let oldest = self
-                .used
-                .iter()
-                .min_by_key(|(_, s)| **s)
-                .map(|(c, _)| c.clone());
-            if let Some(c) = oldest {
-                self.used.remove(&c);
-            }
+        while self.used.len() >= self.capacity {
+            let Some((_, oldest)) = self.used_by_age.pop_first() else {
+                break;
+            };
+            self.used.remove(&oldest);
         }
+        self.used_by_age.insert(serial, challenge.clone());
         self.used.insert(challenge, serial);
     }
 }
@@ -375,6 +388,8 @@ mod tests {
             taken.push(c);
         }
         assert_eq!(store.used.len(), 2);
+        assert_eq!(store.used_by_age.len(), 2);
+        assert!(store.outstanding_by_age.is_empty());
         // The first one is forgotten; the last two are named as replays.
         assert_eq!(
             store.take(&taken[0], Purpose::Assertion, "s", t0),
@@ -384,6 +399,30 @@ mod tests {
             store.take(&taken[2], Purpose::Assertion, "s", t0),
             Err(WebauthnError::ChallengeReused)
         );
+    }
+
+    #[test]
+    fn indexes_stay_in_step() {
+        let ttl = Duration::from_secs(10);
+        let mut store = Challenges::new(3, ttl);
+        let t0 = Instant::now();
+        let mut issued = Vec::new();
+        for i in 0..40u64 {
+            let now = t0 + Duration::from_secs(i / 2);
+            let c = store.issue(Purpose::Assertion, "s", now).unwrap();
+            issued.push(c);
+            if i % 3 == 0 {
+                let pick = &issued[usize::try_from(i * 7 % (i + 1)).unwrap()];
+                let _ = store.take(pick, Purpose::Assertion, "s", now);
+            }
+            assert!(store.outstanding.len() <= 3);
+            assert_eq!(store.outstanding.len(), store.outstanding_by_age.len());
+            assert_eq!(store.used.len(), store.used_by_age.len());
+            assert!(store.used.len() <= 3);
+            for (serial, c) in &store.outstanding_by_age {
+                assert_eq!(store.outstanding[c].serial, *serial);
+            }
+        }
     }
 
     #[test]
