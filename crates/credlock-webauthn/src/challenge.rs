@@ -126,10 +126,11 @@ struct Outstanding {
 /// and a subject (the user or vault it was issued for): taking it for another purpose or
 /// subject fails and uses it up. The clock is a parameter (`now`), so tests can move it.
 ///
-/// When the store is full, expired challenges are dropped first, then the oldest
-/// outstanding one is evicted (its ceremony fails with [`WebauthnError::UnknownChallenge`]
-/// and the user tries again), so a flood of requests cannot stop new challenges from being
-/// issued; apps should also rate-limit the endpoints that issue them.
+/// When the store is full, the oldest outstanding challenge is dropped: an expired one if
+/// there is any (challenges expire in the order they were issued), else a live one, whose
+/// ceremony then fails with [`WebauthnError::UnknownChallenge`] and the user tries again. So
+/// a flood of requests cannot stop new challenges from being issued; apps should also
+/// rate-limit the endpoints that issue them.
 ///
 /// Whether a challenge was used or never issued cannot be told apart once it is gone; the
 /// store remembers the last used ones (as many as its capacity) to answer
@@ -218,20 +219,8 @@ impl Challenges {
     }
 
     fn insert(&mut self, challenge: Challenge, purpose: Purpose, subject: &str, now: Instant) {
-        // Full: drop the expired ones (the oldest first), then the oldest outstanding ones.
-        while self.outstanding.len() >= self.capacity {
-            let Some((&serial, oldest)) = self.outstanding_by_age.first_key_value() else {
-                break;
-            };
-            let expired = self
-                .outstanding
-                .get(oldest)
-                .is_none_or(|o| now.saturating_duration_since(o.issued) > self.ttl);
-            if !expired {
-                break;
-            }
-            self.forget_outstanding(serial);
-        }
+        // Full: drop the oldest. Challenges expire in the order they were issued, so expired
+        // ones go first.
         while self.outstanding.len() >= self.capacity {
             let Some((&serial, _)) = self.outstanding_by_age.first_key_value() else {
                 break;
@@ -333,6 +322,21 @@ mod tests {
         assert_eq!(store.take(&b, Purpose::Assertion, "s", t), Ok(()));
         assert_eq!(store.take(&c, Purpose::Assertion, "s", t), Ok(()));
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn debug_shows_the_challenge() {
+        let c = Challenge::from_bytes([0xff; 32]);
+        assert_eq!(
+            format!("{c:?}"),
+            "Challenge(\"__________________________________________8\")"
+        );
+        let mut store = Challenges::new(2, Duration::from_secs(1));
+        assert!(store.is_empty());
+        store
+            .issue(Purpose::Assertion, "s", Instant::now())
+            .unwrap();
+        assert!(!store.is_empty());
     }
 
     #[test]
