@@ -428,7 +428,9 @@ fn secrets_do_not_show_in_debug() {
         .unwrap()
         .as_str()
         .unwrap();
-    assert!(!format!("{response:?}").contains(first));
+    let shown = format!("{response:?}");
+    assert!(!shown.contains(first));
+    assert!(shown.contains("PrfResultsJson([redacted])"));
     let verified = verify_assertion(&f.rp, &response, &f.cred, &c, true).unwrap();
     assert!(
         format!("{verified:?}")
