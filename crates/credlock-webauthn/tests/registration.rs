@@ -77,6 +77,31 @@ fn packed_self_attestation_is_verified() {
 }
 
 #[test]
+fn packed_self_attestation_signatures_of_every_der_length_verify() {
+    // A DER ECDSA P-256 signature is 72 bytes when both r and s have their top bit set
+    // (about one in four): the longest accepted.
+    let mut auth = SoftwareAuthenticator::new("localhost");
+    auth.knobs.packed_self_attestation = true;
+    let mut lengths = std::collections::BTreeSet::new();
+    for _ in 0..64 {
+        let (json, challenge) = register(&mut auth);
+        let sig = attestation_members(&json)
+            .into_iter()
+            .find(|(k, _)| *k == text("attStmt"))
+            .and_then(|(_, v)| v.into_map().ok())
+            .and_then(|m| m.into_iter().find(|(k, _)| *k == text("sig")))
+            .and_then(|(_, v)| v.into_bytes().ok())
+            .unwrap();
+        registration(&rp(), &json, &challenge).unwrap();
+        lengths.insert(sig.len());
+        if lengths.contains(&72) && lengths.len() > 1 {
+            break;
+        }
+    }
+    assert!(lengths.contains(&72), "{lengths:?}");
+}
+
+#[test]
 fn attestation_statements_other_than_none_and_self_are_refused() {
     let mut auth = SoftwareAuthenticator::new("localhost");
     auth.knobs.packed_self_attestation = true;
