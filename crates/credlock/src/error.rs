@@ -216,6 +216,17 @@ pub enum Error {
     /// [`ProviderError::is_retryable`](credlock_keyprovider::ProviderError::is_retryable).
     #[error("the key provider failed: {0}")]
     KeyProvider(#[source] credlock_keyprovider::ProviderError),
+    /// A passkey ceremony failed: a WebAuthn response that does not verify (signature,
+    /// challenge, origin, RP id, user presence or verification, counter), a PRF output
+    /// missing, short or all zero, or a ceremony used twice, out of order or expired. Nothing
+    /// was tested or counted.
+    #[error("passkey refused: {reason}")]
+    Passkey {
+        /// What failed (never any of the response's bytes).
+        reason: String,
+        /// Whether the request was at fault (HTTP 401) rather than the server (500).
+        client_fault: bool,
+    },
     /// The text given is not a recovery key (wrong length or characters); nothing was tried
     /// or counted.
     #[error("not a recovery key: {reason}")]
@@ -470,6 +481,10 @@ impl Error {
                 ErrorKind::InvalidOption
             }
             Self::KeyProvider(_) => ErrorKind::KeyProvider,
+            Self::Passkey {
+                client_fault: true, ..
+            } => ErrorKind::Unauthenticated,
+            Self::Passkey { .. } => ErrorKind::Crypto,
             Self::TooManySlots { .. } | Self::PassphraseSlotRequired | Self::NoKeyslots { .. } => {
                 ErrorKind::Conflict
             }

@@ -158,9 +158,9 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::keyslot::{
-    Keyring, MAX_SLOTS, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN, ProviderBinding, SLOT_SALT_LEN, Slot,
-    SlotId, SlotKind, SlotSource, VAULT_ID_LEN, WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN,
-    check_label, looks_compressed,
+    Kek, Keyring, MAX_CREDENTIAL_JSON, MAX_SLOTS, PRF_SALT_LEN, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN,
+    ProviderBinding, SLOT_SALT_LEN, Slot, SlotId, SlotKind, SlotSource, VAULT_ID_LEN,
+    WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN, check_label, looks_compressed,
 };
 
 /// The `format` value of a credlock vault file.
@@ -215,6 +215,13 @@ struct FileV3 {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PasskeyV3 {
+    prf_salt: String,
+    credential: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct KeyProviderV3 {
     id: String,
     check: String,
@@ -234,6 +241,8 @@ struct SlotV3 {
     salt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_provider: Option<KeyProviderV3>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passkey: Option<PasskeyV3>,
     public_key: String,
     private_key: String,
     data_key: String,
@@ -556,6 +565,16 @@ impl VaultFile {
         self.open_record(key, slot)
     }
 
+    /// Opens the record through the slot `id` with `kek` (a passkey slot, whose KEK comes
+    /// from the authenticator's PRF output). [`Error::WrongPassphrase`] if it does not open.
+    pub(crate) fn open_slot_with(&self, id: &SlotId, kek: &Kek) -> Result<Opened, Error> {
+        let keyring = self.keyring.as_ref().ok_or(Error::NoKeyslots {
+            version: self.version(),
+        })?;
+        let key = keyring.open_slot(id, kek)?;
+        self.open_record(key, id.clone())
+    }
+
     /// The record under a data key a slot gave: a token that does not open under it was
     /// altered (the secret was right).
     fn open_record(&self, key: FernetKey, slot: SlotId) -> Result<Opened, Error> {
@@ -627,11 +646,24 @@ impl VaultFile {
                 last_used_ms: slot.last_used_ms,
                 kdf: match &slot.source {
                     SlotSource::Kdf(params) => Some(kdf_to_v2(params)),
-                    SlotSource::Salt(_) => None,
+                    SlotSource::Salt(_) | SlotSource::Passkey { .. } => None,
                 },
                 salt: match &slot.source {
-                    SlotSource::Salt(salt) => Some(b64.encode(salt)),
+                    SlotSource::Salt(salt) | SlotSource::Passkey { salt, .. } => {
+                        Some(b64.encode(salt))
+                    }
                     SlotSource::Kdf(_) => None,
+                },
+                passkey: match &slot.source {
+                    SlotSource::Passkey {
+                        prf_salt,
+                        credential,
+                        ..
+                    } => Some(PasskeyV3 {
+                        prf_salt: b64.encode(prf_salt),
+                        credential: credential.clone(),
+                    }),
+                    _ => None,
                 },
                 key_provider: slot.provider.as_ref().map(|p| KeyProviderV3 {
                     id: p.identity.clone(),
@@ -688,12 +720,26 @@ fn slot_from_v3(
     check_label(&slot.label).map_err(|_| Error::CorruptVault {
         reason: "a keyslot label is empty, too long or has control characters",
     })?;
-    let source = match (kind, &slot.kdf, &slot.salt) {
-        (SlotKind::Passphrase, Some(kdf), None) => {
+    let source = match (kind, &slot.kdf, &slot.salt, &slot.passkey) {
+        (SlotKind::Passphrase, Some(kdf), None, None) => {
             SlotSource::Kdf(kdf_from_v2(kdf, acceptance, limits)?)
         }
-        (SlotKind::RecoveryKey | SlotKind::Secret, None, Some(salt)) => {
+        (SlotKind::RecoveryKey | SlotKind::Secret, None, Some(salt), None) => {
             SlotSource::Salt(decode_exact::<SLOT_SALT_LEN>(salt, "a slot salt")?)
+        }
+        (SlotKind::Passkey, None, Some(salt), Some(passkey)) => {
+            if passkey.credential.len() > MAX_CREDENTIAL_JSON
+                || passkey.credential.chars().any(char::is_control)
+            {
+                return Err(Error::CorruptVault {
+                    reason: "a passkey slot's credential is too long or has control characters",
+                });
+            }
+            SlotSource::Passkey {
+                salt: decode_exact::<SLOT_SALT_LEN>(salt, "a slot salt")?,
+                prf_salt: decode_exact::<PRF_SALT_LEN>(&passkey.prf_salt, "a PRF salt")?,
+                credential: passkey.credential.clone(),
+            }
         }
         _ => {
             return Err(Error::CorruptVault {

@@ -77,6 +77,9 @@ pub enum SlotKind {
     RecoveryKey,
     /// A random secret of at least 128 bits that an application holds.
     Secret,
+    /// A passkey: the WebAuthn PRF output of an authenticator for the slot's current salt
+    /// (feature `passkeys`).
+    Passkey,
 }
 
 impl SlotKind {
@@ -87,13 +90,19 @@ impl SlotKind {
             Self::Passphrase => "passphrase",
             Self::RecoveryKey => "recovery_key",
             Self::Secret => "secret",
+            Self::Passkey => "passkey",
         }
     }
 
     pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [Self::Passphrase, Self::RecoveryKey, Self::Secret]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [
+            Self::Passphrase,
+            Self::RecoveryKey,
+            Self::Secret,
+            Self::Passkey,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -180,7 +189,19 @@ pub(crate) enum SlotSource {
     Kdf(KdfParams),
     /// A secret slot: the HKDF salt.
     Salt([u8; SLOT_SALT_LEN]),
+    /// A passkey slot: the HKDF salt, the PRF salt the authenticator evaluates, and the
+    /// WebAuthn credential (its id, public key and counter, as JSON; no secret).
+    Passkey {
+        salt: [u8; SLOT_SALT_LEN],
+        prf_salt: [u8; PRF_SALT_LEN],
+        credential: String,
+    },
 }
+
+/// A passkey slot's PRF salt, in bytes.
+pub(crate) const PRF_SALT_LEN: usize = 32;
+/// The longest WebAuthn credential a passkey slot records (its JSON), in bytes.
+pub(crate) const MAX_CREDENTIAL_JSON: usize = 4096;
 
 /// One slot's key-encryption key, from its secret; zeroized on drop.
 pub(crate) struct Kek(Zeroizing<[u8; 32]>);
@@ -478,6 +499,15 @@ impl Slot {
         let source = match &self.source {
             SlotSource::Kdf(params) => kdf_binding(params),
             SlotSource::Salt(salt) => format!("salt:{}", b64.encode(salt)),
+            SlotSource::Passkey {
+                salt,
+                prf_salt,
+                credential,
+            } => format!(
+                "passkey:{}:{}:{credential}",
+                b64.encode(salt),
+                b64.encode(prf_salt)
+            ),
         };
         serde_json::to_vec(&Binding {
             format: BINDING_FORMAT,
@@ -678,6 +708,42 @@ impl Keyring {
             }
         }
         Err(Error::WrongPassphrase)
+    }
+
+    /// Opens the slot `id` with `kek` (a passkey slot, whose KEK the caller derived from
+    /// the authenticator's PRF output): [`Error::WrongPassphrase`] if it does not open.
+    pub(crate) fn open_slot(&self, id: &SlotId, kek: &Kek) -> Result<FernetKey, Error> {
+        let slot = self
+            .slots
+            .iter()
+            .find(|s| &s.id == id)
+            .ok_or(Error::SlotNotFound)?;
+        slot.open(kek, &self.vault_id, self.epoch)
+    }
+
+    /// Re-makes the slot `id` from `new` (same id, creation time and position; a new key
+    /// pair, source and KEK), holding `data_key`: a passkey slot moving to its next salt.
+    pub(crate) fn remake(
+        &mut self,
+        id: &SlotId,
+        new: NewSlot,
+        data_key: &FernetKey,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let index = self
+            .slots
+            .iter()
+            .position(|s| &s.id == id)
+            .ok_or(Error::SlotNotFound)?;
+        let old = &self.slots[index];
+        let mut slot = Slot::create(new, data_key, &self.vault_id, self.epoch, now_ms)?;
+        slot.id = old.id.clone();
+        slot.created_ms = old.created_ms;
+        slot.last_used_ms = Some(now_ms);
+        // The binding names the id and the creation time: wrapped again with them.
+        slot.wrap(data_key, &self.vault_id, self.epoch)?;
+        self.slots[index] = slot;
+        Ok(())
     }
 
     /// Adds a slot for `new` holding `data_key` (the current one).

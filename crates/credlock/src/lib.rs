@@ -23,6 +23,8 @@ pub mod migrate;
 #[cfg(feature = "tokio")]
 pub mod nonblocking;
 mod operator;
+#[cfg(feature = "passkeys")]
+pub mod passkeys;
 pub mod registry;
 pub mod sessions;
 mod slots;

@@ -43,6 +43,10 @@ use tokio::sync::Semaphore;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::keyslot::{SlotId, SlotInfo};
+#[cfg(feature = "passkeys")]
+use crate::passkeys::PasskeyCeremony;
+#[cfg(feature = "passkeys")]
+use crate::passkeys::webauthn::RelyingParty;
 use crate::recovery_key::RecoveryKey;
 use crate::registry::{self, UserId};
 use crate::status::SecurityStatus;
@@ -344,6 +348,83 @@ impl Vault {
     /// As [`Vault::remove_slot`](crate::Vault::remove_slot).
     pub async fn remove_slot(&self, id: SlotId) -> Result<(), Error> {
         self.run(move |v| v.remove_slot(&id)).await
+    }
+
+    /// [`Vault::passkey_registration_options`](crate::Vault::passkey_registration_options).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::passkey_registration_options`](crate::Vault::passkey_registration_options).
+    #[cfg(feature = "passkeys")]
+    pub async fn passkey_registration_options(
+        &self,
+        rp: RelyingParty,
+        user_name: String,
+    ) -> Result<(serde_json::Value, PasskeyCeremony), Error> {
+        self.run(move |v| v.passkey_registration_options(&rp, &user_name))
+            .await
+    }
+
+    /// [`Vault::passkey_enrolment_options`](crate::Vault::passkey_enrolment_options).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::passkey_enrolment_options`](crate::Vault::passkey_enrolment_options).
+    #[cfg(feature = "passkeys")]
+    pub async fn passkey_enrolment_options(
+        &self,
+        rp: RelyingParty,
+        ceremony: PasskeyCeremony,
+        registration: Vec<u8>,
+    ) -> Result<(serde_json::Value, PasskeyCeremony), Error> {
+        self.run(move |v| v.passkey_enrolment_options(&rp, ceremony, &registration))
+            .await
+    }
+
+    /// [`Vault::add_passkey`](crate::Vault::add_passkey).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::add_passkey`](crate::Vault::add_passkey).
+    #[cfg(feature = "passkeys")]
+    pub async fn add_passkey(
+        &self,
+        rp: RelyingParty,
+        ceremony: PasskeyCeremony,
+        assertion: Vec<u8>,
+        label: String,
+    ) -> Result<SlotId, Error> {
+        self.run(move |v| v.add_passkey(&rp, ceremony, &assertion, &label))
+            .await
+    }
+
+    /// [`Vault::passkey_unlock_options`](crate::Vault::passkey_unlock_options).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::passkey_unlock_options`](crate::Vault::passkey_unlock_options).
+    #[cfg(feature = "passkeys")]
+    pub async fn passkey_unlock_options(
+        &self,
+        rp: RelyingParty,
+    ) -> Result<(serde_json::Value, PasskeyCeremony), Error> {
+        self.run(move |v| v.passkey_unlock_options(&rp)).await
+    }
+
+    /// [`Vault::unlock_with_passkey`](crate::Vault::unlock_with_passkey).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::unlock_with_passkey`](crate::Vault::unlock_with_passkey).
+    #[cfg(feature = "passkeys")]
+    pub async fn unlock_with_passkey(
+        &self,
+        rp: RelyingParty,
+        ceremony: PasskeyCeremony,
+        assertion: Vec<u8>,
+    ) -> Result<SlotId, Error> {
+        self.run(move |v| v.unlock_with_passkey(&rp, ceremony, &assertion))
+            .await
     }
 
     /// [`Vault::mint_session`](crate::Vault::mint_session).

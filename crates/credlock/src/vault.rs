@@ -44,7 +44,7 @@ use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::{Opened, VaultFile};
-use crate::keyslot::{MAX_SLOTS, NewSlot, Slot, SlotId, SlotKind};
+use crate::keyslot::{Keyring, MAX_SLOTS, NewSlot, Slot, SlotId, SlotKind};
 use crate::recovery_key::RecoveryKey;
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
@@ -472,6 +472,20 @@ impl Vault {
     /// As [`Vault::unlock`]; [`Error::WrongPassphrase`] when no secret slot opens with
     /// `secret`; [`Error::NoKeyslots`] for a vault of format version 1 or 2.
     pub fn unlock_with_secret(&self, secret: &[u8]) -> Result<(), Error> {
+        self.unlock_through_slot(Attempt::UnlockWithSecret, |file| {
+            file.open_with_secret(SlotKind::Secret, secret)
+        })
+        .map(|_| ())
+    }
+
+    /// Unlocks through a slot other than the passphrase's: `open` tests the secret against
+    /// the file read (no KDF), in turn, counted against the lockout as a passphrase is.
+    /// Returns the slot that opened it.
+    pub(crate) fn unlock_through_slot(
+        &self,
+        attempt: Attempt,
+        open: impl FnOnce(&VaultFile) -> Result<Opened, Error>,
+    ) -> Result<Option<SlotId>, Error> {
         let (epoch, file) = self.begin_unlock()?;
         if file.keyring.is_none() {
             return Err(Error::NoKeyslots {
@@ -479,12 +493,13 @@ impl Vault {
             });
         }
         let (_plaintext, slot) = self.gate().test_secret_then(
-            Attempt::UnlockWithSecret,
+            attempt,
             |shared| self.still_wanted(shared, epoch),
-            || file.open_with_secret(SlotKind::Secret, secret),
+            || open(&file),
             |opened| self.install_opened(&file, epoch, opened),
         )?;
-        self.finish_unlock(slot.as_ref())
+        self.finish_unlock(slot.as_ref())?;
+        Ok(slot)
     }
 
     /// The start of an unlock: the idle timeout applied, the state checked, its epoch noted,
@@ -1251,32 +1266,44 @@ impl Vault {
         &self,
         new: impl Fn() -> Result<NewSlot, Error>,
     ) -> Result<SlotId, Error> {
+        self.update_keyring_unlocked(|keyring, key, now_ms| {
+            // The cap, before any work.
+            if keyring.slots.len() >= MAX_SLOTS {
+                return Err(Error::TooManySlots { max: MAX_SLOTS });
+            }
+            keyring.add(new()?, key, now_ms)
+        })
+    }
+
+    /// Changes the unlocked vault's keyring with `change` (given the data key in memory and
+    /// the time), without rotating: a compare-and-swap on the file, tried again (with a new
+    /// read) if another writer wrote meanwhile; a key that is no longer the file's is
+    /// [`Error::ChangedElsewhere`] (the vault is locked).
+    pub(crate) fn update_keyring_unlocked<T>(
+        &self,
+        change: impl Fn(&mut Keyring, &FernetKey, u64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.note_activity()?;
         for _ in 0..MAX_CAS_ATTEMPTS {
             let (file, version) = self.read_file_versioned()?;
             let mut keyring = file.keyring.clone().ok_or(Error::NoKeyslots {
                 version: file.version(),
             })?;
-            // The cap, before any work.
-            if keyring.slots.len() >= MAX_SLOTS {
-                return Err(Error::TooManySlots { max: MAX_SLOTS });
-            }
-            let slot = new()?;
-            let id = {
+            let out = {
                 let mut state = self.shared.state();
                 let key = state.session.key(self.now())?;
                 if !state.holds_key_of(&file) {
                     state.lock();
                     return Err(Error::ChangedElsewhere);
                 }
-                keyring.add(slot, key, self.options.clock.now_ms())?
+                change(&mut keyring, key, self.options.clock.now_ms())?
             };
             let new_file = VaultFile {
                 keyring: Some(keyring),
                 ..file
             };
             if self.store.replace_if(version, &new_file.to_bytes()?)? != WriteOutcome::Conflict {
-                return Ok(id);
+                return Ok(out);
             }
         }
         Err(credlock_store::Error::Contended {

@@ -56,6 +56,8 @@ pub(crate) enum Attempt {
     UnlockWithSecret,
     /// The passphrase, to stop needing the key provider.
     RemoveKeyProvider,
+    /// A passkey's PRF output (from a verified WebAuthn assertion), to unlock.
+    UnlockWithPasskey,
 }
 
 impl Attempt {
@@ -69,6 +71,7 @@ impl Attempt {
             Self::SignIn => "sign_in",
             Self::UnlockWithSecret => "unlock_with_secret",
             Self::RemoveKeyProvider => "remove_key_provider",
+            Self::UnlockWithPasskey => "unlock_with_passkey",
         }
     }
 }

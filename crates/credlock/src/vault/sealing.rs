@@ -102,7 +102,7 @@ pub(crate) fn rotate(
     }
     let params = match &keyring.passphrase_slot()?.source {
         SlotSource::Kdf(params) => *params,
-        SlotSource::Salt(_) => {
+        SlotSource::Salt(_) | SlotSource::Passkey { .. } => {
             return Err(Error::CorruptVault {
                 reason: "the passphrase slot has no KDF",
             });
