@@ -932,6 +932,41 @@ mod tests {
     }
 
     #[test]
+    fn every_wrap_draws_its_own_nonce_and_ephemeral_key() {
+        let data = FernetKey::generate().unwrap();
+        let derived = FernetKey::generate().unwrap();
+        let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
+        ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2).unwrap();
+        let (a, b) = (&ring.slots[0], &ring.slots[1]);
+        assert_ne!(a.private_key[..NONCE_LEN], b.private_key[..NONCE_LEN]);
+        assert_ne!(a.data_key[..PUBLIC_KEY_LEN + NONCE_LEN], b.data_key[..PUBLIC_KEY_LEN + NONCE_LEN]);
+        let mut again = a.clone();
+        again.wrap(&data, &ring.vault_id, ring.epoch).unwrap();
+        assert_ne!(again.data_key, a.data_key, "a second wrap of the same key differs");
+    }
+
+    #[test]
+    fn a_slot_tells_its_kind_id_and_times() {
+        let data = FernetKey::generate().unwrap();
+        let derived = FernetKey::generate().unwrap();
+        let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1_700_000_000_000).unwrap();
+        let id = ring.slots[0].id.clone();
+        ring.mark_used(&id, 1_700_000_060_000);
+        let info = &ring.infos()[0];
+        assert_eq!(info.kind.to_string(), "passphrase");
+        assert_eq!(SlotKind::RecoveryKey.to_string(), "recovery_key");
+        assert_eq!(info.id.to_string(), id.as_str());
+        assert_eq!(
+            info.created_at,
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_000)
+        );
+        assert_eq!(
+            info.last_used_at,
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_060_000))
+        );
+    }
+
+    #[test]
     fn labels_are_bounded_and_printable() {
         assert!(check_label("kit").is_ok());
         assert!(check_label("").is_err());

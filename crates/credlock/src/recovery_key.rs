@@ -172,6 +172,22 @@ mod tests {
     }
 
     #[test]
+    fn text_longer_than_any_typing_of_a_key_is_refused_before_it_is_read() {
+        let spaces = " ".repeat(4 * CHARS + 1);
+        assert!(matches!(
+            RecoveryKey::parse(&spaces),
+            Err(Error::MalformedRecoveryKey { reason: "too long" })
+        ));
+        // At the bound, the text is read: spaces alone are too few characters.
+        assert!(matches!(
+            RecoveryKey::parse(&" ".repeat(4 * CHARS)),
+            Err(Error::MalformedRecoveryKey {
+                reason: "too few characters (a recovery key has 32)"
+            })
+        ));
+    }
+
+    #[test]
     fn generated_keys_differ_and_say_nothing_in_debug() {
         let (a, b) = (
             RecoveryKey::generate().unwrap(),
