@@ -3,6 +3,8 @@
 //! nothing, a slow one never hangs an unlock, providers are added to existing vaults at their
 //! next unlock and removed on request, and Eclosion exports still work.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod common;
 #[path = "common/v3.rs"]
 mod v3;

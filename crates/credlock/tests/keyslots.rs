@@ -2,6 +2,8 @@
 //! is refused, rotation retires secrets, the recovery key, a second device, crashes around
 //! slot writes, and the lockout for every slot kind.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod common;
 #[path = "common/v3.rs"]
 mod v3;
