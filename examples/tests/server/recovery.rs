@@ -3,9 +3,11 @@
 //! refusal of the new endpoints (a malformed key uncounted, a wrong one counted, the
 //! lockout, a missing cookie, the CSRF rule, an oversized body).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use credlock::audit::JsonLinesSink;
 use credlock::secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -45,7 +47,14 @@ fn slots_of(answer: &common::Answer) -> Vec<Value> {
 #[tokio::test]
 async fn a_recovery_key_opens_the_vault_once_and_is_replaced() {
     let _turn = common::shared().await;
-    let server = common::start(Setup::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let sink = JsonLinesSink::builder(&log).open().unwrap();
+    let server = common::start(Setup {
+        audit_to: vec![Arc::new(sink)],
+        ..Setup::default()
+    })
+    .await;
     let mut alice = Client::enrolled(&server).await;
 
     // Shown once, in the answer; the listing holds no key.
@@ -184,6 +193,31 @@ async fn a_recovery_key_opens_the_vault_once_and_is_replaced() {
     server.vault.clear_lockout().unwrap();
     server.vault.unlock(&SecretString::from(NEW_PASS)).unwrap();
     assert_eq!(server.vault.credentials().unwrap().email(), common::EMAIL);
+
+    // The audit trail: each step with the client's address, never a key or a passphrase.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for kind in [
+        "slot_added",
+        "recovered",
+        "key_rotated",
+        "slot_removed",
+        "signed_in",
+    ] {
+        let event = events
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} event: {events:#?}"));
+        if kind != "key_rotated" {
+            assert_eq!(event["context"]["client"], "127.0.0.1", "{event}");
+        }
+    }
+    for secret in [&kit, &next, &spare, &typed, PASS, NEW_PASS] {
+        assert!(!text.contains(secret), "a secret in the audit log");
+    }
 }
 
 #[tokio::test]
