@@ -151,7 +151,6 @@ fn audit_sinks(
 
 /// What every vault is opened with besides its store: the idle sweeper (an idle vault locks
 /// at its deadline, not at the next request), the key provider, the audit sinks.
-#[derive(Clone)]
 struct VaultOptions {
     sinks: Vec<Arc<dyn AuditSink>>,
     /// Whether the vault's own `tracing` sink is replaced (by a hashing one in `sinks`).
@@ -243,9 +242,12 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let (sinks, replace_tracing) = audit_sinks(webhook, hash_key.as_deref())?;
     // Opened before anything listens: a spec that does not open stops the server here.
-    let provider = match &args.key_provider {
+    // Opening one blocks (a PKCS#11 module loads, logs in): on the blocking pool.
+    let provider = match args.key_provider.clone() {
         Some(spec) => {
-            let provider = key_provider(spec)?;
+            let provider = tokio::task::spawn_blocking(move || key_provider(&spec))
+                .await
+                .map_err(|e| format!("opening the key provider failed: {e}"))??;
             tracing::info!(key_provider = %provider.identity(), "key provider opened");
             Some(provider)
         }
