@@ -32,6 +32,13 @@
 //! - With `--store files:DIR|sqlite:DIR|postgres:CONNINFO` and `--multi-user`, many users'
 //!   vaults from a credlock `Registry`, each user under `/users/{id}/`; a request naming a
 //!   user without a vault opens and keeps nothing.
+//! - With `--key-provider SPEC` (`file:`, `systemd:`, `keyring:`, `pkcs11:`), every vault's
+//!   passphrase slot also needs the provider's key (a pepper no vault file or database
+//!   holds), each call behind a deadline; `/security/status` names it. A spec that does not
+//!   open stops the server at start.
+//! - Recovery keys (`/auth/recovery-key`, shown once; `/auth/recover` when the passphrase is
+//!   forgotten), the vault's keyslots (`/auth/slots`), and a second device signing in beside
+//!   the first (`/auth/unlock` on an unlocked vault proves the passphrase and adds a session).
 //! - Timeouts on reading a request head (and on an idle keep-alive connection), on a whole
 //!   request and on a stalled request body, and a cap on open connections
 //!   (`--max-connections`, kept below the open-file limit) where silent and slow clients
@@ -47,6 +54,7 @@ use std::sync::Arc;
 use clap::Parser;
 use credlock::audit::webhook::WebhookSecret;
 use credlock::audit::{AuditSink, HashingKey, HashingSink, TracingSink, hash_value};
+use credlock::keyprovider::{self, KeyProvider, WithTimeout};
 use credlock::registry::{FileStoreSet, PostgresStoreSet, RegistryBuilder, SqliteStoreSet};
 use credlock::{Registry, Vault, VaultBuilder};
 
@@ -90,6 +98,20 @@ struct Args {
     /// a new connection takes the place of the oldest one that is answering no request.
     #[arg(long, default_value_t = app::Limits::default().max_connections)]
     max_connections: usize,
+    /// A key provider every passphrase slot also needs (a pepper the vault files never
+    /// hold): `file:/ABSOLUTE/PATH`, `systemd:CREDENTIAL`, `keyring:SERVICE/USER` or
+    /// `pkcs11:module=…;token=…;key=…;pin-env=VAR`. Each call has a deadline (2 s).
+    #[arg(long, value_name = "SPEC")]
+    key_provider: Option<String>,
+}
+
+/// The key provider named by `--key-provider`, behind a deadline.
+fn key_provider(spec: &str) -> Result<Arc<dyn KeyProvider>, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("--key-provider: {e}");
+    let parsed = keyprovider::parse_spec(spec).map_err(|e| failed(&e))?;
+    let provider = credlock_keyprovider_pkcs11::open(&parsed).map_err(|e| failed(&e))?;
+    let provider = WithTimeout::new(provider).map_err(|e| failed(&e))?;
+    Ok(Arc::new(provider))
 }
 
 /// The contents of a secret file, trailing whitespace (a final newline) removed.
@@ -127,20 +149,31 @@ fn audit_sinks(
     }
 }
 
-/// `builder` auditing to `sinks` (instead of its own `tracing` sink if `replace_tracing`).
-fn with_audit(
-    builder: VaultBuilder,
-    sinks: &[Arc<dyn AuditSink>],
+/// What every vault is opened with besides its store: the idle sweeper (an idle vault locks
+/// at its deadline, not at the next request), the key provider, the audit sinks.
+struct VaultOptions {
+    sinks: Vec<Arc<dyn AuditSink>>,
+    /// Whether the vault's own `tracing` sink is replaced (by a hashing one in `sinks`).
     replace_tracing: bool,
-) -> VaultBuilder {
-    let builder = if replace_tracing {
-        builder.without_tracing_audit()
-    } else {
-        builder
-    };
-    sinks
-        .iter()
-        .fold(builder, |b, sink| b.audit_to(Arc::clone(sink)))
+    provider: Option<Arc<dyn KeyProvider>>,
+}
+
+impl VaultOptions {
+    fn apply(&self, builder: VaultBuilder) -> VaultBuilder {
+        let builder = builder.idle_sweeper();
+        let builder = match &self.provider {
+            Some(provider) => builder.key_provider(Arc::clone(provider)),
+            None => builder,
+        };
+        let builder = if self.replace_tracing {
+            builder.without_tracing_audit()
+        } else {
+            builder
+        };
+        self.sinks
+            .iter()
+            .fold(builder, |b, sink| b.audit_to(Arc::clone(sink)))
+    }
 }
 
 /// A registry over the store set named by `--store`.
@@ -208,6 +241,23 @@ async fn run(args: Args) -> Result<(), String> {
         _ => None,
     };
     let (sinks, replace_tracing) = audit_sinks(webhook, hash_key.as_deref())?;
+    // Opened before anything listens: a spec that does not open stops the server here.
+    // Opening one blocks (a PKCS#11 module loads, logs in): on the blocking pool.
+    let provider = match args.key_provider.clone() {
+        Some(spec) => {
+            let provider = tokio::task::spawn_blocking(move || key_provider(&spec))
+                .await
+                .map_err(|e| format!("opening the key provider failed: {e}"))??;
+            tracing::info!(key_provider = %provider.identity(), "key provider opened");
+            Some(provider)
+        }
+        None => None,
+    };
+    let options = VaultOptions {
+        sinks,
+        replace_tracing,
+        provider,
+    };
     let (limits, lowered) = app::Limits {
         max_connections: args.max_connections,
         ..app::Limits::default()
@@ -238,10 +288,7 @@ async fn run(args: Args) -> Result<(), String> {
         let opened = spec.clone();
         let registry = tokio::task::spawn_blocking(move || {
             registry(&opened)?
-                .vault_options(move |builder| {
-                    // An idle vault locks at its deadline, not at the next request.
-                    with_audit(builder.idle_sweeper(), &sinks, replace_tracing)
-                })
+                .vault_options(move |builder| options.apply(builder))
                 .open()
                 .map_err(|e| format!("cannot open the registry: {e}"))
         })
@@ -257,9 +304,8 @@ async fn run(args: Args) -> Result<(), String> {
         );
         app::AppState::for_registry(registry, args.multi_user, config, finance)
     } else {
-        // An idle vault locks at its deadline, not at the next request.
-        let builder = Vault::builder(&args.vault).idle_sweeper();
-        let vault = with_audit(builder, &sinks, replace_tracing)
+        let vault = options
+            .apply(Vault::builder(&args.vault))
             .open()
             .map_err(|e| format!("cannot open the vault {}: {e}", args.vault.display()))?;
         app::AppState::new(vault, config, finance)

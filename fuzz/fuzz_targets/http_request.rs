@@ -4,7 +4,9 @@
 //!
 //! Every answer must be a well-formed one: never a 500, every security header present, a
 //! JSON error body that parses, and neither the passphrase nor the stored password echoed.
-//! The stored credentials survive unless a signed-in client logged out.
+//! The stored credentials survive unless a signed-in client logged out. A recovery key an
+//! answer shows is used by later requests (`/auth/recover`), so recovery, its replacement key
+//! and the keyslots are reached too.
 #![no_main]
 
 #[allow(dead_code, unused_imports)]
@@ -29,7 +31,7 @@ const PASS: &str = "Tangerine-Rocket-42!";
 const PASSWORD: &str = "Stored-Password-Sentinel-9";
 const EMAIL: &str = "alice@example.com";
 
-const PATHS: [&str; 14] = [
+const PATHS: [&str; 18] = [
     "/",
     "/app.js",
     "/app.css",
@@ -42,6 +44,10 @@ const PATHS: [&str; 14] = [
     "/auth/sessions",
     "/auth/sessions/",
     "/auth/totp",
+    "/auth/recovery-key",
+    "/auth/recover",
+    "/auth/slots",
+    "/auth/slots/",
     "/security/status",
     "/users/",
 ];
@@ -67,6 +73,12 @@ enum BodyPart {
     Token {
         label: Option<String>,
         scopes: Vec<String>,
+    },
+    /// `{"recovery_key": ..., "passphrase": ...}`: the last recovery key an answer showed (or
+    /// some text), and a new passphrase (or the right one).
+    Recover {
+        key: Option<String>,
+        passphrase: Option<String>,
     },
     Json(String),
 }
@@ -165,7 +177,7 @@ fn server(input: &Input) -> Option<(axum::Router, Arc<Vault>)> {
     }
 }
 
-fn body_of(part: &BodyPart) -> Vec<u8> {
+fn body_of(part: &BodyPart, shown_key: Option<&str>) -> Vec<u8> {
     match part {
         BodyPart::Empty => Vec::new(),
         BodyPart::Raw(bytes) => bytes.clone(),
@@ -189,11 +201,22 @@ fn body_of(part: &BodyPart) -> Vec<u8> {
                 .to_string()
                 .into_bytes()
         }
+        BodyPart::Recover { key, passphrase } => serde_json::json!({
+            "recovery_key": key.as_deref().or(shown_key).unwrap_or_default(),
+            "passphrase": passphrase.as_deref().unwrap_or(PASS),
+        })
+        .to_string()
+        .into_bytes(),
         BodyPart::Json(text) => text.clone().into_bytes(),
     }
 }
 
-fn request(req: &Req, multi_user: bool, jar: &[(String, String)]) -> Option<Request<Body>> {
+fn request(
+    req: &Req,
+    multi_user: bool,
+    jar: &[(String, String)],
+    shown_key: Option<&str>,
+) -> Option<Request<Body>> {
     let method = match req.method % 7 {
         0 => Method::GET,
         1 => Method::POST,
@@ -240,7 +263,7 @@ fn request(req: &Req, multi_user: bool, jar: &[(String, String)]) -> Option<Requ
     }
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(req.addr)), 40_000);
     builder = builder.extension(ConnectInfo(addr));
-    builder.body(Body::from(body_of(&req.body))).ok()
+    builder.body(Body::from(body_of(&req.body, shown_key))).ok()
 }
 
 /// Keeps the cookies a response sets (and forgets the ones it clears).
@@ -264,8 +287,10 @@ fuzz_target!(|input: Input| {
     };
     let mut jar: Vec<(String, String)> = Vec::new();
     let mut logged_out = false;
+    // The last recovery key an answer showed (`/auth/recovery-key`, `/auth/recover`).
+    let mut shown_key: Option<String> = None;
     for req in input.requests.iter().take(12) {
-        let Some(request) = request(req, input.multi_user, &jar) else {
+        let Some(request) = request(req, input.multi_user, &jar, shown_key.as_deref()) else {
             continue;
         };
         // A HEAD answer has the headers of a GET and no body.
@@ -316,6 +341,13 @@ fuzz_target!(|input: Input| {
             if !parts.status.is_success() {
                 assert!(value["error"].is_string(), "{value}");
                 assert!(value["message"].is_string(), "{value}");
+            }
+            if let Some(key) = value["recovery_key"].as_str() {
+                assert!(
+                    parts.status.is_success(),
+                    "a recovery key in a refusal: {value}"
+                );
+                shown_key = Some(key.to_owned());
             }
         } else {
             assert!(

@@ -425,6 +425,14 @@ impl Vault {
     ) -> Result<SlotId, Error> {
         self.run(move |v| v.unlock_with_passkey(&rp, ceremony, &assertion))
             .await
+    /// [`Vault::remove_slot_keeping`](crate::Vault::remove_slot_keeping): the client session
+    /// `keep` (the one of the client asking) survives the rotation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::remove_slot_keeping`](crate::Vault::remove_slot_keeping).
+    pub async fn remove_slot_keeping(&self, id: SlotId, keep: SessionId) -> Result<(), Error> {
+        self.run(move |v| v.remove_slot_keeping(&id, &keep)).await
     }
 
     /// [`Vault::mint_session`](crate::Vault::mint_session).

@@ -162,3 +162,55 @@ fn the_pool_bounds_the_derivations_in_flight() {
         "at most the pool's two permits derive at once"
     );
 }
+
+#[test]
+fn removing_a_slot_keeps_the_session_asked_for_and_ends_the_others() {
+    use credlock::SlotKind;
+    use credlock::sessions::{Scope, SessionRequest};
+
+    let watch = Arc::new(Watch::default());
+    let vault = Vault::new(watch.builder().open().unwrap());
+    current_thread().block_on(async {
+        vault.store(creds(), valid(PASS)).await.unwrap();
+        vault.add_recovery_key("kit".into()).await.unwrap();
+        let laptop = vault
+            .mint_session(SessionRequest::client("laptop"))
+            .await
+            .unwrap();
+        let phone = vault
+            .mint_session(SessionRequest::client("phone"))
+            .await
+            .unwrap();
+        let kit = vault
+            .list_slots()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.kind == SlotKind::RecoveryKey)
+            .unwrap();
+        vault
+            .remove_slot_keeping(kit.id.clone(), laptop.info.id.clone())
+            .await
+            .unwrap();
+        assert_eq!(vault.list_slots().await.unwrap().len(), 1);
+        let token = |m: &credlock::sessions::MintedSession| secret(m.token.expose_secret());
+        assert!(
+            vault
+                .validate_session(token(&laptop), Scope::Manage)
+                .await
+                .is_ok()
+        );
+        assert!(
+            vault
+                .validate_session(token(&phone), Scope::Manage)
+                .await
+                .is_err()
+        );
+        assert!(
+            vault
+                .remove_slot_keeping(kit.id, laptop.info.id)
+                .await
+                .is_err()
+        );
+    });
+}

@@ -2,7 +2,8 @@
 //!
 //! The flow: `/auth/login` checks the credentials with the finance service and holds them
 //! in this client's pending slot; `/auth/set-passphrase` seals them into the vault and signs
-//! the client in; later `/auth/unlock` opens the vault and signs it in again. Signed in means
+//! the client in; later `/auth/unlock` opens the vault and signs it in again, or signs a
+//! second device in beside the first (`credlock::Vault::sign_in`). Signed in means
 //! holding a credlock session token in an HttpOnly cookie (`credlock::web::SessionCookie`;
 //! the vault keeps only its digest, and locking or logging out ends every session); the
 //! passphrase itself is dropped when the request that carried it ends. The vault's calls
@@ -22,7 +23,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use credlock::secrecy::{ExposeSecret as _, SecretString};
-use credlock::sessions::{Scope, SessionId, SessionInfo, SessionRequest};
+use credlock::sessions::{MintedSession, Scope, SessionId, SessionInfo, SessionRequest};
 use credlock::web::SessionFromCookie;
 use credlock::{Error, ErrorKind, SessionState, nonblocking};
 use serde::Deserialize;
@@ -42,7 +43,7 @@ fn issued_client_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// The client id every state-changing request without a session must carry (the page and
 /// `/auth/status` hand one out); a value this server did not issue is refused.
-fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     issued_client_id(state, headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -91,7 +92,7 @@ pub(crate) async fn signed_in_client(
 }
 
 /// Counts a passphrase attempt against the client's address, whichever user it is for.
-fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
+pub(crate) fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
     state.inner.limiter.check(client.addr.ip()).map_err(|wait| {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError::new(
@@ -105,7 +106,7 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
 
 /// A JSON answer that also signs the client in with a new session (every scope, idle
 /// expiry), labelled with its user agent.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     vault: &nonblocking::Vault,
     client: &Client,
@@ -114,10 +115,15 @@ async fn signed_in(
     let minted = vault
         .mint_session(SessionRequest::client(client.label()))
         .await?;
+    Ok(with_session(state, &minted, body))
+}
+
+/// A JSON answer that hands the client the session `minted` in its cookie.
+fn with_session(state: &AppState, minted: &MintedSession, body: Value) -> Response {
     let mut response = Json(body).into_response();
     let cookie = state.inner.session_cookie.set(&minted.token, None);
     response.headers_mut().append(header::SET_COOKIE, cookie);
-    Ok(response)
+    response
 }
 
 fn signed_out(state: &AppState, body: Value) -> Response {
@@ -233,10 +239,10 @@ pub(crate) async fn login(
 
 #[derive(Deserialize)]
 pub(crate) struct PassphraseBody {
-    passphrase: SecretString,
+    pub(crate) passphrase: SecretString,
 }
 
-fn require_passphrase(body: &PassphraseBody) -> Result<(), ApiError> {
+pub(crate) fn require_passphrase(body: &PassphraseBody) -> Result<(), ApiError> {
     if body.passphrase.expose_secret().is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -276,8 +282,10 @@ pub(crate) async fn set_passphrase(
     signed_in(&state, &vault, &client, body).await
 }
 
-/// `POST /auth/unlock`: unlocks the vault (401 for a wrong passphrase, 429 with
-/// `Retry-After` while locked out) and signs the client in. A user without stored
+/// `POST /auth/unlock`: signs the client in with the passphrase (401 for a wrong one, 429
+/// with `Retry-After` while locked out): a locked vault is unlocked; on one another device
+/// already unlocked, the passphrase is proven through the vault's gate (in turn with every
+/// other attempt, and counted) and that device keeps its session. A user without stored
 /// credentials gets the wrong passphrase's answer.
 pub(crate) async fn unlock(
     State(state): State<AppState>,
@@ -292,14 +300,21 @@ pub(crate) async fn unlock(
     let Some(vault) = user.vault else {
         return Err(Error::WrongPassphrase.into());
     };
+    let request = SessionRequest::client(client.label());
     // The passphrase moves into the blocking work and is dropped (zeroized) when it ends.
-    match audited(&vault, &client, move |v| v.unlock(&body.passphrase)).await {
-        Err(e) if e.kind() == ErrorKind::NoCredentials => return Err(Error::WrongPassphrase.into()),
+    let minted = match audited(&vault, &client, move |v| {
+        v.sign_in(&body.passphrase, request)
+    })
+    .await
+    {
+        Err(e) if e.kind() == ErrorKind::NoCredentials => {
+            return Err(Error::WrongPassphrase.into());
+        }
         result => result?,
-    }
+    };
     let body =
         json!({ "success": true, "unlock_success": true, "message": "Credentials unlocked." });
-    signed_in(&state, &vault, &client, body).await
+    Ok(with_session(&state, &minted, body))
 }
 
 /// `POST /auth/lock`: locks the vault (the key is dropped; every session ends).

@@ -9,6 +9,7 @@ mod http;
 mod page;
 pub(crate) mod pending;
 mod ratelimit;
+mod recovery;
 mod security;
 pub(crate) mod transport;
 pub(crate) mod users;
@@ -40,8 +41,8 @@ pub(crate) struct Config {
     pub(crate) tls: bool,
     /// How long credentials checked by `/auth/login` wait for `/auth/set-passphrase`.
     pub(crate) pending_ttl: Duration,
-    /// The per-client-address limit on passphrase attempts (unlock, set-passphrase, login),
-    /// counted across every user.
+    /// The per-client-address limit on passphrase attempts (unlock, set-passphrase, login,
+    /// recover), counted across every user.
     pub(crate) attempts: RateLimit,
     /// Timeouts and the connection cap.
     pub(crate) limits: Limits,
@@ -170,6 +171,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/sessions", get(auth::sessions).post(auth::new_token))
         .route("/auth/sessions/{id}", delete(auth::revoke_session))
         .route("/auth/totp", get(auth::totp))
+        .route("/auth/recovery-key", post(recovery::create))
+        .route("/auth/recover", post(recovery::recover))
+        .route("/auth/slots", get(recovery::list))
+        .route("/auth/slots/{id}", delete(recovery::remove))
         .route("/security/status", get(security::status));
     let api = if state.inner.vaults.multi_user() {
         // The page and its script take the user from the page's own path.

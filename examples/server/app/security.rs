@@ -86,6 +86,9 @@ fn answer(state: &AppState, report: &SecurityStatus, full: bool) -> Value {
             "referrer_policy": "no-referrer",
         },
         "audit_logging": !report.audit.sinks.is_empty(),
+        // The server's `--key-provider` (kind and key id, no secret): every passphrase slot
+        // also needs it, so a copy of the vaults opens nothing offline.
+        "key_provider": report.key_provider,
     });
     if full && let Value::Object(map) = &mut answer {
         map.insert("encryption_enabled".into(), json!(report.cipher.is_some()));

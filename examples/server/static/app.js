@@ -30,8 +30,8 @@ function say(text, ok) {
   m.className = ok ? 'ok' : 'error';
 }
 
-function showRules(violations) {
-  const list = $('rules');
+function showRules(violations, id) {
+  const list = $(id || 'rules');
   list.replaceChildren();
   for (const v of violations || []) {
     const li = document.createElement('li');
@@ -61,11 +61,12 @@ async function refresh() {
   // Signed out, the page offers both ways in: unlock stored credentials, or store them.
   show('unlock-section', !signedIn && !pendingLogin);
   show('login-section', !signedIn && !pendingLogin);
+  show('recover-section', !signedIn && !pendingLogin);
   show('passphrase-section', !signedIn && pendingLogin);
   show('unlocked-section', signedIn);
   if (signedIn) {
     pendingLogin = false;
-    await Promise.all([loadTotp(), loadSessions()]);
+    await Promise.all([loadTotp(), loadSessions(), loadSlots()]);
   }
   await loadSecurity();
 }
@@ -102,6 +103,51 @@ async function loadSessions() {
   }
 }
 
+// A recovery key, shown once: the server keeps no copy.
+function showKey(key, notice) {
+  $('recovery-key').textContent = key;
+  $('recovery-key-notice').textContent = notice;
+  show('recovery-key-section', true);
+}
+
+function forgetKey() {
+  $('recovery-key').textContent = '';
+  $('recovery-key-notice').textContent = '';
+  show('recovery-key-section', false);
+}
+
+function when(secs) {
+  return secs ? new Date(secs * 1000).toLocaleString() : 'never';
+}
+
+async function loadSlots() {
+  const { ok, data } = await api('GET', '/auth/slots');
+  const list = $('slots');
+  list.replaceChildren();
+  if (!ok) return;
+  const kinds = { passphrase: 'Passphrase', recovery_key: 'Recovery key', secret: 'Device secret' };
+  for (const s of data.slots) {
+    const li = document.createElement('li');
+    li.dataset.id = s.id;
+    li.dataset.kind = s.kind;
+    li.textContent = (kinds[s.kind] || s.kind) + ': ' + s.label + ', created ' + when(s.created_at)
+      + ', last used ' + when(s.last_used_at) + ' ';
+    if (s.kind !== 'passphrase') {
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.textContent = 'Remove';
+      remove.className = 'remove-slot';
+      remove.addEventListener('click', async () => {
+        const r = await api('DELETE', '/auth/slots/' + encodeURIComponent(s.id));
+        say(r.ok ? 'Removed: it opens nothing from now on.' : r.data.message, r.ok);
+        await refresh();
+      });
+      li.appendChild(remove);
+    }
+    list.appendChild(li);
+  }
+}
+
 async function loadSecurity() {
   const { ok, data } = await api('GET', '/security/status');
   const dl = $('security');
@@ -117,6 +163,7 @@ async function loadSecurity() {
       ? 'after ' + data.lockout.max_attempts + ' failures, ' + data.lockout.base_delay_secs + ' s and more'
       : 'off'],
     ['Per-client limit', data.rate_limiting.passphrase_attempts_per_client],
+    ['Key provider', data.key_provider || 'none'],
   ];
   for (const [k, v] of rows) {
     const dt = document.createElement('dt');
@@ -163,13 +210,42 @@ onSubmit('unlock-form', async () => {
   await refresh();
 });
 
+onSubmit('recover-form', async () => {
+  const r = await api('POST', '/auth/recover', {
+    recovery_key: $('recover-key').value,
+    passphrase: $('recover-passphrase').value,
+  });
+  showRules(r.ok ? [] : r.data.violations, 'recover-rules');
+  if (r.ok) {
+    $('recover-key').value = '';
+    $('recover-passphrase').value = '';
+    showKey(r.data.recovery_key, r.data.message);
+  }
+  say(r.ok ? 'Passphrase changed: signed in.' : r.data.message, r.ok);
+  await refresh();
+});
+
+onSubmit('recovery-key-form', async () => {
+  const r = await api('POST', '/auth/recovery-key', { label: $('recovery-key-label').value });
+  if (r.ok) {
+    $('recovery-key-label').value = '';
+    showKey(r.data.recovery_key, r.data.message);
+  }
+  say(r.ok ? 'Recovery key created.' : r.data.message, r.ok);
+  await refresh();
+});
+
+$('recovery-key-done').addEventListener('click', forgetKey);
+
 $('lock-button').addEventListener('click', async () => {
+  forgetKey();
   const r = await api('POST', '/auth/lock');
   say(r.ok ? 'Locked.' : r.data.message, r.ok);
   await refresh();
 });
 
 $('logout-button').addEventListener('click', async () => {
+  forgetKey();
   const r = await api('POST', '/auth/logout');
   say(r.ok ? 'Logged out: the credentials are deleted.' : r.data.message, r.ok);
   await refresh();

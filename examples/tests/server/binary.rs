@@ -376,3 +376,216 @@ async fn enrol_alice(client: &mut Client) {
         .await;
     assert_eq!(a.status, 200, "{a:?}");
 }
+
+/// Writes a 32-byte random key file, created 0600.
+fn key_file(path: &Path) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    file.write_all(&key).unwrap();
+}
+
+/// The passphrase slot of a stored vault record (format version 3), wherever it sits.
+fn passphrase_slot(record: &serde_json::Value) -> Option<&serde_json::Value> {
+    match record {
+        serde_json::Value::Object(map) => {
+            if map.get("kind").and_then(|k| k.as_str()) == Some("passphrase") {
+                return Some(record);
+            }
+            map.values().find_map(passphrase_slot)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(passphrase_slot),
+        _ => None,
+    }
+}
+
+/// Runs the binary with `--key-provider spec` over a new vault: enrols a user, then checks
+/// that the stored passphrase slot names the provider `identity`, and that
+/// `/security/status` names it to every caller; a second run without the provider opens
+/// nothing.
+async fn serve_with_key_provider(spec: &str, identity: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    let (mut child, base) = spawn(&[
+        "--vault".as_ref(),
+        vault.as_os_str(),
+        "--key-provider".as_ref(),
+        spec.as_ref(),
+    ])
+    .await;
+    let mut client = Client::at(&base);
+    client.get("/auth/status").await;
+    let outside = client.get("/security/status").await;
+    assert_eq!(outside.json["authenticated"], false);
+    assert_eq!(outside.json["key_provider"], identity, "{outside:?}");
+    let a = client
+        .post(
+            "/auth/login",
+            json!({ "email": EMAIL, "password": "monarch-pw-123" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = client
+        .post("/auth/set-passphrase", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+
+    // The record names the provider in the passphrase slot (a key id and a check value,
+    // no secret).
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&vault).unwrap()).unwrap();
+    let slot = passphrase_slot(&record).unwrap_or_else(|| panic!("no passphrase slot: {record}"));
+    assert_eq!(slot["key_provider"]["id"], identity, "{slot}");
+    let s = client.get("/security/status").await;
+    assert_eq!(s.json["authenticated"], true);
+    assert_eq!(s.json["key_provider"], identity);
+    assert_eq!(
+        s.json["report"]["cipher"]["key_provider"], identity,
+        "{s:?}"
+    );
+    assert_eq!(client.post("/auth/lock", json!({})).await.status, 200);
+    let a = client
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+
+    // Without the provider, the right passphrase opens nothing, and nothing is counted.
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let (mut child, base) = spawn(&["--vault".as_ref(), vault.as_os_str()]).await;
+    let mut client = Client::at(&base);
+    client.get("/auth/status").await;
+    let a = client
+        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .await;
+    assert!(a.status >= 400, "{a:?}");
+    assert_eq!(a.json["error"], "invalid_option", "{a:?}");
+    let _ = child.0.kill();
+    let mut log = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(!log.contains(PASS), "{log}");
+}
+
+#[tokio::test]
+async fn with_a_key_file_provider_the_vault_names_it_and_needs_it() {
+    let _turn = common::shared().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("pepper");
+    key_file(&key);
+    let spec = format!("file:{}", key.display());
+    serve_with_key_provider(&spec, &spec).await;
+}
+
+#[tokio::test]
+async fn with_a_pkcs11_provider_the_vault_names_it_and_needs_it() {
+    use credlock::keyprovider::{PinSource, Pkcs11Spec};
+
+    let _turn = common::shared().await;
+    let require = std::env::var("CREDLOCK_REQUIRE_SOFTHSM").as_deref() == Ok("1");
+    let vars = [
+        "SOFTHSM2_CONF",
+        "CREDLOCK_PKCS11_MODULE",
+        "CREDLOCK_PKCS11_PIN",
+    ];
+    if let Some(missing) = vars.iter().find(|v| std::env::var_os(v).is_none()) {
+        assert!(
+            !require,
+            "CREDLOCK_REQUIRE_SOFTHSM=1 but {missing} is not set: run eval \
+             \"$(scripts/softhsm-init.sh)\""
+        );
+        eprintln!(
+            "\n=== SKIPPED: the server with a PKCS#11 key provider did NOT run: {missing} is \
+             not set (run eval \"$(scripts/softhsm-init.sh)\"; CREDLOCK_REQUIRE_SOFTHSM=1 \
+             makes this a failure) ===\n"
+        );
+        return;
+    }
+    let module = std::env::var("CREDLOCK_PKCS11_MODULE").unwrap();
+    let token = std::env::var("CREDLOCK_PKCS11_TOKEN").unwrap_or_else(|_| "credlock".into());
+    let key = format!("server-test-{}", std::process::id());
+    let spec = Pkcs11Spec::new(
+        &module,
+        &token,
+        &key,
+        PinSource::Env("CREDLOCK_PKCS11_PIN".into()),
+    );
+    credlock_keyprovider_pkcs11::generate_key(&spec).unwrap();
+    let text =
+        format!("pkcs11:module={module};token={token};key={key};pin-env=CREDLOCK_PKCS11_PIN");
+    serve_with_key_provider(&text, &format!("pkcs11:token={token};key={key}")).await;
+    credlock_keyprovider_pkcs11::delete_key(&spec).unwrap();
+}
+
+#[test]
+fn a_key_provider_that_does_not_open_stops_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.json");
+    let open_key = dir.path().join("open-pepper");
+    std::fs::write(&open_key, [7u8; 32]).unwrap();
+    std::fs::set_permissions(
+        &open_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    for (spec, says) in [
+        ("pepper".to_owned(), "expected KIND:"),
+        ("file:relative/pepper".to_owned(), "absolute path"),
+        (
+            format!("file:{}", dir.path().join("missing").display()),
+            "--key-provider",
+        ),
+        (format!("file:{}", open_key.display()), "chmod 600"),
+        ("nosuchkind:x".to_owned(), "--key-provider"),
+        (
+            "pkcs11:module=/no/such/module.so;token=t;key=k;pin-env=NO_SUCH_PIN_VAR".to_owned(),
+            "--key-provider",
+        ),
+    ] {
+        let mut child = Command::new(server_binary())
+            .args(["--listen", "127.0.0.1:0", "--insecure-http", "--vault"])
+            .arg(&vault)
+            .args(["--key-provider", &spec])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Bounded: a server that started anyway is killed and the test fails.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("--key-provider {spec}: the server started");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut log = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        assert!(!status.success(), "{spec}: {log}");
+        assert!(
+            log.contains("--key-provider") && log.contains(says),
+            "{spec}: {log}"
+        );
+        assert!(!vault.exists());
+    }
+}

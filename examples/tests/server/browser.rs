@@ -1,5 +1,7 @@
 //! The page in headless Chromium, driven over WebDriver: fill the forms, see the state
-//! change, see a policy failure listed, and save a screenshot under `target/`.
+//! change, see a policy failure listed, make a recovery key and use it when the passphrase
+//! is forgotten, sign a second browser in beside the first, and save screenshots under
+//! `target/`.
 //!
 //! The test starts `chromedriver` itself on a free loopback port. Without it (Debian's
 //! `chromium` and `chromium-driver` packages, which `.ci/run` installs), the test fails when
@@ -18,6 +20,9 @@ use credlock::sessions::{Scope, SessionRequest};
 use serde_json::{Value, json};
 
 use crate::common::{self, PASS, Setup};
+
+/// The passphrase set with the recovery key.
+const NEW_PASS: &str = "Marmalade-Comet-17?";
 
 /// The W3C WebDriver element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -433,6 +438,128 @@ async fn the_page_in_headless_chromium() {
             .is_err()
     );
     browser.wait_text("#sessions", "(this browser)").await;
+
+    // A recovery key from the page: shown once, with the notice; the slots list names it.
+    browser.fill("#recovery-key-label", "printed kit").await;
+    browser.click("#recovery-key-create").await;
+    browser
+        .wait_text("#recovery-key-notice", "shown only this once")
+        .await;
+    let kit = browser.text("#recovery-key").await;
+    assert_eq!(kit.len(), 39, "{kit:?}");
+    browser
+        .wait_text("#slots", "Recovery key: printed kit")
+        .await;
+    assert!(
+        browser
+            .text("#slots")
+            .await
+            .contains("Passphrase: passphrase")
+    );
+    assert!(!browser.text("#slots").await.contains(&kit));
+    browser.click("#recovery-key-done").await;
+    assert!(
+        browser
+            .attribute("#recovery-key-section", "hidden")
+            .await
+            .is_some()
+    );
+    assert_eq!(browser.text("#recovery-key").await, "");
+
+    // The passphrase is forgotten: lock, then "Forgot your passphrase?" with the key. A new
+    // passphrase the policy refuses lists every unmet rule; a good one signs in and shows
+    // the replacement key once.
+    browser.click("#lock-button").await;
+    browser.wait_state("signed_out").await;
+    assert_eq!(browser.attribute("#recover-section", "hidden").await, None);
+    assert!(
+        browser
+            .text("#recover-section")
+            .await
+            .contains("Forgot your passphrase? Use your recovery key")
+    );
+    browser.fill("#recover-key", &kit.to_lowercase()).await;
+    browser.fill("#recover-passphrase", "alice").await;
+    browser.click("#recover-submit").await;
+    browser
+        .wait_text("#message", "passphrase does not meet the policy")
+        .await;
+    assert!(browser.elements("#recover-rules li").await.len() >= 3);
+    browser.fill("#recover-passphrase", NEW_PASS).await;
+    browser.click("#recover-submit").await;
+    browser.wait_state("unlocked").await;
+    browser
+        .wait_text("#recovery-key-notice", "shown only this once")
+        .await;
+    let replacement = browser.text("#recovery-key").await;
+    assert_eq!(replacement.len(), 39, "{replacement:?}");
+    assert_ne!(replacement, kit);
+    assert_eq!(browser.elements("#recover-rules li").await.len(), 0);
+    browser.wait_text("#slots", "printed kit").await;
+    let recovered_shot = target_dir()
+        .join("screenshots")
+        .join("server-page-recovery.png");
+    browser.screenshot(&recovered_shot).await;
+    eprintln!(
+        "screenshot after the recovery: {}",
+        recovered_shot.display()
+    );
+    browser.click("#recovery-key-done").await;
+
+    // Signed out again, the old passphrase is wrong and the new one signs in.
+    browser.click("#lock-button").await;
+    browser.wait_state("signed_out").await;
+    browser.fill("#unlock-passphrase", PASS).await;
+    browser.click("#unlock-submit").await;
+    browser
+        .wait_text("#message", "the passphrase is wrong")
+        .await;
+    browser.fill("#unlock-passphrase", NEW_PASS).await;
+    browser.click("#unlock-submit").await;
+    browser.wait_state("unlocked").await;
+    browser.wait_text("#totp-left", "s left").await;
+
+    // A second browser signs in to the unlocked vault; the first keeps its session and
+    // still reads.
+    let second = Browser::open(&driver).await;
+    second.go(&format!("{}/", server.base)).await;
+    second.wait_state("signed_out").await;
+    second.fill("#unlock-passphrase", NEW_PASS).await;
+    second.click("#unlock-submit").await;
+    second.wait_state("unlocked").await;
+    second.wait_text("#sessions", "(this browser)").await;
+    second.wait_text("#totp-left", "s left").await;
+    browser.go(&format!("{}/", server.base)).await;
+    browser.wait_state("unlocked").await;
+    browser.wait_text("#totp-left", "s left").await;
+    browser.wait_text("#sessions", "(this browser)").await;
+    assert_eq!(browser.elements("#sessions li").await.len(), 2);
+
+    // The first removes the recovery key: it stays signed in, the second's session ends
+    // with the rotation.
+    browser
+        .click("#slots li[data-kind=recovery_key] button.remove-slot")
+        .await;
+    browser
+        .wait_text("#message", "opens nothing from now on")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser
+        .elements("#slots li[data-kind=recovery_key]")
+        .await
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the removed key is still listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        browser.attribute("#state", "data-state").await.as_deref(),
+        Some("unlocked")
+    );
+    browser.wait_text("#totp-left", "s left").await;
+    second.go(&format!("{}/", server.base)).await;
+    second.wait_state("signed_out").await;
+    second.close().await;
 
     // Log out from the page: the credentials are deleted.
     browser.click("#logout-button").await;

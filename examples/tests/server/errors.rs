@@ -139,9 +139,9 @@ async fn bad_requests_are_4xx_json_errors_and_lose_nothing() {
     planted.get("/auth/status").await;
     assert_ne!(planted.cookies["credlock_client"], "A".repeat(43));
     planted
-        .post("/auth/unlock", json!({ "passphrase": PASS }))
+        .post("/auth/unlock", json!({ "passphrase": "" }))
         .await
-        .assert_error(409, "conflict");
+        .assert_error(400, "passphrase_required");
     // A revoked cookie: alice revokes her own session.
     let list = alice.get("/auth/sessions").await;
     let id = list.json["sessions"][0]["id"].as_str().unwrap().to_owned();

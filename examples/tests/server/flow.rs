@@ -195,11 +195,55 @@ async fn the_whole_flow() {
     assert_eq!(s.json["passphrase_requirements"]["min_length"], 12);
     assert!(!s.json.to_string().contains(PASS));
 
-    // A second client cannot unlock an unlocked vault (it would need a session of its own).
-    let a = mallory
+    // A second device signs in to the unlocked vault with the passphrase (proven through
+    // the gate: a derivation) and gets a session of its own; alice keeps hers. A wrong
+    // passphrase there is counted as any other.
+    let before = server.derivations.load(Ordering::SeqCst);
+    let mut phone = Client::arrived(&server).await;
+    phone
+        .post("/auth/unlock", wrong())
+        .await
+        .assert_error(401, "wrong_passphrase");
+    assert_eq!(server.vault.security_status().failed_attempts, 1);
+    let a = phone
         .post("/auth/unlock", json!({ "passphrase": PASS }))
         .await;
-    a.assert_error(409, "conflict");
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(server.derivations.load(Ordering::SeqCst) - before, 2);
+    assert_eq!(server.vault.security_status().failed_attempts, 0);
+    assert!(phone.cookies.contains_key("credlock_session"));
+    assert_ne!(
+        phone.cookies["credlock_session"],
+        alice.cookies["credlock_session"]
+    );
+    assert_eq!(phone.get("/auth/totp").await.status, 200);
+    assert_eq!(
+        alice.get("/auth/totp").await.status,
+        200,
+        "alice keeps hers"
+    );
+    let listed = alice.get("/auth/sessions").await;
+    assert_eq!(listed.json["sessions"].as_array().unwrap().len(), 2);
+    let phone_id = listed.json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        alice
+            .delete(&format!("/auth/sessions/{phone_id}"))
+            .await
+            .status,
+        200
+    );
+    phone
+        .get("/auth/totp")
+        .await
+        .assert_error(401, "unauthenticated");
 
     // Sessions: this one, and an API token minted by it; revoke the token.
     let a = alice
