@@ -425,6 +425,8 @@ impl Vault {
     ) -> Result<SlotId, Error> {
         self.run(move |v| v.unlock_with_passkey(&rp, ceremony, &assertion))
             .await
+    }
+
     /// [`Vault::remove_slot_keeping`](crate::Vault::remove_slot_keeping): the client session
     /// `keep` (the one of the client asking) survives the rotation.
     ///
