@@ -32,6 +32,9 @@
 //! - With `--store files:DIR|sqlite:DIR|postgres:CONNINFO` and `--multi-user`, many users'
 //!   vaults from a credlock `Registry`, each user under `/users/{id}/`; a request naming a
 //!   user without a vault opens and keeps nothing.
+//! - Unlock with a passkey (`/auth/passkeys/*`, `app/passkeys.rs`): the WebAuthn PRF
+//!   extension opens a keyslot of the vault; open the page at `http://localhost:PORT`
+//!   (an IP address cannot be a passkey's relying party), or give `--origin`.
 //! - Timeouts on reading a request head (and on an idle keep-alive connection), on a whole
 //!   request and on a stalled request body, and a cap on open connections
 //!   (`--max-connections`, kept below the open-file limit) where silent and slow clients
@@ -63,6 +66,11 @@ struct Args {
     /// Serve plain HTTP: cookies without `Secure`, no HSTS. Only on a loopback address.
     #[arg(long)]
     insecure_http: bool,
+    /// The origin browsers reach the server at (`https://vault.example.com`), which makes
+    /// its host the passkeys' relying party. Default with --insecure-http:
+    /// `http://localhost:PORT`; without either, no passkeys.
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
     /// POST security events to this URL, signed (needs --webhook-secret-file).
     #[arg(long, requires = "webhook_secret_file")]
     webhook: Option<String>,
@@ -199,6 +207,13 @@ async fn run(args: Args) -> Result<(), String> {
             args.listen
         ));
     }
+    if let Some(origin) = &args.origin
+        && app::passkeys::rp_id(origin).is_none()
+    {
+        return Err(format!(
+            "--origin {origin:?}: expected https://HOST[:PORT] (or http://localhost:PORT)"
+        ));
+    }
     let webhook = match (&args.webhook, &args.webhook_secret_file) {
         (Some(url), Some(file)) => {
             let secret = WebhookSecret::new(read_secret(file, "webhook secret")?)
@@ -223,6 +238,7 @@ async fn run(args: Args) -> Result<(), String> {
     let config = app::Config {
         tls: !args.insecure_http,
         limits,
+        origin: args.origin.clone(),
         ..app::Config::default()
     };
     let finance = Arc::new(app::AcceptAll);

@@ -42,7 +42,7 @@ fn issued_client_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// The client id every state-changing request without a session must carry (the page and
 /// `/auth/status` hand one out); a value this server did not issue is refused.
-fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn client_id(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     issued_client_id(state, headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -91,7 +91,7 @@ pub(crate) async fn signed_in_client(
 }
 
 /// Counts a passphrase attempt against the client's address, whichever user it is for.
-fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
+pub(crate) fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
     state.inner.limiter.check(client.addr.ip()).map_err(|wait| {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError::new(
@@ -105,7 +105,7 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), ApiError> {
 
 /// A JSON answer that also signs the client in with a new session (every scope, idle
 /// expiry), labelled with its user agent.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     vault: &nonblocking::Vault,
     client: &Client,

@@ -22,7 +22,7 @@ use crate::common::{self, PASS, Setup};
 /// The W3C WebDriver element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn find_in_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -31,7 +31,7 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
 }
 
 /// `target/`, from this test's path (`target/<profile>/deps/<test>`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.ancestors()
         .nth(3)
@@ -40,7 +40,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// The chromedriver process, killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -52,7 +52,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver(binary: &Path) -> Driver {
+pub(crate) async fn start_driver(binary: &Path) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -83,13 +83,13 @@ async fn start_driver(binary: &Path) -> Driver {
 }
 
 /// One WebDriver session.
-struct Browser {
-    http: reqwest::Client,
-    session: String,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) session: String,
 }
 
 impl Browser {
-    async fn open(driver: &Driver) -> Self {
+    pub(crate) async fn open(driver: &Driver) -> Self {
         let http = reqwest::Client::new();
         let mut args = vec![
             "--headless=new",
@@ -128,7 +128,7 @@ impl Browser {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let request = self.http.request(method, format!("{}{path}", self.session));
         let request = if body.is_null() {
             request
@@ -142,12 +142,12 @@ impl Browser {
         r["value"].clone()
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
             .await;
     }
 
-    async fn element(&self, css: &str) -> String {
+    pub(crate) async fn element(&self, css: &str) -> String {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -158,7 +158,7 @@ impl Browser {
         v[ELEMENT].as_str().unwrap().to_owned()
     }
 
-    async fn elements(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn elements(&self, css: &str) -> Vec<String> {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -173,7 +173,7 @@ impl Browser {
             .collect()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let id = self.element(css).await;
         let v = self
             .call(
@@ -185,7 +185,7 @@ impl Browser {
         v.as_str().unwrap_or_default().to_owned()
     }
 
-    async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+    pub(crate) async fn attribute(&self, css: &str, name: &str) -> Option<String> {
         let id = self.element(css).await;
         let v = self
             .call(
@@ -197,7 +197,7 @@ impl Browser {
         v.as_str().map(ToOwned::to_owned)
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -213,7 +213,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -224,7 +224,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until `css`'s `data-state` attribute is `state`.
-    async fn wait_state(&self, state: &str) {
+    pub(crate) async fn wait_state(&self, state: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let now = self.attribute("#state", "data-state").await;
@@ -241,7 +241,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until `css` shows text containing `needle`.
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let text = self.text(css).await;
@@ -256,7 +256,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, path: &Path) {
+    pub(crate) async fn screenshot(&self, path: &Path) {
         let v = self
             .call(reqwest::Method::GET, "/screenshot", Value::Null)
             .await;
@@ -268,7 +268,7 @@ impl Browser {
     }
 
     /// The browser console's messages so far.
-    async fn console(&self) -> Vec<String> {
+    pub(crate) async fn console(&self) -> Vec<String> {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -283,7 +283,7 @@ impl Browser {
             .collect()
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
 }

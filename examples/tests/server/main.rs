@@ -24,6 +24,7 @@ mod errors;
 mod flow;
 mod load;
 mod memory;
+mod passkeys;
 mod slow;
 mod users;
 mod webhook;
