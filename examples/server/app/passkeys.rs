@@ -292,7 +292,8 @@ pub(crate) async fn register(
     let (options, ceremony) = audited(&vault, &client, move |v| {
         v.passkey_enrolment_options(&rp, ceremony, &response)
     })
-    .await?.map_err(step_error)?;
+    .await
+    .map_err(step_error)?;
     let id = state
         .inner
         .passkeys
@@ -328,7 +329,8 @@ pub(crate) async fn enrol(
     let slot = audited(&vault, &client, move |v| {
         v.add_passkey(&rp, ceremony, &response, &label)
     })
-    .await?.map_err(step_error)?;
+    .await
+    .map_err(step_error)?;
     Ok(Json(json!({ "success": true, "slot": slot.as_str() })))
 }
 
@@ -371,7 +373,10 @@ pub(crate) async fn remove(
         return Err(no_such_passkey());
     }
     let keep = me.id;
-    audited(&vault, &client, move |v| v.remove_slot_keeping(&slot, &keep)).await?;
+    audited(&vault, &client, move |v| {
+        v.remove_slot_keeping(&slot, &keep)
+    })
+    .await?;
     Ok(Json(json!({ "success": true, "removed": id })))
 }
 
@@ -424,7 +429,10 @@ pub(crate) async fn unlock(
     let owner = client_id(&state, &headers)?;
     rate_limit(&state, &client)?;
     let rp = state.inner.passkeys.rp()?;
-    let ceremony = state.inner.passkeys.take(&body.ceremony, &user.user, &owner)?;
+    let ceremony = state
+        .inner
+        .passkeys
+        .take(&body.ceremony, &user.user, &owner)?;
     let Some(vault) = user.vault else {
         return Err(unknown_ceremony());
     };

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use credlock::sessions::SessionRequest;
 use credlock_webauthn::SoftwareAuthenticator;
 use serde_json::{Value, json};
 
@@ -71,7 +72,9 @@ async fn virtual_authenticator(browser: &Browser) -> Result<String, Value> {
             "hasResidentKey": true,
             "hasUserVerification": true,
             "isUserVerified": true,
-            "hasPrf": true,
+            // The PRF extension (hmac-secret): the W3C form, an extension identifier.
+            // ChromeDriver 148 accepts `"hasPrf": true` too but leaves PRF off with it.
+            "extensions": ["prf"],
         }))
         .send()
         .await
@@ -97,9 +100,10 @@ async fn a_passkey_unlocks_the_page_in_headless_chromium_and_its_salt_rotates() 
         return;
     };
     let server = common::start(Setup::default()).await;
-    // Enrolled over HTTP (the browser test covers the forms); the browser signs in with
-    // the passphrase.
-    Client::enrolled(&server).await;
+    // Enrolled over HTTP (the browser test covers the forms) and locked; the browser
+    // unlocks with the passphrase.
+    let mut enrolled = Client::enrolled(&server).await;
+    assert_eq!(enrolled.post("/auth/lock", json!({})).await.status, 200);
     let driver = start_driver(&chromedriver).await;
     let browser = Browser::open(&driver).await;
     let authenticator = match virtual_authenticator(&browser).await {
@@ -124,14 +128,29 @@ async fn a_passkey_unlocks_the_page_in_headless_chromium_and_its_salt_rotates() 
     // Add a passkey.
     browser.fill("#passkey-label", "this laptop").await;
     browser.click("#passkey-add").await;
-    browser.wait_text("#message", "Passkey added").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let message = browser.text("#message").await;
+        if message.contains("Passkey added") {
+            break;
+        }
+        let prf = browser.attribute("#passkeys-section", "data-prf").await;
+        assert!(
+            prf.as_deref() != Some("no"),
+            "the browser gave no PRF result (getClientExtensionResults().prf): {message:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no passkey added; message: {message:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         browser
             .attribute("#passkeys-section", "data-prf")
             .await
             .as_deref(),
-        Some("yes"),
-        "the browser gave no PRF results"
+        Some("yes")
     );
     wait_passkeys(&browser, "the new passkey", |t| {
         t.contains("this laptop") && t.contains("last used: never")
@@ -147,7 +166,11 @@ async fn a_passkey_unlocks_the_page_in_headless_chromium_and_its_salt_rotates() 
             Value::Null,
         )
         .await;
-    assert_eq!(credentials.as_array().map(Vec::len), Some(1), "{credentials}");
+    assert_eq!(
+        credentials.as_array().map(Vec::len),
+        Some(1),
+        "{credentials}"
+    );
 
     // Lock and unlock with it, twice: each unlock moves the slot to a new PRF salt.
     let mut salts = vec![enrolled_salt];
@@ -166,7 +189,10 @@ async fn a_passkey_unlocks_the_page_in_headless_chromium_and_its_salt_rotates() 
             !salts.contains(&slots[0].1),
             "round {round}: the PRF salt did not rotate"
         );
-        assert_eq!(epoch, epoch_before, "an unlock does not rotate the data key");
+        assert_eq!(
+            epoch, epoch_before,
+            "an unlock does not rotate the data key"
+        );
         salts.push(slots[0].1.clone());
         wait_passkeys(&browser, "a last use", |t| {
             t.contains("this laptop") && !t.contains("last used: never")
@@ -215,11 +241,20 @@ async fn signed_in() -> (Server, Client, SoftwareAuthenticator, String) {
     let server = common::start(Setup::default()).await;
     let client = Client::enrolled(&server).await;
     let origin = origin(&server);
-    (server, client, SoftwareAuthenticator::new("localhost"), origin)
+    (
+        server,
+        client,
+        SoftwareAuthenticator::new("localhost"),
+        origin,
+    )
 }
 
 /// Adds a passkey over HTTP; returns its slot id.
-async fn add_passkey(client: &mut Client, device: &mut SoftwareAuthenticator, origin: &str) -> String {
+async fn add_passkey(
+    client: &mut Client,
+    device: &mut SoftwareAuthenticator,
+    origin: &str,
+) -> String {
     let a = client
         .post("/auth/passkeys/register/options", json!({}))
         .await;
@@ -260,7 +295,10 @@ async fn the_passkey_endpoints_over_http_and_their_refusals() {
         .post(format!("{}/auth/passkeys/register", owner.base))
         .header("content-type", "application/json")
         .body("{not json");
-    owner.send(request).await.assert_error(400, "malformed_json");
+    owner
+        .send(request)
+        .await
+        .assert_error(400, "malformed_json");
     owner
         .post("/auth/passkeys/register", json!({ "ceremony": 1 }))
         .await
@@ -288,10 +326,15 @@ async fn the_passkey_endpoints_over_http_and_their_refusals() {
     // Another client's ceremony (a second session of the same user) is not this one's,
     // and is gone once named.
     let mut other = Client::arrived(&server).await;
-    let a2 = other
-        .post("/auth/unlock", json!({ "passphrase": PASS }))
-        .await;
-    assert_eq!(a2.status, 200, "{a2:?}");
+    let minted = server
+        .vault
+        .mint_session(SessionRequest::client("another browser"))
+        .unwrap();
+    other.cookies.insert(
+        "credlock_session".to_owned(),
+        minted.token.expose_secret().to_owned(),
+    );
+    assert_eq!(other.get("/auth/passkeys").await.status, 200);
     other
         .post(
             "/auth/passkeys/register",
@@ -327,7 +370,11 @@ async fn the_passkey_endpoints_over_http_and_their_refusals() {
     // The whole flow; a ceremony is used once.
     let slot = add_passkey(&mut owner, &mut device, &origin).await;
     let listed = owner.get("/auth/passkeys").await;
-    assert_eq!(listed.json["passkeys"][0]["id"], slot.as_str(), "{listed:?}");
+    assert_eq!(
+        listed.json["passkeys"][0]["id"],
+        slot.as_str(),
+        "{listed:?}"
+    );
     assert_eq!(listed.json["passkeys"][0]["last_used_at_ms"], Value::Null);
     owner.post("/auth/lock", json!({})).await;
 
@@ -411,7 +458,11 @@ fn relying_party_ids_from_origins() {
         rp_id("https://vault.example.com:8443").as_deref(),
         Some("vault.example.com")
     );
-    assert_eq!(rp_id("http://vault.example.com"), None, "plain HTTP off localhost");
+    assert_eq!(
+        rp_id("http://vault.example.com"),
+        None,
+        "plain HTTP off localhost"
+    );
     assert_eq!(rp_id("https://127.0.0.1"), None, "an IP address");
     assert_eq!(rp_id("vault.example.com"), None);
 }
