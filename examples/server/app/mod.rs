@@ -176,8 +176,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/sessions", get(auth::sessions).post(auth::new_token))
         .route("/auth/sessions/{id}", delete(auth::revoke_session))
         .route("/auth/totp", get(auth::totp))
-        .merge(passkeys::routes())
         .route("/security/status", get(security::status));
+    let api = api.merge(passkeys::routes());
     let api = if state.inner.vaults.multi_user() {
         // The page and its script take the user from the page's own path.
         Router::new()
