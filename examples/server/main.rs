@@ -11,6 +11,9 @@
 //! - Eclosion's `/auth/login`, `/auth/set-passphrase`, `/auth/unlock`, `/auth/lock`,
 //!   `/auth/logout`, `/auth/status`, `/security/status`, with its JSON shapes; and
 //!   `/auth/sessions`, `DELETE /auth/sessions/{id}`, `/auth/totp`.
+//! - Unlock with a passkey (`/auth/passkeys/*`, `app/passkeys.rs`): the WebAuthn PRF
+//!   extension opens a keyslot of the vault; open the page at `http://localhost:PORT`
+//!   (an IP address cannot be a passkey's relying party), or give `--origin`.
 //! - A client is signed in by a session token in an HttpOnly, SameSite=Strict cookie; the
 //!   passphrase lives only as long as the request that carried it (as a `SecretString`,
 //!   zeroized when dropped; the raw request body that carried it is freed, not zeroized:
@@ -32,9 +35,6 @@
 //! - With `--store files:DIR|sqlite:DIR|postgres:CONNINFO` and `--multi-user`, many users'
 //!   vaults from a credlock `Registry`, each user under `/users/{id}/`; a request naming a
 //!   user without a vault opens and keeps nothing.
-//! - Unlock with a passkey (`/auth/passkeys/*`, `app/passkeys.rs`): the WebAuthn PRF
-//!   extension opens a keyslot of the vault; open the page at `http://localhost:PORT`
-//!   (an IP address cannot be a passkey's relying party), or give `--origin`.
 //! - Timeouts on reading a request head (and on an idle keep-alive connection), on a whole
 //!   request and on a stalled request body, and a cap on open connections
 //!   (`--max-connections`, kept below the open-file limit) where silent and slow clients
