@@ -391,6 +391,21 @@ async fn the_passkey_endpoints_over_http_and_their_refusals() {
         .post("/auth/passkeys/unlock", body.clone())
         .await
         .assert_error(401, "unknown_ceremony");
+    // A wrong origin: 401, nothing counted against the lockout.
+    let a = client
+        .post("/auth/passkeys/unlock/options", json!({}))
+        .await;
+    let evil = device
+        .assert(&a.json["publicKey"], "http://evil.localhost:1")
+        .unwrap();
+    client
+        .post(
+            "/auth/passkeys/unlock",
+            json!({ "ceremony": a.json["ceremony"], "credential": evil }),
+        )
+        .await
+        .assert_error(401, "unauthenticated");
+    assert_eq!(server.vault.lockout_state().unwrap().failures, 0);
     let a = client
         .post("/auth/passkeys/unlock/options", json!({}))
         .await;
