@@ -7,14 +7,19 @@
 //! authenticator refusing `hasPrf`, or a browser giving no PRF results fails the test.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use credlock::Registry;
+use credlock::registry::FileStoreSet;
 use credlock::sessions::SessionRequest;
 use credlock_webauthn::SoftwareAuthenticator;
 use serde_json::{Value, json};
 
+use crate::app;
 use crate::browser::{Browser, find_in_path, start_driver, target_dir};
 use crate::common::{self, Client, PASS, Server, Setup};
+use crate::users::enrol;
 
 fn require_browser() -> bool {
     std::env::var_os("CREDLOCK_REQUIRE_BROWSER").is_some_and(|v| v == "1")
@@ -252,17 +257,18 @@ async fn signed_in() -> (Server, Client, SoftwareAuthenticator, String) {
 /// Adds a passkey over HTTP; returns its slot id.
 async fn add_passkey(
     client: &mut Client,
+    at: &str,
     device: &mut SoftwareAuthenticator,
     origin: &str,
 ) -> String {
     let a = client
-        .post("/auth/passkeys/register/options", json!({}))
+        .post(&format!("{at}/auth/passkeys/register/options"), json!({}))
         .await;
     assert_eq!(a.status, 200, "{a:?}");
     let created = device.register(&a.json["publicKey"], origin).unwrap();
     let a = client
         .post(
-            "/auth/passkeys/register",
+            &format!("{at}/auth/passkeys/register"),
             json!({ "ceremony": a.json["ceremony"], "credential": created }),
         )
         .await;
@@ -270,7 +276,7 @@ async fn add_passkey(
     let asserted = device.assert(&a.json["publicKey"], origin).unwrap();
     let a = client
         .post(
-            "/auth/passkeys/enrol",
+            &format!("{at}/auth/passkeys/enrol"),
             json!({ "ceremony": a.json["ceremony"], "credential": asserted, "label": "key" }),
         )
         .await;
@@ -368,7 +374,7 @@ async fn the_passkey_endpoints_over_http_and_their_refusals() {
         .assert_error(401, "unknown_ceremony");
 
     // The whole flow; a ceremony is used once.
-    let slot = add_passkey(&mut owner, &mut device, &origin).await;
+    let slot = add_passkey(&mut owner, "", &mut device, &origin).await;
     let listed = owner.get("/auth/passkeys").await;
     assert_eq!(
         listed.json["passkeys"][0]["id"],
@@ -480,4 +486,63 @@ fn relying_party_ids_from_origins() {
     );
     assert_eq!(rp_id("https://127.0.0.1"), None, "an IP address");
     assert_eq!(rp_id("vault.example.com"), None);
+}
+
+#[tokio::test]
+async fn each_user_has_their_own_passkeys_and_ceremonies() {
+    let _turn = common::shared().await;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::builder(FileStoreSet::open(dir.path().join("vaults")).unwrap())
+        .vault_options(|b| b.insecure_kdf_iterations(1_000))
+        .open()
+        .unwrap();
+    let config = app::Config {
+        tls: false,
+        attempts: app::RateLimit::new(1_000, Duration::from_millis(1)),
+        ..app::Config::default()
+    };
+    let state =
+        app::AppState::for_registry(Arc::new(registry), true, config, Arc::new(app::AcceptAll))
+            .unwrap();
+    let (base, _stop) = common::serve(state);
+    let origin = base.replace("127.0.0.1", "localhost");
+    let mut alice = Client::at(&base);
+    let mut bob = Client::at(&base);
+    enrol(&mut alice, "alice", "alice@example.com", PASS).await;
+    enrol(&mut bob, "bob", "bob@example.com", "Marmalade-Comet-17?").await;
+    let mut device = SoftwareAuthenticator::new("localhost");
+    add_passkey(&mut alice, "/users/alice", &mut device, &origin).await;
+    let listed = alice.get("/users/alice/auth/passkeys").await;
+    assert_eq!(listed.json["passkeys"].as_array().map(Vec::len), Some(1));
+    let listed = bob.get("/users/bob/auth/passkeys").await;
+    assert_eq!(listed.json["passkeys"], json!([]));
+    bob.post("/users/bob/auth/passkeys/unlock/options", json!({}))
+        .await
+        .assert_error(404, "no_passkey");
+
+    // Alice's unlock ceremony, named under Bob's path, is refused (and gone).
+    alice.post("/users/alice/auth/lock", json!({})).await;
+    let a = alice
+        .post("/users/alice/auth/passkeys/unlock/options", json!({}))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let asserted = device.assert(&a.json["publicKey"], &origin).unwrap();
+    let body = json!({ "ceremony": a.json["ceremony"], "credential": asserted });
+    alice
+        .post("/users/bob/auth/passkeys/unlock", body.clone())
+        .await
+        .assert_error(401, "unknown_ceremony");
+    alice
+        .post("/users/alice/auth/passkeys/unlock", body)
+        .await
+        .assert_error(401, "unknown_ceremony");
+    let a = alice
+        .post("/users/alice/auth/passkeys/unlock/options", json!({}))
+        .await;
+    let asserted = device.assert(&a.json["publicKey"], &origin).unwrap();
+    let body = json!({ "ceremony": a.json["ceremony"], "credential": asserted });
+    let a = alice.post("/users/alice/auth/passkeys/unlock", body).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let status = alice.get("/users/alice/auth/status").await;
+    assert_eq!(status.json["state"], "unlocked");
 }
