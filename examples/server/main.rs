@@ -11,6 +11,9 @@
 //! - Eclosion's `/auth/login`, `/auth/set-passphrase`, `/auth/unlock`, `/auth/lock`,
 //!   `/auth/logout`, `/auth/status`, `/security/status`, with its JSON shapes; and
 //!   `/auth/sessions`, `DELETE /auth/sessions/{id}`, `/auth/totp`.
+//! - Unlock with a passkey (`/auth/passkeys/*`, `app/passkeys.rs`): the WebAuthn PRF
+//!   extension opens a keyslot of the vault; open the page at `http://localhost:PORT`
+//!   (an IP address cannot be a passkey's relying party), or give `--origin`.
 //! - A client is signed in by a session token in an HttpOnly, SameSite=Strict cookie; the
 //!   passphrase lives only as long as the request that carried it (as a `SecretString`,
 //!   zeroized when dropped; the raw request body that carried it is freed, not zeroized:
@@ -71,6 +74,11 @@ struct Args {
     /// Serve plain HTTP: cookies without `Secure`, no HSTS. Only on a loopback address.
     #[arg(long)]
     insecure_http: bool,
+    /// The origin browsers reach the server at (`https://vault.example.com`), which makes
+    /// its host the passkeys' relying party. Default with --insecure-http:
+    /// `http://localhost:PORT`; without either, no passkeys.
+    #[arg(long, value_name = "URL")]
+    origin: Option<String>,
     /// POST security events to this URL, signed (needs --webhook-secret-file).
     #[arg(long, requires = "webhook_secret_file")]
     webhook: Option<String>,
@@ -232,6 +240,13 @@ async fn run(args: Args) -> Result<(), String> {
             args.listen
         ));
     }
+    if let Some(origin) = &args.origin
+        && app::passkeys::rp_id(origin).is_none()
+    {
+        return Err(format!(
+            "--origin {origin:?}: expected https://HOST[:PORT] (or http://localhost:PORT)"
+        ));
+    }
     let webhook = match (&args.webhook, &args.webhook_secret_file) {
         (Some(url), Some(file)) => {
             let secret = WebhookSecret::new(read_secret(file, "webhook secret")?)
@@ -273,6 +288,7 @@ async fn run(args: Args) -> Result<(), String> {
     let config = app::Config {
         tls: !args.insecure_http,
         limits,
+        origin: args.origin.clone(),
         ..app::Config::default()
     };
     let finance = Arc::new(app::AcceptAll);

@@ -128,6 +128,7 @@ fn config(tls: bool) -> app::Config {
         pending_ttl: Duration::from_secs(300),
         attempts: app::RateLimit::new(1_000, Duration::from_millis(1)),
         limits: app::Limits::default(),
+        origin: None,
     }
 }
 

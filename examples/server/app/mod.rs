@@ -7,6 +7,7 @@ mod auth;
 mod client_ids;
 mod http;
 mod page;
+pub(crate) mod passkeys;
 pub(crate) mod pending;
 mod ratelimit;
 mod recovery;
@@ -46,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) attempts: RateLimit,
     /// Timeouts and the connection cap.
     pub(crate) limits: Limits,
+    /// The origin the browser reaches the server at, for passkeys (see [`passkeys`]).
+    pub(crate) origin: Option<String>,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             // Eclosion's limit on its auth endpoints: 5 a minute.
             attempts: RateLimit::new(5, Duration::from_secs(12)),
             limits: Limits::default(),
+            origin: None,
         }
     }
 }
@@ -78,6 +82,7 @@ struct Inner {
     finance: Arc<dyn FinanceService>,
     limiter: ratelimit::Limiter,
     client_ids: client_ids::ClientIds,
+    passkeys: passkeys::Passkeys,
 }
 
 impl AppState {
@@ -135,6 +140,7 @@ impl AppState {
                 pending: pending::PendingLogins::new(config.pending_ttl),
                 limiter: ratelimit::Limiter::new(config.attempts),
                 client_ids: client_ids::ClientIds::new()?,
+                passkeys: passkeys::Passkeys::new(config.origin.clone()),
                 session_cookie: cookie("credlock_session"),
                 client_cookie: cookie("credlock_client"),
                 vaults,
@@ -176,6 +182,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/slots", get(recovery::list))
         .route("/auth/slots/{id}", delete(recovery::remove))
         .route("/security/status", get(security::status));
+    let api = api.merge(passkeys::routes());
     let api = if state.inner.vaults.multi_user() {
         // The page and its script take the user from the page's own path.
         Router::new()
@@ -187,6 +194,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/app.js", get(page::script))
         .route("/app.css", get(page::style))
+        .route("/passkeys.js", get(page::passkeys_script))
         .merge(api)
         .fallback(http::not_found)
         .layer(axum::middleware::from_fn(http::require_json_for_changes))
@@ -212,5 +220,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.config().limits;
+    let addr = listener.local_addr()?;
+    state.inner.passkeys.bind(addr, state.config().tls);
     transport::serve(listener, router(state), limits, shutdown).await
 }

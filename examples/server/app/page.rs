@@ -11,6 +11,7 @@ use super::auth::ensure_client_cookie;
 
 const INDEX: &str = include_str!("../static/index.html");
 const SCRIPT: &str = include_str!("../static/app.js");
+const PASSKEYS_SCRIPT: &str = include_str!("../static/passkeys.js");
 const STYLE: &str = include_str!("../static/app.css");
 
 fn typed(content_type: &'static str, body: &'static str) -> Response {
@@ -30,6 +31,10 @@ pub(crate) async fn index(State(state): State<AppState>, headers: HeaderMap) -> 
 
 pub(crate) async fn script() -> Response {
     typed("text/javascript; charset=utf-8", SCRIPT)
+}
+
+pub(crate) async fn passkeys_script() -> Response {
+    typed("text/javascript; charset=utf-8", PASSKEYS_SCRIPT)
 }
 
 pub(crate) async fn style() -> Response {

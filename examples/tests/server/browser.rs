@@ -27,7 +27,7 @@ const NEW_PASS: &str = "Marmalade-Comet-17?";
 /// The W3C WebDriver element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn find_in_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -36,7 +36,7 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
 }
 
 /// `target/`, from this test's path (`target/<profile>/deps/<test>`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.ancestors()
         .nth(3)
@@ -45,7 +45,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// The chromedriver process, killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -57,7 +57,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver(binary: &Path) -> Driver {
+pub(crate) async fn start_driver(binary: &Path) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -88,13 +88,13 @@ async fn start_driver(binary: &Path) -> Driver {
 }
 
 /// One WebDriver session.
-struct Browser {
-    http: reqwest::Client,
-    session: String,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) session: String,
 }
 
 impl Browser {
-    async fn open(driver: &Driver) -> Self {
+    pub(crate) async fn open(driver: &Driver) -> Self {
         let http = reqwest::Client::new();
         let mut args = vec![
             "--headless=new",
@@ -133,7 +133,7 @@ impl Browser {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let request = self.http.request(method, format!("{}{path}", self.session));
         let request = if body.is_null() {
             request
@@ -147,12 +147,12 @@ impl Browser {
         r["value"].clone()
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
             .await;
     }
 
-    async fn element(&self, css: &str) -> String {
+    pub(crate) async fn element(&self, css: &str) -> String {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -163,7 +163,7 @@ impl Browser {
         v[ELEMENT].as_str().unwrap().to_owned()
     }
 
-    async fn elements(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn elements(&self, css: &str) -> Vec<String> {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -178,7 +178,7 @@ impl Browser {
             .collect()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let id = self.element(css).await;
         let v = self
             .call(
@@ -190,7 +190,7 @@ impl Browser {
         v.as_str().unwrap_or_default().to_owned()
     }
 
-    async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+    pub(crate) async fn attribute(&self, css: &str, name: &str) -> Option<String> {
         let id = self.element(css).await;
         let v = self
             .call(
@@ -202,7 +202,7 @@ impl Browser {
         v.as_str().map(ToOwned::to_owned)
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -218,7 +218,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -229,7 +229,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until `css`'s `data-state` attribute is `state`.
-    async fn wait_state(&self, state: &str) {
+    pub(crate) async fn wait_state(&self, state: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let now = self.attribute("#state", "data-state").await;
@@ -246,7 +246,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until `css` shows text containing `needle`.
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let text = self.text(css).await;
@@ -261,7 +261,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, path: &Path) {
+    pub(crate) async fn screenshot(&self, path: &Path) {
         let v = self
             .call(reqwest::Method::GET, "/screenshot", Value::Null)
             .await;
@@ -273,7 +273,7 @@ impl Browser {
     }
 
     /// The browser console's messages so far.
-    async fn console(&self) -> Vec<String> {
+    pub(crate) async fn console(&self) -> Vec<String> {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -288,7 +288,7 @@ impl Browser {
             .collect()
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
 }

@@ -24,6 +24,7 @@ mod errors;
 mod flow;
 mod load;
 mod memory;
+mod passkeys;
 mod recovery;
 mod slow;
 mod users;

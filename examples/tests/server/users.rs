@@ -13,7 +13,7 @@ use crate::common::{self, Client, PASS};
 
 const BOB_PASS: &str = "Marmalade-Comet-17?";
 
-async fn enrol(client: &mut Client, user: &str, email: &str, pass: &str) {
+pub(crate) async fn enrol(client: &mut Client, user: &str, email: &str, pass: &str) {
     let a = client.get(&format!("/users/{user}/auth/status")).await;
     assert_eq!(a.status, 200, "{a:?}");
     let a = client
