@@ -6,7 +6,10 @@
 //! re-sealed, every slot re-wrapped to its public key: one ephemeral key and one ECDH per
 //! slot) with 1, 8 and 32 slots, and the file's size (printed).
 
-#![allow(clippy::print_stderr, reason = "the file sizes are printed beside the timings")]
+#![allow(
+    clippy::print_stderr,
+    reason = "the file sizes are printed beside the timings"
+)]
 
 use std::time::Duration;
 

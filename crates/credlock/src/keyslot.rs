@@ -936,20 +936,28 @@ mod tests {
         let data = FernetKey::generate().unwrap();
         let derived = FernetKey::generate().unwrap();
         let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1).unwrap();
-        ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2).unwrap();
+        ring.add(secret_slot(b"0123456789abcdef0123"), &data, 2)
+            .unwrap();
         let (a, b) = (&ring.slots[0], &ring.slots[1]);
         assert_ne!(a.private_key[..NONCE_LEN], b.private_key[..NONCE_LEN]);
-        assert_ne!(a.data_key[..PUBLIC_KEY_LEN + NONCE_LEN], b.data_key[..PUBLIC_KEY_LEN + NONCE_LEN]);
+        assert_ne!(
+            a.data_key[..PUBLIC_KEY_LEN + NONCE_LEN],
+            b.data_key[..PUBLIC_KEY_LEN + NONCE_LEN]
+        );
         let mut again = a.clone();
         again.wrap(&data, &ring.vault_id, ring.epoch).unwrap();
-        assert_ne!(again.data_key, a.data_key, "a second wrap of the same key differs");
+        assert_ne!(
+            again.data_key, a.data_key,
+            "a second wrap of the same key differs"
+        );
     }
 
     #[test]
     fn a_slot_tells_its_kind_id_and_times() {
         let data = FernetKey::generate().unwrap();
         let derived = FernetKey::generate().unwrap();
-        let mut ring = Keyring::create(&data, passphrase_slot(&derived), 1_700_000_000_000).unwrap();
+        let mut ring =
+            Keyring::create(&data, passphrase_slot(&derived), 1_700_000_000_000).unwrap();
         let id = ring.slots[0].id.clone();
         ring.mark_used(&id, 1_700_000_060_000);
         let info = &ring.infos()[0];
