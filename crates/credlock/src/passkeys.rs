@@ -129,16 +129,18 @@ fn random<const N: usize>() -> Result<[u8; N], Error> {
 }
 
 impl PasskeyCeremony {
-    fn new(step: Step) -> Result<Self, Error> {
+    /// A ceremony at `step`, issued `now` (on the vault's idle clock, which tests can fake).
+    fn new(step: Step, now: Instant) -> Result<Self, Error> {
         Ok(Self {
             challenge: Challenge::random().map_err(|e| refused(&e))?,
-            issued: Instant::now(),
+            issued: now,
             step,
         })
     }
 
-    fn check_fresh(&self) -> Result<(), Error> {
-        if self.issued.elapsed() > CEREMONY_TTL {
+    /// Refuses a ceremony older than [`CEREMONY_TTL`] at `now`.
+    fn check_fresh(&self, now: Instant) -> Result<(), Error> {
+        if now.saturating_duration_since(self.issued) > CEREMONY_TTL {
             return Err(refused(&WebauthnError::ChallengeExpired));
         }
         Ok(())
@@ -226,7 +228,7 @@ impl Vault {
             .into_iter()
             .map(|s| s.credential.id)
             .collect();
-        let ceremony = PasskeyCeremony::new(Step::Register)?;
+        let ceremony = PasskeyCeremony::new(Step::Register, self.now())?;
         let user = UserHandle::random().map_err(|e| refused(&e))?;
         let options = creation_options(rp, &user, user_name, &ceremony.challenge, &exclude);
         Ok((options, ceremony))
@@ -248,7 +250,7 @@ impl Vault {
         registration: &[u8],
     ) -> Result<(Value, PasskeyCeremony), Error> {
         self.touch()?;
-        ceremony.check_fresh()?;
+        ceremony.check_fresh(self.now())?;
         if !matches!(ceremony.step, Step::Register) {
             return Err(out_of_order("registration"));
         }
@@ -259,10 +261,13 @@ impl Vault {
             return Err(refused(&WebauthnError::PrfMissing));
         }
         let prf_salt = random::<PRF_SALT_LEN>()?;
-        let next = PasskeyCeremony::new(Step::Enrol {
-            credential: Box::new(credential),
-            prf_salt,
-        })?;
+        let next = PasskeyCeremony::new(
+            Step::Enrol {
+                credential: Box::new(credential),
+                prf_salt,
+            },
+            self.now(),
+        )?;
         let Step::Enrol { credential, .. } = &next.step else {
             return Err(out_of_order("enrolment"));
         };
@@ -290,7 +295,7 @@ impl Vault {
         label: &str,
     ) -> Result<SlotId, Error> {
         self.touch()?;
-        ceremony.check_fresh()?;
+        ceremony.check_fresh(self.now())?;
         let Step::Enrol {
             credential,
             prf_salt,
@@ -338,7 +343,7 @@ impl Vault {
             ));
             next.push((slot.id, slot.credential.id, salt));
         }
-        let ceremony = PasskeyCeremony::new(Step::Unlock { next })?;
+        let ceremony = PasskeyCeremony::new(Step::Unlock { next }, self.now())?;
         let options = request_options_by_credential(
             rp,
             &allow,
@@ -366,7 +371,7 @@ impl Vault {
         ceremony: PasskeyCeremony,
         assertion: &[u8],
     ) -> Result<SlotId, Error> {
-        ceremony.check_fresh()?;
+        ceremony.check_fresh(self.now())?;
         let Step::Unlock { next } = ceremony.step else {
             return Err(out_of_order("unlock"));
         };

@@ -278,3 +278,34 @@ fn a_ceremony_is_used_once_and_in_order() {
         format!("{:?}", v.passkey_registration_options(&rp(), "alice").err()).contains("Locked")
     );
 }
+
+#[test]
+fn a_ceremony_expires_after_five_minutes_on_the_vaults_clock() {
+    let (_dir, path) = temp_vault();
+    let clock = credlock::FakeClock::new();
+    let v = common::builder(&path)
+        .insecure_clock(clock.clone())
+        .without_idle_timeout()
+        .open()
+        .unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    let mut device = SoftwareAuthenticator::new("vault.example");
+    enrol(&v, &mut device, "key");
+    v.lock();
+    let (_, asserted, ceremony) = answer(&v, &mut device);
+    assert_eq!(
+        format!("{ceremony:?}"),
+        "PasskeyCeremony { step: \"unlock\", .. }"
+    );
+    clock.advance(credlock::passkeys::CEREMONY_TTL + std::time::Duration::from_secs(1));
+    let err = v
+        .unlock_with_passkey(&rp(), ceremony, &bytes(&asserted))
+        .unwrap_err();
+    assert!(matches!(err, Error::Passkey { .. }), "{err:?}");
+    assert_eq!(v.status(), SessionState::Locked);
+    // At the limit it is still good.
+    let (_, asserted, ceremony) = answer(&v, &mut device);
+    clock.advance(credlock::passkeys::CEREMONY_TTL);
+    v.unlock_with_passkey(&rp(), ceremony, &bytes(&asserted))
+        .unwrap();
+}
