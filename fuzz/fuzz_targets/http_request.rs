@@ -31,7 +31,7 @@ const PASS: &str = "Tangerine-Rocket-42!";
 const PASSWORD: &str = "Stored-Password-Sentinel-9";
 const EMAIL: &str = "alice@example.com";
 
-const PATHS: [&str; 18] = [
+const PATHS: [&str; 26] = [
     "/",
     "/app.js",
     "/app.css",
@@ -48,6 +48,14 @@ const PATHS: [&str; 18] = [
     "/auth/recover",
     "/auth/slots",
     "/auth/slots/",
+    "/auth/passkeys",
+    "/auth/passkeys/",
+    "/auth/passkeys/register/options",
+    "/auth/passkeys/register",
+    "/auth/passkeys/enrol",
+    "/auth/passkeys/unlock/options",
+    "/auth/passkeys/unlock",
+    "/passkeys.js",
     "/security/status",
     "/users/",
 ];
@@ -128,7 +136,8 @@ fn config(tls: bool) -> app::Config {
         pending_ttl: Duration::from_secs(300),
         attempts: app::RateLimit::new(1_000, Duration::from_millis(1)),
         limits: app::Limits::default(),
-        origin: None,
+        // The passkey endpoints answer (an origin is known), so their parsing is fuzzed too.
+        origin: Some("http://localhost:8080".into()),
     }
 }
 
