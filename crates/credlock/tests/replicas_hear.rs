@@ -272,9 +272,14 @@ fn revoking_every_session_on_one_replica_revokes_the_others_sessions() {
         )
     });
     assert!(p.vb.validate_session(&on_b, Scope::Totp).is_err());
-    // "Sign out everywhere" keeps the vaults unlocked.
-    assert_eq!(p.va.status(), SessionState::Unlocked);
+    // "Sign out everywhere" rotates the data key where it was asked (B stays unlocked, with
+    // the new key); A's key is the old one, which opens nothing written from now on, so A
+    // drops it once it hears of the rotation.
     assert_eq!(p.vb.status(), SessionState::Unlocked);
+    until("A to drop the key the rotation retired", || {
+        p.va.status() == SessionState::Locked
+    });
+    assert!(matches!(p.va.credentials(), Err(Error::Locked)));
 }
 
 /// The `percent`-th percentile of sorted `d` (nearest rank).
