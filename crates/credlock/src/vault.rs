@@ -44,7 +44,7 @@ use self::upgrade::Upgrade;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::{Opened, VaultFile};
-use crate::keyslot::{Keyring, MAX_SLOTS, NewSlot, Slot, SlotId, SlotKind};
+use crate::keyslot::{Keyring, MAX_SLOTS, NewSlot, Slot, SlotId, SlotKind, duplicate_key};
 use crate::recovery_key::RecoveryKey;
 
 /// A credentials vault: one sealed record in one file, and the session that is locked,
@@ -1061,33 +1061,32 @@ impl Vault {
         // written from now on does.
         let now_ms = self.options.clock.now_ms();
         let rotated = file.keyring.is_some();
-        let (key, new_file) = if rotated {
-            sealing::rotate(
-                &file,
-                &opened.plaintext,
-                |slot| slot.kind != SlotKind::Passphrase,
-                vec![sealing::passphrase_slot(
-                    &new_key,
+        // The file the old passphrase opened must still be the one stored (compare-and-swap;
+        // a slot's last use noted meanwhile is not a change).
+        let (key, new_file) = self.write_over(&file, version, |current| {
+            if rotated {
+                sealing::rotate(
+                    current,
+                    &opened.plaintext,
+                    |slot| slot.kind != SlotKind::Passphrase,
+                    vec![sealing::passphrase_slot(
+                        &new_key,
+                        params,
+                        self.options.provider(),
+                    )?],
+                    now_ms,
+                )
+            } else {
+                sealing::seal_new(
+                    self.options.keyslots(),
+                    duplicate_key(&new_key),
                     params,
                     self.options.provider(),
-                )?],
-                now_ms,
-            )?
-        } else {
-            sealing::seal_new(
-                self.options.keyslots(),
-                new_key,
-                params,
-                self.options.provider(),
-                &opened.plaintext,
-                now_ms,
-            )?
-        };
-        // The file the old passphrase opened must still be the one stored (compare-and-swap).
-        let bytes = new_file.to_bytes()?;
-        if self.store.replace_if(version, &bytes)? == WriteOutcome::Conflict {
-            return Err(Error::ChangedElsewhere);
-        }
+                    &opened.plaintext,
+                    now_ms,
+                )
+            }
+        })?;
         // A key held elsewhere belongs to the old passphrase: the other replicas drop it.
         self.announce(StoreEvent::PassphraseChanged);
         // A vault changed while unlocked stays unlocked, with the new key; a locked one stays
@@ -1193,19 +1192,22 @@ impl Vault {
         let params = self.options.new_kdf_params()?;
         let new_key = self.options.deriver.derive_new(&new_passphrase, &params)?;
         let replacement = RecoveryKey::generate()?;
-        let (data_key, new_file) = sealing::rotate(
-            &file,
-            &opened.plaintext,
-            |slot| slot.kind != SlotKind::Passphrase && slot.id != used,
-            vec![
-                sealing::passphrase_slot(&new_key, params, self.options.provider())?,
-                sealing::secret_slot(SlotKind::RecoveryKey, &label, replacement.expose_bytes())?,
-            ],
-            self.options.clock.now_ms(),
-        )?;
-        if self.store.replace_if(version, &new_file.to_bytes()?)? == WriteOutcome::Conflict {
-            return Err(Error::ChangedElsewhere);
-        }
+        let (data_key, new_file) = self.write_over(&file, version, |current| {
+            sealing::rotate(
+                current,
+                &opened.plaintext,
+                |slot| slot.kind != SlotKind::Passphrase && slot.id != used,
+                vec![
+                    sealing::passphrase_slot(&new_key, params, self.options.provider())?,
+                    sealing::secret_slot(
+                        SlotKind::RecoveryKey,
+                        &label,
+                        replacement.expose_bytes(),
+                    )?,
+                ],
+                self.options.clock.now_ms(),
+            )
+        })?;
         self.announce(StoreEvent::PassphraseChanged);
         self.shared
             .state()
@@ -1224,6 +1226,36 @@ impl Vault {
             e.operation("recover")
         })?;
         Ok(replacement)
+    }
+
+    /// Writes what `make` makes of `base` (read at `version`) in its place, by
+    /// compare-and-swap. A file changed meanwhile only in what is not a key (a slot's last
+    /// use, noted by an unlock elsewhere) is read again and `make` is run on it; any other
+    /// change is [`Error::ChangedElsewhere`] and nothing is written.
+    fn write_over(
+        &self,
+        base: &VaultFile,
+        version: Version,
+        make: impl Fn(&VaultFile) -> Result<(FernetKey, VaultFile), Error>,
+    ) -> Result<(FernetKey, VaultFile), Error> {
+        let (mut current, mut version) = (base.clone(), version);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (key, new_file) = make(&current)?;
+            if self.store.replace_if(version, &new_file.to_bytes()?)? != WriteOutcome::Conflict {
+                return Ok((key, new_file));
+            }
+            let (on_disk, read_at) = self.read_file_versioned()?;
+            let same_keys = on_disk.token == base.token
+                && on_disk.params == base.params
+                && on_disk.ring_id() == base.ring_id()
+                && on_disk.keyring.as_ref().map(|k| k.slots.len())
+                    == base.keyring.as_ref().map(|k| k.slots.len());
+            if !same_keys {
+                return Err(Error::ChangedElsewhere);
+            }
+            (current, version) = (on_disk, read_at);
+        }
+        Err(Error::ChangedElsewhere)
     }
 
     /// Proves `passphrase` is this unlocked vault's, through the gate (in turn, counted
@@ -1344,16 +1376,15 @@ impl Vault {
             })?;
             (plaintext, state.epoch)
         };
-        let (data_key, new_file) = sealing::rotate(
-            &file,
-            &plaintext,
-            keep_slot,
-            Vec::new(),
-            self.options.clock.now_ms(),
-        )?;
-        if self.store.replace_if(version, &new_file.to_bytes()?)? == WriteOutcome::Conflict {
-            return Err(Error::ChangedElsewhere);
-        }
+        let (data_key, new_file) = self.write_over(&file, version, |current| {
+            sealing::rotate(
+                current,
+                &plaintext,
+                &keep_slot,
+                Vec::new(),
+                self.options.clock.now_ms(),
+            )
+        })?;
         self.announce(StoreEvent::PassphraseChanged);
         let credentials = record::from_bytes(&plaintext)?;
         self.shared

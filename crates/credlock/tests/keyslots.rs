@@ -720,3 +720,113 @@ fn the_checked_in_version_3_file_opens_with_each_of_its_slots() {
     assert_eq!(v.credentials().unwrap(), creds());
     drop(dir);
 }
+
+/// A store that, at its first compare-and-swap, lets `before_first_write` run first: another
+/// writer landing between a read and a write.
+type Hook = std::sync::Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+#[derive(Clone)]
+struct Interleaved {
+    inner: MemoryStore,
+    hook: Hook,
+}
+
+impl std::fmt::Debug for Interleaved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interleaved")
+    }
+}
+
+impl Store for Interleaved {
+    fn load(&self) -> Result<Option<Vec<u8>>, credlock_store::Error> {
+        self.inner.load()
+    }
+    fn save(&self, bytes: &[u8]) -> Result<(), credlock_store::Error> {
+        self.inner.save(bytes)
+    }
+    fn delete(&self) -> Result<(), credlock_store::Error> {
+        self.inner.delete()
+    }
+    fn lock(&self) -> Result<credlock_store::StoreLock, credlock_store::Error> {
+        self.inner.lock()
+    }
+    fn describe(&self) -> credlock_store::StoreInfo {
+        self.inner.describe()
+    }
+    fn load_lockout(&self) -> Result<credlock_store::LockoutRecord, credlock_store::Error> {
+        self.inner.load_lockout()
+    }
+    fn save_lockout(
+        &self,
+        record: &credlock_store::LockoutRecord,
+    ) -> Result<(), credlock_store::Error> {
+        self.inner.save_lockout(record)
+    }
+    fn read(&self) -> Result<Option<credlock_store::Versioned<Vec<u8>>>, credlock_store::Error> {
+        self.inner.read()
+    }
+    fn create(&self, bytes: &[u8]) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
+        self.inner.create(bytes)
+    }
+    fn replace_if(
+        &self,
+        expected: credlock_store::Version,
+        bytes: &[u8],
+    ) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.inner.replace_if(expected, bytes)
+    }
+}
+
+/// An unlock elsewhere notes its slot's last use; a passphrase change, a recovery or a slot
+/// removal that read the file before it is not refused for that (it is no change of keys),
+/// and nothing the unlock wrote is lost.
+#[test]
+fn a_last_use_noted_elsewhere_does_not_refuse_a_rotation() {
+    for step in ["change_passphrase", "recover", "remove_slot"] {
+        let inner = MemoryStore::new();
+        let hook: Hook = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let v = VaultBuilder::with_store(Interleaved {
+            inner: inner.clone(),
+            hook: std::sync::Arc::clone(&hook),
+        })
+        .insecure_kdf_iterations(common::TEST_ITERATIONS)
+        .open()
+        .unwrap();
+        v.store(creds(), valid(PASS)).unwrap();
+        let kit = v.add_recovery_key("kit").unwrap();
+        let other = VaultBuilder::with_store(inner.clone())
+            .insecure_kdf_iterations(common::TEST_ITERATIONS)
+            .open()
+            .unwrap();
+        *hook.lock().unwrap() = Some(Box::new(move || {
+            // An unlock elsewhere: it notes the passphrase slot's last use (a write).
+            other.unlock(&secret(PASS)).unwrap();
+        }) as Box<dyn FnOnce() + Send>);
+        let before = inner.read().unwrap().unwrap().version;
+        match step {
+            "change_passphrase" => v
+                .change_passphrase(&secret(PASS), valid(OTHER_PASS))
+                .unwrap(),
+            "recover" => {
+                v.recover(&kit.display(), valid(OTHER_PASS)).unwrap();
+            }
+            _ => {
+                let id = v.list_slots().unwrap()[1].id.clone();
+                v.remove_slot(&id).unwrap();
+            }
+        }
+        assert!(
+            hook.lock().unwrap().is_none(),
+            "{step}: the other writer ran"
+        );
+        let after = inner.read().unwrap().unwrap().version;
+        assert_ne!(before, after, "{step}");
+        let file: serde_json::Value =
+            serde_json::from_slice(&inner.load().unwrap().unwrap()).unwrap();
+        assert_eq!(file["epoch"], 2, "{step}: rotated once");
+    }
+}
