@@ -157,8 +157,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+#[cfg(feature = "passkeys")]
+use crate::keyslot::Kek;
 use crate::keyslot::{
-    Kek, Keyring, MAX_CREDENTIAL_JSON, MAX_SLOTS, PRF_SALT_LEN, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN,
+    Keyring, MAX_CREDENTIAL_JSON, MAX_SLOTS, PRF_SALT_LEN, PROVIDER_CHECK_LEN, PUBLIC_KEY_LEN,
     ProviderBinding, SLOT_SALT_LEN, Slot, SlotId, SlotKind, SlotSource, VAULT_ID_LEN,
     WRAPPED_DATA_KEY_LEN, WRAPPED_PRIVATE_LEN, check_label, looks_compressed,
 };
@@ -565,6 +567,7 @@ impl VaultFile {
         self.open_record(key, slot)
     }
 
+    #[cfg(feature = "passkeys")]
     /// Opens the record through the slot `id` with `kek` (a passkey slot, whose KEK comes
     /// from the authenticator's PRF output). [`Error::WrongPassphrase`] if it does not open.
     pub(crate) fn open_slot_with(&self, id: &SlotId, kek: &Kek) -> Result<Opened, Error> {

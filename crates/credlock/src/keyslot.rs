@@ -710,6 +710,7 @@ impl Keyring {
         Err(Error::WrongPassphrase)
     }
 
+    #[cfg(feature = "passkeys")]
     /// Opens the slot `id` with `kek` (a passkey slot, whose KEK the caller derived from
     /// the authenticator's PRF output): [`Error::WrongPassphrase`] if it does not open.
     pub(crate) fn open_slot(&self, id: &SlotId, kek: &Kek) -> Result<FernetKey, Error> {
@@ -721,6 +722,7 @@ impl Keyring {
         slot.open(kek, &self.vault_id, self.epoch)
     }
 
+    #[cfg(feature = "passkeys")]
     /// Re-makes the slot `id` from `new` (same id, creation time and position; a new key
     /// pair, source and KEK), holding `data_key`: a passkey slot moving to its next salt.
     pub(crate) fn remake(

@@ -57,6 +57,7 @@ pub(crate) enum Attempt {
     /// The passphrase, to stop needing the key provider.
     RemoveKeyProvider,
     /// A passkey's PRF output (from a verified WebAuthn assertion), to unlock.
+    #[cfg(feature = "passkeys")]
     UnlockWithPasskey,
 }
 
@@ -71,6 +72,7 @@ impl Attempt {
             Self::SignIn => "sign_in",
             Self::UnlockWithSecret => "unlock_with_secret",
             Self::RemoveKeyProvider => "remove_key_provider",
+            #[cfg(feature = "passkeys")]
             Self::UnlockWithPasskey => "unlock_with_passkey",
         }
     }
