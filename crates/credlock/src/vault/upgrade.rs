@@ -176,28 +176,12 @@ impl Upgrade<'_> {
                 };
                 (in_memory, new, Rewrite::Audited(operation))
             }
-            (Some(keyring), _) => {
+            (Some(_), _) => {
                 let Some(slot) = slot else {
                     return Ok(Rewrite::Nothing);
                 };
-                let fresh = keyring
-                    .slots
-                    .iter()
-                    .find(|s| &s.id == slot)
-                    .and_then(|s| s.last_used_ms)
-                    .is_some_and(|t| now_ms.saturating_sub(t) < LAST_USE_GRANULARITY_MS);
-                if fresh {
-                    return Ok(Rewrite::Nothing);
-                }
-                let mut keyring = keyring.clone();
-                keyring.mark_used(slot, now_ms);
-                let new = VaultFile {
-                    params: file.params,
-                    token: file.token.clone(),
-                    keyring: Some(keyring),
-                };
                 // A failure to note the last use is not worth an audit event.
-                return Ok(if self.replace_if_unchanged(file, &new).unwrap_or(false) {
+                return Ok(if self.note_last_use(file, slot, now_ms).unwrap_or(false) {
                     Rewrite::LastUse
                 } else {
                     Rewrite::Nothing
@@ -212,6 +196,40 @@ impl Upgrade<'_> {
             .state()
             .install(key, credentials, &new, epoch, options.clock.idle_now());
         Ok(rewrite)
+    }
+
+    /// Notes `slot`'s last use in the file read now, unless it still holds the keys of
+    /// `expected` no longer, or the last use it shows is under a minute old: the freshness is
+    /// judged on the file read just before the compare-and-swap, so concurrent unlocks (other
+    /// processes, replicas) note it once a minute between them. Returns whether it wrote.
+    fn note_last_use(
+        &self,
+        expected: &VaultFile,
+        slot: &SlotId,
+        now_ms: u64,
+    ) -> Result<bool, Error> {
+        let (on_disk, version) = self.options.read(self.store, self.shared)?;
+        if on_disk.token != expected.token || on_disk.ring_id() != expected.ring_id() {
+            return Ok(false);
+        }
+        let Some(mut keyring) = on_disk.keyring.clone() else {
+            return Ok(false);
+        };
+        let fresh = keyring
+            .slots
+            .iter()
+            .find(|s| &s.id == slot)
+            .and_then(|s| s.last_used_ms)
+            .is_some_and(|t| now_ms.saturating_sub(t) < LAST_USE_GRANULARITY_MS);
+        if fresh {
+            return Ok(false);
+        }
+        keyring.mark_used(slot, now_ms);
+        let new = VaultFile {
+            keyring: Some(keyring),
+            ..on_disk
+        };
+        Ok(self.store.replace_if(version, &new.to_bytes()?)? != WriteOutcome::Conflict)
     }
 
     /// Writes `new` in place of the vault file only if the file still holds what `expected`
