@@ -433,7 +433,9 @@ impl Vault {
     /// On an unlocked vault with keyslots, the data key **rotates** as well (audited as
     /// `key_rotated`, operation `revoke_all_sessions`): whatever a revoked session could
     /// take (a shared session's row holds the data key, sealed for its token) opens nothing
-    /// written from now on. The other replicas then drop their (old) key.
+    /// written from now on. The other replicas then drop their (old) key. A rotation that
+    /// fails (the file changed or damaged elsewhere) does not undo the revocation: it is
+    /// audited as a failed `key_rotated`.
     ///
     /// # Errors
     ///
@@ -454,7 +456,15 @@ impl Vault {
         match self.rotate_unlocked("revoke_all_sessions", |_| true, None) {
             // Nothing to rotate here: locked (no key), or no keyslots.
             Ok(()) | Err(Error::Locked | Error::NoCredentials | Error::NoKeyslots { .. }) => {}
-            Err(e) => return Err(e),
+            // The sessions are revoked whatever happens to the rotation (a file changed or
+            // damaged elsewhere, a failing store): the failure is audited and traced, and the
+            // next rotation retires the key.
+            Err(e) => {
+                tracing::warn!(error = %e, "revoking every session could not rotate the data key");
+                let _ = self.audit(EventKind::KeyRotated, Outcome::Failure, |e| {
+                    e.operation("revoke_all_sessions")
+                });
+            }
         }
         Ok(n)
     }

@@ -830,3 +830,30 @@ fn a_last_use_noted_elsewhere_does_not_refuse_a_rotation() {
         assert_eq!(file["epoch"], 2, "{step}: rotated once");
     }
 }
+
+/// "Sign out everywhere" revokes every session even when the rotation it asks for cannot be
+/// made (the file damaged behind the vault's back): the failure is audited, not returned.
+#[test]
+fn revoking_every_session_survives_a_rotation_that_fails() {
+    let (_dir, path) = temp_vault();
+    let trail = MemorySink::new();
+    let v = common::builder(&path)
+        .audit_to(trail.clone())
+        .open()
+        .unwrap();
+    v.store(creds(), valid(PASS)).unwrap();
+    let minted = v.mint_session(SessionRequest::client("browser")).unwrap();
+    std::fs::write(&path, b"{\"format\": \"credlock-vault\", \"version\": 3}").unwrap();
+    assert_eq!(v.revoke_all_sessions().unwrap(), 1);
+    assert!(
+        v.validate_session(minted.token.expose_secret(), Scope::Totp)
+            .is_err()
+    );
+    assert!(
+        trail
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::KeyRotated
+                && e.outcome == credlock_audit::Outcome::Failure)
+    );
+}
