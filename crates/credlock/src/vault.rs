@@ -670,7 +670,7 @@ impl Vault {
                     let Ok(key) = state.session.key(now) else {
                         return Ok(());
                     };
-                    if state.params != Some(file.params) {
+                    if !state.holds_key_of(&file) {
                         return Err(Error::ChangedElsewhere);
                     }
                     let credentials = record::from_bytes(&key.open(&file.token)?)?;
