@@ -327,8 +327,16 @@ impl Pkcs11KeyProvider {
     /// # Example
     ///
     /// ```no_run
-    /// # let p: credlock_keyprovider_pkcs11::Pkcs11KeyProvider = todo!();
-    /// println!("{}", p.module().display());
+    /// use credlock_keyprovider::ProviderSpec;
+    /// use credlock_keyprovider_pkcs11::Pkcs11KeyProvider;
+    ///
+    /// let spec = "pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=credlock;key=pepper;pin-env=CREDLOCK_PKCS11_PIN";
+    /// let ProviderSpec::Pkcs11(spec) = ProviderSpec::parse(spec)? else {
+    ///     return Err("not a PKCS#11 spec".into());
+    /// };
+    /// let p = Pkcs11KeyProvider::open(&spec)?;
+    /// assert_eq!(p.module().to_str(), Some("/usr/lib/softhsm/libsofthsm2.so"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn module(&self) -> &Path {
