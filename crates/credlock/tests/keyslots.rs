@@ -494,14 +494,22 @@ fn an_old_vault_moves_to_keyslots_at_its_next_unlock_unless_kept_eclosion_compat
     assert_eq!(v.credentials().unwrap(), creds());
 }
 
-/// A store whose writes fail after `fail_after` successful ones: a crash before the write.
-#[derive(Debug, Clone)]
-struct Failing {
+/// A memory store that runs `before_write` at each compare-and-swap, before it: a fault
+/// injected there (an error returned instead of the write), or another writer landing
+/// between a read and a write.
+#[derive(Clone)]
+struct Hooked {
     inner: MemoryStore,
-    writes_left: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    before_write: std::sync::Arc<dyn Fn() -> Result<(), credlock_store::Error> + Send + Sync>,
 }
 
-impl Store for Failing {
+impl std::fmt::Debug for Hooked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hooked")
+    }
+}
+
+impl Store for Hooked {
     fn load(&self) -> Result<Option<Vec<u8>>, credlock_store::Error> {
         self.inner.load()
     }
@@ -537,14 +545,7 @@ impl Store for Failing {
         expected: credlock_store::Version,
         bytes: &[u8],
     ) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
-        if self.writes_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            return Err(credlock_store::Error::Unavailable {
-                path: "memory".into(),
-                backend: "fault injection",
-                op: "replace",
-                source: "the write failed".into(),
-            });
-        }
+        (self.before_write)()?;
         self.inner.replace_if(expected, bytes)
     }
 }
@@ -587,9 +588,21 @@ fn a_crash_around_slot_writes_leaves_the_old_file_or_the_new_and_both_open() {
         for crash in [true, false] {
             let inner = MemoryStore::new();
             let writes_left = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(i32::MAX));
-            let store = Failing {
+            let left = std::sync::Arc::clone(&writes_left);
+            let store = Hooked {
                 inner: inner.clone(),
-                writes_left: std::sync::Arc::clone(&writes_left),
+                // A crash before the write, once no write is left.
+                before_write: std::sync::Arc::new(move || {
+                    if left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+                        return Err(credlock_store::Error::Unavailable {
+                            path: "memory".into(),
+                            backend: "fault injection",
+                            op: "replace",
+                            source: "the write failed".into(),
+                        });
+                    }
+                    Ok(())
+                }),
             };
             let v = VaultBuilder::with_store(store)
                 .insecure_kdf_iterations(common::TEST_ITERATIONS)
@@ -721,65 +734,7 @@ fn the_checked_in_version_3_file_opens_with_each_of_its_slots() {
     drop(dir);
 }
 
-/// A store that, at its first compare-and-swap, lets `before_first_write` run first: another
-/// writer landing between a read and a write.
 type Hook = std::sync::Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
-
-#[derive(Clone)]
-struct Interleaved {
-    inner: MemoryStore,
-    hook: Hook,
-}
-
-impl std::fmt::Debug for Interleaved {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Interleaved")
-    }
-}
-
-impl Store for Interleaved {
-    fn load(&self) -> Result<Option<Vec<u8>>, credlock_store::Error> {
-        self.inner.load()
-    }
-    fn save(&self, bytes: &[u8]) -> Result<(), credlock_store::Error> {
-        self.inner.save(bytes)
-    }
-    fn delete(&self) -> Result<(), credlock_store::Error> {
-        self.inner.delete()
-    }
-    fn lock(&self) -> Result<credlock_store::StoreLock, credlock_store::Error> {
-        self.inner.lock()
-    }
-    fn describe(&self) -> credlock_store::StoreInfo {
-        self.inner.describe()
-    }
-    fn load_lockout(&self) -> Result<credlock_store::LockoutRecord, credlock_store::Error> {
-        self.inner.load_lockout()
-    }
-    fn save_lockout(
-        &self,
-        record: &credlock_store::LockoutRecord,
-    ) -> Result<(), credlock_store::Error> {
-        self.inner.save_lockout(record)
-    }
-    fn read(&self) -> Result<Option<credlock_store::Versioned<Vec<u8>>>, credlock_store::Error> {
-        self.inner.read()
-    }
-    fn create(&self, bytes: &[u8]) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
-        self.inner.create(bytes)
-    }
-    fn replace_if(
-        &self,
-        expected: credlock_store::Version,
-        bytes: &[u8],
-    ) -> Result<credlock_store::WriteOutcome, credlock_store::Error> {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        self.inner.replace_if(expected, bytes)
-    }
-}
 
 /// An unlock elsewhere notes its slot's last use; a passphrase change, a recovery or a slot
 /// removal that read the file before it is not refused for that (it is no change of keys),
@@ -789,9 +744,17 @@ fn a_last_use_noted_elsewhere_does_not_refuse_a_rotation() {
     for step in ["change_passphrase", "recover", "remove_slot"] {
         let inner = MemoryStore::new();
         let hook: Hook = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let v = VaultBuilder::with_store(Interleaved {
+        let first = std::sync::Arc::clone(&hook);
+        let v = VaultBuilder::with_store(Hooked {
             inner: inner.clone(),
-            hook: std::sync::Arc::clone(&hook),
+            before_write: std::sync::Arc::new(move || {
+                // At the first compare-and-swap, the other writer goes first.
+                let other = first.lock().unwrap().take();
+                if let Some(other) = other {
+                    other();
+                }
+                Ok(())
+            }),
         })
         .insecure_kdf_iterations(common::TEST_ITERATIONS)
         .open()
